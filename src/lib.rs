@@ -1,0 +1,15 @@
+//! dispatch: a declarative reconciler for container images.
+//!
+//! Data flows one way: [`declarations`] (desired) and [`state`] (recorded) feed the pure
+//! [`plan`], which [`render`] prints and a saved [`planfile`] keeps.
+
+pub mod declarations;
+pub mod diag;
+pub mod model;
+pub mod plan;
+pub mod planfile;
+pub mod reference;
+pub mod render;
+pub mod settings;
+pub mod state;
+pub mod yaml;

@@ -1,0 +1,358 @@
+//! Plans for people (terraform-style text) and for programs (versioned JSON).
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+use crate::model::{Kind, Resource, Spec};
+use crate::plan::{Action, Change, Plan, Summary};
+
+/// The version of the JSON plan format; bumped on any incompatible change.
+pub const JSON_FORMAT_VERSION: &str = "1.0";
+
+/// How text output looks: colours on a terminal, one line per change with `--compact`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    pub color: bool,
+    pub compact: bool,
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn action_style(action: Action) -> Style {
+    let color = match action {
+        Action::Create => AnsiColor::Green,
+        Action::Update => AnsiColor::Yellow,
+        Action::Replace => AnsiColor::Magenta,
+        Action::Delete => AnsiColor::Red,
+        Action::NoOp => AnsiColor::White,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "  +",
+        Action::Update => "  ~",
+        Action::Replace => "-/+",
+        Action::Delete => "  -",
+        Action::NoOp => "   ",
+    }
+}
+
+fn verb(change: &Change) -> &'static str {
+    match (change.action, change.address.kind) {
+        (Action::Create, Kind::BaseImage) => "will be pulled",
+        (Action::Create, Kind::Image) => "will be built",
+        (Action::Update, _) => "will be updated in place",
+        (Action::Replace, _) => "must be replaced",
+        (Action::Delete, _) => "will be destroyed",
+        (Action::NoOp, _) => "is up to date",
+    }
+}
+
+/// The human plan: a block per change, unchanged resources counted, one summary line.
+pub fn text(plan: &Plan, options: TextOptions) -> String {
+    let painter = Painter {
+        color: options.color,
+    };
+    let mut out = String::new();
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if !changes.is_empty() {
+        if !options.compact {
+            out.push_str("Dispatch will perform the following actions:\n\n");
+        }
+        for change in &changes {
+            if options.compact {
+                compact_line(&mut out, &painter, change);
+            } else {
+                block(&mut out, &painter, change);
+            }
+        }
+        let unchanged = plan.summary().unchanged;
+        if !options.compact && unchanged > 0 {
+            let s = if unchanged == 1 { " is" } else { "s are" };
+            let _ = writeln!(out, "{unchanged} unchanged resource{s} not shown.\n");
+        }
+    }
+    out.push_str(&summary_line(&painter, plan.summary()));
+    out.push('\n');
+    out
+}
+
+fn summary_line(painter: &Painter, s: Summary) -> String {
+    if s.add + s.change + s.replace + s.destroy == 0 {
+        return format!(
+            "{} Images match the declarations.",
+            painter.paint(Style::new().bold(), "No changes.")
+        );
+    }
+    format!(
+        "{} {} to add, {} to change, {} to replace, {} to destroy.",
+        painter.paint(Style::new().bold(), "Plan:"),
+        s.add,
+        s.change,
+        s.replace,
+        s.destroy
+    )
+}
+
+fn compact_line(out: &mut String, painter: &Painter, change: &Change) {
+    let action = format!("{:?}", change.action).to_lowercase();
+    let why = if change.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", change.reasons.join("; "))
+    };
+    let _ = writeln!(
+        out,
+        "{} {} ({action}{why})",
+        painter.paint(
+            action_style(change.action),
+            symbol(change.action).trim_start()
+        ),
+        change.address
+    );
+}
+
+fn block(out: &mut String, painter: &Painter, change: &Change) {
+    let why = if change.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", change.reasons.join("; "))
+    };
+    let header = format!("  # {} {}{why}", change.address, verb(change));
+    let _ = writeln!(out, "{}", painter.paint(Style::new().bold(), &header));
+    let style = action_style(change.action);
+    let _ = writeln!(
+        out,
+        "{} {} {{",
+        painter.paint(style, symbol(change.action)),
+        change.address
+    );
+    let before = change.before.as_ref().map(attributes).unwrap_or_default();
+    let after = change.after.as_ref().map(attributes).unwrap_or_default();
+    let rows: Vec<Row> = match change.action {
+        Action::Create => after
+            .into_iter()
+            .map(|(k, v)| Row::Set('+', k, v))
+            .collect(),
+        Action::Delete => before
+            .into_iter()
+            .map(|(k, v)| Row::Set('-', k, v))
+            .collect(),
+        _ => changed_rows(before, after),
+    };
+    let width = rows.iter().map(|r| r.key().len()).max().unwrap_or(0);
+    for row in rows {
+        row.write(out, painter, width);
+    }
+    out.push_str("    }\n\n");
+}
+
+/// An attribute value: one line, or a text block (a manifest) shown as lines or a diff.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Line(String),
+    Text(String),
+}
+
+enum Row {
+    Set(char, &'static str, Value),
+    Changed(&'static str, Value, Value),
+}
+
+impl Row {
+    fn key(&self) -> &'static str {
+        match self {
+            Row::Set(_, key, _) | Row::Changed(key, _, _) => key,
+        }
+    }
+
+    fn write(&self, out: &mut String, painter: &Painter, width: usize) {
+        let (sign, key) = match self {
+            Row::Set(sign, key, _) => (*sign, *key),
+            Row::Changed(key, _, _) => ('~', *key),
+        };
+        let style = match sign {
+            '+' => action_style(Action::Create),
+            '-' => action_style(Action::Delete),
+            _ => action_style(Action::Update),
+        };
+        let _ = write!(
+            out,
+            "      {} {key:<width$} = ",
+            painter.paint(style, &sign.to_string())
+        );
+        match self {
+            Row::Set(_, _, Value::Line(v)) => {
+                let _ = writeln!(out, "{v}");
+            }
+            Row::Set(_, _, Value::Text(text)) => {
+                heredoc(out, text.lines().map(|l| format!("    {l}")))
+            }
+            Row::Changed(_, Value::Text(old), Value::Text(new)) => {
+                let diff = similar::TextDiff::from_lines(old, new);
+                let unified = diff.unified_diff().context_radius(2).to_string();
+                heredoc(
+                    out,
+                    unified.lines().map(|l| {
+                        let style = match l.chars().next() {
+                            Some('+') => action_style(Action::Create),
+                            Some('-') => action_style(Action::Delete),
+                            _ => Style::new(),
+                        };
+                        format!("  {}", painter.paint(style, l))
+                    }),
+                )
+            }
+            Row::Changed(_, old, new) => {
+                let _ = writeln!(out, "{} → {}", show(old), show(new));
+            }
+        }
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Line(v) => v.clone(),
+        Value::Text(t) => format!("<{} lines>", t.lines().count()),
+    }
+}
+
+fn heredoc(out: &mut String, lines: impl Iterator<Item = String>) {
+    out.push_str("<<EOT\n");
+    for line in lines {
+        let _ = writeln!(out, "      {line}");
+    }
+    out.push_str("        EOT\n");
+}
+
+fn changed_rows(before: Vec<(&'static str, Value)>, after: Vec<(&'static str, Value)>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let absent = Value::Line("(none)".into());
+    let keys = after.iter().chain(&before).map(|(k, _)| *k);
+    let mut seen = Vec::new();
+    for key in keys {
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let old = before.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        let new = after.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        if old != new {
+            let old = old.cloned().unwrap_or_else(|| empty_like(new, &absent));
+            let new = new
+                .cloned()
+                .unwrap_or_else(|| empty_like(Some(&old), &absent));
+            rows.push(Row::Changed(key, old, new));
+        }
+    }
+    rows
+}
+
+/// A missing manifest diffs as empty text, anything else shows as `(none)`.
+fn empty_like(other: Option<&Value>, absent: &Value) -> Value {
+    match other {
+        Some(Value::Text(_)) => Value::Text(String::new()),
+        _ => absent.clone(),
+    }
+}
+
+/// The attributes a plan shows, in a fixed order.
+fn attributes(resource: &Resource) -> Vec<(&'static str, Value)> {
+    let quoted = |s: &str| Value::Line(format!("{s:?}"));
+    let list = |items: Vec<String>| Value::Line(format!("[{}]", items.join(", ")));
+    let mut attributes = Vec::new();
+    match &resource.spec {
+        Spec::BaseImage(b) => {
+            attributes.push(("dockerUrl", quoted(b.docker_url.as_str())));
+            attributes.push(("language", quoted(b.language.as_str())));
+        }
+        Spec::Image(i) => {
+            attributes.push(("baseImageName", quoted(&i.base_image_name)));
+            if let Some(runtime) = &i.runtime_dependencies {
+                attributes.push(("manifest", Value::Text(runtime.manifest.clone())));
+            }
+            if let Some(system) = &i.system_dependencies {
+                attributes.push((
+                    "systemPackages",
+                    list(system.packages.iter().map(|p| p.to_string()).collect()),
+                ));
+            }
+        }
+    }
+    if !resource.tags().is_empty() {
+        attributes.push((
+            "tags",
+            list(resource.tags().iter().map(|t| t.to_string()).collect()),
+        ));
+    }
+    attributes
+}
+
+/// The machine-readable plan, documented in README.md ("JSON plan format").
+#[derive(Debug, Serialize)]
+pub struct JsonPlan<'a> {
+    pub format_version: &'static str,
+    pub dispatch_version: &'static str,
+    pub resource_changes: Vec<JsonChange<'a>>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonChange<'a> {
+    pub address: String,
+    pub kind: Kind,
+    pub name: &'a str,
+    /// `["create"]`, `["update"]`, `["delete"]`, `["no-op"]`, or `["delete", "create"]` for a replace.
+    pub actions: Vec<&'static str>,
+    pub reason: &'a [String],
+    pub before: Option<&'a Resource>,
+    pub after: Option<&'a Resource>,
+}
+
+pub fn json(plan: &Plan) -> JsonPlan<'_> {
+    let resource_changes = plan
+        .changes
+        .iter()
+        .map(|c| JsonChange {
+            address: c.address.to_string(),
+            kind: c.address.kind,
+            name: &c.address.name,
+            actions: match c.action {
+                Action::NoOp => vec!["no-op"],
+                Action::Create => vec!["create"],
+                Action::Update => vec!["update"],
+                Action::Replace => vec!["delete", "create"],
+                Action::Delete => vec!["delete"],
+            },
+            reason: &c.reasons,
+            before: c.before.as_ref(),
+            after: c.after.as_ref(),
+        })
+        .collect();
+    JsonPlan {
+        format_version: JSON_FORMAT_VERSION,
+        dispatch_version: env!("CARGO_PKG_VERSION"),
+        resource_changes,
+        summary: plan.summary(),
+    }
+}

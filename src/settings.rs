@@ -1,0 +1,126 @@
+//! `dispatch.toml`: project defaults, so CI and laptops run the same command line.
+//! Every key is documented in README.md ("dispatch.toml").
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub const FILE_NAME: &str = "dispatch.toml";
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Path of the state file, relative to the current directory.
+    pub state: Option<PathBuf>,
+    /// How many pulls and builds run at once during apply.
+    pub parallelism: Option<usize>,
+    /// How long to wait for another run's state lock, e.g. "30s" or "5m".
+    #[serde(default, with = "humantime_serde_opt")]
+    pub lock_timeout: Option<Duration>,
+    #[serde(default)]
+    pub registry: RegistrySettings,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistrySettings {
+    /// Where built images are pushed, e.g. "127.0.0.1:5000/functions".
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}:{line}:{col}: {message}\n  hint: the keys are documented in README.md, section \"dispatch.toml\""
+    )]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Reads `dispatch.toml` from `dir`; no file means all defaults.
+    pub fn load(dir: &Path) -> Result<Settings, SettingsError> {
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => return Err(SettingsError::Read { path, source }),
+        };
+        toml::from_str(&text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let before = &text[..offset.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            SettingsError::Invalid {
+                path: path.clone(),
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })
+    }
+}
+
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(dir.path()).unwrap();
+        assert_eq!(s.state.as_deref(), Some(Path::new("s.json")));
+        assert_eq!(s.parallelism, Some(2));
+        assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "parallelism = 2\nstate_file = \"x\"\n",
+        )
+        .unwrap();
+        let err = Settings::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("dispatch.toml:2:1: unknown field `state_file`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()).unwrap(), Settings::default());
+    }
+}
