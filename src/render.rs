@@ -141,12 +141,6 @@ fn block(out: &mut String, painter: &Painter, change: &Change) {
     let header = format!("  # {} {}{why}", change.address, verb(change));
     let _ = writeln!(out, "{}", painter.paint(Style::new().bold(), &header));
     let style = action_style(change.action);
-    let _ = writeln!(
-        out,
-        "{} {} {{",
-        painter.paint(style, symbol(change.action)),
-        change.address
-    );
     let before = change.before.as_ref().map(attributes).unwrap_or_default();
     let after = change.after.as_ref().map(attributes).unwrap_or_default();
     let rows: Vec<Row> = match change.action {
@@ -160,6 +154,13 @@ fn block(out: &mut String, painter: &Painter, change: &Change) {
             .collect(),
         _ => changed_rows(before, after),
     };
+    let sign = painter.paint(style, symbol(change.action));
+    if rows.is_empty() {
+        // Nothing declared changed (the base moved, or the image went missing): the header says why.
+        let _ = writeln!(out, "{sign} {}\n", change.address);
+        return;
+    }
+    let _ = writeln!(out, "{sign} {} {{", change.address);
     let width = rows.iter().map(|r| r.key().len()).max().unwrap_or(0);
     for row in rows {
         row.write(out, painter, width);
@@ -268,10 +269,11 @@ fn changed_rows(before: Vec<(&'static str, Value)>, after: Vec<(&'static str, Va
     rows
 }
 
-/// A missing manifest diffs as empty text, anything else shows as `(none)`.
+/// A missing manifest diffs as empty text, a missing list as `[]`, anything else as `(none)`.
 fn empty_like(other: Option<&Value>, absent: &Value) -> Value {
     match other {
         Some(Value::Text(_)) => Value::Text(String::new()),
+        Some(Value::Line(line)) if line.starts_with('[') => Value::Line("[]".into()),
         _ => absent.clone(),
     }
 }

@@ -1,0 +1,192 @@
+//! Golden tests of `dispatch plan`, `show` and `state`: text, compact and JSON plans, saved
+//! plans, exit codes, and the state lock as a second writer sees it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use dispatch::declarations::{self, LoadOptions};
+use dispatch::state::{ResourceState, State, StateStore, Status};
+
+/// The repository root, so paths in output read `testdata/...`.
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A state in which every resource of `dir` has been applied.
+fn applied_state(dir: &str, path: &Path) {
+    let declared = declarations::load(&root().join(dir), LoadOptions::default()).unwrap();
+    let mut state = State::new();
+    for (address, d) in declared.resources {
+        let resource = d.resource;
+        state.resources.insert(
+            address,
+            ResourceState {
+                spec_digest: resource.digest(),
+                resource,
+                status: Status::Ready,
+                reason: vec![],
+                created_time: "2026-11-25T08:00:00Z".into(),
+                modified_time: "2026-11-25T08:00:00Z".into(),
+            },
+        );
+    }
+    let store = StateStore::new(path);
+    store.lock(Duration::ZERO, "test").unwrap().save(&mut state).unwrap();
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn dispatch(state: &Path, args: &[&str]) -> Run {
+    let output = Command::cargo_bin("dispatch")
+        .unwrap()
+        .current_dir(root())
+        .env_remove("DISPATCH_STATE")
+        .env_remove("NO_COLOR")
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn temp_state() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    (dir, path)
+}
+
+#[test]
+fn first_plan_creates_everything() {
+    let (_dir, state) = temp_state();
+    let run = dispatch(&state, &["plan", "testdata/plan/v1", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
+    insta::assert_snapshot!("v1_from_nothing", run.stdout);
+    let compact = dispatch(&state, &["plan", "testdata/plan/v1", "--compact"]);
+    assert_eq!(compact.code, 0);
+    insta::assert_snapshot!("v1_from_nothing_compact", compact.stdout);
+}
+
+#[test]
+fn applied_declarations_plan_no_changes() {
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let run = dispatch(&state, &["plan", "testdata/plan/v1", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "No changes. Images match the declarations.\n");
+}
+
+#[test]
+fn changed_declarations_show_every_kind_of_change() {
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let run = dispatch(&state, &["plan", "testdata/plan/v2", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    insta::assert_snapshot!("v1_to_v2", run.stdout);
+    let compact = dispatch(&state, &["plan", "testdata/plan/v2", "--compact"]);
+    insta::assert_snapshot!("v1_to_v2_compact", compact.stdout);
+    let json = dispatch(&state, &["plan", "testdata/plan/v2", "--json"]);
+    assert_eq!(json.code, 0);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    insta::assert_json_snapshot!("v1_to_v2_json", value, {".dispatch_version" => "[version]"});
+}
+
+#[test]
+fn targets_limit_the_plan_to_a_resource_and_its_base() {
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let run = dispatch(&state, &["plan", "testdata/plan/v2", "--compact", "--target", "Image/pandas"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("target_pandas", run.stdout);
+    let unknown = dispatch(&state, &["plan", "testdata/plan/v2", "--target", "Image/panda"]);
+    assert_eq!(unknown.code, 1);
+    insta::assert_snapshot!("target_unknown", unknown.stderr);
+}
+
+#[test]
+fn saved_plan_is_private_and_shows_the_same() {
+    let (dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let file = dir.path().join("v2.plan");
+    let planned = dispatch(&state, &["plan", "testdata/plan/v2", "-o", file.to_str().unwrap()]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    assert!(planned.stdout.ends_with(&format!("\nSaved the plan to: {}\n", file.display())));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let shown = dispatch(&state, &["show", file.to_str().unwrap()]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(planned.stdout.starts_with(&shown.stdout));
+    let shown_json = dispatch(&state, &["show", "--json", file.to_str().unwrap()]);
+    let planned_json = dispatch(&state, &["plan", "testdata/plan/v2", "--json"]);
+    assert_eq!(shown_json.stdout, planned_json.stdout);
+    let saved = dispatch::planfile::SavedPlan::load(&file).unwrap();
+    let current = StateStore::new(&state).load().unwrap();
+    assert_eq!(saved.serial, 1);
+    saved.check_current(current.as_ref()).unwrap();
+}
+
+#[test]
+fn show_refuses_a_file_that_is_not_a_plan() {
+    let (_dir, state) = temp_state();
+    let run = dispatch(&state, &["show", "testdata/plan/v1/requirements.txt"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("show_not_a_plan", run.stderr);
+}
+
+#[test]
+fn second_writer_is_told_who_holds_the_lock() {
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let _held = StateStore::new(&state).lock(Duration::ZERO, "dispatch apply examples").unwrap();
+    let run = dispatch(&state, &["state", "rm", "Image/pandas"]);
+    assert_eq!(run.code, 1);
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let expected = format!("error: state is locked by pid {} on {host} (`dispatch apply examples`) since ", std::process::id());
+    assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: wait for that run to finish, or pass --lock-timeout"), "{}", run.stderr);
+}
+
+#[test]
+fn state_rm_forgets_a_resource() {
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let run = dispatch(&state, &["state", "rm", "Image/pandas"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "Removed Image/pandas from the state (its image was left alone).\n");
+    let list = dispatch(&state, &["state", "list"]);
+    insta::assert_snapshot!("state_list_after_rm", list.stdout);
+    let plan = dispatch(&state, &["plan", "testdata/plan/v1", "--compact"]);
+    assert_eq!(plan.stdout, "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n");
+    let missing = dispatch(&state, &["state", "rm", "Image/pandas"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(missing.stderr, "error: Image/pandas is not in the state\n  hint: `dispatch state list` shows what is\n");
+}
+
+#[test]
+fn corrupt_state_is_reported_and_left_alone() {
+    let (_dir, state) = temp_state();
+    std::fs::write(&state, "{\"version\": 1, \"lineage\": ").unwrap();
+    let run = dispatch(&state, &["plan", "testdata/plan/v1"]);
+    assert_eq!(run.code, 1);
+    let stderr = run.stderr.replace(state.to_str().unwrap(), "STATE");
+    insta::assert_snapshot!("corrupt_state", stderr);
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"version\": 1, \"lineage\": ");
+}
+
+#[test]
+fn refresh_is_refused_until_the_engine_is_supported() {
+    let (_dir, state) = temp_state();
+    let run = dispatch(&state, &["plan", "testdata/plan/v1", "--refresh=true"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--refresh=false"), "{}", run.stderr);
+}
