@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use crate::diag::{Diagnostic, Diagnostics, Location, Pos, did_you_mean};
+use crate::diag::{Diagnostic, Diagnostics, Location, Pos, did_you_mean, suggest};
 use crate::model::{
-    Address, BaseImageSpec, ImageSpec, Kind, NAME_RULE, Package, Resource, RuntimeDependencies,
-    Spec, SystemDependencies, Tag, valid_name,
+    Address, BaseImageSpec, ImageSpec, Kind, Language, NAME_RULE, Package, Resource,
+    RuntimeDependencies, Spec, SystemDependencies, Tag, valid_name,
 };
 use crate::reference::ImageRef;
 use crate::yaml::{self, Node, Value};
@@ -46,11 +46,23 @@ impl Declarations {
 pub fn load(root: &Path, options: LoadOptions) -> Result<Declarations, Diagnostics> {
     let mut loader = Loader::new(root, options);
     let files = loader.files();
-    let mut declared = Vec::new();
+    let mut named = Vec::new();
     for file in files {
-        loader.load_file(&file, &mut declared);
+        loader.load_file(&file, &mut named);
     }
-    loader.cross_check(declared)
+    loader.cross_check(named)
+}
+
+/// A document with a valid kind and name. It takes part in the checks across documents even
+/// when the rest of it is invalid, so that one mistake is not reported again as a missing
+/// base image or hidden duplicate.
+struct Named {
+    address: Address,
+    origin: Location,
+    /// The base image an Image names, and where.
+    base: Option<(String, Location)>,
+    /// `None` when some field is invalid (and already reported).
+    resource: Option<Resource>,
 }
 
 struct Loader {
@@ -65,7 +77,10 @@ struct Loader {
 impl Loader {
     fn new(root: &Path, options: LoadOptions) -> Self {
         let dir = if root.is_file() {
-            root.parent().unwrap_or(Path::new("."))
+            // `images.yaml` has the parent "", which would make every path "inside".
+            root.parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
         } else {
             root
         };
@@ -134,44 +149,34 @@ impl Loader {
         files
     }
 
-    fn load_file(&mut self, file: &Path, out: &mut Vec<Declared>) {
+    fn load_file(&mut self, file: &Path, out: &mut Vec<Named>) {
         let text = match read_text(file) {
             Ok(text) => text,
             Err((pos, message, hint)) => {
-                let d = self.error(file, pos, message);
-                if let Some(hint) = hint {
-                    d.hint = Some(hint);
-                }
+                self.error(file, pos, message).hint = hint;
                 return;
             }
         };
         let documents = match yaml::parse_stream(&text) {
             Ok(documents) => documents,
             Err(err) => {
-                self.error(file, err.pos, format!("invalid YAML: {}", err.message));
+                self.error(file, err.pos, format!("invalid YAML: {}", err.message))
+                    .hint = err.hint;
                 return;
             }
         };
         for document in documents {
-            if let Some(resource) = self.resource(file, &document) {
-                out.push(Declared {
-                    resource,
-                    origin: Location {
-                        file: file.to_path_buf(),
-                        pos: document.pos,
-                    },
-                });
-            }
+            out.extend(self.document(file, &document));
         }
     }
 
     /// Converts one document to a resource, recording every problem in it.
-    fn resource(&mut self, file: &Path, doc: &Node) -> Option<Resource> {
-        let mut fields = self.fields(file, doc, "a document")?;
+    fn document(&mut self, file: &Path, doc: &Node) -> Option<Named> {
+        let mut fields = self.fields(file, doc, &DOCUMENT)?;
         let kind = match fields.take("kind") {
             None => {
                 self.error(file, doc.pos, "missing field `kind`")
-                    .set_hint("start each document with `kind: BaseImage` or `kind: Image`");
+                    .set_hint(DOCUMENT.hint);
                 return None;
             }
             Some(node) => {
@@ -179,10 +184,10 @@ impl Loader {
                 match Kind::ALL.into_iter().find(|k| k.as_str() == text) {
                     Some(kind) => kind,
                     None => {
-                        let hint = match did_you_mean(&text, Kind::ALL.map(Kind::as_str)) {
-                            Some(close) => format!("did you mean `{close}`?"),
-                            None => "dispatch knows `BaseImage` and `Image`".to_string(),
-                        };
+                        let hint =
+                            suggest(&text, Kind::ALL.map(Kind::as_str)).unwrap_or_else(|| {
+                                "dispatch knows `BaseImage` and `Image`".to_string()
+                            });
                         self.error(file, node.pos, format!("unknown kind `{text}`"))
                             .hint = Some(hint);
                         return None;
@@ -190,8 +195,9 @@ impl Loader {
                 }
             }
         };
+        let shape = shape(kind);
         let name = self
-            .required(file, doc, &mut fields, "name", kind)
+            .require(file, doc, &mut fields, "name", shape)
             .and_then(|node| {
                 let name = self.string(file, "name", node)?;
                 if valid_name(&name) {
@@ -202,14 +208,33 @@ impl Loader {
                     None
                 }
             });
+        // Read here rather than in `image`: the check that the base image exists needs it
+        // even when the rest of the Image is invalid.
+        let base = match kind {
+            Kind::BaseImage => None,
+            Kind::Image => self
+                .require(file, doc, &mut fields, "baseImageName", shape)
+                .and_then(|node| Some((self.string(file, "baseImageName", node)?, node.pos))),
+        };
         let spec = match kind {
             Kind::BaseImage => self.base_image(file, doc, &mut fields).map(Spec::BaseImage),
-            Kind::Image => self.image(file, doc, &mut fields).map(Spec::Image),
+            Kind::Image => {
+                let base_image_name = base.as_ref().map(|(name, _)| name.clone());
+                self.image(file, base_image_name, &mut fields)
+                    .map(Spec::Image)
+            }
         };
-        self.unknown_fields(file, fields, kind);
-        Some(Resource {
-            name: name?,
-            spec: spec?,
+        self.unknown_fields(file, fields, shape);
+        let name = name?;
+        let at = |pos| Location {
+            file: file.to_path_buf(),
+            pos,
+        };
+        Some(Named {
+            address: Address::new(kind, name.clone()),
+            origin: at(doc.pos),
+            base: base.map(|(base, pos)| (base, at(pos))),
+            resource: spec.map(|spec| Resource { name, spec }),
         })
     }
 
@@ -219,21 +244,30 @@ impl Loader {
         doc: &Node,
         fields: &mut Fields<'_>,
     ) -> Option<BaseImageSpec> {
-        let docker_url = self.required(file, doc, fields, "dockerUrl", Kind::BaseImage).and_then(|node| {
-            let text = self.string(file, "dockerUrl", node)?;
-            ImageRef::parse(&text)
-                .map_err(|reason| {
-                    self.error(file, node.pos, format!("invalid image reference {text:?}: {reason}")).hint =
-                        Some("write it as [registry/]repository[:tag][@sha256:digest], e.g. 127.0.0.1:5000/base/python3:1".into());
-                })
-                .ok()
-        });
+        let docker_url = self
+            .require(file, doc, fields, "dockerUrl", &BASE_IMAGE)
+            .and_then(|node| {
+                let text = self.string(file, "dockerUrl", node)?;
+                ImageRef::parse(&text)
+                    .map_err(|reason| {
+                        self.error(
+                            file,
+                            node.pos,
+                            format!("invalid image reference {text:?}: {reason}"),
+                        )
+                        .set_hint(DOCKER_URL_HINT);
+                    })
+                    .ok()
+            });
         let language = self
-            .required(file, doc, fields, "language", Kind::BaseImage)
+            .require(file, doc, fields, "language", &BASE_IMAGE)
             .and_then(|node| {
                 let text = self.string(file, "language", node)?;
                 text.parse()
-                    .map_err(|message: String| self.error(file, node.pos, message))
+                    .map_err(|message: String| {
+                        self.error(file, node.pos, message).hint =
+                            suggest(&text, Language::ALL.map(Language::as_str));
+                    })
                     .ok()
             });
         let tags = self.tags(file, fields);
@@ -244,10 +278,12 @@ impl Loader {
         })
     }
 
-    fn image(&mut self, file: &Path, doc: &Node, fields: &mut Fields<'_>) -> Option<ImageSpec> {
-        let base_image_name = self
-            .required(file, doc, fields, "baseImageName", Kind::Image)
-            .and_then(|node| self.string(file, "baseImageName", node));
+    fn image(
+        &mut self,
+        file: &Path,
+        base_image_name: Option<String>,
+        fields: &mut Fields<'_>,
+    ) -> Option<ImageSpec> {
         let runtime_dependencies = match fields.take("runtimeDependencies") {
             None => Some(None),
             Some(node) => self.runtime_dependencies(file, node).map(Some),
@@ -266,56 +302,69 @@ impl Loader {
     }
 
     fn runtime_dependencies(&mut self, file: &Path, node: &Node) -> Option<RuntimeDependencies> {
-        let mut fields = self.fields(file, node, "`runtimeDependencies`")?;
-        let manifest = match fields.take("manifest") {
-            None => {
-                self.error(file, node.pos, "missing field `manifest` in `runtimeDependencies`").set_hint("set `manifest: '@requirements.txt'` (a file next to this YAML) or the text itself");
-                None
-            }
-            Some(value) => self
-                .string(file, "manifest", value)
-                .and_then(|text| self.resolve_text(file, value.pos, text)),
-        };
-        self.unknown_in(file, fields, "runtimeDependencies", &["manifest"]);
+        let mut fields = self.fields(file, node, &RUNTIME_DEPENDENCIES)?;
+        let manifest = self
+            .require(file, node, &mut fields, "manifest", &RUNTIME_DEPENDENCIES)
+            .and_then(|value| {
+                let text = self.string(file, "manifest", value)?;
+                self.resolve_text(file, value.pos, text)
+            });
+        self.unknown_fields(file, fields, &RUNTIME_DEPENDENCIES);
         Some(RuntimeDependencies {
             manifest: manifest?,
         })
     }
 
     fn system_dependencies(&mut self, file: &Path, node: &Node) -> Option<SystemDependencies> {
-        let mut fields = self.fields(file, node, "`systemDependencies`")?;
+        let mut fields = self.fields(file, node, &SYSTEM_DEPENDENCIES)?;
         let packages = match fields.take("packages") {
             None => Some(Vec::new()),
-            Some(list) => self.list(file, "packages", list).and_then(|items| {
-                let packages: Vec<_> = items.iter().map(|item| self.package(file, item)).collect();
-                packages.into_iter().collect::<Option<Vec<_>>>()
-            }),
+            Some(list) => self
+                .list(file, "packages", list, &PACKAGE)
+                .and_then(|items| {
+                    let packages: Vec<_> =
+                        items.iter().map(|item| self.package(file, item)).collect();
+                    packages.into_iter().collect::<Option<Vec<_>>>()
+                }),
         };
-        self.unknown_in(file, fields, "systemDependencies", &["packages"]);
+        self.unknown_fields(file, fields, &SYSTEM_DEPENDENCIES);
         Some(SystemDependencies {
             packages: packages?,
         })
     }
 
     fn package(&mut self, file: &Path, node: &Node) -> Option<Package> {
-        let mut fields = self.fields(file, node, "a package")?;
-        let name = match fields.take("name") {
-            None => {
-                self.error(file, node.pos, "missing field `name` in package").set_hint("write `- name: curl`");
-                None
-            }
-            Some(value) => self.string(file, "name", value).and_then(|name| {
-                self.checked(file, value.pos, name, "package name", valid_package_name, "a package name is letters, digits and `.+_:-`, starting with a letter or digit")
-            }),
-        };
+        let mut fields = self.fields(file, node, &PACKAGE)?;
+        let name = self
+            .require(file, node, &mut fields, "name", &PACKAGE)
+            .and_then(|value| {
+                let name = self.string(file, "name", value)?;
+                self.checked(
+                    file,
+                    value.pos,
+                    name,
+                    "package name",
+                    valid_package_name,
+                    "a package name is letters, digits and `.+_:-`, starting with a letter or digit",
+                )
+            });
         let version = match fields.take("version") {
             None => Some(None),
             Some(value) => self
                 .string(file, "version", value)
-                .and_then(|v| self.checked(file, value.pos, v, "package version", valid_package_version, "a version is letters, digits and `.+~:_-`, starting with a letter or digit"))
+                .and_then(|v| {
+                    self.checked(
+                        file,
+                        value.pos,
+                        v,
+                        "package version",
+                        valid_package_version,
+                        "a version is letters, digits and `.+~:_-`, starting with a letter or digit",
+                    )
+                })
                 .map(Some),
         };
-        self.unknown_in(file, fields, "package", &["name", "version"]);
+        self.unknown_fields(file, fields, &PACKAGE);
         Some(Package {
             name: name?,
             version: version?,
@@ -346,22 +395,18 @@ impl Loader {
         if node.value == Value::Null {
             return Some(Vec::new());
         }
-        let items = self.list(file, "tags", node)?;
+        let items = self.list(file, "tags", node, &TAG)?;
         let tags: Vec<_> = items
             .iter()
             .map(|item| {
-                let mut fields = self.fields(file, item, "a tag")?;
-                let mut part = |this: &mut Self, key: &str| match fields.take(key) {
-                    Some(value) => this.string(file, key, value),
-                    None => {
-                        this.error(file, item.pos, format!("missing field `{key}` in tag"))
-                            .set_hint("write tags as `- key: role` / `  value: docs`");
-                        None
-                    }
+                let mut fields = self.fields(file, item, &TAG)?;
+                let mut part = |this: &mut Self, key: &str| {
+                    let value = this.require(file, item, &mut fields, key, &TAG)?;
+                    this.string(file, key, value)
                 };
                 let key = part(self, "key");
                 let value = part(self, "value");
-                self.unknown_in(file, fields, "tag", &["key", "value"]);
+                self.unknown_fields(file, fields, &TAG);
                 Some(Tag {
                     key: key?,
                     value: value?,
@@ -383,10 +428,15 @@ impl Loader {
         let target = file.parent().unwrap_or(Path::new(".")).join(relative);
         let outside = relative.is_absolute() || escapes(&self.boundary, &target);
         if outside && !self.options.allow_outside_refs {
+            // A symlink is the one way a plain-looking name leads outside; say so.
+            let symlink = fs::symlink_metadata(&target).is_ok_and(|m| m.is_symlink());
             self.error(
                 file,
                 pos,
-                format!("`@{reference}` points outside the declarations directory"),
+                format!(
+                    "`@{reference}` points outside the declarations directory{}",
+                    if symlink { " (it is a symlink)" } else { "" }
+                ),
             )
             .set_hint(
                 "keep manifests next to the YAML that names them, or pass --allow-outside-refs",
@@ -401,54 +451,77 @@ impl Loader {
         match loaded {
             Ok(content) => Some(content),
             Err(message) => {
-                self.error(file, pos, format!("cannot read `@{reference}` ({}): {message}", target.display())).set_hint("the path is relative to the folder of this YAML file; write `@@text` for a literal `@`");
+                self.error(
+                    file,
+                    pos,
+                    format!("cannot read `@{reference}` ({}): {message}", target.display()),
+                )
+                .set_hint(
+                    "the path is relative to the folder of this YAML file; write `@@text` for a literal `@`",
+                );
                 None
             }
         }
     }
 
-    fn required<'n>(
+    /// Takes `key` from the fields of `node`, or reports it missing. A misspelling of `key`
+    /// among the fields is left to its "unknown field" error, which suggests `key`.
+    fn require<'n>(
         &mut self,
         file: &Path,
-        doc: &Node,
+        node: &Node,
         fields: &mut Fields<'n>,
         key: &str,
-        kind: Kind,
+        shape: &Shape,
     ) -> Option<&'n Node> {
-        let node = fields.take(key);
-        if node.is_none() {
-            self.error(file, doc.pos, format!("missing field `{key}` in {kind}"))
-                .set_hint(format!(
-                    "a {kind} needs {}",
-                    allowed_fields(kind).required.join(", ")
-                ));
+        let value = fields.take(key);
+        if value.is_none() && !fields.misspells(key, shape.fields) {
+            self.error(
+                file,
+                node.pos,
+                format!("missing field `{key}` in {}", shape.name),
+            )
+            .set_hint(shape.hint);
         }
-        node
+        value
     }
 
-    fn fields<'n>(&mut self, file: &Path, node: &'n Node, what: &str) -> Option<Fields<'n>> {
+    fn fields<'n>(&mut self, file: &Path, node: &'n Node, shape: &Shape) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
             self.error(
                 file,
                 node.pos,
-                format!("{what} must be a mapping, found {}", node.value.kind()),
-            );
+                format!(
+                    "{} must be a mapping, found {}",
+                    shape.noun,
+                    node.value.kind()
+                ),
+            )
+            .set_hint(shape.hint);
             return None;
         };
         let mut fields = Fields {
             entries: Vec::with_capacity(entries.len()),
         };
         for (key, value) in entries {
-            match &key.value {
-                Value::Str(name) => fields.entries.push((name.as_str(), key.pos, Some(value))),
-                other => {
-                    self.error(
-                        file,
-                        key.pos,
-                        format!("a field name must be a string, found {}", other.kind()),
-                    );
-                }
+            let Value::Str(name) = &key.value else {
+                self.error(
+                    file,
+                    key.pos,
+                    format!("a field name must be a string, found {}", key.value.kind()),
+                );
+                continue;
+            };
+            if let Some((_, first, _)) = fields.entries.iter().find(|(n, _, _)| n == name) {
+                let message = format!(
+                    "duplicate field `{name}`: it is already set at line {}",
+                    first.line
+                );
+                self.error(file, key.pos, message)
+                    .set_hint("a field may appear only once in a mapping; delete one of the two");
+                continue;
             }
+            fields.entries.push((name.as_str(), key.pos, Some(value)));
         }
         Some(fields)
     }
@@ -457,20 +530,30 @@ impl Loader {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             other => {
-                let d = self.error(
+                let hint = match other {
+                    Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                        Some(format!("quote the value: {key}: \"...\""))
+                    }
+                    _ => string_hint(key).map(String::from),
+                };
+                self.error(
                     file,
                     node.pos,
                     format!("`{key}` must be a string, found {}", other.kind()),
-                );
-                if matches!(other, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
-                    d.hint = Some(format!("quote the value: {key}: \"...\""));
-                }
+                )
+                .hint = hint;
                 None
             }
         }
     }
 
-    fn list<'n>(&mut self, file: &Path, key: &str, node: &'n Node) -> Option<&'n [Node]> {
+    fn list<'n>(
+        &mut self,
+        file: &Path,
+        key: &str,
+        node: &'n Node,
+        item: &Shape,
+    ) -> Option<&'n [Node]> {
         match &node.value {
             Value::Seq(items) => Some(items),
             other => {
@@ -478,88 +561,86 @@ impl Loader {
                     file,
                     node.pos,
                     format!("`{key}` must be a list, found {}", other.kind()),
-                );
+                )
+                .set_hint(item.hint);
                 None
             }
         }
     }
 
-    fn unknown_fields(&mut self, file: &Path, fields: Fields<'_>, kind: Kind) {
-        let allowed = allowed_fields(kind);
-        let all: Vec<&str> = ["kind"]
-            .iter()
-            .chain(allowed.required)
-            .chain(allowed.optional)
-            .copied()
-            .collect();
-        self.unknown_in(file, fields, kind.as_str(), &all);
-    }
-
-    fn unknown_in(&mut self, file: &Path, fields: Fields<'_>, what: &str, allowed: &[&str]) {
+    /// Reports the fields nobody took.
+    fn unknown_fields(&mut self, file: &Path, fields: Fields<'_>, shape: &Shape) {
         for (name, pos, _) in fields
             .entries
             .into_iter()
             .filter(|(_, _, value)| value.is_some())
         {
-            let hint = match did_you_mean(name, allowed.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => format!("{what} fields are: {}", allowed.join(", ")),
-            };
-            self.error(file, pos, format!("unknown field `{name}` in {what}"))
-                .hint = Some(hint);
+            let hint = suggest(name, shape.fields.iter().copied()).unwrap_or_else(|| {
+                format!("{} fields are: {}", shape.name, shape.fields.join(", "))
+            });
+            self.error(
+                file,
+                pos,
+                format!("unknown field `{name}` in {}", shape.name),
+            )
+            .hint = Some(hint);
         }
     }
 
     /// Checks that span documents and files: unique names, and every base image declared.
-    fn cross_check(mut self, declared: Vec<Declared>) -> Result<Declarations, Diagnostics> {
-        let mut resources: BTreeMap<Address, Declared> = BTreeMap::new();
-        for item in declared {
-            let address = item.resource.address();
-            if let Some(first) = resources.get(&address) {
-                let message = format!("duplicate {address}: already declared at {}", first.origin);
-                self.diagnostics
-                    .push(
-                        Diagnostic::new(item.origin.clone(), message).with_hint(format!(
-                            "names are unique per kind; rename one of the two {}s",
-                            address.kind
-                        )),
-                    );
+    fn cross_check(mut self, named: Vec<Named>) -> Result<Declarations, Diagnostics> {
+        let mut first: BTreeMap<&Address, &Location> = BTreeMap::new();
+        for item in &named {
+            let Some(origin) = first.get(&item.address) else {
+                first.insert(&item.address, &item.origin);
                 continue;
-            }
-            resources.insert(address, item);
+            };
+            let message = format!("duplicate {}: already declared at {origin}", item.address);
+            self.diagnostics
+                .push(
+                    Diagnostic::new(item.origin.clone(), message).with_hint(format!(
+                        "names are unique per kind; rename one of the two {}s",
+                        item.address.kind
+                    )),
+                );
         }
-        let bases: Vec<&str> = resources
+        let bases: Vec<&str> = first
             .keys()
             .filter(|a| a.kind == Kind::BaseImage)
             .map(|a| a.name.as_str())
             .collect();
-        for declared in resources.values() {
-            let Some(base) = declared.resource.depends_on() else {
+        for item in &named {
+            let Some((base, at)) = &item.base else {
                 continue;
             };
-            if !resources.contains_key(&base) {
-                let hint = match did_you_mean(&base.name, bases.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => format!(
-                        "declare a BaseImage named `{}` in this directory",
-                        base.name
-                    ),
-                };
-                let message = format!(
-                    "Image `{}` names base image `{}`, which is not declared",
-                    declared.resource.name, base.name
-                );
-                self.diagnostics
-                    .push(Diagnostic::new(declared.origin.clone(), message).with_hint(hint));
+            if first.contains_key(&Address::new(Kind::BaseImage, base)) {
+                continue;
             }
+            let hint = suggest(base, bases.iter().copied())
+                .unwrap_or_else(|| format!("declare a BaseImage named `{base}` in this directory"));
+            let message = format!(
+                "Image `{}` names base image `{base}`, which is not declared",
+                item.address.name
+            );
+            self.diagnostics
+                .push(Diagnostic::new(at.clone(), message).with_hint(hint));
         }
-        if self.diagnostics.is_empty() {
-            Ok(Declarations { resources })
-        } else {
+        if !self.diagnostics.is_empty() {
             self.diagnostics.sort();
             self.diagnostics.dedup();
-            Err(Diagnostics(self.diagnostics))
+            return Err(Diagnostics(self.diagnostics));
         }
+        let resources = named
+            .into_iter()
+            .filter_map(|item| {
+                let declared = Declared {
+                    resource: item.resource?,
+                    origin: item.origin,
+                };
+                Some((item.address, declared))
+            })
+            .collect();
+        Ok(Declarations { resources })
     }
 }
 
@@ -575,23 +656,98 @@ impl<'n> Fields<'n> {
             .find(|(name, _, _)| *name == key)
             .and_then(|(_, _, value)| value.take())
     }
+
+    /// Whether a field not taken yet is closer to `key` than to anything else in `allowed`.
+    fn misspells(&self, key: &str, allowed: &[&str]) -> bool {
+        self.entries.iter().any(|(name, _, value)| {
+            value.is_some() && did_you_mean(name, allowed.iter().copied()) == Some(key)
+        })
+    }
 }
 
-struct AllowedFields {
-    required: &'static [&'static str],
-    optional: &'static [&'static str],
+/// A kind of mapping in the declarations: its name in messages, its fields, how to write it.
+struct Shape {
+    /// Names one in "... must be a mapping".
+    noun: &'static str,
+    /// Names one in "unknown field `x` in ...".
+    name: &'static str,
+    fields: &'static [&'static str],
+    hint: &'static str,
 }
 
-fn allowed_fields(kind: Kind) -> AllowedFields {
+const DOCUMENT: Shape = Shape {
+    noun: "a document",
+    name: "document",
+    fields: &["kind"],
+    hint: "start each document with `kind: BaseImage` or `kind: Image`, and separate documents with `---`",
+};
+
+const BASE_IMAGE: Shape = Shape {
+    noun: "a BaseImage",
+    name: "BaseImage",
+    fields: &["kind", "name", "dockerUrl", "language", "tags"],
+    hint: "a BaseImage needs `name`, `dockerUrl` and `language`, and may have `tags`",
+};
+
+const IMAGE: Shape = Shape {
+    noun: "an Image",
+    name: "Image",
+    fields: &[
+        "kind",
+        "name",
+        "baseImageName",
+        "runtimeDependencies",
+        "systemDependencies",
+        "tags",
+    ],
+    hint: "an Image needs `name` and `baseImageName`, and may have `runtimeDependencies`, `systemDependencies` and `tags`",
+};
+
+const RUNTIME_DEPENDENCIES: Shape = Shape {
+    noun: "`runtimeDependencies`",
+    name: "runtimeDependencies",
+    fields: &["manifest"],
+    hint: "write `runtimeDependencies:` / `  manifest: '@requirements.txt'` (a file next to this YAML, or the text itself)",
+};
+
+const SYSTEM_DEPENDENCIES: Shape = Shape {
+    noun: "`systemDependencies`",
+    name: "systemDependencies",
+    fields: &["packages"],
+    hint: "write `systemDependencies:` / `  packages:` / `    - name: curl`",
+};
+
+const PACKAGE: Shape = Shape {
+    noun: "a package",
+    name: "package",
+    fields: &["name", "version"],
+    hint: "write packages as `- name: curl` items, each with an optional `version: \"7.88.1\"`",
+};
+
+const TAG: Shape = Shape {
+    noun: "a tag",
+    name: "tag",
+    fields: &["key", "value"],
+    hint: "write tags as `- key: role` / `  value: docs` items",
+};
+
+fn shape(kind: Kind) -> &'static Shape {
     match kind {
-        Kind::BaseImage => AllowedFields {
-            required: &["name", "dockerUrl", "language"],
-            optional: &["tags"],
-        },
-        Kind::Image => AllowedFields {
-            required: &["name", "baseImageName"],
-            optional: &["runtimeDependencies", "systemDependencies", "tags"],
-        },
+        Kind::BaseImage => &BASE_IMAGE,
+        Kind::Image => &IMAGE,
+    }
+}
+
+const DOCKER_URL_HINT: &str =
+    "write it as [registry/]repository[:tag][@sha256:digest], e.g. 127.0.0.1:5000/base/python3:1";
+
+/// How to write a string field whose name alone does not make that clear.
+fn string_hint(key: &str) -> Option<&'static str> {
+    match key {
+        "kind" => Some(DOCUMENT.hint),
+        "dockerUrl" => Some(DOCKER_URL_HINT),
+        "manifest" => Some(RUNTIME_DEPENDENCIES.hint),
+        _ => None,
     }
 }
 
@@ -618,27 +774,30 @@ fn valid_package_version(version: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || ".+~:_-".contains(c))
 }
 
-/// Whether `target` (which may not exist) resolves to a place outside `boundary`.
+/// Whether `target` (which may not exist) resolves to a place outside `boundary`. Symlinks
+/// are followed as far as the path exists; the missing rest cannot be opened through a
+/// symlink, so it is judged lexically.
 fn escapes(boundary: &Path, target: &Path) -> bool {
-    let resolved = match fs::canonicalize(target) {
-        Ok(path) => path,
-        // A missing file: judge the path lexically, so `../x` is still reported as outside.
-        Err(_) => {
-            let mut path =
-                fs::canonicalize(target.parent().unwrap_or(Path::new("."))).unwrap_or_default();
-            for component in target
-                .file_name()
-                .map(Path::new)
-                .into_iter()
-                .flat_map(Path::components)
-            {
-                if let Component::Normal(part) = component {
-                    path.push(part);
-                }
-            }
-            path
-        }
+    let components: Vec<Component> = target.components().collect();
+    let existing = (0..=components.len()).rev().find_map(|n| {
+        let prefix: PathBuf = components[..n].iter().collect();
+        let prefix = if n == 0 { PathBuf::from(".") } else { prefix };
+        fs::canonicalize(prefix)
+            .ok()
+            .map(|path| (path, &components[n..]))
+    });
+    let Some((mut resolved, rest)) = existing else {
+        return true;
     };
+    for component in rest {
+        match component {
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(part) => resolved.push(part),
+            _ => {}
+        }
+    }
     !resolved.starts_with(boundary)
 }
 
@@ -653,8 +812,8 @@ fn read_text(path: &Path) -> Result<String, ReadError> {
         return Err((
             Pos::FILE,
             format!(
-                "file is {} bytes; the limit is {MAX_FILE_BYTES} bytes (8 MiB)",
-                size
+                "file is {size} bytes, over the limit of {} MiB",
+                MAX_FILE_BYTES >> 20
             ),
             Some("split large declarations into several files".into()),
         ));
@@ -682,5 +841,105 @@ fn io_reason(err: &dyn std::error::Error) -> String {
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "kind: BaseImage\nname: b\ndockerUrl: x/y:1\nlanguage: python3\n";
+
+    /// `line:col: message` of every problem in a directory holding `files`.
+    fn problems(files: &[(&str, &str)]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        match load(dir.path(), LoadOptions::default()) {
+            Ok(_) => Vec::new(),
+            Err(diagnostics) => diagnostics
+                .0
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}:{}: {}",
+                        d.location.pos.line, d.location.pos.col, d.message
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn misspelled_field_is_not_also_missing() {
+        let image = "kind: Image\nnmae: x\nbaseImageName: b\n";
+        assert_eq!(
+            problems(&[("b.yaml", BASE), ("i.yaml", image)]),
+            ["2:1: unknown field `nmae` in Image"]
+        );
+    }
+
+    #[test]
+    fn duplicate_field_names_the_first() {
+        let base = format!("{BASE}name: c\n");
+        assert_eq!(
+            problems(&[("b.yaml", &base)]),
+            ["5:1: duplicate field `name`: it is already set at line 2"]
+        );
+    }
+
+    #[test]
+    fn merged_fields_are_not_duplicates() {
+        let base = "kind: BaseImage\n<<: {name: a, language: java}\nname: b\ndockerUrl: x/y:1\n";
+        assert!(problems(&[("b.yaml", base)]).is_empty());
+    }
+
+    #[test]
+    fn invalid_base_image_is_not_reported_again_as_missing() {
+        let base = BASE.replace("python3", "cobol");
+        let image = "kind: Image\nname: i\nbaseImageName: b\n";
+        let found = problems(&[("b.yaml", &base), ("i.yaml", image)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("4:11: unsupported language"));
+    }
+
+    #[test]
+    fn image_fields_are_checked_without_a_base_image_name() {
+        let image = "kind: Image\nname: i\ntags: [{key: a}]\n";
+        assert_eq!(
+            problems(&[("i.yaml", image)]),
+            [
+                "1:1: missing field `baseImageName` in Image",
+                "3:8: missing field `value` in tag",
+            ]
+        );
+    }
+
+    #[test]
+    fn references_are_outside_only_when_they_lead_outside() {
+        let dir = tempfile::tempdir().unwrap();
+        let boundary = fs::canonicalize(dir.path()).unwrap();
+        assert!(!escapes(&boundary, &dir.path().join("missing/dir/x.txt")));
+        assert!(!escapes(&boundary, &dir.path().join("missing/../x.txt")));
+        assert!(escapes(&boundary, &dir.path().join("../x.txt")));
+        assert!(escapes(&boundary, &dir.path().join("missing/../../x.txt")));
+    }
+
+    #[test]
+    fn a_file_named_without_a_folder_keeps_its_boundary() {
+        let loader = Loader::new(Path::new("Cargo.toml"), LoadOptions::default());
+        assert_eq!(loader.boundary, fs::canonicalize(".").unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_as_far_as_the_path_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let boundary = fs::canonicalize(dir.path()).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+        assert!(escapes(&boundary, &dir.path().join("etc/missing.txt")));
     }
 }

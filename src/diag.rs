@@ -100,6 +100,11 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// "did you mean `x`?" for the closest of `candidates`, if there is a likely one.
+pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    did_you_mean(input, candidates).map(|close| format!("did you mean `{close}`?"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +120,10 @@ mod tests {
             Some("BaseImage")
         );
         assert_eq!(did_you_mean("Deployment", ["BaseImage", "Image"]), None);
+        assert_eq!(
+            suggest("pyhton3", ["python3", "nodejs"]).as_deref(),
+            Some("did you mean `python3`?")
+        );
     }
 
     #[test]

@@ -187,7 +187,11 @@ pub fn plan(
         let Some(what) = rebuilt_bases.get(&image.base_image_name) else {
             continue;
         };
-        if matches!(change.action, Action::NoOp | Action::Update | Action::Replace) && change.before.is_some() {
+        if matches!(
+            change.action,
+            Action::NoOp | Action::Update | Action::Replace
+        ) && change.before.is_some()
+        {
             change.action = Action::Replace;
             change
                 .reasons

@@ -3,12 +3,17 @@
 //! serde-saphyr does the parsing (a real YAML stream parser with limits against alias bombs,
 //! deep nesting and oversized input); this module only keeps every node's position, so that
 //! validation can report every problem at its own `line:col` instead of stopping at the first
-//! serde error.
+//! serde error. Duplicate keys are kept too: the loader reports them with both positions.
 
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{Budget, DuplicateKeyPolicy, MergeKeyPolicy, Options, Spanned};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::granit_parser::ErrorKind;
+use serde_saphyr::options::AliasLimits;
+use serde_saphyr::{
+    Budget, DuplicateKeyPolicy, Error, ExternalMessageSource, MergeKeyPolicy, Options, Spanned,
+};
 
 use crate::diag::Pos;
 
@@ -49,47 +54,150 @@ impl Value {
 pub struct SyntaxError {
     pub pos: Pos,
     pub message: String,
+    pub hint: Option<String>,
 }
+
+// Declarations are small and shallow; these bounds keep hostile input cheap to reject.
+const MAX_DEPTH: usize = 64;
+const MAX_NODES: usize = 250_000;
+const MAX_ALIASES: usize = 1_000;
+/// Events an alias may replay in total: generous for sharing a few tags, fatal to alias bombs.
+const MAX_REPLAYED_EVENTS: usize = 10_000;
 
 /// Parses a YAML stream into one node per non-empty document.
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    serde_saphyr::from_multiple_with_options::<Node>(text, options()).map_err(|e| {
-        let pos = e
-            .location()
-            .map(|l| Pos::new(l.line(), l.column()))
-            .unwrap_or_default();
-        SyntaxError {
-            pos,
-            message: clean_message(&e.without_snippet().to_string()),
-        }
-    })
+    serde_saphyr::from_multiple_with_options::<Node>(text, options()).map_err(|e| explain(&e, text))
 }
 
 fn options() -> Options {
     let mut budget = Budget::default();
-    // Declarations are small and shallow; these bounds keep hostile input cheap to reject.
-    budget.max_depth = 64;
-    budget.max_nodes = 250_000;
-    budget.max_aliases = 1_000;
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
+    budget.max_nodes = MAX_NODES;
+    budget.max_aliases = MAX_ALIASES;
+    let mut alias_limits = AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     let mut options = Options::default();
     options.budget = Some(budget);
-    options.duplicate_keys = DuplicateKeyPolicy::Error;
+    options.alias_limits = alias_limits;
+    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.merge_keys = MergeKeyPolicy::Merge;
     // YAML 1.2: `no`, `on` and `y` are strings, not booleans (the "Norway problem").
     options.strict_booleans = true;
     options
 }
 
+/// A parse error in our words, with a hint for the mistakes people make most.
+fn explain(err: &Error, text: &str) -> SyntaxError {
+    let pos = err
+        .location()
+        .map(|l| Pos::new(l.line(), l.column()))
+        .unwrap_or_default();
+    let mut err = err;
+    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = err {
+        err = error;
+    }
+    let error = |message: String, hint: Option<&str>| SyntaxError {
+        pos,
+        message,
+        hint: hint.map(str::to_string),
+    };
+    let too_deep = || {
+        error(
+            format!("nesting is deeper than {MAX_DEPTH} levels"),
+            Some("declarations need only a few levels; look for brackets that are never closed"),
+        )
+    };
+    let too_big = |what: String| {
+        error(
+            format!("the document is too large for a declarations file ({what})"),
+            Some("split the declarations into several files"),
+        )
+    };
+    match err {
+        Error::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => too_deep(),
+        Error::Budget {
+            breach: BudgetBreach::Nodes { .. },
+            ..
+        } => too_big(format!("more than {MAX_NODES} values")),
+        Error::Budget {
+            breach: BudgetBreach::Aliases { .. },
+            ..
+        } => too_big(format!("more than {MAX_ALIASES} aliases")),
+        Error::Budget { .. } => too_big("it exceeds a safety limit".into()),
+        Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. } => error(
+            "aliases expand to too much data (an alias bomb?)".into(),
+            Some(
+                "use anchors (`&name`) and aliases (`*name`) to share a value, not to multiply it",
+            ),
+        ),
+        Error::ExternalMessage { source, msg, .. } => {
+            let ExternalMessageSource::Parser(scan) = source.as_ref() else {
+                return error(clean_message(msg), None);
+            };
+            match scan.kind() {
+                ErrorKind::RecursionLimitExceeded => too_deep(),
+                ErrorKind::TabNotAllowed
+                | ErrorKind::TabInBlockIndentation
+                | ErrorKind::TabInIndentation
+                | ErrorKind::TabInPlainScalar
+                | ErrorKind::TabAtBlockScalarStart => match tab_in_indentation(text, pos) {
+                    Some(pos) => SyntaxError {
+                        pos,
+                        message: "a tab in the indentation".into(),
+                        hint: Some("indent with spaces; YAML does not allow tabs there".into()),
+                    },
+                    None => error(clean_message(msg), None),
+                },
+                ErrorKind::UnexpectedCharacter { character } => error(
+                    format!("unexpected character `{character}`"),
+                    (*character == '@').then_some(
+                        "quote a value that starts with `@`, e.g. manifest: '@requirements.txt'",
+                    ),
+                ),
+                ErrorKind::InvalidColonPlacement => error(
+                    clean_message(msg),
+                    Some(
+                        "this line is still inside a `[` or `{` opened earlier; is its closing bracket missing?",
+                    ),
+                ),
+                ErrorKind::MappingValueNotAllowed => error(
+                    clean_message(msg),
+                    Some(
+                        "check the indentation of this line, and quote a value that contains `: `",
+                    ),
+                ),
+                _ => error(clean_message(msg), None),
+            }
+        }
+        other => error(clean_message(&other.to_string()), None),
+    }
+}
+
+/// The first tab in the indentation of the line at `from` or below. The scanner may notice a
+/// tab late, e.g. at the start of the plain scalar that the tab's line would continue.
+fn tab_in_indentation(text: &str, from: Pos) -> Option<Pos> {
+    let skip = (from.line as usize).saturating_sub(1);
+    text.lines().enumerate().skip(skip).find_map(|(i, line)| {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let col = line[..indent].find('\t')?;
+        Some(Pos::new(i as u64 + 1, col as u64 + 1))
+    })
+}
+
 /// serde-saphyr appends "at line L, column C" to its messages; we print the position first.
 fn clean_message(message: &str) -> String {
-    let message = message.split(" at line ").next().unwrap_or(message);
-    let message = message.strip_prefix("budget breached: ").map_or_else(
-        || message.to_string(),
-        |rest| {
-            format!("input exceeds a safety limit ({rest}); aliases, nesting or size are too large")
-        },
-    );
-    message.trim().to_string()
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .trim()
+        .to_string()
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -216,8 +324,13 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_errors() {
-        assert!(parse_stream("a: 1\na: 2\n").is_err());
+    fn duplicate_keys_are_kept_for_the_loader_to_report() {
+        let docs = parse_stream("a: 1\na: 2\n").unwrap();
+        let Value::Map(entries) = &docs[0].value else {
+            panic!("not a map")
+        };
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].0.pos, Pos { line: 2, col: 1 });
     }
 
     #[test]
@@ -232,12 +345,42 @@ mod tests {
             );
         }
         let err = parse_stream(&text).unwrap_err();
-        assert!(err.message.contains("limit"), "{}", err.message);
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn aliases_that_share_a_value_are_fine() {
+        let text = "a: &tags [{key: role, value: docs}]\nb: *tags\nc: *tags\n";
+        assert_eq!(parse_stream(text).unwrap().len(), 1);
     }
 
     #[test]
     fn deep_nesting_is_rejected() {
-        let text = "[".repeat(10_000) + &"]".repeat(10_000);
-        assert!(parse_stream(&text).is_err());
+        for text in [
+            "[".repeat(10_000) + &"]".repeat(10_000),
+            "{a: ".repeat(10_000) + &"}".repeat(10_000),
+        ] {
+            let err = parse_stream(&text).unwrap_err();
+            assert_eq!(err.message, "nesting is deeper than 64 levels");
+        }
+    }
+
+    #[test]
+    fn tab_is_reported_where_it_is() {
+        // The scanner notices this tab at `BaseImage`, the scalar line 2 would continue.
+        let err = parse_stream("kind: BaseImage\n\tname: x\n").unwrap_err();
+        assert_eq!(
+            (err.pos, err.message.as_str()),
+            (Pos::new(2, 1), "a tab in the indentation")
+        );
+        let err = parse_stream("a:\n  b:\n  \t c: 1\n").unwrap_err();
+        assert_eq!(err.pos, Pos::new(3, 3));
+    }
+
+    #[test]
+    fn unquoted_at_gets_a_hint() {
+        let err = parse_stream("manifest: @requirements.txt\n").unwrap_err();
+        assert_eq!(err.message, "unexpected character `@`");
+        assert!(err.hint.unwrap().contains("'@requirements.txt'"));
     }
 }

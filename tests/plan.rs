@@ -32,7 +32,11 @@ fn applied_state(dir: &str, path: &Path) {
         );
     }
     let store = StateStore::new(path);
-    store.lock(Duration::ZERO, "test").unwrap().save(&mut state).unwrap();
+    store
+        .lock(Duration::ZERO, "test")
+        .unwrap()
+        .save(&mut state)
+        .unwrap();
 }
 
 struct Run {
@@ -70,7 +74,10 @@ fn first_plan_creates_everything() {
     let (_dir, state) = temp_state();
     let run = dispatch(&state, &["plan", "testdata/plan/v1", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
     insta::assert_snapshot!("v1_from_nothing", run.stdout);
     let compact = dispatch(&state, &["plan", "testdata/plan/v1", "--compact"]);
     assert_eq!(compact.code, 0);
@@ -105,10 +112,22 @@ fn changed_declarations_show_every_kind_of_change() {
 fn targets_limit_the_plan_to_a_resource_and_its_base() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let run = dispatch(&state, &["plan", "testdata/plan/v2", "--compact", "--target", "Image/pandas"]);
+    let run = dispatch(
+        &state,
+        &[
+            "plan",
+            "testdata/plan/v2",
+            "--compact",
+            "--target",
+            "Image/pandas",
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!("target_pandas", run.stdout);
-    let unknown = dispatch(&state, &["plan", "testdata/plan/v2", "--target", "Image/panda"]);
+    let unknown = dispatch(
+        &state,
+        &["plan", "testdata/plan/v2", "--target", "Image/panda"],
+    );
     assert_eq!(unknown.code, 1);
     insta::assert_snapshot!("target_unknown", unknown.stderr);
 }
@@ -118,11 +137,21 @@ fn saved_plan_is_private_and_shows_the_same() {
     let (dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
     let file = dir.path().join("v2.plan");
-    let planned = dispatch(&state, &["plan", "testdata/plan/v2", "-o", file.to_str().unwrap()]);
+    let planned = dispatch(
+        &state,
+        &["plan", "testdata/plan/v2", "-o", file.to_str().unwrap()],
+    );
     assert_eq!(planned.code, 0, "{}", planned.stderr);
-    assert!(planned.stdout.ends_with(&format!("\nSaved the plan to: {}\n", file.display())));
+    assert!(
+        planned
+            .stdout
+            .ends_with(&format!("\nSaved the plan to: {}\n", file.display()))
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let shown = dispatch(&state, &["show", file.to_str().unwrap()]);
     assert_eq!(shown.code, 0, "{}", shown.stderr);
     assert!(planned.stdout.starts_with(&shown.stdout));
@@ -147,13 +176,23 @@ fn show_refuses_a_file_that_is_not_a_plan() {
 fn second_writer_is_told_who_holds_the_lock() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let _held = StateStore::new(&state).lock(Duration::ZERO, "dispatch apply examples").unwrap();
+    let _held = StateStore::new(&state)
+        .lock(Duration::ZERO, "dispatch apply examples")
+        .unwrap();
     let run = dispatch(&state, &["state", "rm", "Image/pandas"]);
     assert_eq!(run.code, 1);
     let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let expected = format!("error: state is locked by pid {} on {host} (`dispatch apply examples`) since ", std::process::id());
+    let expected = format!(
+        "error: state is locked by pid {} on {host} (`dispatch apply examples`) since ",
+        std::process::id()
+    );
     assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: wait for that run to finish, or pass --lock-timeout"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hint: wait for that run to finish, or pass --lock-timeout"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -162,14 +201,23 @@ fn state_rm_forgets_a_resource() {
     applied_state("testdata/plan/v1", &state);
     let run = dispatch(&state, &["state", "rm", "Image/pandas"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "Removed Image/pandas from the state (its image was left alone).\n");
+    assert_eq!(
+        run.stdout,
+        "Removed Image/pandas from the state (its image was left alone).\n"
+    );
     let list = dispatch(&state, &["state", "list"]);
     insta::assert_snapshot!("state_list_after_rm", list.stdout);
     let plan = dispatch(&state, &["plan", "testdata/plan/v1", "--compact"]);
-    assert_eq!(plan.stdout, "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n");
+    assert_eq!(
+        plan.stdout,
+        "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n"
+    );
     let missing = dispatch(&state, &["state", "rm", "Image/pandas"]);
     assert_eq!(missing.code, 1);
-    assert_eq!(missing.stderr, "error: Image/pandas is not in the state\n  hint: `dispatch state list` shows what is\n");
+    assert_eq!(
+        missing.stderr,
+        "error: Image/pandas is not in the state\n  hint: `dispatch state list` shows what is\n"
+    );
 }
 
 #[test]
@@ -180,7 +228,10 @@ fn corrupt_state_is_reported_and_left_alone() {
     assert_eq!(run.code, 1);
     let stderr = run.stderr.replace(state.to_str().unwrap(), "STATE");
     insta::assert_snapshot!("corrupt_state", stderr);
-    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"version\": 1, \"lineage\": ");
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"version\": 1, \"lineage\": "
+    );
 }
 
 #[test]

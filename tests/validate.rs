@@ -1,0 +1,143 @@
+//! Golden tests for `dispatch validate`. Every directory under testdata/invalid holds one kind
+//! of mistake; its whole report (messages, `file:line:col`, hints) is pinned in tests/snapshots,
+//! so a change to any message shows up as a reviewable diff.
+//!
+//! Inputs git cannot hold (an empty directory) or should not (hostile, huge) are written to a
+//! temporary directory at run time.
+
+use std::fs::{self, File};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+/// How long hostile input may take to be refused, even in a debug build.
+const FAST: Duration = Duration::from_secs(5);
+
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `dispatch validate PATH --no-color` in `dir`, so reports name files relative to it.
+fn validate(dir: &Path, path: &str) -> Outcome {
+    let output = Command::cargo_bin("dispatch")
+        .unwrap()
+        .current_dir(dir)
+        .args(["validate", path, "--no-color"])
+        .output()
+        .unwrap();
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Pins `text` as the snapshot `name`, recording the command that printed it.
+fn pin(name: &str, path: &str, text: &str) {
+    insta::with_settings!({
+        description => format!("dispatch validate {path} --no-color"),
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+/// Checks every case, then fails once naming all that failed: a changed message can touch
+/// many snapshots, and insta prints the diff of each.
+fn check_all(cases: &[String], check: impl Fn(&str)) {
+    let failed: Vec<&String> = cases
+        .iter()
+        .filter(|case| panic::catch_unwind(AssertUnwindSafe(|| check(case))).is_err())
+        .collect();
+    assert!(failed.is_empty(), "failed cases: {failed:?}");
+}
+
+/// Runs a case that must fail, and pins what it printed.
+fn expect_invalid(dir: &Path, path: &str, snapshot: &str) -> Duration {
+    let started = Instant::now();
+    let outcome = validate(dir, path);
+    let took = started.elapsed();
+    assert_eq!(outcome.code, Some(1), "{path}: {}", outcome.stderr);
+    assert_eq!(outcome.stdout, "", "{path}");
+    pin(snapshot, path, &outcome.stderr);
+    took
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn invalid_cases() {
+    let mut cases: Vec<String> = fs::read_dir(repo_root().join("testdata/invalid"))
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().unwrap().is_dir())
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 35, "only {} cases", cases.len());
+    check_all(&cases, |case| {
+        let path = format!("testdata/invalid/{case}");
+        expect_invalid(repo_root(), &path, &format!("invalid__{case}"));
+    });
+}
+
+#[test]
+fn quickstart_is_valid() {
+    let outcome = validate(repo_root(), "examples/quickstart");
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert_eq!(outcome.stderr, "");
+    pin("valid__quickstart", "examples/quickstart", &outcome.stdout);
+}
+
+#[test]
+fn missing_and_empty_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("empty")).unwrap();
+    let cases = ["empty".to_string(), "nowhere".to_string()];
+    check_all(&cases, |case| {
+        expect_invalid(dir.path(), case, &format!("runtime__{case}"));
+    });
+}
+
+#[test]
+fn hostile_input_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |case: &str, text: String| {
+        fs::create_dir(dir.path().join(case)).unwrap();
+        fs::write(dir.path().join(case).join("declarations.yaml"), text).unwrap();
+    };
+    // Billion laughs: ten levels of ten aliases each would expand to 10^10 strings.
+    let mut bomb = String::from("kind: BaseImage\nname: laughs\nl0: &l0 lol\n");
+    for level in 1..=10 {
+        let aliases = vec![format!("*l{}", level - 1); 10].join(", ");
+        bomb += &format!("l{level}: &l{level} [{aliases}]\n");
+    }
+    write("alias-bomb", bomb);
+    let deep = |open: &str, close: &str| {
+        format!(
+            "kind: BaseImage\nname: deep\ntags: {}{}\n",
+            open.repeat(10_000),
+            close.repeat(10_000)
+        )
+    };
+    write("deep-lists", deep("[", "]"));
+    write("deep-mappings", deep("{a: ", "}"));
+    // Sparse: a gibibyte of size, next to no disk.
+    fs::create_dir(dir.path().join("huge")).unwrap();
+    File::create(dir.path().join("huge/declarations.yaml"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+
+    let cases = ["alias-bomb", "deep-lists", "deep-mappings", "huge"].map(String::from);
+    check_all(&cases, |case| {
+        let took = expect_invalid(dir.path(), case, &format!("hostile__{case}"));
+        assert!(took < FAST, "{case} took {took:?}");
+    });
+}
