@@ -28,12 +28,15 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
+            // One buffered write: a directory can have many thousands of problems.
+            let mut report = String::new();
             if let Some(diagnostics) = err.downcast_ref::<Diagnostics>() {
                 for d in &diagnostics.0 {
-                    anstream::eprintln!("{d}");
+                    report.push_str(&format!("{d}\n"));
                 }
             }
-            anstream::eprintln!("{}: {err:#}", error_label());
+            report.push_str(&format!("{}: {err:#}\n", error_label()));
+            let _ = anstream::stderr().lock().write_all(report.as_bytes());
             ExitCode::from(1)
         }
     }
