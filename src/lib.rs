@@ -13,3 +13,4 @@ pub mod render;
 pub mod settings;
 pub mod state;
 pub mod yaml;
+pub mod registry;

@@ -1,0 +1,33 @@
+//! The registry client against a real registry (started by `.ci/services`).
+
+use dispatch::reference::ImageRef;
+use dispatch::registry::{Registries, RegistryError};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
+}
+
+fn registries(reference: &ImageRef) -> Registries {
+    Registries::new(reference.domain.as_deref(), &[])
+}
+
+#[tokio::test]
+async fn digest_of_a_tag_matches_what_was_pushed() {
+    let base = ImageRef::parse(&env("DISPATCH_TEST_BASE")).unwrap();
+    let digest = registries(&base).digest(&base).await.unwrap();
+    assert_eq!(digest, env("DISPATCH_TEST_BASE_DIGEST"));
+}
+
+#[tokio::test]
+async fn missing_tag_is_not_found() {
+    let missing = ImageRef::parse(&format!("{}/base/does-not-exist:0.0.1", env("DISPATCH_TEST_REGISTRY"))).unwrap();
+    let err = registries(&missing).digest(&missing).await.unwrap_err();
+    assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn closed_port_is_unreachable() {
+    let nowhere = ImageRef::parse("127.0.0.1:9/base/x:1").unwrap();
+    let err = registries(&nowhere).digest(&nowhere).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+}
