@@ -86,8 +86,8 @@ pub struct PlanArgs {
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Ask the registry and engine what really exists (needs the engine; not in this release)
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = ArgAction::Set)]
+    /// Ask the registries what the declared base images point at (false: the state alone)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub refresh: bool,
 
     /// Limit the plan to ADDRESS (e.g. Image/my-pandas) and what it is built on; repeatable

@@ -16,6 +16,7 @@ use dispatch::diag::Diagnostics;
 use dispatch::model::Kind;
 use dispatch::plan::{self, Observations, Plan};
 use dispatch::planfile::SavedPlan;
+use dispatch::refresh;
 use dispatch::render::{self, TextOptions};
 use dispatch::settings::Settings;
 use dispatch::state::{State, StateStore};
@@ -139,19 +140,20 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn plan_command(cx: &Session, args: &PlanArgs) -> Result<ExitCode> {
-    if args.refresh {
-        bail!(
-            "--refresh=true needs the Docker engine and registry, which this release does not talk to yet\n  hint: pass --refresh=false to plan against the state alone"
-        );
-    }
     let declarations = load(&args.source)?;
     let state = cx.store.load()?;
-    let plan = plan::plan(
-        &declarations,
-        state.as_ref(),
-        &Observations::default(),
-        &args.targets,
-    )?;
+    let observations = if args.refresh {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(refresh::refresh(
+            &declarations,
+            &cx.settings.registry.insecure,
+        ))?
+    } else {
+        Observations::default()
+    };
+    let plan = plan::plan(&declarations, state.as_ref(), &observations, &args.targets)?;
     print_plan(cx, &plan, &args.output)?;
     if let Some(out) = &args.out {
         SavedPlan::new(plan.clone(), state.as_ref()).save(out)?;

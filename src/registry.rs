@@ -17,11 +17,19 @@ pub enum RegistryError {
     #[error("{reference} does not exist in the registry: {detail}")]
     NotFound { reference: String, detail: String },
     #[error("registry {registry} refused access to {reference}: {detail}")]
-    Denied { registry: String, reference: String, detail: String },
+    Denied {
+        registry: String,
+        reference: String,
+        detail: String,
+    },
     #[error("cannot reach registry {registry}: {detail}")]
     Unreachable { registry: String, detail: String },
     #[error("registry {registry} failed for {reference}: {detail}")]
-    Failed { registry: String, reference: String, detail: String },
+    Failed {
+        registry: String,
+        reference: String,
+        detail: String,
+    },
 }
 
 /// A client for every registry a run talks to. Plain HTTP is used only for loopback
@@ -38,29 +46,52 @@ impl Registries {
             .filter(|r| is_loopback(r) || insecure.iter().any(|i| i == r))
             .map(str::to_string)
             .collect();
-        let config = ClientConfig { protocol: ClientProtocol::HttpsExcept(plain_http), ..ClientConfig::default() };
-        Registries { client: Client::new(config) }
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(plain_http),
+            ..ClientConfig::default()
+        };
+        Registries {
+            client: Client::new(config),
+        }
     }
 
     /// The digest (`sha256:...`) of the manifest `reference` names, as the engine's RepoDigests show it.
     pub async fn digest(&self, reference: &ImageRef) -> Result<String, RegistryError> {
-        let registry = reference.domain.as_deref().unwrap_or(DEFAULT_REGISTRY).to_string();
-        let parsed: Reference = reference.as_str().parse().map_err(|e| RegistryError::Failed {
-            registry: registry.clone(),
-            reference: reference.to_string(),
-            detail: format!("{e}"),
-        })?;
+        let registry = reference
+            .domain
+            .as_deref()
+            .unwrap_or(DEFAULT_REGISTRY)
+            .to_string();
+        let parsed: Reference = reference
+            .as_str()
+            .parse()
+            .map_err(|e| RegistryError::Failed {
+                registry: registry.clone(),
+                reference: reference.to_string(),
+                detail: format!("{e}"),
+            })?;
         let auth = credentials(&registry);
-        self.client.fetch_manifest_digest(&parsed, &auth).await.map_err(|e| describe(e, &registry, reference))
+        self.client
+            .fetch_manifest_digest(&parsed, &auth)
+            .await
+            .map_err(|e| describe(e, &registry, reference))
     }
 }
 
 /// Credentials from the docker config (`DOCKER_CONFIG` or `~/.docker/config.json`), helpers included.
 fn credentials(registry: &str) -> RegistryAuth {
-    let server = if registry == DEFAULT_REGISTRY { "https://index.docker.io/v1/" } else { registry };
+    let server = if registry == DEFAULT_REGISTRY {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    };
     match docker_credential::get_credential(server) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => RegistryAuth::Basic(user, password),
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => RegistryAuth::Bearer(token),
+        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
+            RegistryAuth::Basic(user, password)
+        }
+        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
+            RegistryAuth::Bearer(token)
+        }
         Err(_) => RegistryAuth::Anonymous,
     }
 }
@@ -70,26 +101,55 @@ fn describe(err: OciDistributionError, registry: &str, reference: &ImageRef) -> 
     let registry = registry.to_string();
     let reference_text = reference.to_string();
     match err {
-        OciDistributionError::ImageManifestNotFoundError(detail) => {
-            RegistryError::NotFound { reference: reference_text, detail: first_line(&detail) }
+        OciDistributionError::ImageManifestNotFoundError(detail) => RegistryError::NotFound {
+            reference: reference_text,
+            detail: first_line(&detail),
+        },
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let detail = envelope
+                .errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let unknown = envelope
+                .errors
+                .iter()
+                .any(|e| format!("{:?}", e.code).ends_with("Unknown"));
+            if unknown {
+                RegistryError::NotFound {
+                    reference: reference_text,
+                    detail,
+                }
+            } else {
+                RegistryError::Failed {
+                    registry,
+                    reference: reference_text,
+                    detail,
+                }
+            }
         }
-        OciDistributionError::RegistryError { envelope, .. }
-            if envelope.errors.iter().any(|e| format!("{:?}", e.code).contains("Unknown")) =>
-        {
-            RegistryError::NotFound { reference: reference_text, detail: envelope.to_string() }
-        }
-        OciDistributionError::AuthenticationFailure(detail) => {
-            RegistryError::Denied { registry, reference: reference_text, detail: first_line(&detail) }
-        }
+        OciDistributionError::AuthenticationFailure(detail) => RegistryError::Denied {
+            registry,
+            reference: reference_text,
+            detail: first_line(&detail),
+        },
         OciDistributionError::UnauthorizedError { .. } => RegistryError::Denied {
             registry,
             reference: reference_text,
-            detail: "unauthorized; log in with `docker login` or check the credentials in the docker config".into(),
+            detail: "unauthorized".into(),
         },
         OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
-            RegistryError::Unreachable { registry, detail: error_chain(&e) }
+            RegistryError::Unreachable {
+                registry,
+                detail: error_chain(&e),
+            }
         }
-        other => RegistryError::Failed { registry, reference: reference_text, detail: error_chain(&other) },
+        other => RegistryError::Failed {
+            registry,
+            reference: reference_text,
+            detail: error_chain(&other),
+        },
     }
 }
 
@@ -124,10 +184,21 @@ mod tests {
 
     #[test]
     fn loopback_registries_are_recognised() {
-        for yes in ["127.0.0.1:5000", "127.1.2.3", "localhost:5000", "[::1]:5000", "localhost"] {
+        for yes in [
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "localhost:5000",
+            "[::1]:5000",
+            "localhost",
+        ] {
             assert!(is_loopback(yes), "{yes}");
         }
-        for no in ["10.0.0.1:5000", "registry.example", "docker.io", "localhost.example:5000"] {
+        for no in [
+            "10.0.0.1:5000",
+            "registry.example",
+            "docker.io",
+            "localhost.example:5000",
+        ] {
             assert!(!is_loopback(no), "{no}");
         }
     }

@@ -27,6 +27,9 @@ pub struct Settings {
 pub struct RegistrySettings {
     /// Where built images are pushed, e.g. "127.0.0.1:5000/functions".
     pub destination: Option<String>,
+    /// Registries (`host:port`) spoken to over plain HTTP although not on loopback.
+    #[serde(default)]
+    pub insecure: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +96,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
@@ -101,6 +104,7 @@ mod tests {
         assert_eq!(s.parallelism, Some(2));
         assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
+        assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
     }
 
     #[test]

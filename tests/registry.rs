@@ -4,7 +4,8 @@ use dispatch::reference::ImageRef;
 use dispatch::registry::{Registries, RegistryError};
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
 }
 
 fn registries(reference: &ImageRef) -> Registries {
@@ -20,7 +21,11 @@ async fn digest_of_a_tag_matches_what_was_pushed() {
 
 #[tokio::test]
 async fn missing_tag_is_not_found() {
-    let missing = ImageRef::parse(&format!("{}/base/does-not-exist:0.0.1", env("DISPATCH_TEST_REGISTRY"))).unwrap();
+    let missing = ImageRef::parse(&format!(
+        "{}/base/does-not-exist:0.0.1",
+        env("DISPATCH_TEST_REGISTRY")
+    ))
+    .unwrap();
     let err = registries(&missing).digest(&missing).await.unwrap_err();
     assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
 }

@@ -5,7 +5,8 @@ use dispatch::reference::ImageRef;
 use dispatch::registry::{Registries, RegistryError};
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
 }
 
 fn registries(reference: &ImageRef) -> Registries {
@@ -23,9 +24,14 @@ async fn auth_registry_needs_the_docker_config_credentials() {
     let password = env("DISPATCH_TEST_AUTH_PASSWORD");
     assert!(!denied.to_string().contains(&password));
     use base64::Engine;
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{password}", env("DISPATCH_TEST_AUTH_USER")));
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{password}", env("DISPATCH_TEST_AUTH_USER")));
     let registry = image.domain.clone().unwrap();
-    std::fs::write(config.path().join("config.json"), format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#)).unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#),
+    )
+    .unwrap();
     let digest = registries(&image).digest(&image).await.unwrap();
     assert_eq!(digest, env("DISPATCH_TEST_AUTH_IMAGE_DIGEST"));
 }
