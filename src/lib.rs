@@ -3,8 +3,10 @@
 //! Data flows one way: [`declarations`] (desired) and [`state`] (recorded) feed the pure
 //! [`plan`], which [`render`] prints and a saved [`planfile`] keeps.
 
+pub mod credentials;
 pub mod declarations;
 pub mod diag;
+pub mod engine;
 pub mod model;
 pub mod plan;
 pub mod planfile;

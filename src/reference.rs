@@ -67,6 +67,14 @@ impl ImageRef {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// `[domain/]path`: the reference without tag or digest, as the engine names repositories.
+    pub fn repository(&self) -> String {
+        match &self.domain {
+            Some(domain) => format!("{domain}/{}", self.path),
+            None => self.path.clone(),
+        }
+    }
 }
 
 fn check_tag(tag: &str) -> Result<(), String> {

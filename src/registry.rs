@@ -7,6 +7,7 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
+use crate::credentials::{self, Credential};
 use crate::reference::ImageRef;
 
 /// Docker Hub, where references without a registry host live.
@@ -70,29 +71,15 @@ impl Registries {
                 reference: reference.to_string(),
                 detail: format!("{e}"),
             })?;
-        let auth = credentials(&registry);
+        let auth = match credentials::lookup(reference.domain.as_deref()) {
+            Some(Credential::Basic { user, password }) => RegistryAuth::Basic(user, password),
+            Some(Credential::Token(token)) => RegistryAuth::Bearer(token),
+            None => RegistryAuth::Anonymous,
+        };
         self.client
             .fetch_manifest_digest(&parsed, &auth)
             .await
             .map_err(|e| describe(e, &registry, reference))
-    }
-}
-
-/// Credentials from the docker config (`DOCKER_CONFIG` or `~/.docker/config.json`), helpers included.
-fn credentials(registry: &str) -> RegistryAuth {
-    let server = if registry == DEFAULT_REGISTRY {
-        "https://index.docker.io/v1/"
-    } else {
-        registry
-    };
-    match docker_credential::get_credential(server) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
-            RegistryAuth::Basic(user, password)
-        }
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
-            RegistryAuth::Bearer(token)
-        }
-        Err(_) => RegistryAuth::Anonymous,
     }
 }
 

@@ -1,0 +1,346 @@
+//! The Docker engine, through its API (bollard): pull, build, push, inspect and remove images.
+//! Every stream is drained to its end, because the engine reports failures inside it.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, PushImageOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use crate::credentials::{self, Credential};
+use crate::reference::ImageRef;
+
+/// Where the engine listens when neither `[engine] host` nor `DOCKER_HOST` says otherwise.
+const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot reach the Docker engine at {address}: {detail}\n  hint: start dockerd, or point DOCKER_HOST (or `host` under [engine] in dispatch.toml) at a running engine"
+)]
+pub struct Unreachable {
+    pub address: String,
+    pub detail: String,
+}
+
+/// What the engine holds under a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    /// The image id (`sha256:` of its config).
+    pub id: String,
+    /// `repo@sha256:...` for every registry it was pulled from or pushed to.
+    pub repo_digests: Vec<String>,
+}
+
+impl LocalImage {
+    /// The registry digest of `reference`'s repository, as recorded by the engine.
+    pub fn digest_in(&self, reference: &ImageRef) -> Option<String> {
+        let repository = reference.repository();
+        self.repo_digests.iter().find_map(|d| {
+            d.strip_prefix(&repository)?
+                .strip_prefix('@')
+                .map(str::to_string)
+        })
+    }
+}
+
+/// Progress of one pull, build or push, for a progress bar or a log line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Bytes transferred so far, summed over layers.
+    Bytes { current: u64, total: u64 },
+    /// A Dockerfile step started: `Step N/M : ...`.
+    Step { number: u32, of: u32, text: String },
+}
+
+/// A failed build: the step that failed and the last lines it printed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct BuildFailure {
+    pub message: String,
+    pub step: Option<String>,
+    pub last_lines: Vec<String>,
+}
+
+pub struct Engine {
+    docker: Docker,
+}
+
+impl Engine {
+    /// Connects to `host` (or `DOCKER_HOST`, or the default socket) and checks that it answers.
+    pub async fn connect(host: Option<&str>) -> Result<Engine, Unreachable> {
+        let address = host
+            .map(str::to_string)
+            .or_else(|| std::env::var("DOCKER_HOST").ok())
+            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let unreachable = |e: bollard::errors::Error| Unreachable {
+            address: address.clone(),
+            detail: e.to_string(),
+        };
+        let docker = Docker::connect_with_host(&address).map_err(unreachable)?;
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
+        docker.ping().await.map_err(unreachable)?;
+        Ok(Engine { docker })
+    }
+
+    /// Pulls `reference` and returns what the engine then holds under it.
+    pub async fn pull(
+        &self,
+        reference: &ImageRef,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<LocalImage, String> {
+        let fail = |detail: String| format!("error when pulling image {reference}: {detail}");
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(&reference.repository())
+            .tag(
+                reference
+                    .digest
+                    .as_deref()
+                    .or(reference.tag.as_deref())
+                    .unwrap_or("latest"),
+            )
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), None, docker_credentials(reference));
+        let mut layers = LayerBytes::default();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| fail(engine_message(&e)))?;
+            if let Some(error) = info.error_detail.and_then(|d| d.message) {
+                return Err(fail(error));
+            }
+            if let (Some(id), Some(detail)) = (info.id, info.progress_detail) {
+                if info.status.as_deref() == Some("Downloading") {
+                    progress(layers.update(id, detail.current, detail.total));
+                }
+            }
+        }
+        self.inspect(reference.as_str())
+            .await?
+            .ok_or_else(|| fail("the engine does not hold the image after the pull".into()))
+    }
+
+    /// What the engine holds under `name`, or `None`.
+    pub async fn inspect(&self, name: &str) -> Result<Option<LocalImage>, String> {
+        match self.docker.inspect_image(name).await {
+            Ok(image) => Ok(Some(LocalImage {
+                id: image.id.unwrap_or_default(),
+                repo_digests: image.repo_digests.unwrap_or_default(),
+            })),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(format!(
+                "cannot inspect image {name}: {}",
+                engine_message(&e)
+            )),
+        }
+    }
+
+    /// Builds the tar `context` as `tag`; returns the image id.
+    pub async fn build(
+        &self,
+        context: Vec<u8>,
+        tag: &str,
+        build_args: &HashMap<String, String>,
+        network: Option<&str>,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<String, BuildFailure> {
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(build_args);
+        if let Some(network) = network {
+            options = options.networkmode(network);
+        }
+        let mut stream = self.docker.build_image(
+            options.build(),
+            None,
+            Some(bollard::body_full(context.into())),
+        );
+        let mut step = None;
+        let mut lines: Vec<String> = Vec::new();
+        let mut image_id = None;
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(e) => {
+                    return Err(BuildFailure {
+                        message: engine_message(&e),
+                        step,
+                        last_lines: tail(&lines),
+                    });
+                }
+            };
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(BuildFailure {
+                    message,
+                    step,
+                    last_lines: tail(&lines),
+                });
+            }
+            if let Some(id) = info.aux.and_then(|aux| aux.id) {
+                image_id = Some(id);
+            }
+            for line in info
+                .stream
+                .iter()
+                .flat_map(|s| s.lines())
+                .map(str::trim_end)
+                .filter(|l| !l.is_empty())
+            {
+                if let Some((number, of, text)) = parse_step(line) {
+                    step = Some(line.to_string());
+                    lines.clear();
+                    progress(Progress::Step { number, of, text });
+                } else {
+                    lines.push(line.to_string());
+                }
+            }
+        }
+        image_id.ok_or_else(|| BuildFailure {
+            message: "the engine reported no image id".into(),
+            step,
+            last_lines: tail(&lines),
+        })
+    }
+
+    /// Pushes `reference` (already tagged locally) to its registry; returns the pushed digest.
+    pub async fn push(
+        &self,
+        reference: &ImageRef,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<String, String> {
+        let fail = |detail: String| format!("error when pushing image {reference}: {detail}");
+        let options = PushImageOptionsBuilder::default()
+            .tag(reference.tag.as_deref().unwrap_or("latest"))
+            .build();
+        let mut stream = self.docker.push_image(
+            &reference.repository(),
+            Some(options),
+            docker_credentials(reference),
+        );
+        let mut layers = LayerBytes::default();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| fail(engine_message(&e)))?;
+            if let Some(error) = info.error_detail.and_then(|d| d.message) {
+                return Err(fail(error));
+            }
+            if let (Some(status), Some(detail)) = (info.status.as_deref(), info.progress_detail) {
+                if status == "Pushing" {
+                    progress(layers.update(status.to_string(), detail.current, detail.total));
+                }
+            }
+        }
+        let image = self
+            .inspect(reference.as_str())
+            .await?
+            .ok_or_else(|| fail("image vanished during the push".into()))?;
+        image
+            .digest_in(reference)
+            .ok_or_else(|| fail("the engine recorded no digest for the push".into()))
+    }
+
+    /// Removes the image named `name` (a tag); a name that is already gone is fine.
+    pub async fn remove(&self, name: &str) -> Result<(), String> {
+        let options = RemoveImageOptionsBuilder::default().noprune(false).build();
+        match self.docker.remove_image(name, Some(options), None).await {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(format!(
+                "cannot remove image {name}: {}",
+                engine_message(&e)
+            )),
+        }
+    }
+}
+
+fn docker_credentials(reference: &ImageRef) -> Option<DockerCredentials> {
+    let serveraddress = reference.domain.clone();
+    match credentials::lookup(reference.domain.as_deref())? {
+        Credential::Basic { user, password } => Some(DockerCredentials {
+            username: Some(user),
+            password: Some(password),
+            serveraddress,
+            ..Default::default()
+        }),
+        Credential::Token(token) => Some(DockerCredentials {
+            identitytoken: Some(token),
+            serveraddress,
+            ..Default::default()
+        }),
+    }
+}
+
+/// The engine's own message, without bollard's wrapping.
+fn engine_message(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `Step 2/5 : RUN pip3 install ...` → (2, 5, "RUN pip3 install ...").
+fn parse_step(line: &str) -> Option<(u32, u32, String)> {
+    let rest = line.strip_prefix("Step ")?;
+    let (numbers, text) = rest.split_once(" : ")?;
+    let (number, of) = numbers.split_once('/')?;
+    Some((number.parse().ok()?, of.parse().ok()?, text.to_string()))
+}
+
+/// The last lines a failed step printed, enough to see why.
+fn tail(lines: &[String]) -> Vec<String> {
+    lines[lines.len().saturating_sub(10)..].to_vec()
+}
+
+/// Per-layer byte counts, summed into one progress figure.
+#[derive(Default)]
+struct LayerBytes {
+    layers: HashMap<String, (u64, u64)>,
+}
+
+impl LayerBytes {
+    fn update(&mut self, layer: String, current: Option<i64>, total: Option<i64>) -> Progress {
+        let value = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+        self.layers.insert(layer, (value(current), value(total)));
+        let (current, total) = self
+            .layers
+            .values()
+            .fold((0, 0), |(c, t), (lc, lt)| (c + lc, t + lt));
+        Progress::Bytes { current, total }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_build_steps() {
+        assert_eq!(
+            parse_step("Step 2/5 : RUN pip3 install -r r.txt"),
+            Some((2, 5, "RUN pip3 install -r r.txt".into()))
+        );
+        assert_eq!(parse_step(" ---> Running in 1234"), None);
+    }
+
+    #[test]
+    fn finds_the_digest_of_the_reference_repository() {
+        let image = LocalImage {
+            id: "sha256:1".into(),
+            repo_digests: vec![
+                "other/repo@sha256:aa".into(),
+                "127.0.0.1:5000/base/x@sha256:bb".into(),
+            ],
+        };
+        let reference = ImageRef::parse("127.0.0.1:5000/base/x:1").unwrap();
+        assert_eq!(image.digest_in(&reference).as_deref(), Some("sha256:bb"));
+    }
+}
