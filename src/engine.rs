@@ -5,12 +5,15 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
+use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, PushImageOptionsBuilder,
+    BuildImageOptionsBuilder, CreateContainerOptions, CreateImageOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, PushImageOptionsBuilder, RemoveContainerOptionsBuilder,
     RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 
+use crate::build::TEMPLATE_LABEL;
 use crate::credentials::{self, Credential};
 use crate::reference::ImageRef;
 
@@ -260,6 +263,141 @@ impl Engine {
             )),
         }
     }
+}
+
+impl Engine {
+    /// The build template a base image carries: the files of the directory its
+    /// [`TEMPLATE_LABEL`] label names (paths relative to it), or `None` without the label.
+    pub async fn template_in(&self, image: &str) -> Result<Option<Vec<(String, Vec<u8>)>>, String> {
+        let inspected = match self.docker.inspect_image(image).await {
+            Ok(inspected) => inspected,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {
+                return Err(format!(
+                    "cannot read the template of image {image}: the engine does not hold it"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot inspect image {image}: {}",
+                    engine_message(&e)
+                ));
+            }
+        };
+        let Some(dir) = inspected
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|mut labels| labels.remove(TEMPLATE_LABEL))
+        else {
+            return Ok(None);
+        };
+        let dir = format!("/{}", dir.trim().trim_matches('/'));
+        let files = self.files_in(image, &dir).await.map_err(|e| {
+            format!("cannot read the template of image {image} ({TEMPLATE_LABEL}={dir}): {e}")
+        })?;
+        if !files.iter().any(|(path, _)| path == "Dockerfile") {
+            return Err(format!(
+                "image {image} names {dir} as its template ({TEMPLATE_LABEL}), but {dir}/Dockerfile is not in the image"
+            ));
+        }
+        Ok(Some(files))
+    }
+
+    /// The regular files under `path` in `image` (paths relative to it; a file is named by its
+    /// own name), read from a container that is created, never started, and always removed.
+    pub async fn files_in(
+        &self,
+        image: &str,
+        path: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let config = ContainerCreateBody {
+            image: Some(image.to_string()),
+            // Never run; an image without CMD cannot be created without one.
+            cmd: Some(vec!["dispatch-reads-files".to_string()]),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        let container = self
+            .docker
+            .create_container(None::<CreateContainerOptions>, config)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot create a container of {image}: {}",
+                    engine_message(&e)
+                )
+            })?
+            .id;
+        let read = self.read_archive(&container, path).await;
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        let removed = self
+            .docker
+            .remove_container(&container, Some(options))
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot remove container {container}: {}",
+                    engine_message(&e)
+                )
+            });
+        let files = read?;
+        removed?;
+        Ok(files)
+    }
+
+    async fn read_archive(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+        /// Enough for any template; a bigger directory is a mistake, not a template.
+        const LIMIT: usize = 64 << 20;
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| match &e {
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                } => format!("{path} is not in the image"),
+                _ => format!("cannot read {path}: {}", engine_message(&e)),
+            })?;
+            archive.extend_from_slice(&chunk);
+            if archive.len() > LIMIT {
+                return Err(format!("{path} holds more than {} MiB", LIMIT >> 20));
+            }
+        }
+        files_of_archive(&archive).map_err(|e| format!("cannot read the archive of {path}: {e}"))
+    }
+}
+
+/// The regular files of a `GET /containers/{id}/archive` tar, paths relative to its top entry.
+fn files_of_archive(archive: &[u8]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in tar::Archive::new(archive).entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let path = match path.split_once('/') {
+            Some((_top, rest)) => rest.to_string(),
+            None => path, // the archive of a single file
+        };
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content)?;
+        files.push((path, content));
+    }
+    files.sort();
+    Ok(files)
 }
 
 fn docker_credentials(reference: &ImageRef) -> Option<DockerCredentials> {

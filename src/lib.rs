@@ -3,6 +3,7 @@
 //! Data flows one way: [`declarations`] (desired) and [`state`] (recorded) feed the pure
 //! [`plan`], which [`render`] prints and a saved [`planfile`] keeps.
 
+pub mod build;
 pub mod credentials;
 pub mod declarations;
 pub mod diag;
