@@ -17,10 +17,13 @@ use crate::yaml::{self, Node, Value};
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Options that change what counts as valid.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Let `@path` name files outside the declarations directory (absolute or via `..`).
     pub allow_outside_refs: bool,
+    /// Base images that exist already (in the state), so images may name them without
+    /// declaring them: `dispatch create -f image.yaml` on a base created earlier.
+    pub known_bases: Vec<String>,
 }
 
 /// A validated resource and where it was declared.
@@ -613,7 +616,9 @@ impl Loader {
             let Some((base, at)) = &item.base else {
                 continue;
             };
-            if first.contains_key(&Address::new(Kind::BaseImage, base)) {
+            if first.contains_key(&Address::new(Kind::BaseImage, base))
+                || self.options.known_bases.contains(base)
+            {
                 continue;
             }
             let hint = suggest(base, bases.iter().copied())

@@ -195,7 +195,7 @@ impl Engine {
                 .iter()
                 .flat_map(|s| s.lines())
                 .map(str::trim_end)
-                .filter(|l| !l.is_empty())
+                .filter(|l| !l.is_empty() && !is_builder_chatter(l))
             {
                 if let Some((number, of, text)) = parse_step(line) {
                     step = Some(line.to_string());
@@ -431,6 +431,12 @@ fn parse_step(line: &str) -> Option<(u32, u32, String)> {
     let (numbers, text) = rest.split_once(" : ")?;
     let (number, of) = numbers.split_once('/')?;
     Some((number.parse().ok()?, of.parse().ok()?, text.to_string()))
+}
+
+/// The classic builder's own bookkeeping (` ---> 1a2b`, `Removing intermediate container`),
+/// which would push the step's real output out of a failure's last lines.
+fn is_builder_chatter(line: &str) -> bool {
+    line.starts_with(" ---> ") || line.starts_with("Removing intermediate container")
 }
 
 /// The last lines a failed step printed, enough to see why.

@@ -3,6 +3,7 @@
 //! Data flows one way: [`declarations`] (desired) and [`state`] (recorded) feed the pure
 //! [`plan`], which [`render`] prints and a saved [`planfile`] keeps.
 
+pub mod apply;
 pub mod build;
 pub mod credentials;
 pub mod declarations;
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod model;
 pub mod plan;
 pub mod planfile;
+pub mod progress;
 pub mod reference;
 pub mod refresh;
 pub mod registry;

@@ -1,6 +1,7 @@
 //! `dispatch`: parse the command line, run one command, map the outcome to an exit code.
 
 mod cli;
+mod commands;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,13 +11,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{Cli, Command, Output, PlanArgs, Source, StateCommand};
+use cli::{Cli, Command, GetArgs, GetWhat, Output, PlanArgs, Source, StateCommand};
 use dispatch::declarations::{self, Declarations, LoadOptions};
 use dispatch::diag::Diagnostics;
 use dispatch::model::Kind;
 use dispatch::plan::{self, Observations, Plan};
 use dispatch::planfile::SavedPlan;
-use dispatch::refresh;
 use dispatch::render::{self, TextOptions};
 use dispatch::settings::Settings;
 use dispatch::state::{State, StateStore};
@@ -51,7 +51,7 @@ fn error_label() -> String {
 }
 
 /// What every command needs: the settings and where the state is.
-struct Session {
+pub struct Session {
     settings: Settings,
     store: StateStore,
     color: bool,
@@ -78,6 +78,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print_plan(&cx, &saved.plan, &output)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Apply(args) => commands::apply::apply(&cx, &args),
+        Command::Create(args) => commands::imperative::create(&cx, &args),
+        Command::Update { file, run } => commands::imperative::update(&cx, &file, &run),
+        Command::Delete(args) => commands::imperative::delete(&cx, &args),
+        Command::Get(GetArgs {
+            what: GetWhat::BaseImage { name, format },
+        }) => commands::get::get(&cx, Kind::BaseImage, name.as_deref(), &format),
+        Command::Get(GetArgs {
+            what: GetWhat::Image { name, format },
+        }) => commands::get::get(&cx, Kind::Image, name.as_deref(), &format),
         Command::State(StateCommand::List { json }) => state_list(&cx, json),
         Command::State(StateCommand::Rm {
             addresses,
@@ -108,12 +118,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn load(source: &Source) -> Result<Declarations, Diagnostics> {
-    declarations::load(
-        &source.path,
-        LoadOptions {
-            allow_outside_refs: source.allow_outside_refs,
-        },
-    )
+    let options = LoadOptions {
+        allow_outside_refs: source.allow_outside_refs,
+        ..LoadOptions::default()
+    };
+    declarations::load(&source.path, options)
 }
 
 fn validate(source: &Source) -> Result<ExitCode> {
@@ -143,13 +152,21 @@ fn plan_command(cx: &Session, args: &PlanArgs) -> Result<ExitCode> {
     let declarations = load(&args.source)?;
     let state = cx.store.load()?;
     let observations = if args.refresh {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(refresh::refresh(
-            &declarations,
-            &cx.settings.registry.insecure,
-        ))?
+        let empty = State::new();
+        let state = state.as_ref().unwrap_or(&empty);
+        commands::apply::runtime()?.block_on(async {
+            // The engine is only asked about images dispatch built; a state without any needs none.
+            let built = state
+                .resources
+                .values()
+                .any(|r| r.observed.as_ref().is_some_and(|o| o.reference.is_some()));
+            let engine = if built {
+                Some(cx.engine().await?)
+            } else {
+                None
+            };
+            commands::apply::refreshed(cx, &declarations, state, engine.as_ref()).await
+        })?
     } else {
         Observations::default()
     };
@@ -200,6 +217,6 @@ fn state_list(cx: &Session, json: bool) -> Result<ExitCode> {
 }
 
 /// The command line as typed, recorded in the lock so a second writer can name the holder.
-fn command_line() -> String {
+pub fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }

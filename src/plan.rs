@@ -373,6 +373,7 @@ mod tests {
                     reason: vec![],
                     created_time: "t".into(),
                     modified_time: "t".into(),
+                    observed: None,
                 },
             );
         }

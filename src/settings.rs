@@ -1,10 +1,13 @@
 //! `dispatch.toml`: project defaults, so CI and laptops run the same command line.
 //! Every key is documented in README.md ("dispatch.toml").
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::model::Language;
 
 pub const FILE_NAME: &str = "dispatch.toml";
 
@@ -20,6 +23,31 @@ pub struct Settings {
     pub lock_timeout: Option<Duration>,
     #[serde(default)]
     pub registry: RegistrySettings,
+    #[serde(default)]
+    pub engine: EngineSettings,
+    #[serde(default)]
+    pub build: BuildSettings,
+    /// Dockerfile templates per language (`python3 = "templates/python3.Dockerfile"`),
+    /// used instead of the built-in ones. Paths are relative to the current directory.
+    #[serde(default)]
+    pub templates: BTreeMap<Language, PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EngineSettings {
+    /// The Docker engine's address, e.g. "unix:///var/run/docker.sock"; `DOCKER_HOST` wins.
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildSettings {
+    /// The network builds run on, e.g. "host" so a package index on 127.0.0.1 is reachable.
+    pub network: Option<String>,
+    /// Build args for every build (package index URLs, say). Not part of an image's identity.
+    #[serde(default)]
+    pub args: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -96,7 +124,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
@@ -105,6 +133,13 @@ mod tests {
         assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
+        assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
+        assert_eq!(s.build.network.as_deref(), Some("host"));
+        assert_eq!(s.build.args["PIP_NO_INDEX"], "1");
+        assert_eq!(
+            s.templates[&Language::Python3],
+            Path::new("t/py.Dockerfile")
+        );
     }
 
     #[test]

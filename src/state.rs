@@ -70,6 +70,23 @@ pub struct ResourceState {
     pub reason: Vec<String>,
     pub created_time: String,
     pub modified_time: String,
+    /// What the engine and registry held after the last successful apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// The real image behind a resource: pulled (BaseImage) or built (Image).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observed {
+    /// The engine's image id (the digest of the image config).
+    pub image_id: String,
+    /// The registry digest: the RepoDigest of a pulled base, the pushed digest of a built image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The reference a built image is tagged as, `<destination>/<name>:<inputs digest>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +329,7 @@ mod tests {
                 reason: vec![],
                 created_time: now(),
                 modified_time: now(),
+                observed: None,
             },
         );
         state

@@ -28,6 +28,7 @@ fn applied_state(dir: &str, path: &Path) {
                 reason: vec![],
                 created_time: "2026-11-25T08:00:00Z".into(),
                 modified_time: "2026-11-25T08:00:00Z".into(),
+                observed: None,
             },
         );
     }
@@ -72,14 +73,25 @@ fn temp_state() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn first_plan_creates_everything() {
     let (_dir, state) = temp_state();
-    let run = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v1", "--detailed-exitcode"]);
+    let run = dispatch(
+        &state,
+        &[
+            "plan",
+            "--refresh=false",
+            "testdata/plan/v1",
+            "--detailed-exitcode",
+        ],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         !run.stdout.contains('\x1b'),
         "no colour when stdout is not a terminal"
     );
     insta::assert_snapshot!("v1_from_nothing", run.stdout);
-    let compact = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v1", "--compact"]);
+    let compact = dispatch(
+        &state,
+        &["plan", "--refresh=false", "testdata/plan/v1", "--compact"],
+    );
     assert_eq!(compact.code, 0);
     insta::assert_snapshot!("v1_from_nothing_compact", compact.stdout);
 }
@@ -88,7 +100,15 @@ fn first_plan_creates_everything() {
 fn applied_declarations_plan_no_changes() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let run = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v1", "--detailed-exitcode"]);
+    let run = dispatch(
+        &state,
+        &[
+            "plan",
+            "--refresh=false",
+            "testdata/plan/v1",
+            "--detailed-exitcode",
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "No changes. Images match the declarations.\n");
 }
@@ -97,12 +117,26 @@ fn applied_declarations_plan_no_changes() {
 fn changed_declarations_show_every_kind_of_change() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let run = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v2", "--detailed-exitcode"]);
+    let run = dispatch(
+        &state,
+        &[
+            "plan",
+            "--refresh=false",
+            "testdata/plan/v2",
+            "--detailed-exitcode",
+        ],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     insta::assert_snapshot!("v1_to_v2", run.stdout);
-    let compact = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v2", "--compact"]);
+    let compact = dispatch(
+        &state,
+        &["plan", "--refresh=false", "testdata/plan/v2", "--compact"],
+    );
     insta::assert_snapshot!("v1_to_v2_compact", compact.stdout);
-    let json = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v2", "--json"]);
+    let json = dispatch(
+        &state,
+        &["plan", "--refresh=false", "testdata/plan/v2", "--json"],
+    );
     assert_eq!(json.code, 0);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     insta::assert_json_snapshot!("v1_to_v2_json", value, {".dispatch_version" => "[version]"});
@@ -127,7 +161,13 @@ fn targets_limit_the_plan_to_a_resource_and_its_base() {
     insta::assert_snapshot!("target_pandas", run.stdout);
     let unknown = dispatch(
         &state,
-        &["plan", "--refresh=false", "testdata/plan/v2", "--target", "Image/panda"],
+        &[
+            "plan",
+            "--refresh=false",
+            "testdata/plan/v2",
+            "--target",
+            "Image/panda",
+        ],
     );
     assert_eq!(unknown.code, 1);
     insta::assert_snapshot!("target_unknown", unknown.stderr);
@@ -140,7 +180,13 @@ fn saved_plan_is_private_and_shows_the_same() {
     let file = dir.path().join("v2.plan");
     let planned = dispatch(
         &state,
-        &["plan", "--refresh=false", "testdata/plan/v2", "-o", file.to_str().unwrap()],
+        &[
+            "plan",
+            "--refresh=false",
+            "testdata/plan/v2",
+            "-o",
+            file.to_str().unwrap(),
+        ],
     );
     assert_eq!(planned.code, 0, "{}", planned.stderr);
     assert!(
@@ -157,7 +203,10 @@ fn saved_plan_is_private_and_shows_the_same() {
     assert_eq!(shown.code, 0, "{}", shown.stderr);
     assert!(planned.stdout.starts_with(&shown.stdout));
     let shown_json = dispatch(&state, &["show", "--json", file.to_str().unwrap()]);
-    let planned_json = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v2", "--json"]);
+    let planned_json = dispatch(
+        &state,
+        &["plan", "--refresh=false", "testdata/plan/v2", "--json"],
+    );
     assert_eq!(shown_json.stdout, planned_json.stdout);
     let saved = dispatch::planfile::SavedPlan::load(&file).unwrap();
     let current = StateStore::new(&state).load().unwrap();
@@ -208,7 +257,10 @@ fn state_rm_forgets_a_resource() {
     );
     let list = dispatch(&state, &["state", "list"]);
     insta::assert_snapshot!("state_list_after_rm", list.stdout);
-    let plan = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v1", "--compact"]);
+    let plan = dispatch(
+        &state,
+        &["plan", "--refresh=false", "testdata/plan/v1", "--compact"],
+    );
     assert_eq!(
         plan.stdout,
         "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n"

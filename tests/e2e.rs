@@ -1,0 +1,487 @@
+//! End to end, against the real Docker engine and registries that `.ci/services` starts:
+//! the original Dispatch commands, apply, drift, failures, auth and saved plans.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run `source .ci/services` first"))
+}
+
+/// A directory with its own state, dispatch.toml and (empty) docker config.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    /// Unique per test, so parallel tests never share image names or registry repositories.
+    id: String,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Sandbox {
+    fn new(id: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docker-config")).unwrap();
+        Sandbox {
+            dir,
+            id: format!("{id}-{}", std::process::id()),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn dispatch(&self, args: &[&str]) -> Run {
+        self.dispatch_with(args, &[])
+    }
+
+    fn dispatch_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut command = Command::cargo_bin("dispatch").unwrap();
+        command
+            .current_dir(self.path())
+            .env("DOCKER_CONFIG", self.path().join("docker-config"))
+            .env_remove("DISPATCH_STATE");
+        for (key, value) in vars {
+            command.env(key, value);
+        }
+        let output = command.args(args).output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let run = self.dispatch(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+
+    /// A registry tag of our own for the busybox base, so a test can move it.
+    fn own_base(&self, source: &str) -> String {
+        let target = format!("{}/{}/base:1", env("DISPATCH_TEST_REGISTRY"), self.id);
+        docker(&["pull", source]);
+        docker(&["tag", source, &target]);
+        docker(&["push", &target]);
+        target
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Process::new("docker").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn image_exists(reference: &str) -> bool {
+    Process::new("docker")
+        .args(["image", "inspect", reference])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+#[test]
+fn create_get_delete_with_the_original_commands() {
+    let s = Sandbox::new("imperative");
+    let base = env("DISPATCH_TEST_BASE");
+    let image = format!("{}-plain", s.id);
+    ok(&s.dispatch(&[
+        "create",
+        "base-image",
+        "busybox",
+        &base,
+        "--language",
+        "python3",
+        "--tag",
+        "role=test",
+    ]));
+    let table = s.dispatch(&["get", "base-image"]);
+    ok(&table);
+    assert!(
+        table.stdout.starts_with("  NAME    | URL"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table
+            .stdout
+            .contains(&format!("  busybox | {base} | READY  | ")),
+        "{}",
+        table.stdout
+    );
+    let object = s.json(&["get", "base-image", "busybox", "--json"]);
+    assert_eq!(object["status"], "READY");
+    assert_eq!(object["dockerUrl"], base.as_str());
+    assert_eq!(object["language"], "python3");
+    assert_eq!(object["tags"][0]["key"], "role");
+    assert_eq!(object["digest"], env("DISPATCH_TEST_BASE_DIGEST").as_str());
+    let yaml = s.dispatch(&["get", "base-image", "busybox", "-o", "yaml"]);
+    assert!(yaml.stdout.contains("status: READY"), "{}", yaml.stdout);
+
+    let again = s.dispatch(&[
+        "create",
+        "base-image",
+        "busybox",
+        &base,
+        "--language",
+        "python3",
+    ]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("BaseImage/busybox already exists"),
+        "{}",
+        again.stderr
+    );
+
+    ok(&s.dispatch(&["create", "image", &image, "busybox"]));
+    let built = s.json(&["get", "image", &image, "--json"]);
+    assert_eq!(built["status"], "READY");
+    assert_eq!(built["baseImageName"], "busybox");
+    let url = built["dockerUrl"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("dispatch/{image}:")), "{url}");
+    assert!(image_exists(&url));
+    let list = s.dispatch(&["get", "image"]);
+    assert!(list.stdout.contains("BASEIMAGE"), "{}", list.stdout);
+
+    let in_use = s.dispatch(&["delete", "base-image", "busybox"]);
+    assert_eq!(in_use.code, 1);
+    assert!(
+        in_use
+            .stderr
+            .contains(&format!("BaseImage/busybox is still used by Image/{image}")),
+        "{}",
+        in_use.stderr
+    );
+    ok(&s.dispatch(&["delete", "image", &image]));
+    assert!(!image_exists(&url), "the built image is removed");
+    ok(&s.dispatch(&["delete", "base-image", "busybox"]));
+    assert_eq!(
+        s.json(&["get", "base-image", "--json"]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn failed_pull_is_recorded_with_the_engine_message() {
+    let s = Sandbox::new("pullfail");
+    let missing = format!(
+        "{}/base/does-not-exist:0.0.1",
+        env("DISPATCH_TEST_REGISTRY")
+    );
+    let run = s.dispatch(&[
+        "create",
+        "base-image",
+        "does-not-exist",
+        &missing,
+        "--language",
+        "python3",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("1 failed"), "{}", run.stdout);
+    let object = s.json(&["get", "base-image", "does-not-exist", "--json"]);
+    assert_eq!(object["status"], "ERROR");
+    let reason = object["reason"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("error when pulling image {missing}: ")),
+        "{reason}"
+    );
+    assert!(reason.contains("manifest unknown"), "{reason}");
+}
+
+#[test]
+fn failed_build_names_the_step_and_its_output() {
+    let s = Sandbox::new("buildfail");
+    let base = env("DISPATCH_TEST_BASE");
+    s.write(
+        "decl/all.yaml",
+        &format!(
+            "kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n---\nkind: Image\nname: {}-curl\nbaseImageName: busybox\nsystemDependencies:\n  packages:\n    - name: curl\n",
+            s.id
+        ),
+    );
+    let run = s.dispatch(&["apply", "decl", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Apply complete! 1 pulled, 0 built, 0 deleted, 1 failed."),
+        "{}",
+        run.stdout
+    );
+    let object = s.json(&["get", "image", &format!("{}-curl", s.id), "--json"]);
+    assert_eq!(object["status"], "ERROR");
+    let reason: Vec<&str> = object["reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        reason[0].starts_with("error when building image dispatch/"),
+        "{reason:?}"
+    );
+    assert!(
+        reason.iter().any(|l| l.starts_with("failed at Step ")),
+        "{reason:?}"
+    );
+}
+
+#[test]
+fn apply_builds_a_directory_and_reapplies_nothing() {
+    let s = Sandbox::new("directory");
+    let (base1, base2) = (env("DISPATCH_TEST_BASE"), env("DISPATCH_TEST_BASE_2"));
+    let mut yaml = format!(
+        "kind: BaseImage\nname: one\ndockerUrl: {base1}\nlanguage: python3\n---\nkind: BaseImage\nname: two\ndockerUrl: {base2}\nlanguage: nodejs\n"
+    );
+    for (i, base) in ["one", "one", "two", "two"].iter().enumerate() {
+        yaml += &format!(
+            "---\nkind: Image\nname: {}-img{i}\nbaseImageName: {base}\ntags:\n  - key: n\n    value: \"{i}\"\n",
+            s.id
+        );
+    }
+    s.write("decl/all.yaml", &yaml);
+    let first = s.dispatch(&["apply", "decl", "--auto-approve", "--parallelism", "2"]);
+    ok(&first);
+    assert!(
+        first
+            .stdout
+            .contains("Apply complete! 2 pulled, 4 built, 0 deleted, 0 failed."),
+        "{}",
+        first.stdout
+    );
+    let serial = s
+        .json(&["state", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(serial, 6);
+    let state_before = std::fs::read_to_string(s.path().join(".dispatch/state.json")).unwrap();
+    let again = s.dispatch(&["apply", "decl", "--auto-approve"]);
+    ok(&again);
+    assert_eq!(again.stdout, "No changes. Images match the declarations.\n");
+    let state_after = std::fs::read_to_string(s.path().join(".dispatch/state.json")).unwrap();
+    assert_eq!(
+        state_before, state_after,
+        "a no-change apply writes nothing"
+    );
+
+    // The same inputs under a new state are never built again.
+    std::fs::remove_dir_all(s.path().join(".dispatch")).unwrap();
+    let fresh = s.dispatch(&["apply", "decl", "--auto-approve"]);
+    ok(&fresh);
+    assert!(
+        fresh.stdout.contains("0 built, 4 already built"),
+        "{}",
+        fresh.stdout
+    );
+}
+
+#[test]
+fn drift_is_planned_and_repaired() {
+    let s = Sandbox::new("drift");
+    let base = s.own_base(&env("DISPATCH_TEST_BASE"));
+    let image = format!("{}-app", s.id);
+    s.write(
+        "decl/all.yaml",
+        &format!("kind: BaseImage\nname: moving\ndockerUrl: {base}\nlanguage: python3\n---\nkind: Image\nname: {image}\nbaseImageName: moving\n"),
+    );
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+    let built = s.json(&["get", "image", &image, "--json"])["dockerUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The tag moves to another image in the registry: re-pull, and rebuild what is on it.
+    let moved = env("DISPATCH_TEST_BASE_2");
+    docker(&["pull", &moved]);
+    docker(&["tag", &moved, &base]);
+    docker(&["push", &base]);
+    let plan = s.dispatch(&["plan", "decl", "--compact", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    let digest = env("DISPATCH_TEST_BASE_2_DIGEST");
+    assert!(
+        plan.stdout.contains(&format!(
+            "-/+ BaseImage/moving (replace: the tag now points at {digest}"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!(
+            "-/+ Image/{image} (replace: base image moving will be replaced)"
+        )),
+        "{}",
+        plan.stdout
+    );
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+    let rebuilt = s.json(&["get", "image", &image, "--json"])["dockerUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(built, rebuilt, "a new base gives a new image");
+    assert!(!image_exists(&built), "the replaced image is removed");
+
+    // The built image is deleted behind dispatch's back: plan says so, apply rebuilds it.
+    docker(&["rmi", &rebuilt]);
+    let plan = s.dispatch(&["plan", "decl", "--compact"]);
+    assert!(
+        plan.stdout.contains(&format!(
+            "+ Image/{image} (create: image {rebuilt} is gone from the engine)"
+        )),
+        "{}",
+        plan.stdout
+    );
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+    assert!(image_exists(&rebuilt));
+}
+
+#[test]
+fn private_registry_credentials_come_from_the_docker_config() {
+    let s = Sandbox::new("auth");
+    let private = env("DISPATCH_TEST_AUTH_IMAGE");
+    s.write(
+        "decl/base.yaml",
+        &format!("kind: BaseImage\nname: private\ndockerUrl: {private}\nlanguage: python3\n"),
+    );
+    let denied = s.dispatch(&["plan", "decl"]);
+    assert_eq!(denied.code, 1);
+    assert!(
+        denied.stderr.contains("refused access"),
+        "{}",
+        denied.stderr
+    );
+
+    use base64::Engine as _;
+    let password = env("DISPATCH_TEST_AUTH_PASSWORD");
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{password}", env("DISPATCH_TEST_AUTH_USER")));
+    s.write(
+        "docker-config/config.json",
+        &format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            env("DISPATCH_TEST_AUTH_REGISTRY")
+        ),
+    );
+    let applied = s.dispatch(&["apply", "decl", "--auto-approve"]);
+    ok(&applied);
+    assert!(applied.stdout.contains("1 pulled"), "{}", applied.stdout);
+    let state = std::fs::read_to_string(s.path().join(".dispatch/state.json")).unwrap();
+    for secret in [password.as_str(), auth.as_str()] {
+        assert!(
+            !state.contains(secret)
+                && !applied.stdout.contains(secret)
+                && !applied.stderr.contains(secret)
+        );
+    }
+}
+
+#[test]
+fn stale_saved_plan_is_refused() {
+    let s = Sandbox::new("stale");
+    let base = env("DISPATCH_TEST_BASE");
+    s.write(
+        "decl/base.yaml",
+        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
+    );
+    ok(&s.dispatch(&["plan", "decl", "-o", "first.plan"]));
+    ok(&s.dispatch(&["plan", "decl", "-o", "second.plan"]));
+    ok(&s.dispatch(&["apply", "first.plan"]));
+    let stale = s.dispatch(&["apply", "second.plan"]);
+    assert_eq!(stale.code, 1);
+    assert!(
+        stale
+            .stderr
+            .contains("saved plan is stale: it was made before any state existed"),
+        "{}",
+        stale.stderr
+    );
+}
+
+#[test]
+fn unreachable_engine_changes_nothing() {
+    let s = Sandbox::new("noengine");
+    let base = env("DISPATCH_TEST_BASE");
+    s.write(
+        "decl/base.yaml",
+        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
+    );
+    let run = s.dispatch_with(
+        &["apply", "decl", "--auto-approve"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+        "{}",
+        run.stderr
+    );
+    assert!(!s.path().join(".dispatch/state.json").exists());
+}
+
+#[test]
+fn built_images_are_pushed_to_the_destination() {
+    let s = Sandbox::new("push");
+    let base = env("DISPATCH_TEST_BASE");
+    let destination = format!("{}/{}", env("DISPATCH_TEST_REGISTRY"), s.id);
+    s.write(
+        "dispatch.toml",
+        &format!("[registry]\ndestination = \"{destination}\"\n"),
+    );
+    s.write(
+        "decl/all.yaml",
+        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n---\nkind: Image\nname: pushed\nbaseImageName: busybox\n"),
+    );
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+    let object = s.json(&["get", "image", "pushed", "--json"]);
+    let url = object["dockerUrl"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{destination}/pushed:")), "{url}");
+    let digest = object["digest"].as_str().unwrap();
+    let (repository, tag) = url.rsplit_once(':').unwrap();
+    let path = repository.split_once('/').unwrap().1;
+    let head = Process::new("curl")
+        .args([
+            "-sfI",
+            "-H",
+            "Accept: application/vnd.docker.distribution.manifest.v2+json",
+        ])
+        .arg(format!(
+            "http://{}/v2/{path}/manifests/{tag}",
+            env("DISPATCH_TEST_REGISTRY")
+        ))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&head.stdout).to_lowercase();
+    assert!(
+        headers.contains(&format!("docker-content-digest: {digest}")),
+        "{headers}"
+    );
+}
