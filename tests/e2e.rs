@@ -485,3 +485,35 @@ fn built_images_are_pushed_to_the_destination() {
         "{headers}"
     );
 }
+
+#[test]
+fn create_update_delete_from_files() {
+    let s = Sandbox::new("files");
+    let base = env("DISPATCH_TEST_BASE");
+    let image = format!("{}-svc", s.id);
+    s.write("bases.yaml", &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"));
+    // The image file names a base that is not in it: created earlier, it is found in the state.
+    s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\n"));
+    let early = s.dispatch(&["create", "-f", "image.yaml"]);
+    assert_eq!(early.code, 1);
+    assert!(early.stderr.contains("names base image `busybox`, which is not declared"), "{}", early.stderr);
+    ok(&s.dispatch(&["create", "-f", "bases.yaml"]));
+    ok(&s.dispatch(&["create", "-f", "image.yaml"]));
+    let twice = s.dispatch(&["create", "-f", "image.yaml"]);
+    assert_eq!(twice.code, 1);
+    assert!(twice.stderr.contains(&format!("Image/{image} already exists")), "{}", twice.stderr);
+    assert!(twice.stderr.contains("dispatch update -f"), "{}", twice.stderr);
+
+    s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\ntags:\n  - key: v\n    value: \"2\"\n"));
+    let updated = s.dispatch(&["update", "-f", "image.yaml"]);
+    ok(&updated);
+    assert!(updated.stdout.contains("1 updated"), "{}", updated.stdout);
+    assert_eq!(s.json(&["get", "image", &image, "--json"])["tags"][0]["value"], "2");
+
+    let url = s.json(&["get", "image", &image, "--json"])["dockerUrl"].as_str().unwrap().to_string();
+    let kept = s.dispatch(&["delete", "-f", "image.yaml", "--keep-images"]);
+    ok(&kept);
+    assert!(image_exists(&url), "--keep-images leaves the built image");
+    ok(&s.dispatch(&["delete", "-f", "bases.yaml"]));
+    assert_eq!(s.json(&["get", "image", "--json"]), serde_json::json!([]));
+}
