@@ -64,10 +64,18 @@ pub async fn refresh(
     let mut problems = Vec::new();
     for answer in answers {
         match answer {
-            Answer::BaseDigest { address, digest } => {
+            Answer::BaseDigest {
+                address,
+                url,
+                digest,
+            } => {
+                // Only the same tag can move; a changed dockerUrl is the planner's business.
                 let recorded = state
                     .and_then(|s| s.resources.get(&address))
                     .filter(|r| r.status == Status::Ready)
+                    .filter(
+                        |r| matches!(&r.resource.spec, Spec::BaseImage(b) if b.docker_url == url),
+                    )
                     .and_then(|r| r.observed.as_ref()?.digest.clone());
                 if let Some(recorded) = recorded.filter(|recorded| *recorded != digest) {
                     observations.drift.insert(
@@ -119,10 +127,17 @@ enum Check<'a> {
 }
 
 enum Answer {
-    BaseDigest { address: Address, digest: String },
+    BaseDigest {
+        address: Address,
+        url: ImageRef,
+        digest: String,
+    },
     BaseProblem(Diagnostic),
     BuiltPresent,
-    BuiltMissing { address: Address, detail: String },
+    BuiltMissing {
+        address: Address,
+        detail: String,
+    },
     EngineProblem(String),
 }
 
@@ -134,7 +149,11 @@ impl Check<'_> {
                 url,
                 origin,
             } => match sources.registries.digest(url).await {
-                Ok(digest) => Answer::BaseDigest { address, digest },
+                Ok(digest) => Answer::BaseDigest {
+                    address,
+                    url: url.clone(),
+                    digest,
+                },
                 Err(err) => {
                     let hint = match err {
                         RegistryError::NotFound { .. } => {
