@@ -172,20 +172,10 @@ impl Engine {
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
-                Err(e) => {
-                    return Err(BuildFailure {
-                        message: engine_message(&e),
-                        step,
-                        last_lines: tail(&lines),
-                    });
-                }
+                Err(e) => return Err(failure(&engine_message(&e), step, &lines)),
             };
             if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(BuildFailure {
-                    message,
-                    step,
-                    last_lines: tail(&lines),
-                });
+                return Err(failure(&message, step, &lines));
             }
             if let Some(id) = info.aux.and_then(|aux| aux.id) {
                 image_id = Some(id);
@@ -194,15 +184,16 @@ impl Engine {
                 .stream
                 .iter()
                 .flat_map(|s| s.lines())
-                .map(str::trim_end)
-                .filter(|l| !l.is_empty() && !is_builder_chatter(l))
+                .map(|l| anstream::adapter::strip_str(l).to_string())
+                .filter(|l| !l.trim().is_empty() && !is_builder_chatter(l))
             {
-                if let Some((number, of, text)) = parse_step(line) {
-                    step = Some(line.to_string());
+                if let Some((number, of, text)) = parse_step(&line) {
+                    let text = abbreviate(&text, 100);
+                    step = Some(format!("Step {number}/{of} : {text}"));
                     lines.clear();
                     progress(Progress::Step { number, of, text });
                 } else {
-                    lines.push(line.to_string());
+                    lines.push(line.trim_end().to_string());
                 }
             }
         }
@@ -433,6 +424,38 @@ fn parse_step(line: &str) -> Option<(u32, u32, String)> {
     Some((number.parse().ok()?, of.parse().ok()?, text.to_string()))
 }
 
+fn failure(message: &str, step: Option<String>, lines: &[String]) -> BuildFailure {
+    BuildFailure {
+        message: summarize(message),
+        step,
+        last_lines: tail(lines),
+    }
+}
+
+/// The classic builder repeats the whole failing command in its message; the step names it already.
+fn summarize(message: &str) -> String {
+    let message = message
+        .strip_prefix("Docker stream error: ")
+        .unwrap_or(message);
+    const CODE: &str = "' returned a non-zero code: ";
+    match (message.starts_with("The command '"), message.rfind(CODE)) {
+        (true, Some(at)) => format!(
+            "the step's command returned a non-zero code: {}",
+            &message[at + CODE.len()..]
+        ),
+        _ => message.to_string(),
+    }
+}
+
+/// One line of at most `max` characters, whitespace runs collapsed, cut with `…`.
+fn abbreviate(text: &str, max: usize) -> String {
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match words.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &words[..at]),
+        None => words,
+    }
+}
+
 /// The classic builder's own bookkeeping (` ---> 1a2b`, `Removing intermediate container`),
 /// which would push the step's real output out of a failure's last lines.
 fn is_builder_chatter(line: &str) -> bool {
@@ -465,6 +488,22 @@ impl LayerBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summarizes_failed_commands() {
+        assert_eq!(
+            summarize(
+                "Docker stream error: The command '/bin/sh -c set -e; long' returned a non-zero code: 127"
+            ),
+            "the step's command returned a non-zero code: 127"
+        );
+        assert_eq!(summarize("pull access denied"), "pull access denied");
+        assert_eq!(
+            abbreviate("RUN  set -e;\n   pip3 install", 100),
+            "RUN set -e; pip3 install"
+        );
+        assert_eq!(abbreviate("abcdef", 3), "abc…");
+    }
 
     #[test]
     fn parses_build_steps() {

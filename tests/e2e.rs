@@ -101,6 +101,25 @@ fn image_exists(reference: &str) -> bool {
         .success()
 }
 
+/// Pins `text` as a golden snapshot, with what varies between runs (ports, digests, times,
+/// the sandbox id) replaced by placeholders.
+fn golden(name: &str, s: &Sandbox, text: &str) {
+    let text = text
+        .replace(&env("DISPATCH_TEST_REGISTRY"), "[registry]")
+        .replace(&s.id, "[id]");
+    insta::with_settings!({filters => vec![
+        (r"sha256:[0-9a-f]{8,}…?", "sha256:[digest]"),
+        (r":[0-9a-f]{32}\b", ":[inputs]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+        (r"pid \d+ on \S+", "pid [pid] on [host]"),
+        // Table columns are as wide as their widest cell, which the placeholders change.
+        (r" +\|", " |"),
+        (r"-{10,}", "[rule]"),
+    ]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
 fn ok(run: &Run) {
     assert_eq!(
         run.code, 0,
@@ -126,6 +145,7 @@ fn create_get_delete_with_the_original_commands() {
     ]));
     let table = s.dispatch(&["get", "base-image"]);
     ok(&table);
+    golden("get_base_image_table", &s, &table.stdout);
     assert!(
         table.stdout.starts_with("  NAME    | URL"),
         "{}",
@@ -156,11 +176,7 @@ fn create_get_delete_with_the_original_commands() {
         "python3",
     ]);
     assert_eq!(again.code, 1);
-    assert!(
-        again.stderr.contains("BaseImage/busybox already exists"),
-        "{}",
-        again.stderr
-    );
+    golden("create_existing", &s, &again.stderr);
 
     ok(&s.dispatch(&["create", "image", &image, "busybox"]));
     let built = s.json(&["get", "image", &image, "--json"]);
@@ -170,10 +186,17 @@ fn create_get_delete_with_the_original_commands() {
     assert!(url.starts_with(&format!("dispatch/{image}:")), "{url}");
     assert!(image_exists(&url));
     let list = s.dispatch(&["get", "image"]);
+    golden("get_image_table", &s, &list.stdout);
+    golden(
+        "get_image_json",
+        &s,
+        &s.dispatch(&["get", "image", &image, "--json"]).stdout,
+    );
     assert!(list.stdout.contains("BASEIMAGE"), "{}", list.stdout);
 
     let in_use = s.dispatch(&["delete", "base-image", "busybox"]);
     assert_eq!(in_use.code, 1);
+    golden("delete_in_use", &s, &in_use.stderr);
     assert!(
         in_use
             .stderr
@@ -207,6 +230,7 @@ fn failed_pull_is_recorded_with_the_engine_message() {
     ]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("1 failed"), "{}", run.stdout);
+    golden("pull_failure_apply", &s, &run.stdout);
     let object = s.json(&["get", "base-image", "does-not-exist", "--json"]);
     assert_eq!(object["status"], "ERROR");
     let reason = object["reason"][0].as_str().unwrap();
@@ -236,6 +260,7 @@ fn failed_build_names_the_step_and_its_output() {
         "{}",
         run.stdout
     );
+    golden("build_failure_apply", &s, &run.stdout);
     let object = s.json(&["get", "image", &format!("{}-curl", s.id), "--json"]);
     assert_eq!(object["status"], "ERROR");
     let reason: Vec<&str> = object["reason"]
@@ -416,13 +441,7 @@ fn stale_saved_plan_is_refused() {
     ok(&s.dispatch(&["apply", "first.plan"]));
     let stale = s.dispatch(&["apply", "second.plan"]);
     assert_eq!(stale.code, 1);
-    assert!(
-        stale
-            .stderr
-            .contains("saved plan is stale: it was made before any state existed"),
-        "{}",
-        stale.stderr
-    );
+    golden("stale_plan", &s, &stale.stderr);
 }
 
 #[test]
@@ -438,12 +457,7 @@ fn unreachable_engine_changes_nothing() {
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
-        "{}",
-        run.stderr
-    );
+    golden("engine_unreachable", &s, &run.stderr);
     assert!(!s.path().join(".dispatch/state.json").exists());
 }
 
@@ -491,26 +505,54 @@ fn create_update_delete_from_files() {
     let s = Sandbox::new("files");
     let base = env("DISPATCH_TEST_BASE");
     let image = format!("{}-svc", s.id);
-    s.write("bases.yaml", &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"));
+    s.write(
+        "bases.yaml",
+        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
+    );
     // The image file names a base that is not in it: created earlier, it is found in the state.
-    s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\n"));
+    s.write(
+        "image.yaml",
+        &format!("kind: Image\nname: {image}\nbaseImageName: busybox\n"),
+    );
     let early = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(early.code, 1);
-    assert!(early.stderr.contains("names base image `busybox`, which is not declared"), "{}", early.stderr);
+    assert!(
+        early
+            .stderr
+            .contains("names base image `busybox`, which is not declared"),
+        "{}",
+        early.stderr
+    );
     ok(&s.dispatch(&["create", "-f", "bases.yaml"]));
     ok(&s.dispatch(&["create", "-f", "image.yaml"]));
     let twice = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(twice.code, 1);
-    assert!(twice.stderr.contains(&format!("Image/{image} already exists")), "{}", twice.stderr);
-    assert!(twice.stderr.contains("dispatch update -f"), "{}", twice.stderr);
+    assert!(
+        twice
+            .stderr
+            .contains(&format!("Image/{image} already exists")),
+        "{}",
+        twice.stderr
+    );
+    assert!(
+        twice.stderr.contains("dispatch update -f"),
+        "{}",
+        twice.stderr
+    );
 
     s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\ntags:\n  - key: v\n    value: \"2\"\n"));
     let updated = s.dispatch(&["update", "-f", "image.yaml"]);
     ok(&updated);
     assert!(updated.stdout.contains("1 updated"), "{}", updated.stdout);
-    assert_eq!(s.json(&["get", "image", &image, "--json"])["tags"][0]["value"], "2");
+    assert_eq!(
+        s.json(&["get", "image", &image, "--json"])["tags"][0]["value"],
+        "2"
+    );
 
-    let url = s.json(&["get", "image", &image, "--json"])["dockerUrl"].as_str().unwrap().to_string();
+    let url = s.json(&["get", "image", &image, "--json"])["dockerUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let kept = s.dispatch(&["delete", "-f", "image.yaml", "--keep-images"]);
     ok(&kept);
     assert!(image_exists(&url), "--keep-images leaves the built image");
