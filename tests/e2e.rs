@@ -559,3 +559,64 @@ fn create_update_delete_from_files() {
     ok(&s.dispatch(&["delete", "-f", "bases.yaml"]));
     assert_eq!(s.json(&["get", "image", "--json"]), serde_json::json!([]));
 }
+
+#[test]
+fn interrupt_finishes_running_work_and_starts_nothing_new() {
+    let s = Sandbox::new("interrupt");
+    let base = env("DISPATCH_TEST_BASE");
+    // A template whose build takes a few seconds, so the interrupt lands during the first build.
+    s.write(
+        "slow.Dockerfile",
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG SYSTEM_PACKAGES_FILE\nRUN sleep 3\n",
+    );
+    s.write(
+        "dispatch.toml",
+        "parallelism = 1\n[templates]\npython3 = \"slow.Dockerfile\"\n",
+    );
+    let mut yaml =
+        format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n");
+    for i in 0..2 {
+        yaml += &format!(
+            "---\nkind: Image\nname: {}-slow{i}\nbaseImageName: busybox\ntags:\n  - key: run\n    value: \"{}\"\n",
+            s.id, i
+        );
+    }
+    s.write("decl/all.yaml", &yaml);
+    // The pull first, alone, so the interrupt is timed against a build.
+    ok(&s.dispatch(&[
+        "apply",
+        "decl",
+        "--auto-approve",
+        "--target",
+        "BaseImage/busybox",
+    ]));
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dispatch"))
+        .current_dir(s.path())
+        .env("DOCKER_CONFIG", s.path().join("docker-config"))
+        .args(["apply", "decl", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .contains("Apply interrupted! 0 pulled, 1 built, 0 deleted, 0 failed, 1 not started."),
+        "{stdout}"
+    );
+    let images = s.json(&["get", "image", "--json"]);
+    assert_eq!(
+        images.as_array().unwrap().len(),
+        1,
+        "the finished build is in the state: {images}"
+    );
+    assert_eq!(images[0]["status"], "READY");
+}
