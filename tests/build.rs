@@ -1,20 +1,15 @@
 //! Build contexts through a real engine (started by `.ci/services`): the built-in Dockerfile, an
 //! override template and a template carried by the base image. Busybox bases, seconds each.
 
+mod common;
+use common::env;
+
 use std::collections::HashMap;
 
 use dispatch::build::{self, BuildInputs, Template};
 use dispatch::engine::{BuildFailure, Engine};
 use dispatch::model::{ImageSpec, Language, Package, RuntimeDependencies, SystemDependencies};
 use dispatch::reference::ImageRef;
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run `bash .ci/services && source /tmp/dispatch-services/env` first"
-        )
-    })
-}
 
 async fn engine() -> Engine {
     Engine::connect(None)

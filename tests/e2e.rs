@@ -1,15 +1,13 @@
 //! End to end, against the real Docker engine and registries that `.ci/services` starts:
 //! the original Dispatch commands, apply, drift, failures, auth and saved plans.
 
+mod common;
+use common::env;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run `source .ci/services` first"))
-}
 
 /// A directory with its own state, dispatch.toml and (empty) docker config.
 struct Sandbox {
@@ -565,10 +563,12 @@ fn interrupt_finishes_running_work_and_starts_nothing_new() {
     let s = Sandbox::new("interrupt");
     let base = env("DISPATCH_TEST_BASE");
     // A template whose build takes a few seconds, so the interrupt lands during the first build.
-    s.write(
-        "slow.Dockerfile",
-        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG SYSTEM_PACKAGES_FILE\nRUN sleep 3\n",
+    // The run's id in the command defeats the builder cache, so every run really sleeps.
+    let template = format!(
+        "ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nRUN echo {} && sleep 3\n",
+        s.id
     );
+    s.write("slow.Dockerfile", &template);
     s.write(
         "dispatch.toml",
         "parallelism = 1\n[templates]\npython3 = \"slow.Dockerfile\"\n",

@@ -1,16 +1,13 @@
 //! The examples, for real: `examples/python` applied against the test registry, with pip
 //! installing its requirements from the local wheelhouse (`.ci/python-base` makes both).
 
+mod common;
+use common::env;
+
 use std::path::Path;
 use std::process::Command as Process;
 
 use assert_cmd::Command;
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `bash .ci/python-base` and source its env file first")
-    })
-}
 
 /// Copies `examples/NAME` to a temp dir, pointing its registry and wheelhouse at the test ones.
 fn example(name: &str) -> tempfile::TempDir {

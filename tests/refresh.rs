@@ -1,12 +1,10 @@
 //! `dispatch plan` with refresh, against the real registry started by `.ci/services`:
 //! a base image that does not exist fails the plan at its declaration.
 
-use assert_cmd::Command;
+mod common;
+use common::env;
 
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
-}
+use assert_cmd::Command;
 
 fn plan(dir: &std::path::Path) -> (i32, String, String) {
     let output = Command::cargo_bin("dispatch")

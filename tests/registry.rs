@@ -1,12 +1,10 @@
 //! The registry client against a real registry (started by `.ci/services`).
 
+mod common;
+use common::env;
+
 use dispatch::reference::ImageRef;
 use dispatch::registry::{Registries, RegistryError};
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
-}
 
 fn registries(reference: &ImageRef) -> Registries {
     Registries::new(reference.domain.as_deref(), &[])

@@ -1,13 +1,11 @@
 //! Registry credentials from a docker config file, against a real htpasswd registry.
 //! A test binary of its own: it sets DOCKER_CONFIG for the whole process.
 
+mod common;
+use common::env;
+
 use dispatch::reference::ImageRef;
 use dispatch::registry::{Registries, RegistryError};
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run `source <(.ci/services)` first"))
-}
 
 fn registries(reference: &ImageRef) -> Registries {
     Registries::new(reference.domain.as_deref(), &[])
