@@ -8,7 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use crate::diag::{Diagnostic, Diagnostics, Location, Pos, did_you_mean, suggest};
 use crate::model::{
     Address, BaseImageSpec, ImageSpec, Kind, Language, NAME_RULE, Package, Resource,
-    RuntimeDependencies, Spec, SystemDependencies, Tag, valid_name,
+    RuntimeDependencies, Spec, SystemDependencies, Tag, valid_name, valid_package_name,
+    valid_package_version,
 };
 use crate::reference::ImageRef;
 use crate::yaml::{self, Node, Value};
@@ -754,29 +755,6 @@ fn string_hint(key: &str) -> Option<&'static str> {
         "manifest" => Some(RUNTIME_DEPENDENCIES.hint),
         _ => None,
     }
-}
-
-/// Debian, Alpine and RPM package names; nothing a shell would interpret.
-fn valid_package_name(name: &str) -> bool {
-    name.len() <= 128
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+_:-".contains(c))
-}
-
-fn valid_package_version(version: &str) -> bool {
-    version.len() <= 128
-        && version
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+~:_-".contains(c))
 }
 
 /// Whether `target` (which may not exist) resolves to a place outside `boundary`. Symlinks

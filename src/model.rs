@@ -190,6 +190,29 @@ pub struct SystemDependencies {
     pub packages: Vec<Package>,
 }
 
+/// Debian, Alpine and RPM package names; nothing a shell would interpret.
+pub fn valid_package_name(name: &str) -> bool {
+    name.len() <= 128
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+_:-".contains(c))
+}
+
+pub fn valid_package_version(version: &str) -> bool {
+    version.len() <= 128
+        && version
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+~:_-".contains(c))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     pub name: String,

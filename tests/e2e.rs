@@ -620,3 +620,67 @@ fn interrupt_finishes_running_work_and_starts_nothing_new() {
     );
     assert_eq!(images[0]["status"], "READY");
 }
+
+#[test]
+fn system_deps_file_is_checked_like_declarations() {
+    let s = Sandbox::new("sysdeps");
+    let base = env("DISPATCH_TEST_BASE");
+    ok(&s.dispatch(&[
+        "create",
+        "base-image",
+        "busybox",
+        &base,
+        "--language",
+        "python3",
+    ]));
+    s.write("evil.yaml", "- name: \"curl'; rm -rf / #\"\n");
+    let evil = s.dispatch(&[
+        "create",
+        "image",
+        "evil",
+        "busybox",
+        "--system-deps",
+        "evil.yaml",
+    ]);
+    assert_eq!(evil.code, 1);
+    golden(
+        "system_deps_invalid",
+        &s,
+        &evil
+            .stderr
+            .replace(&s.path().display().to_string(), "[dir]"),
+    );
+    assert_eq!(
+        s.json(&["get", "image", "--json"]),
+        serde_json::json!([]),
+        "nothing was recorded"
+    );
+
+    s.write(
+        "deps.yaml",
+        "packages:\n  - name: curl\n    version: 7.61.1\n",
+    );
+    s.write("requirements.txt", "six==1.16.0\n");
+    let run = s.dispatch(&[
+        "create",
+        "image",
+        &format!("{}-deps", s.id),
+        "busybox",
+        "--system-deps",
+        "deps.yaml",
+        "--runtime-deps",
+        "requirements.txt",
+    ]);
+    assert_eq!(
+        run.code, 1,
+        "busybox has no package manager: {}",
+        run.stdout
+    );
+    let object = s.json(&["get", "image", &format!("{}-deps", s.id), "--json"]);
+    assert_eq!(
+        object["systemDependencies"]["packages"][0]["version"],
+        "7.61.1"
+    );
+    assert_eq!(object["runtimeDependencies"]["manifest"], "six==1.16.0\n");
+    assert_eq!(object["status"], "ERROR");
+}

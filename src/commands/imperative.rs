@@ -11,7 +11,7 @@ use dispatch::declarations::{Declarations, Declared, LoadOptions};
 use dispatch::diag::{Location, Pos};
 use dispatch::model::{
     Address, BaseImageSpec, ImageSpec, Kind, Language, NAME_RULE, Resource, RuntimeDependencies,
-    Spec, SystemDependencies, Tag, valid_name,
+    Spec, SystemDependencies, Tag, valid_name, valid_package_name, valid_package_version,
 };
 use dispatch::plan::{self, Observations};
 use dispatch::reference::ImageRef;
@@ -276,11 +276,23 @@ fn read(path: &Path) -> Result<String> {
 fn parse_packages(path: &Path) -> Result<SystemDependencies> {
     let text = read(path)?;
     let parsed = serde_saphyr::from_str::<SystemDependencies>(&text)
-        .or_else(|_| serde_saphyr::from_str(&text).map(|packages| SystemDependencies { packages }));
-    parsed.map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}\n  hint: write packages as `- name: curl` / `  version: 7.61.1`",
-            path.display()
-        )
-    })
+        .or_else(|_| serde_saphyr::from_str(&text).map(|packages| SystemDependencies { packages }))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e}\n  hint: write packages as `- name: curl` / `  version: 7.61.1`",
+                path.display()
+            )
+        })?;
+    // The same rules as in declarations: nothing a shell would interpret reaches a Dockerfile.
+    for package in &parsed.packages {
+        let version_ok = package.version.as_deref().is_none_or(valid_package_version);
+        if !valid_package_name(&package.name) || !version_ok {
+            bail!(
+                "{}: invalid package {:?}\n  hint: names are letters, digits and `.+_:-`, versions letters, digits and `.+~:_-`, each starting with a letter or digit",
+                path.display(),
+                package.to_string()
+            );
+        }
+    }
+    Ok(parsed)
 }
