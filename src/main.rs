@@ -12,7 +12,6 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use cli::{Cli, Command, GetArgs, GetWhat, Output, PlanArgs, Source, StateCommand};
-use dispatch::declarations::{self, Declarations, LoadOptions};
 use dispatch::diag::Diagnostics;
 use dispatch::model::Kind;
 use dispatch::plan::{self, Observations, Plan};
@@ -71,7 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         color,
     };
     match cli.command {
-        Command::Validate { source } => validate(&source),
+        Command::Validate { source } => validate(&cx, &source),
         Command::Plan(args) => plan_command(&cx, &args),
         Command::Show { file, output } => {
             let saved = SavedPlan::load(&file)?;
@@ -117,16 +116,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn load(source: &Source) -> Result<Declarations, Diagnostics> {
-    let options = LoadOptions {
-        allow_outside_refs: source.allow_outside_refs,
-        ..LoadOptions::default()
-    };
-    declarations::load(&source.path, options)
-}
-
-fn validate(source: &Source) -> Result<ExitCode> {
-    let declarations = load(source)?;
+fn validate(cx: &Session, source: &Source) -> Result<ExitCode> {
+    let declarations = cx.load(&source.path, source.allow_outside_refs)?;
     let count = |kind| {
         declarations
             .resources
@@ -149,7 +140,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn plan_command(cx: &Session, args: &PlanArgs) -> Result<ExitCode> {
-    let declarations = load(&args.source)?;
+    let declarations = cx.load(&args.source.path, args.source.allow_outside_refs)?;
     let state = cx.store.load()?;
     let observations = if args.refresh {
         let empty = State::new();
