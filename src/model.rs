@@ -89,12 +89,20 @@ pub const NAME_RULE: &str =
 
 /// `^[A-Za-z0-9][A-Za-z0-9-]*$`, at most 128 characters.
 pub fn valid_name(name: &str) -> bool {
-    name.len() <= 128
-        && name
+    word(name, "-")
+}
+
+/// At most 128 characters: a letter or digit, then letters, digits and `punctuation`. The names
+/// and package strings that reach a Dockerfile or a shell are all of this kind.
+fn word(text: &str, punctuation: &str) -> bool {
+    text.len() <= 128
+        && text
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -192,25 +200,11 @@ pub struct SystemDependencies {
 
 /// Debian, Alpine and RPM package names; nothing a shell would interpret.
 pub fn valid_package_name(name: &str) -> bool {
-    name.len() <= 128
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+_:-".contains(c))
+    word(name, ".+_:-")
 }
 
 pub fn valid_package_version(version: &str) -> bool {
-    version.len() <= 128
-        && version
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+~:_-".contains(c))
+    word(version, ".+~:_-")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,6 +64,11 @@ fn dispatch(state: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// `dispatch plan` against the state alone: these tests have no registry to ask.
+fn plan(state: &Path, args: &[&str]) -> Run {
+    dispatch(state, &[&["plan", "--refresh=false"], args].concat())
+}
+
 fn temp_state() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
@@ -73,25 +78,14 @@ fn temp_state() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn first_plan_creates_everything() {
     let (_dir, state) = temp_state();
-    let run = dispatch(
-        &state,
-        &[
-            "plan",
-            "--refresh=false",
-            "testdata/plan/v1",
-            "--detailed-exitcode",
-        ],
-    );
+    let run = plan(&state, &["testdata/plan/v1", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         !run.stdout.contains('\x1b'),
         "no colour when stdout is not a terminal"
     );
     insta::assert_snapshot!("v1_from_nothing", run.stdout);
-    let compact = dispatch(
-        &state,
-        &["plan", "--refresh=false", "testdata/plan/v1", "--compact"],
-    );
+    let compact = plan(&state, &["testdata/plan/v1", "--compact"]);
     assert_eq!(compact.code, 0);
     insta::assert_snapshot!("v1_from_nothing_compact", compact.stdout);
 }
@@ -100,15 +94,7 @@ fn first_plan_creates_everything() {
 fn applied_declarations_plan_no_changes() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let run = dispatch(
-        &state,
-        &[
-            "plan",
-            "--refresh=false",
-            "testdata/plan/v1",
-            "--detailed-exitcode",
-        ],
-    );
+    let run = plan(&state, &["testdata/plan/v1", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "No changes. Images match the declarations.\n");
 }
@@ -117,26 +103,12 @@ fn applied_declarations_plan_no_changes() {
 fn changed_declarations_show_every_kind_of_change() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let run = dispatch(
-        &state,
-        &[
-            "plan",
-            "--refresh=false",
-            "testdata/plan/v2",
-            "--detailed-exitcode",
-        ],
-    );
+    let run = plan(&state, &["testdata/plan/v2", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     insta::assert_snapshot!("v1_to_v2", run.stdout);
-    let compact = dispatch(
-        &state,
-        &["plan", "--refresh=false", "testdata/plan/v2", "--compact"],
-    );
+    let compact = plan(&state, &["testdata/plan/v2", "--compact"]);
     insta::assert_snapshot!("v1_to_v2_compact", compact.stdout);
-    let json = dispatch(
-        &state,
-        &["plan", "--refresh=false", "testdata/plan/v2", "--json"],
-    );
+    let json = plan(&state, &["testdata/plan/v2", "--json"]);
     assert_eq!(json.code, 0);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     insta::assert_json_snapshot!("v1_to_v2_json", value, {".dispatch_version" => "[version]"});
@@ -146,29 +118,13 @@ fn changed_declarations_show_every_kind_of_change() {
 fn targets_limit_the_plan_to_a_resource_and_its_base() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let run = dispatch(
+    let run = plan(
         &state,
-        &[
-            "plan",
-            "--refresh=false",
-            "testdata/plan/v2",
-            "--compact",
-            "--target",
-            "Image/pandas",
-        ],
+        &["testdata/plan/v2", "--compact", "--target", "Image/pandas"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!("target_pandas", run.stdout);
-    let unknown = dispatch(
-        &state,
-        &[
-            "plan",
-            "--refresh=false",
-            "testdata/plan/v2",
-            "--target",
-            "Image/panda",
-        ],
-    );
+    let unknown = plan(&state, &["testdata/plan/v2", "--target", "Image/panda"]);
     assert_eq!(unknown.code, 1);
     insta::assert_snapshot!("target_unknown", unknown.stderr);
 }
@@ -178,16 +134,7 @@ fn saved_plan_is_private_and_shows_the_same() {
     let (dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
     let file = dir.path().join("v2.plan");
-    let planned = dispatch(
-        &state,
-        &[
-            "plan",
-            "--refresh=false",
-            "testdata/plan/v2",
-            "-o",
-            file.to_str().unwrap(),
-        ],
-    );
+    let planned = plan(&state, &["testdata/plan/v2", "-o", file.to_str().unwrap()]);
     assert_eq!(planned.code, 0, "{}", planned.stderr);
     assert!(
         planned
@@ -203,10 +150,7 @@ fn saved_plan_is_private_and_shows_the_same() {
     assert_eq!(shown.code, 0, "{}", shown.stderr);
     assert!(planned.stdout.starts_with(&shown.stdout));
     let shown_json = dispatch(&state, &["show", "--json", file.to_str().unwrap()]);
-    let planned_json = dispatch(
-        &state,
-        &["plan", "--refresh=false", "testdata/plan/v2", "--json"],
-    );
+    let planned_json = plan(&state, &["testdata/plan/v2", "--json"]);
     assert_eq!(shown_json.stdout, planned_json.stdout);
     let saved = dispatch::planfile::SavedPlan::load(&file).unwrap();
     let current = StateStore::new(&state).load().unwrap();
@@ -257,10 +201,7 @@ fn state_rm_forgets_a_resource() {
     );
     let list = dispatch(&state, &["state", "list"]);
     insta::assert_snapshot!("state_list_after_rm", list.stdout);
-    let plan = dispatch(
-        &state,
-        &["plan", "--refresh=false", "testdata/plan/v1", "--compact"],
-    );
+    let plan = plan(&state, &["testdata/plan/v1", "--compact"]);
     assert_eq!(
         plan.stdout,
         "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n"
@@ -277,7 +218,7 @@ fn state_rm_forgets_a_resource() {
 fn corrupt_state_is_reported_and_left_alone() {
     let (_dir, state) = temp_state();
     std::fs::write(&state, "{\"version\": 1, \"lineage\": ").unwrap();
-    let run = dispatch(&state, &["plan", "--refresh=false", "testdata/plan/v1"]);
+    let run = plan(&state, &["testdata/plan/v1"]);
     assert_eq!(run.code, 1);
     let stderr = run.stderr.replace(state.to_str().unwrap(), "STATE");
     insta::assert_snapshot!("corrupt_state", stderr);
