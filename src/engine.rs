@@ -73,11 +73,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Connects to `host` (or `DOCKER_HOST`, or the default socket) and checks that it answers.
-    pub async fn connect(host: Option<&str>) -> Result<Engine, Unreachable> {
-        let address = host
-            .map(str::to_string)
-            .or_else(|| std::env::var("DOCKER_HOST").ok())
+    /// Connects to `DOCKER_HOST`, else `configured` (dispatch.toml), else the default socket,
+    /// and checks that the engine answers.
+    pub async fn connect(configured: Option<&str>) -> Result<Engine, Unreachable> {
+        let address = std::env::var("DOCKER_HOST")
+            .ok()
+            .or_else(|| configured.map(str::to_string))
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
         let unreachable = |e: bollard::errors::Error| Unreachable {
             address: address.clone(),
