@@ -78,6 +78,7 @@ impl Engine {
     pub async fn connect(configured: Option<&str>) -> Result<Engine, Unreachable> {
         let address = std::env::var("DOCKER_HOST")
             .ok()
+            .filter(|host| !host.is_empty())
             .or_else(|| configured.map(str::to_string))
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
         let unreachable = |e: bollard::errors::Error| Unreachable {

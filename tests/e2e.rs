@@ -456,6 +456,19 @@ fn unreachable_engine_changes_nothing() {
     );
     assert_eq!(run.code, 1);
     golden("engine_unreachable", &s, &run.stderr);
+    s.write(
+        "dispatch.toml",
+        "[engine]\nhost = \"unix:///nonexistent/configured.sock\"\n",
+    );
+    let configured = s.dispatch_with(&["apply", "decl", "--auto-approve"], &[("DOCKER_HOST", "")]);
+    assert_eq!(configured.code, 1);
+    assert!(
+        configured
+            .stderr
+            .contains("cannot reach the Docker engine at unix:///nonexistent/configured.sock"),
+        "{}",
+        configured.stderr
+    );
     assert!(!s.path().join(".dispatch/state.json").exists());
 }
 
