@@ -157,23 +157,28 @@ impl StateStore {
                 });
             }
         };
-        // Check the version before the shape, so a newer format is named as such.
-        #[derive(Deserialize)]
-        struct Header {
-            version: u32,
-        }
-        let corrupt = |e: serde_json::Error| StateError::Corrupt {
+        let too_new = |found| StateError::TooNew {
             path: self.path.clone(),
-            message: e.to_string(),
+            found,
         };
-        let header: Header = serde_json::from_str(&text).map_err(corrupt)?;
-        if header.version > STATE_VERSION {
-            return Err(StateError::TooNew {
-                path: self.path.clone(),
-                found: header.version,
-            });
+        match serde_json::from_str::<State>(&text) {
+            Ok(state) if state.version > STATE_VERSION => Err(too_new(state.version)),
+            Ok(state) => Ok(Some(state)),
+            // A newer format may have another shape: name it by its version, not as corrupt.
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct Header {
+                    version: u32,
+                }
+                match serde_json::from_str::<Header>(&text) {
+                    Ok(header) if header.version > STATE_VERSION => Err(too_new(header.version)),
+                    _ => Err(StateError::Corrupt {
+                        path: self.path.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            }
         }
-        serde_json::from_str(&text).map(Some).map_err(corrupt)
     }
 
     /// Takes the exclusive write lock, waiting up to `timeout` for another holder to finish.
