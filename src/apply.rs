@@ -174,10 +174,10 @@ fn dependencies(steps: &[&Change]) -> HashMap<Address, Vec<Address>> {
         .iter()
         .map(|change| {
             let mut waits = Vec::new();
-            if let Some(base) = base_of(&change.after) {
-                if in_plan.get(&base).is_some_and(|a| *a != Action::Delete) {
-                    waits.push(base);
-                }
+            if let Some(base) = base_of(&change.after)
+                && in_plan.get(&base).is_some_and(|a| *a != Action::Delete)
+            {
+                waits.push(base);
             }
             if change.address.kind == Kind::BaseImage && change.action == Action::Delete {
                 waits.extend(
@@ -297,10 +297,10 @@ async fn run(change: &Change, inputs: StepInputs, cx: &Context<'_>) -> Result<Do
                 let digest = existing.digest_in(&reference);
                 return Ok(reuse(existing.id, digest));
             }
-            if cx.options.destination.is_some() {
-                if let Ok(digest) = cx.registries.digest(&reference).await {
-                    return Ok(reuse(String::new(), Some(digest)));
-                }
+            if cx.options.destination.is_some()
+                && let Ok(digest) = cx.registries.digest(&reference).await
+            {
+                return Ok(reuse(String::new(), Some(digest)));
             }
             cx.reporter
                 .started(address, &format!("building {reference}"));

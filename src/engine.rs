@@ -117,10 +117,10 @@ impl Engine {
             if let Some(error) = info.error_detail.and_then(|d| d.message) {
                 return Err(fail(error));
             }
-            if let (Some(id), Some(detail)) = (info.id, info.progress_detail) {
-                if info.status.as_deref() == Some("Downloading") {
-                    progress(layers.update(id, detail.current, detail.total));
-                }
+            if let (Some(id), Some(detail)) = (info.id, info.progress_detail)
+                && info.status.as_deref() == Some("Downloading")
+            {
+                progress(layers.update(id, detail.current, detail.total));
             }
         }
         self.inspect(reference.as_str())
@@ -227,10 +227,10 @@ impl Engine {
             if let Some(error) = info.error_detail.and_then(|d| d.message) {
                 return Err(fail(error));
             }
-            if let (Some(status), Some(detail)) = (info.status.as_deref(), info.progress_detail) {
-                if status == "Pushing" {
-                    progress(layers.update(status.to_string(), detail.current, detail.total));
-                }
+            if let (Some(status), Some(detail)) = (info.status.as_deref(), info.progress_detail)
+                && status == "Pushing"
+            {
+                progress(layers.update(status.to_string(), detail.current, detail.total));
             }
         }
         let image = self

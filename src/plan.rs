@@ -131,19 +131,19 @@ pub fn plan(
                 } else {
                     compare(before, after)
                 };
-                if action != Action::Create {
-                    if let Some(drift) = observed.drift.get(address) {
-                        reasons.push(describe(drift));
-                        let action = match drift {
-                            Drift::Moved { .. } => Action::Replace,
-                            Drift::Missing { .. } => Action::Create,
-                        };
-                        changes.insert(
-                            address,
-                            change(address, action, reasons, Some(before), Some(after)),
-                        );
-                        continue;
-                    }
+                if action != Action::Create
+                    && let Some(drift) = observed.drift.get(address)
+                {
+                    reasons.push(describe(drift));
+                    let action = match drift {
+                        Drift::Moved { .. } => Action::Replace,
+                        Drift::Missing { .. } => Action::Create,
+                    };
+                    changes.insert(
+                        address,
+                        change(address, action, reasons, Some(before), Some(after)),
+                    );
+                    continue;
                 }
                 change(address, action, reasons, Some(before), Some(after))
             }

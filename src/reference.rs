@@ -120,13 +120,12 @@ fn check_domain(domain: &str) -> Result<(), String> {
         Some((host, port)) if !host.ends_with(']') || domain.starts_with('[') => (host, Some(port)),
         _ => (domain, None),
     };
-    if let Some(port) = port {
-        if port.is_empty()
+    if let Some(port) = port
+        && (port.is_empty()
             || !port.chars().all(|c| c.is_ascii_digit())
-            || port.parse::<u16>().is_err()
-        {
-            return Err(format!("invalid registry port in {domain:?}"));
-        }
+            || port.parse::<u16>().is_err())
+    {
+        return Err(format!("invalid registry port in {domain:?}"));
     }
     let valid_label = |label: &str| {
         !label.is_empty()

@@ -180,12 +180,11 @@ impl Check<'_> {
                         Err(message) => return Answer::EngineProblem(message),
                     }
                 }
-                if sources.destination.is_some() {
-                    if let Ok(parsed) = ImageRef::parse(&reference) {
-                        if sources.registries.digest(&parsed).await.is_ok() {
-                            return Answer::BuiltPresent;
-                        }
-                    }
+                if sources.destination.is_some()
+                    && let Ok(parsed) = ImageRef::parse(&reference)
+                    && sources.registries.digest(&parsed).await.is_ok()
+                {
+                    return Answer::BuiltPresent;
                 }
                 let place = if sources.destination.is_some() {
                     "the engine and the registry"
