@@ -118,6 +118,15 @@ fn golden(name: &str, s: &Sandbox, text: &str) {
     });
 }
 
+/// Asserts that `haystack` contains `needle`, showing all of it when not.
+fn contains(haystack: &str, needle: impl AsRef<str>) {
+    let needle = needle.as_ref();
+    assert!(
+        haystack.contains(needle),
+        "expected {needle:?} in:\n{haystack}"
+    );
+}
+
 fn ok(run: &Run) {
     assert_eq!(
         run.code, 0,
@@ -149,13 +158,7 @@ fn create_get_delete_with_the_original_commands() {
         "{}",
         table.stdout
     );
-    assert!(
-        table
-            .stdout
-            .contains(&format!("  busybox | {base} | READY  | ")),
-        "{}",
-        table.stdout
-    );
+    contains(&table.stdout, &format!("  busybox | {base} | READY  | "));
     let object = s.json(&["get", "base-image", "busybox", "--json"]);
     assert_eq!(object["status"], "READY");
     assert_eq!(object["dockerUrl"], base.as_str());
@@ -163,7 +166,7 @@ fn create_get_delete_with_the_original_commands() {
     assert_eq!(object["tags"][0]["key"], "role");
     assert_eq!(object["digest"], env("DISPATCH_TEST_BASE_DIGEST").as_str());
     let yaml = s.dispatch(&["get", "base-image", "busybox", "-o", "yaml"]);
-    assert!(yaml.stdout.contains("status: READY"), "{}", yaml.stdout);
+    contains(&yaml.stdout, "status: READY");
 
     let again = s.dispatch(&[
         "create",
@@ -190,17 +193,14 @@ fn create_get_delete_with_the_original_commands() {
         &s,
         &s.dispatch(&["get", "image", &image, "--json"]).stdout,
     );
-    assert!(list.stdout.contains("BASEIMAGE"), "{}", list.stdout);
+    contains(&list.stdout, "BASEIMAGE");
 
     let in_use = s.dispatch(&["delete", "base-image", "busybox"]);
     assert_eq!(in_use.code, 1);
     golden("delete_in_use", &s, &in_use.stderr);
-    assert!(
-        in_use
-            .stderr
-            .contains(&format!("BaseImage/busybox is still used by Image/{image}")),
-        "{}",
-        in_use.stderr
+    contains(
+        &in_use.stderr,
+        &format!("BaseImage/busybox is still used by Image/{image}"),
     );
     ok(&s.dispatch(&["delete", "image", &image]));
     assert!(!image_exists(&url), "the built image is removed");
@@ -227,7 +227,7 @@ fn failed_pull_is_recorded_with_the_engine_message() {
         "python3",
     ]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains("1 failed"), "{}", run.stdout);
+    contains(&run.stdout, "1 failed");
     golden("pull_failure_apply", &s, &run.stdout);
     let object = s.json(&["get", "base-image", "does-not-exist", "--json"]);
     assert_eq!(object["status"], "ERROR");
@@ -252,11 +252,9 @@ fn failed_build_names_the_step_and_its_output() {
     );
     let run = s.dispatch(&["apply", "decl", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("Apply complete! 1 pulled, 0 built, 0 deleted, 1 failed."),
-        "{}",
-        run.stdout
+    contains(
+        &run.stdout,
+        "Apply complete! 1 pulled, 0 built, 0 deleted, 1 failed.",
     );
     golden("build_failure_apply", &s, &run.stdout);
     let object = s.json(&["get", "image", &format!("{}-curl", s.id), "--json"]);
@@ -293,12 +291,9 @@ fn apply_builds_a_directory_and_reapplies_nothing() {
     s.write("decl/all.yaml", &yaml);
     let first = s.dispatch(&["apply", "decl", "--auto-approve", "--parallelism", "2"]);
     ok(&first);
-    assert!(
-        first
-            .stdout
-            .contains("Apply complete! 2 pulled, 4 built, 0 deleted, 0 failed."),
-        "{}",
-        first.stdout
+    contains(
+        &first.stdout,
+        "Apply complete! 2 pulled, 4 built, 0 deleted, 0 failed.",
     );
     let serial = s
         .json(&["state", "list", "--json"])
@@ -320,11 +315,7 @@ fn apply_builds_a_directory_and_reapplies_nothing() {
     std::fs::remove_dir_all(s.path().join(".dispatch")).unwrap();
     let fresh = s.dispatch(&["apply", "decl", "--auto-approve"]);
     ok(&fresh);
-    assert!(
-        fresh.stdout.contains("0 built, 4 already built"),
-        "{}",
-        fresh.stdout
-    );
+    contains(&fresh.stdout, "0 built, 4 already built");
 }
 
 #[test]
@@ -350,19 +341,13 @@ fn drift_is_planned_and_repaired() {
     let plan = s.dispatch(&["plan", "decl", "--compact", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     let digest = env("DISPATCH_TEST_BASE_2_DIGEST");
-    assert!(
-        plan.stdout.contains(&format!(
-            "-/+ BaseImage/moving (replace: the tag now points at {digest}"
-        )),
-        "{}",
-        plan.stdout
+    contains(
+        &plan.stdout,
+        &format!("-/+ BaseImage/moving (replace: the tag now points at {digest}"),
     );
-    assert!(
-        plan.stdout.contains(&format!(
-            "-/+ Image/{image} (replace: base image moving will be replaced)"
-        )),
-        "{}",
-        plan.stdout
+    contains(
+        &plan.stdout,
+        &format!("-/+ Image/{image} (replace: base image moving will be replaced)"),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     let rebuilt = s.json(&["get", "image", &image, "--json"])["dockerUrl"]
@@ -375,12 +360,9 @@ fn drift_is_planned_and_repaired() {
     // The built image is deleted behind dispatch's back: plan says so, apply rebuilds it.
     docker(&["rmi", &rebuilt]);
     let plan = s.dispatch(&["plan", "decl", "--compact"]);
-    assert!(
-        plan.stdout.contains(&format!(
-            "+ Image/{image} (create: image {rebuilt} is gone from the engine)"
-        )),
-        "{}",
-        plan.stdout
+    contains(
+        &plan.stdout,
+        &format!("+ Image/{image} (create: image {rebuilt} is gone from the engine)"),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     assert!(image_exists(&rebuilt));
@@ -396,11 +378,7 @@ fn private_registry_credentials_come_from_the_docker_config() {
     );
     let denied = s.dispatch(&["plan", "decl"]);
     assert_eq!(denied.code, 1);
-    assert!(
-        denied.stderr.contains("refused access"),
-        "{}",
-        denied.stderr
-    );
+    contains(&denied.stderr, "refused access");
 
     use base64::Engine as _;
     let password = env("DISPATCH_TEST_AUTH_PASSWORD");
@@ -415,7 +393,7 @@ fn private_registry_credentials_come_from_the_docker_config() {
     );
     let applied = s.dispatch(&["apply", "decl", "--auto-approve"]);
     ok(&applied);
-    assert!(applied.stdout.contains("1 pulled"), "{}", applied.stdout);
+    contains(&applied.stdout, "1 pulled");
     let state = std::fs::read_to_string(s.path().join(".dispatch/state.json")).unwrap();
     for secret in [password.as_str(), auth.as_str()] {
         assert!(
@@ -462,12 +440,9 @@ fn unreachable_engine_changes_nothing() {
     );
     let configured = s.dispatch_with(&["apply", "decl", "--auto-approve"], &[("DOCKER_HOST", "")]);
     assert_eq!(configured.code, 1);
-    assert!(
-        configured
-            .stderr
-            .contains("cannot reach the Docker engine at unix:///nonexistent/configured.sock"),
-        "{}",
-        configured.stderr
+    contains(
+        &configured.stderr,
+        "cannot reach the Docker engine at unix:///nonexistent/configured.sock",
     );
     assert!(!s.path().join(".dispatch/state.json").exists());
 }
@@ -527,34 +502,21 @@ fn create_update_delete_from_files() {
     );
     let early = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(early.code, 1);
-    assert!(
-        early
-            .stderr
-            .contains("names base image `busybox`, which is not declared"),
-        "{}",
-        early.stderr
+    contains(
+        &early.stderr,
+        "names base image `busybox`, which is not declared",
     );
     ok(&s.dispatch(&["create", "-f", "bases.yaml"]));
     ok(&s.dispatch(&["create", "-f", "image.yaml"]));
     let twice = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(twice.code, 1);
-    assert!(
-        twice
-            .stderr
-            .contains(&format!("Image/{image} already exists")),
-        "{}",
-        twice.stderr
-    );
-    assert!(
-        twice.stderr.contains("dispatch update -f"),
-        "{}",
-        twice.stderr
-    );
+    contains(&twice.stderr, &format!("Image/{image} already exists"));
+    contains(&twice.stderr, "dispatch update -f");
 
     s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\ntags:\n  - key: v\n    value: \"2\"\n"));
     let updated = s.dispatch(&["update", "-f", "image.yaml"]);
     ok(&updated);
-    assert!(updated.stdout.contains("1 updated"), "{}", updated.stdout);
+    contains(&updated.stdout, "1 updated");
     assert_eq!(
         s.json(&["get", "image", &image, "--json"])["tags"][0]["value"],
         "2"
