@@ -167,6 +167,7 @@ fn create_get_delete_with_the_original_commands() {
     assert_eq!(object["digest"], env("DISPATCH_TEST_BASE_DIGEST").as_str());
     let yaml = s.dispatch(&["get", "base-image", "busybox", "-o", "yaml"]);
     contains(&yaml.stdout, "status: READY");
+    golden("get_base_image_yaml", &s, &yaml.stdout);
 
     let again = s.dispatch(&[
         "create",
@@ -340,6 +341,7 @@ fn drift_is_planned_and_repaired() {
     docker(&["push", &base]);
     let plan = s.dispatch(&["plan", "decl", "--compact", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stderr);
+    golden("drift_plan", &s, &plan.stdout);
     let digest = env("DISPATCH_TEST_BASE_2_DIGEST");
     contains(
         &plan.stdout,
