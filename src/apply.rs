@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::build::{self, BuildInputs, Template};
-use crate::engine::Engine;
+use crate::engine::{BuildRequest, Builder, Engine};
 use crate::model::{Address, Kind, Language, Resource, Spec};
 use crate::plan::{Action, Change, Plan};
 use crate::progress::{Outcome, Reporter};
@@ -24,6 +24,7 @@ pub struct Options {
     pub destination: Option<String>,
     pub build_args: HashMap<String, String>,
     pub network: Option<String>,
+    pub builder: Builder,
     /// Dockerfile templates that replace the built-in ones, by language.
     pub templates: HashMap<Language, String>,
 }
@@ -308,10 +309,18 @@ async fn run(change: &Change, inputs: StepInputs, cx: &Context<'_>) -> Result<Do
             let image_id = cx
                 .engine
                 .build(
-                    context.tar,
-                    reference.as_str(),
-                    &build_args,
-                    cx.options.network.as_deref(),
+                    BuildRequest {
+                        context: context.tar,
+                        tag: reference.as_str(),
+                        build_args: &build_args,
+                        network: cx.options.network.as_deref(),
+                        // BuildKit cannot build `FROM` an image id.
+                        builder: match base_observed.digest {
+                            Some(_) => cx.options.builder,
+                            None => Builder::Classic,
+                        },
+                        base: Some(&base_spec.docker_url),
+                    },
                     &progress,
                 )
                 .await

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
-use bollard::models::ContainerCreateBody;
+use bollard::moby::buildkit::v1::StatusResponse;
+use bollard::models::{BuildInfo, BuildInfoAux, ContainerCreateBody, ImageId};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptions, CreateImageOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptions, CreateImageOptionsBuilder,
     DownloadFromContainerOptionsBuilder, PushImageOptionsBuilder, RemoveContainerOptionsBuilder,
     RemoveImageOptionsBuilder,
 };
@@ -66,6 +67,33 @@ pub struct BuildFailure {
     pub message: String,
     pub step: Option<String>,
     pub last_lines: Vec<String>,
+}
+
+/// Which of the engine's builders runs a build (`[build] builder` in dispatch.toml).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// BuildKit (`POST /build?version=2`): no container and commit per step, so builds take
+    /// a fraction of the classic builder's time, and more of them run well side by side.
+    #[default]
+    BuildKit,
+    /// The engine's first builder: for engines without BuildKit, and for bases known only by
+    /// image id, which BuildKit cannot build `FROM`.
+    Classic,
+}
+
+/// One build: a context and how to build it.
+pub struct BuildRequest<'a> {
+    /// A tar with `Dockerfile` at its root.
+    pub context: Vec<u8>,
+    /// The name the image is tagged with.
+    pub tag: &'a str,
+    pub build_args: &'a HashMap<String, String>,
+    /// The network build steps run on (`host`, say).
+    pub network: Option<&'a str>,
+    pub builder: Builder,
+    /// The base image, whose registry credentials BuildKit gets should it need them.
+    pub base: Option<&'a ImageRef>,
 }
 
 pub struct Engine {
@@ -145,65 +173,53 @@ impl Engine {
         }
     }
 
-    /// Builds the tar `context` as `tag`; returns the image id.
+    /// Builds `request.context` as `request.tag`; returns the image id.
     pub async fn build(
         &self,
-        context: Vec<u8>,
-        tag: &str,
-        build_args: &HashMap<String, String>,
-        network: Option<&str>,
+        request: BuildRequest<'_>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<String, BuildFailure> {
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile("Dockerfile")
-            .t(tag)
+            .t(request.tag)
             .rm(true)
             .forcerm(true)
-            .buildargs(build_args);
-        if let Some(network) = network {
+            .buildargs(request.build_args);
+        if let Some(network) = request.network {
             options = options.networkmode(network);
         }
+        // BuildKit runs each build in a session of its own, which also answers its questions
+        // for registry credentials (needed only if the pinned base left the engine's store).
+        let session = uuid::Uuid::new_v4().to_string();
+        let credentials = match request.builder {
+            Builder::Classic => None,
+            Builder::BuildKit => {
+                options = options
+                    .version(BuilderVersion::BuilderBuildKit)
+                    .session(&session);
+                request.base.and_then(|base| {
+                    let credentials = docker_credentials(base)?;
+                    let host = base.domain.clone()?;
+                    Some(HashMap::from([(host, credentials)]))
+                })
+            }
+        };
         let mut stream = self.docker.build_image(
             options.build(),
-            None,
-            Some(bollard::body_full(context.into())),
+            credentials,
+            Some(bollard::body_full(request.context.into())),
         );
-        let mut step = None;
-        let mut lines: Vec<String> = Vec::new();
-        let mut image_id = None;
+        let mut transcript = Transcript::default();
         while let Some(item) = stream.next().await {
-            let info = match item {
-                Ok(info) => info,
-                Err(e) => return Err(failure(&engine_message(&e), step, &lines)),
-            };
-            if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(failure(&message, step, &lines));
-            }
-            if let Some(id) = info.aux.and_then(|aux| aux.id) {
-                image_id = Some(id);
-            }
-            for line in info
-                .stream
-                .iter()
-                .flat_map(|s| s.lines())
-                .map(|l| anstream::adapter::strip_str(l).to_string())
-                .filter(|l| !l.trim().is_empty() && !is_builder_chatter(l))
-            {
-                if let Some((number, of, text)) = parse_step(&line) {
-                    let text = abbreviate(&text, 100);
-                    step = Some(format!("Step {number}/{of} : {text}"));
-                    lines.clear();
-                    progress(Progress::Step { number, of, text });
-                } else {
-                    lines.push(line.trim_end().to_string());
-                }
+            match item {
+                Ok(info) => transcript.record(info, progress),
+                Err(e) => return Err(transcript.failure(&engine_message(&e))),
             }
         }
-        image_id.ok_or_else(|| BuildFailure {
-            message: "the engine reported no image id".into(),
-            step,
-            last_lines: tail(&lines),
-        })
+        transcript
+            .image_id
+            .take()
+            .ok_or_else(|| transcript.failure("the engine reported no image id"))
     }
 
     /// Pushes `reference` (already tagged locally) to its registry; returns the pushed digest.
@@ -418,34 +434,152 @@ fn engine_message(err: &bollard::errors::Error) -> String {
     }
 }
 
-/// `Step 2/5 : RUN pip3 install ...` → (2, 5, "RUN pip3 install ...").
-fn parse_step(line: &str) -> Option<(u32, u32, String)> {
-    let rest = line.strip_prefix("Step ")?;
-    let (numbers, text) = rest.split_once(" : ")?;
-    let (number, of) = numbers.split_once('/')?;
-    Some((number.parse().ok()?, of.parse().ok()?, text.to_string()))
+/// What a build printed, step by step: enough to say which step failed and why.
+#[derive(Default)]
+struct Transcript {
+    /// Steps by key: BuildKit's vertex digests, or the classic builder's step numbers.
+    steps: HashMap<String, StepLog>,
+    /// The step that failed, else the one started last.
+    current: Option<String>,
+    image_id: Option<String>,
 }
 
-fn failure(message: &str, step: Option<String>, lines: &[String]) -> BuildFailure {
-    BuildFailure {
-        message: summarize(message),
-        step,
-        last_lines: tail(lines),
+#[derive(Default)]
+struct StepLog {
+    /// `Step N/M : TEXT`, for the steps a Dockerfile numbers.
+    label: Option<String>,
+    started: bool,
+    /// The step's output, its last [`Transcript::KEEP`] bytes.
+    output: String,
+}
+
+impl Transcript {
+    /// Enough output to hold a failure's last lines, however much a step prints.
+    const KEEP: usize = 64 << 10;
+
+    fn record(&mut self, info: BuildInfo, progress: &(dyn Fn(Progress) + Sync)) {
+        match info.aux {
+            Some(BuildInfoAux::Default(ImageId { id: Some(id) })) => self.image_id = Some(id),
+            Some(BuildInfoAux::BuildKit(status)) => self.record_buildkit(status, progress),
+            _ => {}
+        }
+        // The classic builder prints `Step N/M : TEXT`, then that step's output.
+        for line in info.stream.iter().flat_map(|s| s.lines()) {
+            match parse_step(line) {
+                Some((number, of, text)) => {
+                    self.start(number.to_string(), number, of, &text, progress);
+                }
+                None => self.output(self.current.clone().unwrap_or_default(), line),
+            }
+        }
+    }
+
+    /// BuildKit reports a graph of vertices; those a Dockerfile numbers are named
+    /// `[N/M] TEXT` (`[stage N/M] TEXT` in a multi-stage build).
+    fn record_buildkit(&mut self, status: StatusResponse, progress: &(dyn Fn(Progress) + Sync)) {
+        for vertex in status.vertexes {
+            if vertex.started.is_some()
+                && let Some((number, of, text)) = parse_vertex_name(&vertex.name)
+                && !self.steps.get(&vertex.digest).is_some_and(|s| s.started)
+            {
+                self.start(vertex.digest.clone(), number, of, &text, progress);
+            }
+            if !vertex.error.is_empty() {
+                self.current = Some(vertex.digest);
+            }
+        }
+        for log in status.logs {
+            self.output(log.vertex, &String::from_utf8_lossy(&log.msg));
+        }
+    }
+
+    fn start(
+        &mut self,
+        key: String,
+        number: u32,
+        of: u32,
+        text: &str,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) {
+        let text = abbreviate(text, 100);
+        let step = self.steps.entry(key.clone()).or_default();
+        step.label = Some(format!("Step {number}/{of} : {text}"));
+        step.started = true;
+        self.current = Some(key);
+        progress(Progress::Step { number, of, text });
+    }
+
+    fn output(&mut self, key: String, text: &str) {
+        let output = &mut self.steps.entry(key).or_default().output;
+        output.push_str(text);
+        if !text.ends_with('\n') {
+            output.push('\n');
+        }
+        if output.len() > 2 * Self::KEEP {
+            let mut cut = output.len() - Self::KEEP;
+            while !output.is_char_boundary(cut) {
+                cut += 1;
+            }
+            output.drain(..cut);
+        }
+    }
+
+    fn failure(&self, message: &str) -> BuildFailure {
+        let step = self.current.as_ref().and_then(|key| self.steps.get(key));
+        let lines: Vec<String> = step
+            .map(|s| s.output.as_str())
+            .unwrap_or_default()
+            .lines()
+            // A progress bar redraws its line with `\r`: its last state is what was seen.
+            .map(|line| line.rsplit('\r').next().unwrap_or(line))
+            .map(|line| anstream::adapter::strip_str(line).to_string())
+            .filter(|line| !line.trim().is_empty() && !is_builder_chatter(line))
+            .map(|line| line.trim_end().to_string())
+            .collect();
+        BuildFailure {
+            message: summarize(message),
+            step: step.and_then(|s| s.label.clone()),
+            last_lines: lines[lines.len().saturating_sub(10)..].to_vec(),
+        }
     }
 }
 
-/// The classic builder repeats the whole failing command in its message; the step names it already.
+/// The classic builder's `Step 2/5 : RUN ...` → (2, 5, "RUN ...").
+fn parse_step(line: &str) -> Option<(u32, u32, String)> {
+    let (numbers, text) = line.strip_prefix("Step ")?.split_once(" : ")?;
+    let (number, of) = step_numbers(numbers)?;
+    Some((number, of, text.to_string()))
+}
+
+/// BuildKit's `[2/5] RUN ...`, or `[stage-0 2/5] RUN ...` → (2, 5, "RUN ...").
+fn parse_vertex_name(name: &str) -> Option<(u32, u32, String)> {
+    let (label, text) = name.strip_prefix('[')?.split_once("] ")?;
+    let (number, of) = step_numbers(label.rsplit(' ').next()?)?;
+    Some((number, of, text.to_string()))
+}
+
+/// `2/5` → (2, 5).
+fn step_numbers(text: &str) -> Option<(u32, u32)> {
+    let (number, of) = text.split_once('/')?;
+    Some((number.parse().ok()?, of.parse().ok()?))
+}
+
+/// Both builders repeat the whole failing command in their message; the step names it already.
 fn summarize(message: &str) -> String {
     let message = message
         .strip_prefix("Docker stream error: ")
         .unwrap_or(message);
-    const CODE: &str = "' returned a non-zero code: ";
-    match (message.starts_with("The command '"), message.rfind(CODE)) {
-        (true, Some(at)) => format!(
-            "the step's command returned a non-zero code: {}",
-            &message[at + CODE.len()..]
-        ),
-        _ => message.to_string(),
+    let code = if message.starts_with("The command '") {
+        message.rsplit_once("' returned a non-zero code: ")
+    } else if message.starts_with("executor failed running [") || message.starts_with("process \"")
+    {
+        message.rsplit_once(": exit code: ")
+    } else {
+        None
+    };
+    match code {
+        Some((_, code)) => format!("the step's command returned a non-zero code: {code}"),
+        None => message.to_string(),
     }
 }
 
@@ -462,11 +596,6 @@ fn abbreviate(text: &str, max: usize) -> String {
 /// which would push the step's real output out of a failure's last lines.
 fn is_builder_chatter(line: &str) -> bool {
     line.starts_with(" ---> ") || line.starts_with("Removing intermediate container")
-}
-
-/// The last lines a failed step printed, enough to see why.
-fn tail(lines: &[String]) -> Vec<String> {
-    lines[lines.len().saturating_sub(10)..].to_vec()
 }
 
 /// Per-layer byte counts, summed into one progress figure.
@@ -499,6 +628,14 @@ mod tests {
             ),
             "the step's command returned a non-zero code: 127"
         );
+        assert_eq!(
+            summarize("executor failed running [/bin/sh -c exit 3]: exit code: 3"),
+            "the step's command returned a non-zero code: 3"
+        );
+        assert_eq!(
+            summarize("process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3"),
+            "the step's command returned a non-zero code: 3"
+        );
         assert_eq!(summarize("pull access denied"), "pull access denied");
         assert_eq!(
             abbreviate("RUN  set -e;\n   pip3 install", 100),
@@ -514,6 +651,16 @@ mod tests {
             Some((2, 5, "RUN pip3 install -r r.txt".into()))
         );
         assert_eq!(parse_step(" ---> Running in 1234"), None);
+        assert_eq!(
+            parse_vertex_name("[2/3] COPY a /a"),
+            Some((2, 3, "COPY a /a".into()))
+        );
+        assert_eq!(
+            parse_vertex_name("[builder 4/7] RUN make"),
+            Some((4, 7, "RUN make".into()))
+        );
+        assert_eq!(parse_vertex_name("[internal] load metadata"), None);
+        assert_eq!(parse_vertex_name("exporting to image"), None);
     }
 
     #[test]

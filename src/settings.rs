@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::engine::Builder;
 use crate::model::Language;
 
 pub const FILE_NAME: &str = "dispatch.toml";
@@ -45,6 +46,8 @@ pub struct EngineSettings {
 pub struct BuildSettings {
     /// The network builds run on, e.g. "host" so a package index on 127.0.0.1 is reachable.
     pub network: Option<String>,
+    /// `buildkit` (the default) or `classic`: which of the engine's builders builds images.
+    pub builder: Option<Builder>,
     /// Build args for every build (package index URLs, say). Not part of an image's identity.
     #[serde(default)]
     pub args: HashMap<String, String>,
@@ -124,7 +127,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
@@ -135,6 +138,7 @@ mod tests {
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
         assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
         assert_eq!(s.build.network.as_deref(), Some("host"));
+        assert_eq!(s.build.builder, Some(Builder::Classic));
         assert_eq!(s.build.args["PIP_NO_INDEX"], "1");
         assert_eq!(
             s.templates[&Language::Python3],

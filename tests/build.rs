@@ -7,7 +7,7 @@ use common::env;
 use std::collections::HashMap;
 
 use dispatch::build::{self, BuildInputs, Template};
-use dispatch::engine::{BuildFailure, Engine};
+use dispatch::engine::{BuildFailure, BuildRequest, Builder, Engine};
 use dispatch::model::{ImageSpec, Language, Package, RuntimeDependencies, SystemDependencies};
 use dispatch::reference::ImageRef;
 
@@ -50,10 +50,29 @@ async fn build(
     inputs: &BuildInputs<'_>,
     tag: &str,
     args: &HashMap<String, String>,
+    builder: Builder,
 ) -> Result<String, BuildFailure> {
     let context = build::context(inputs);
     let args = context.with_args(args);
-    engine.build(context.tar, tag, &args, None, &|_| {}).await
+    engine
+        .build(request(context.tar, tag, &args, builder), &|_| {})
+        .await
+}
+
+fn request<'a>(
+    context: Vec<u8>,
+    tag: &'a str,
+    build_args: &'a HashMap<String, String>,
+    builder: Builder,
+) -> BuildRequest<'a> {
+    BuildRequest {
+        context,
+        tag,
+        build_args,
+        network: None,
+        builder,
+        base: None,
+    }
 }
 
 /// A tar of (path, content, mode) for a hand-made base image.
@@ -73,7 +92,10 @@ fn tar(files: &[(&str, &str, u32)]) -> Vec<u8> {
 /// Builds a base image from `files` (a `Dockerfile` among them) and returns its id.
 async fn base_image(engine: &Engine, tag: &str, files: &[(&str, &str, u32)]) -> String {
     engine
-        .build(tar(files), tag, &HashMap::new(), None, &|_| {})
+        .build(
+            request(tar(files), tag, &HashMap::new(), Builder::BuildKit),
+            &|_| {},
+        )
         .await
         .unwrap_or_else(|e| panic!("building the test base {tag}: {e:?}"))
 }
@@ -100,26 +122,34 @@ async fn system_packages_on_busybox_fail_naming_the_step() {
         image: &image,
         template: Template::BuiltIn,
     };
-    let failure = build(
-        &engine,
-        &inputs,
-        "dispatch-test/build-no-package-manager:1",
-        &HashMap::new(),
-    )
-    .await
-    .expect_err("busybox has no package manager: the build must fail");
-    let step = failure.step.clone().unwrap_or_default();
-    assert!(
-        step.starts_with("Step 2/2 : RUN set -e;") && step.contains("apt-get"),
-        "{failure:?}"
-    );
-    assert!(failure.message.contains("non-zero code"), "{failure:?}");
-    assert!(
-        failure.last_lines.iter().any(|l| l.contains(
-            "dispatch: cannot install the system packages curl=8.0 git: the base image has none of apt-get, apk"
-        )),
-        "{failure:?}"
-    );
+    // Both builders name the failed step the same way, with its output.
+    for builder in [Builder::BuildKit, Builder::Classic] {
+        let failure = build(
+            &engine,
+            &inputs,
+            "dispatch-test/build-no-package-manager:1",
+            &HashMap::new(),
+            builder,
+        )
+        .await
+        .expect_err("busybox has no package manager: the build must fail");
+        let step = failure.step.clone().unwrap_or_default();
+        assert!(
+            step.starts_with("Step 2/2 : RUN set -e;") && step.contains("apt-get"),
+            "{builder:?}: {failure:?}"
+        );
+        assert_eq!(
+            failure.message, "the step's command returned a non-zero code: 1",
+            "{builder:?}: {failure:?}"
+        );
+        assert_eq!(
+            failure.last_lines,
+            [
+                "dispatch: cannot install the system packages curl=8.0 git: the base image has none of apt-get, apk, dnf, tdnf, yum, microdnf"
+            ],
+            "{builder:?}: {failure:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -133,9 +163,11 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
         echo \"index=${PIP_INDEX_URL-unset}\"; echo \"no-index=${PIP_NO_INDEX-unset}\"; \
         cat requirements.txt; } > /function/pip-log\n";
     let dockerfile = format!("FROM {base}\nCOPY apk pip3 /usr/local/bin/\n");
-    let tools = base_image(
+    // Named by its tag: BuildKit cannot build FROM an image id.
+    let tools = "dispatch-test/build-tools-base:1";
+    base_image(
         &engine,
-        "dispatch-test/build-tools-base:1",
+        tools,
         &[
             ("Dockerfile", &dockerfile, 0o644),
             ("apk", apk, 0o755),
@@ -150,7 +182,7 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
     );
     let inputs = BuildInputs {
         name: "Tools",
-        base: &tools,
+        base: tools,
         language: Language::Python3,
         image: &image,
         template: Template::BuiltIn,
@@ -160,7 +192,7 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
         "http://127.0.0.1:9/simple".to_string(),
     )]);
     let tag = "dispatch-test/build-tools:1";
-    build(&engine, &inputs, tag, &args)
+    build(&engine, &inputs, tag, &args, Builder::BuildKit)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let apk_log = engine.files_in(tag, "/apk-log").await.unwrap();
@@ -179,9 +211,15 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
         image: &failing,
         ..inputs
     };
-    let failure = build(&engine, &inputs, "dispatch-test/build-tools:fail", &args)
-        .await
-        .expect_err("pip3 failed: the build must fail");
+    let failure = build(
+        &engine,
+        &inputs,
+        "dispatch-test/build-tools:fail",
+        &args,
+        Builder::BuildKit,
+    )
+    .await
+    .expect_err("pip3 failed: the build must fail");
     assert!(
         failure
             .step
@@ -222,7 +260,7 @@ async fn override_template_gets_the_manifest_and_packages_files() {
         template: Template::Override(template.into()),
     };
     let tag = "dispatch-test/build-override:1";
-    let id = build(&engine, &inputs, tag, &HashMap::new())
+    let id = build(&engine, &inputs, tag, &HashMap::new(), Builder::BuildKit)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(engine.inspect(tag).await.unwrap().unwrap().id, id);
@@ -265,7 +303,8 @@ async fn template_carried_by_the_base_image() {
     assert_eq!(paths, ["Dockerfile", "helpers/note.txt"]);
     assert_eq!(file(&files, "Dockerfile"), template_dockerfile);
 
-    // The base has no registry digest: it is pinned by its image id.
+    // The base has no registry digest: it is pinned by its image id, which only the classic
+    // builder can build FROM.
     let image = spec(&[("tzdata", None)], Some("requests==2.31.0\n"));
     let inputs = BuildInputs {
         name: "from-base",
@@ -275,7 +314,7 @@ async fn template_carried_by_the_base_image() {
         template: Template::FromBase(files),
     };
     let tag = "dispatch-test/build-from-base:1";
-    build(&engine, &inputs, tag, &HashMap::new())
+    build(&engine, &inputs, tag, &HashMap::new(), Builder::Classic)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let function = engine.files_in(tag, "/function").await.unwrap();

@@ -158,7 +158,7 @@ fn create_get_delete_with_the_original_commands() {
         "{}",
         table.stdout
     );
-    contains(&table.stdout, &format!("  busybox | {base} | READY  | "));
+    contains(&table.stdout, format!("  busybox | {base} | READY  | "));
     let object = s.json(&["get", "base-image", "busybox", "--json"]);
     assert_eq!(object["status"], "READY");
     assert_eq!(object["dockerUrl"], base.as_str());
@@ -201,7 +201,7 @@ fn create_get_delete_with_the_original_commands() {
     golden("delete_in_use", &s, &in_use.stderr);
     contains(
         &in_use.stderr,
-        &format!("BaseImage/busybox is still used by Image/{image}"),
+        format!("BaseImage/busybox is still used by Image/{image}"),
     );
     ok(&s.dispatch(&["delete", "image", &image]));
     assert!(!image_exists(&url), "the built image is removed");
@@ -345,11 +345,11 @@ fn drift_is_planned_and_repaired() {
     let digest = env("DISPATCH_TEST_BASE_2_DIGEST");
     contains(
         &plan.stdout,
-        &format!("-/+ BaseImage/moving (replace: the tag now points at {digest}"),
+        format!("-/+ BaseImage/moving (replace: the tag now points at {digest}"),
     );
     contains(
         &plan.stdout,
-        &format!("-/+ Image/{image} (replace: base image moving will be replaced)"),
+        format!("-/+ Image/{image} (replace: base image moving will be replaced)"),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     let rebuilt = s.json(&["get", "image", &image, "--json"])["dockerUrl"]
@@ -364,7 +364,7 @@ fn drift_is_planned_and_repaired() {
     let plan = s.dispatch(&["plan", "decl", "--compact"]);
     contains(
         &plan.stdout,
-        &format!("+ Image/{image} (create: image {rebuilt} is gone from the engine)"),
+        format!("+ Image/{image} (create: image {rebuilt} is gone from the engine)"),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     assert!(image_exists(&rebuilt));
@@ -377,6 +377,10 @@ fn private_registry_credentials_come_from_the_docker_config() {
     s.write(
         "decl/base.yaml",
         &format!("kind: BaseImage\nname: private\ndockerUrl: {private}\nlanguage: python3\n"),
+    );
+    s.write(
+        "decl/image.yaml",
+        &format!("kind: Image\nname: {}\nbaseImageName: private\n", s.id),
     );
     let denied = s.dispatch(&["plan", "decl"]);
     assert_eq!(denied.code, 1);
@@ -395,7 +399,7 @@ fn private_registry_credentials_come_from_the_docker_config() {
     );
     let applied = s.dispatch(&["apply", "decl", "--auto-approve"]);
     ok(&applied);
-    contains(&applied.stdout, "1 pulled");
+    contains(&applied.stdout, "1 pulled, 1 built");
     let state = std::fs::read_to_string(s.path().join(".dispatch/state.json")).unwrap();
     for secret in [password.as_str(), auth.as_str()] {
         assert!(
@@ -512,7 +516,7 @@ fn create_update_delete_from_files() {
     ok(&s.dispatch(&["create", "-f", "image.yaml"]));
     let twice = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(twice.code, 1);
-    contains(&twice.stderr, &format!("Image/{image} already exists"));
+    contains(&twice.stderr, format!("Image/{image} already exists"));
     contains(&twice.stderr, "dispatch update -f");
 
     s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\ntags:\n  - key: v\n    value: \"2\"\n"));

@@ -4,6 +4,9 @@
 mod common;
 use common::env;
 
+use std::collections::HashMap;
+
+use dispatch::engine::{BuildRequest, Builder, Engine};
 use dispatch::reference::ImageRef;
 use dispatch::registry::{Registries, RegistryError};
 
@@ -21,7 +24,7 @@ async fn auth_registry_needs_the_docker_config_credentials() {
     assert!(matches!(denied, RegistryError::Denied { .. }), "{denied}");
     let password = env("DISPATCH_TEST_AUTH_PASSWORD");
     assert!(!denied.to_string().contains(&password));
-    use base64::Engine;
+    use base64::Engine as _;
     let auth = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{password}", env("DISPATCH_TEST_AUTH_USER")));
     let registry = image.domain.clone().unwrap();
@@ -32,4 +35,55 @@ async fn auth_registry_needs_the_docker_config_credentials() {
     .unwrap();
     let digest = registries(&image).digest(&image).await.unwrap();
     assert_eq!(digest, env("DISPATCH_TEST_AUTH_IMAGE_DIGEST"));
+
+    // The engine pulls with the same credentials.
+    let engine = Engine::connect(None).await.unwrap();
+    let pulled = engine.pull(&image, &|_| {}).await.unwrap();
+    assert_eq!(pulled.digest_in(&image).as_deref(), Some(digest.as_str()));
+
+    // BuildKit builds FROM the base pinned by digest out of the engine's own store: with the
+    // credentials gone, any question to the registry would be refused.
+    let config_file = config.path().join("config.json");
+    let credentials = std::fs::read(&config_file).unwrap();
+    std::fs::remove_file(&config_file).unwrap();
+    let pinned = format!("{}@{digest}", image.repository());
+    build_on(&engine, &image, &pinned).await;
+
+    // Should the base leave the store before its build, BuildKit fetches it itself, with the
+    // credentials dispatch hands to the build's session.
+    let untag = std::process::Command::new("docker")
+        .args(["rmi", &pinned, image.as_str()])
+        .output()
+        .unwrap();
+    assert!(untag.status.success(), "{untag:?}");
+    std::fs::write(&config_file, credentials).unwrap();
+    build_on(&engine, &image, &pinned).await;
+}
+
+/// Builds an image `FROM pinned` with BuildKit that runs a command, and checks its output.
+async fn build_on(engine: &Engine, base: &ImageRef, pinned: &str) {
+    let tag = "dispatch-test/auth-base-child:1";
+    let dockerfile = format!("FROM {pinned}\nRUN echo built > /built\n");
+    let mut context = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    context
+        .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .unwrap();
+    let request = BuildRequest {
+        context: context.into_inner().unwrap(),
+        tag,
+        build_args: &HashMap::new(),
+        network: None,
+        builder: Builder::BuildKit,
+        base: Some(base),
+    };
+    engine
+        .build(request, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let built = engine.files_in(tag, "/built").await.unwrap();
+    assert_eq!(built, [("built".to_string(), b"built\n".to_vec())]);
+    engine.remove(tag).await.unwrap();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dispatch vs docker-compose (Debian's 1.29) building the same 20 images from the same
-# Dockerfile and the same inputs, on the same Docker engine, both with its classic builder.
+# Dockerfile and the same inputs, on the same Docker engine, each tool as it builds by default:
+# dispatch with BuildKit, docker-compose with the engine's classic builder.
 #
 #   bash benches/compose/run.sh        # about 4-5 minutes on a 2-core machine
 #
@@ -15,23 +16,28 @@
 #     gets a context dir holding exactly the files dispatch puts in its build context (Dockerfile,
 #     packages.txt, system-packages.txt; mode 0644 and mtime 0 as in dispatch's tar) and the same
 #     build args, with the base pinned by digest as dispatch pins it. The script checks this
-#     after the cold runs: every image's history (each instruction with its build args, the
-#     content hash of the files it copied, the base's own steps) must be the same for both tools.
+#     after the cold runs: for every image, both tools' results must hold the same base layers,
+#     the same labels and the same files written by the RUN step (read back from a container).
 #   * Work per image: COPY both files, then one RUN with a CPU-bound shell loop (a few hundred
 #     ms) that writes files. The inputs differ per image, so no image is a cache hit for another;
 #     images on the same base share their first (metadata) steps, for both tools alike.
-#   * Same builder: compose runs with DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0, i.e. through
-#     docker-py to the engine's classic builder, which is what dispatch uses (bollard, POST /build).
+#   * Each tool's default builder. docker-compose 1.29 builds through docker-py, i.e. the
+#     engine's classic builder (DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 make sure of that;
+#     its BuildKit mode shells out to `docker build`, which needs the buildx plugin, not on
+#     this machine). dispatch builds with BuildKit through the engine API (`[build] builder`,
+#     default "buildkit"). For information, dispatch is also run with builder = "classic", so
+#     the two builders can be told apart from the two tools.
 #   * Cold means cold for both: before every cold run (hyperfine --prepare, not timed) every
 #     image either tool built in this run (all carry the label dispatch.bench.run=<nonce>,
-#     intermediate images included) is removed, `docker builder prune -af` runs, and dispatch's
-#     state is deleted. The two busybox bases stay pulled for both (dispatch still asks the
+#     intermediate images included) is removed, `docker builder prune -af` runs (it empties
+#     BuildKit's cache too), and dispatch's state is deleted. The two busybox bases stay pulled for both (dispatch still asks the
 #     engine to pull them, as part of its cold apply). The nonce, in the label, the image names
 #     and the inputs, makes every run of this script start with nothing cached.
 #   * Parallelism as the targets state it: dispatch --parallelism 2; compose --parallel, which
 #     in 1.29 builds 5 services at a time (limit=5 hard-coded in compose/project.py). For
 #     information, the same at equal parallelism: dispatch at 5, and compose at 2
-#     (COMPOSE_PARALLEL_LIMIT=2); BENCH_EQUAL_RUNS=0 skips these.
+#     (COMPOSE_PARALLEL_LIMIT=2), and dispatch with the classic builder at 2 and at 5;
+#     BENCH_EQUAL_RUNS=0 skips these.
 #   * Warm: dispatch re-apply (refresh of both bases against the registry and of all 20 built
 #     images against the engine, plan, "No changes.") vs `docker-compose build` with every step
 #     cached. Not `build --parallel`: warm, its builds end so close together that it fails with
@@ -94,8 +100,8 @@ fi
 NONCE="$(date +%s)$$"
 LABEL="dispatch.bench.run=$NONCE"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dispatch-bench-compose.XXXXXX")
-D="$WORK/dispatch" C="$WORK/compose" LOGS="$WORK/logs"
-mkdir -p "$D" "$C" "$LOGS"
+D="$WORK/dispatch" DC="$WORK/dispatch-classic" C="$WORK/compose" LOGS="$WORK/logs"
+mkdir -p "$D" "$DC" "$C" "$LOGS"
 cp "$DISPATCH_BIN" "$WORK/dispatch-bin"
 DISPATCH_BIN="$WORK/dispatch-bin"
 
@@ -200,8 +206,12 @@ EOF
 EOF
 done
 
-dispatch_apply() { # PARALLELISM LOG
-    echo "cd '$D' && '$DISPATCH_BIN' --no-color apply --auto-approve --parallelism $1 . >'$LOGS/$2' 2>&1"
+# The same declarations, built with the classic builder (for information).
+cp "$D/Dockerfile.template" "$D/base-images.yaml" "$D/images.yaml" "$DC/"
+{ cat "$D/dispatch.toml"; echo '[build]'; echo 'builder = "classic"'; } >"$DC/dispatch.toml"
+
+dispatch_apply() { # PARALLELISM LOG [DIR]
+    echo "cd '${3:-$D}' && '$DISPATCH_BIN' --no-color apply --auto-approve --parallelism $1 . >'$LOGS/$2' 2>&1"
 }
 compose_build() { # LOG "ENV=VALUE ..." BUILD-ARGS...
     local log=$1 env=$2; shift 2
@@ -217,11 +227,11 @@ for _ in 1 2 3 4 5 6 7 8; do
 done
 [ -z "\$ids" ]
 docker builder prune -af >/dev/null 2>&1
-rm -rf '$D/.dispatch'
+rm -rf '$D/.dispatch' '$DC/.dispatch'
 EOF
 
 say "$IMAGES images in $WORK (run $NONCE): $("$DISPATCH_BIN" --version), docker-compose $(docker-compose version --short), engine $(docker version -f '{{.Server.Version}}'), $(nproc) cores"
-say "both tools use the engine's classic builder (compose: DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0)"
+say "dispatch builds with BuildKit, docker-compose with the classic builder (DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0)"
 (cd "$D" && "$DISPATCH_BIN" validate . >/dev/null) || die "dispatch rejects the generated declarations"
 (cd "$C" && docker-compose -p "dbench$NONCE" config -q) || die "docker-compose rejects the generated docker-compose.yml"
 
@@ -264,33 +274,43 @@ if ((EQUAL_RUNS > 0)); then
         "$(dispatch_apply "$COMPOSE_BUILDS_AT_ONCE" equal-dispatch.log)" "${EQUAL[@]}"
     measure equal-compose "cold: docker-compose build --parallel, at most $PARALLELISM" \
         "$(compose_build equal-compose.log "COMPOSE_PARALLEL_LIMIT=$PARALLELISM" --parallel)" "${EQUAL[@]}"
+    measure classic-dispatch "cold: dispatch, classic builder, --parallelism $PARALLELISM" \
+        "$(dispatch_apply "$PARALLELISM" classic-dispatch.log "$DC")" "${EQUAL[@]}"
+    measure classic-equal-dispatch "cold: dispatch, classic builder, --parallelism $COMPOSE_BUILDS_AT_ONCE" \
+        "$(dispatch_apply "$COMPOSE_BUILDS_AT_ONCE" classic-equal-dispatch.log "$DC")" "${EQUAL[@]}"
 fi
 
 # --- same images? -----------------------------------------------------------------------------
-# Image ids are not compared: images on the same base share their first steps, and parallel
-# builds may each create those intermediate images, so equal builds can end in different but
-# equivalent chains. Histories are compared instead.
+# The builders record their steps differently (BuildKit's history names the files it copied,
+# the classic builder a content hash), so what is compared is what the images hold: the base's
+# layers, the labels, the layer count, and the files the RUN step wrote (read back from a
+# container of each image).
 say "checking that dispatch and compose build the same images"
 rm -rf "$D/.dispatch"
 (cd "$D" && "$DISPATCH_BIN" --no-color apply --auto-approve --quiet --parallelism "$PARALLELISM" . >"$LOGS/warm-setup.log" 2>&1) \
     || { cat "$LOGS/warm-setup.log" >&2; die "dispatch apply (warm setup) failed"; }
-history() { docker history --no-trunc --format '{{.CreatedBy}}' "$1"; }
-mismatch=0 same_id=0
+describe() { # IMAGE BASE
+    local layers
+    layers=$(docker image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$1")
+    [[ $layers == "$(docker image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$2")"* ]] \
+        || echo "not on the base's layers"
+    docker image inspect -f 'labels {{json .Config.Labels}} layers {{len .RootFS.Layers}}' "$1"
+    docker run --rm --network none --entrypoint /bin/sh "$1" -c 'cd /deps && for f in *; do echo "== $f"; cat "$f"; done'
+}
+mismatch=0
 for i in $(seq -w 1 "$IMAGES"); do
     ours=$(jq -r --arg a "Image/bench-$NONCE-$i" '.resources[$a].observed.reference // empty' "$D/.dispatch/state.json")
     [[ -n $ours ]] || die "no image reference for Image/bench-$NONCE-$i in dispatch's state"
     theirs="dispatch-bench/compose-$NONCE-$i:latest"
-    if [[ $(history "$ours") != "$(history "$theirs")" ]]; then
+    base=$BASE_1; (( (10#$i % 2) + 1 == 2 )) && base=$BASE_2
+    if [[ $(describe "$ours" "$base") != "$(describe "$theirs" "$base")" ]]; then
         say "image $i differs:"
-        diff <(history "$ours") <(history "$theirs") >&2 || true
+        diff <(describe "$ours" "$base") <(describe "$theirs" "$base") >&2 || true
         mismatch=1
-    fi
-    if [[ $(docker image inspect -f '{{.Id}}' "$ours") == $(docker image inspect -f '{{.Id}}' "$theirs") ]]; then
-        same_id=$((same_id + 1))
     fi
 done
 ((mismatch == 0)) || die "dispatch and compose did not build the same images: the comparison is not fair"
-say "same: all $IMAGES image histories match ($same_id are the very same image: dispatch reused compose's cached steps)"
+say "same: all $IMAGES images hold the same base layers, labels and files for both tools"
 (cd "$D" && "$DISPATCH_BIN" --no-color plan --detailed-exitcode . >/dev/null) || die "dispatch plan sees changes after apply"
 
 # --- warm -------------------------------------------------------------------------------------
@@ -310,12 +330,14 @@ row() { # NAME
         "$(mean "$1")" "$(stddev "$1")" "$(jq -r '.results[0].times | length' "$WORK/$1.json")"
 }
 echo
-echo "$IMAGES images, $(nproc) cores, engine $(docker version -f '{{.Server.Version}}'), classic builder for both tools"
+echo "$IMAGES images, $(nproc) cores, engine $(docker version -f '{{.Server.Version}}'); dispatch: BuildKit unless it says classic; docker-compose: classic builder"
 echo
 printf '| %-52s | %12s | %10s | %4s |\n' command mean stddev runs
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..12})" "------"
 row cold-dispatch; row cold-compose
-if ((EQUAL_RUNS > 0)); then row equal-dispatch; row equal-compose; fi
+if ((EQUAL_RUNS > 0)); then
+    row equal-dispatch; row equal-compose; row classic-dispatch; row classic-equal-dispatch
+fi
 row warm-dispatch; row warm-compose
 echo
 if ((RETRIES > 0)); then
@@ -336,5 +358,8 @@ if ((EQUAL_RUNS > 0)); then
     printf '    for information: at %s builds at once each, dispatch / compose = %.2f; at %s each, %.2f\n' \
         "$COMPOSE_BUILDS_AT_ONCE" "$(jq -n "$(mean equal-dispatch) / $cold_c")" \
         "$PARALLELISM" "$(jq -n "$cold_d / $(mean equal-compose)")"
+    printf '    for information: with the classic builder, dispatch / compose = %.2f at %s each, %.2f at %s each\n' \
+        "$(jq -n "$(mean classic-equal-dispatch) / $cold_c")" "$COMPOSE_BUILDS_AT_ONCE" \
+        "$(jq -n "$(mean classic-dispatch) / $(mean equal-compose)")" "$PARALLELISM"
 fi
 [[ $warm_ok == 1 && $cold_ok == 1 ]] || exit 1

@@ -237,6 +237,7 @@ impl Session {
             destination: self.settings.registry.destination.clone(),
             build_args: self.settings.build.args.clone(),
             network: self.settings.build.network.clone(),
+            builder: self.settings.build.builder.unwrap_or_default(),
             templates,
         })
     }
