@@ -272,12 +272,13 @@ if ((EQUAL_RUNS > 0)); then
     say "cold, for information, at equal parallelism: $EQUAL_RUNS run(s) each"
     measure equal-dispatch "cold: dispatch apply --parallelism $COMPOSE_BUILDS_AT_ONCE" \
         "$(dispatch_apply "$COMPOSE_BUILDS_AT_ONCE" equal-dispatch.log)" "${EQUAL[@]}"
-    measure equal-compose "cold: docker-compose build --parallel, at most $PARALLELISM" \
-        "$(compose_build equal-compose.log "COMPOSE_PARALLEL_LIMIT=$PARALLELISM" --parallel)" "${EQUAL[@]}"
     measure classic-dispatch "cold: dispatch, classic builder, --parallelism $PARALLELISM" \
         "$(dispatch_apply "$PARALLELISM" classic-dispatch.log "$DC")" "${EQUAL[@]}"
     measure classic-equal-dispatch "cold: dispatch, classic builder, --parallelism $COMPOSE_BUILDS_AT_ONCE" \
         "$(dispatch_apply "$COMPOSE_BUILDS_AT_ONCE" classic-equal-dispatch.log "$DC")" "${EQUAL[@]}"
+    # Last, so that compose's images are there for the comparison below.
+    measure equal-compose "cold: docker-compose build --parallel, at most $PARALLELISM" \
+        "$(compose_build equal-compose.log "COMPOSE_PARALLEL_LIMIT=$PARALLELISM" --parallel)" "${EQUAL[@]}"
 fi
 
 # --- same images? -----------------------------------------------------------------------------
@@ -291,11 +292,13 @@ rm -rf "$D/.dispatch"
     || { cat "$LOGS/warm-setup.log" >&2; die "dispatch apply (warm setup) failed"; }
 describe() { # IMAGE BASE
     local layers
+    # Never `docker run` a missing image: the engine would look for it on Docker Hub.
+    docker image inspect "$1" >/dev/null 2>&1 || { echo "no image $1"; return; }
     layers=$(docker image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$1")
     [[ $layers == "$(docker image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$2")"* ]] \
         || echo "not on the base's layers"
     docker image inspect -f 'labels {{json .Config.Labels}} layers {{len .RootFS.Layers}}' "$1"
-    docker run --rm --network none --entrypoint /bin/sh "$1" -c 'cd /deps && for f in *; do echo "== $f"; cat "$f"; done'
+    docker run --rm --pull never --network none --entrypoint /bin/sh "$1" -c 'cd /deps && for f in *; do echo "== $f"; cat "$f"; done'
 }
 mismatch=0
 for i in $(seq -w 1 "$IMAGES"); do
