@@ -19,7 +19,7 @@ pub const TEMPLATE_LABEL: &str = "io.dispatchframework.imageTemplate";
 
 /// Build arg: the base image, pinned by digest.
 pub const ARG_BASE_IMAGE: &str = "BASE_IMAGE";
-/// Build arg: the context path of the system packages file (one `name[=version]` a line).
+/// Build arg: the context path of the system packages file (one `name[ version]` a line).
 pub const ARG_SYSTEM_PACKAGES_FILE: &str = "SYSTEM_PACKAGES_FILE";
 /// Build arg: the context path of the language manifest (empty when there is none).
 pub const ARG_PACKAGES_FILE: &str = "PACKAGES_FILE";
@@ -302,9 +302,17 @@ fn system_packages_step(packages: &[Package]) -> String {
     step
 }
 
-/// The system packages file of a template build: one `name[=version]` a line.
+/// The system packages file of a template build: one `name[ version]` a line, the format the
+/// original Dispatch wrote and its base images' templates read (they turn it into `name-version`
+/// for their package manager with `sed 's/ /-/'`).
 pub fn system_packages_file(packages: &[Package]) -> String {
-    packages.iter().map(|p| format!("{p}\n")).collect()
+    packages
+        .iter()
+        .map(|p| match &p.version {
+            Some(version) => format!("{} {version}\n", p.name),
+            None => format!("{}\n", p.name),
+        })
+        .collect()
 }
 
 /// A single-quoted shell word.
@@ -542,7 +550,7 @@ mod tests {
                 ("Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n"),
                 ("packages.txt", "x==1\n"),
                 ("scripts/install.sh", "echo hi\n"),
-                ("system-packages.txt", "curl=7.88\ngit\n"),
+                ("system-packages.txt", "curl 7.88\ngit\n"),
             ]
             .map(|(p, c)| (p.to_string(), c.to_string()))
         );

@@ -266,7 +266,7 @@ async fn override_template_gets_the_manifest_and_packages_files() {
     assert_eq!(engine.inspect(tag).await.unwrap().unwrap().id, id);
     let function = engine.files_in(tag, "/function").await.unwrap();
     assert_eq!(file(&function, "installed"), "left-pad@1\n");
-    assert_eq!(file(&function, "system"), "curl=8.0\ngit\n");
+    assert_eq!(file(&function, "system"), "curl 8.0\ngit\n");
     // The busybox base carries no template.
     assert_eq!(engine.template_in(&base).await.unwrap(), None);
     engine.remove(tag).await.unwrap();
@@ -280,9 +280,12 @@ async fn template_carried_by_the_base_image() {
         "FROM {base}\nCOPY image-template /image-template\nLABEL {}=/image-template\n",
         build::TEMPLATE_LABEL
     );
+    // Reads the system packages as the original Dispatch base images' templates do, turning
+    // `name version` lines into `name-version` words for tdnf.
     let template_dockerfile = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG SYSTEM_PACKAGES_FILE\nARG PACKAGES_FILE\n\
         COPY ${SYSTEM_PACKAGES_FILE} ${PACKAGES_FILE} helpers/note.txt /function/\n\
-        RUN test \"$(cat /function/note.txt)\" = 'from the base'\n";
+        RUN test \"$(cat /function/note.txt)\" = 'from the base'\n\
+        RUN packages=$(cat /function/${SYSTEM_PACKAGES_FILE} | sed 's/ /-/' | uniq); echo ${packages} > /function/tdnf-args\n";
     let template_base = base_image(
         &engine,
         "dispatch-test/build-template-base:1",
@@ -305,7 +308,10 @@ async fn template_carried_by_the_base_image() {
 
     // The base has no registry digest: it is pinned by its image id, which only the classic
     // builder can build FROM.
-    let image = spec(&[("tzdata", None)], Some("requests==2.31.0\n"));
+    let image = spec(
+        &[("curl", Some("8.0")), ("tzdata", None)],
+        Some("requests==2.31.0\n"),
+    );
     let inputs = BuildInputs {
         name: "from-base",
         base: &template_base,
@@ -319,7 +325,8 @@ async fn template_carried_by_the_base_image() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let function = engine.files_in(tag, "/function").await.unwrap();
     assert_eq!(file(&function, "packages.txt"), "requests==2.31.0\n");
-    assert_eq!(file(&function, "system-packages.txt"), "tzdata\n");
+    assert_eq!(file(&function, "system-packages.txt"), "curl 8.0\ntzdata\n");
+    assert_eq!(file(&function, "tdnf-args"), "curl-8.0 tzdata\n");
     assert_eq!(file(&function, "note.txt"), "from the base");
 
     // A label naming a directory that is not there is an error, not "no template".

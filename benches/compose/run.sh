@@ -191,7 +191,7 @@ EOF
     mkdir -p "$ctx"
     cp "$D/Dockerfile.template" "$ctx/Dockerfile"
     printf '%s\nrun-%s==1\n' "$manifest" "$NONCE" >"$ctx/packages.txt"
-    printf '%s=%s\n' "$package" "$version" >"$ctx/system-packages.txt"
+    printf '%s %s\n' "$package" "$version" >"$ctx/system-packages.txt"
     chmod 0644 "$ctx"/*
     touch -d @0 "$ctx"/*
     cat >>"$compose_yml" <<EOF
