@@ -137,15 +137,15 @@ impl Reporter for Bars {
             }
             Progress::Step { number, of, text } => {
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} {prefix:.bold} [{bar:30}] step {pos}/{len}: {msg}",
-                    )
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                    ProgressStyle::with_template("{spinner} {prefix:.bold} [{bar:30}] {msg}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
                 );
+                // The bar fills with the steps done; the running one is named beside it.
                 bar.set_length(u64::from(*of));
-                bar.set_position(u64::from(*number));
-                bar.set_message(text.chars().take(60).collect::<String>());
+                bar.set_position(u64::from(number.saturating_sub(1)));
+                let text: String = text.chars().take(60).collect();
+                bar.set_message(format!("step {number}/{of}: {text}"));
             }
         }
     }
