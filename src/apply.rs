@@ -11,6 +11,7 @@ use crate::engine::{BuildRequest, Builder, Engine};
 use crate::model::{Address, Kind, Language, Resource, Spec};
 use crate::plan::{Action, Change, Plan};
 use crate::progress::{Outcome, Reporter};
+use crate::reference::ImageRef;
 use crate::registry::Registries;
 use crate::state::{Observed, ResourceState, State, StateError, StateLock, Status, now};
 
@@ -271,6 +272,15 @@ async fn run(change: &Change, inputs: StepInputs, cx: &Context<'_>) -> Result<Do
                 Some(digest) => format!("{}@{digest}", base_spec.docker_url.repository()),
                 None => base_observed.image_id.clone(),
             };
+            // The engine may have lost the base since it was pulled (a fresh CI runner, say),
+            // and its template is read from the engine: pull it again, by digest.
+            if base_observed.digest.is_some() && cx.engine.inspect(&pinned).await?.is_none() {
+                cx.reporter
+                    .started(address, &format!("pulling its base {pinned}"));
+                cx.engine
+                    .pull(&ImageRef::parse(&pinned)?, &progress)
+                    .await?;
+            }
             let template = match cx.options.templates.get(&base_spec.language) {
                 Some(text) => Template::Override(text.clone()),
                 None => match cx.engine.template_in(&pinned).await? {

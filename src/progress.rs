@@ -106,18 +106,19 @@ impl Bars {
 }
 
 impl Reporter for Bars {
+    /// A resource's next phase (pulling its base, building, pushing) takes over its bar.
     fn started(&self, address: &Address, what: &str) {
-        let bar = self.multi.add(ProgressBar::new_spinner());
+        let mut bars = self.bars.lock().expect("bars lock");
+        let bar = bars.entry(address.clone()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_prefix(address.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("valid template"),
         );
-        bar.set_prefix(address.to_string());
         bar.set_message(what.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        self.bars
-            .lock()
-            .expect("bars lock")
-            .insert(address.clone(), bar);
     }
 
     fn progress(&self, address: &Address, progress: &Progress) {

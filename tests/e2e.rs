@@ -665,3 +665,40 @@ fn system_deps_file_is_checked_like_declarations() {
     assert_eq!(object["runtimeDependencies"]["manifest"], "six==1.16.0\n");
     assert_eq!(object["status"], "ERROR");
 }
+
+#[test]
+fn base_gone_from_the_engine_is_pulled_again_to_build_on() {
+    let s = Sandbox::new("gone");
+    let base = s.own_base(&env("DISPATCH_TEST_BASE"));
+    s.write(
+        "decl/base.yaml",
+        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
+    );
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+
+    // The engine forgets the base (a fresh CI runner, say) while the state says it is READY.
+    let repository = base.rsplit_once(':').unwrap().0;
+    let pinned = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{range .RepoDigests}}{{println .}}{{end}}",
+        &base,
+    ])
+    .lines()
+    .find(|d| d.starts_with(&format!("{repository}@")))
+    .expect("the pulled base has a digest")
+    .to_string();
+    docker(&["rmi", &pinned, &base]);
+    assert!(!image_exists(&pinned));
+
+    s.write(
+        "decl/image.yaml",
+        &format!("kind: Image\nname: {}\nbaseImageName: busybox\n", s.id),
+    );
+    let applied = s.dispatch(&["apply", "decl", "--auto-approve"]);
+    ok(&applied);
+    contains(&applied.stdout, format!("pulling its base {pinned}"));
+    contains(&applied.stdout, "0 pulled, 1 built");
+    assert!(image_exists(&pinned), "the base is back in the engine");
+}
