@@ -82,6 +82,14 @@ pub enum Builder {
     Classic,
 }
 
+impl Builder {
+    /// Whether builds can run on `network`: BuildKit knows only the host network, none, and
+    /// the default one; the classic builder any network the engine has.
+    pub fn supports_network(self, network: &str) -> bool {
+        self == Builder::Classic || matches!(network, "host" | "none" | "default")
+    }
+}
+
 /// One build: a context and how to build it.
 pub struct BuildRequest<'a> {
     /// A tar with `Dockerfile` at its root.

@@ -79,6 +79,8 @@ pub enum SettingsError {
         col: usize,
         message: String,
     },
+    #[error("{path}: {message}")]
+    Conflict { path: PathBuf, message: String },
 }
 
 impl Settings {
@@ -90,7 +92,7 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(source) => return Err(SettingsError::Read { path, source }),
         };
-        toml::from_str(&text).map_err(|e| {
+        let settings: Settings = toml::from_str(&text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
             let before = &text[..offset.min(text.len())];
             let line = before.matches('\n').count() + 1;
@@ -101,7 +103,22 @@ impl Settings {
                 col,
                 message: e.message().to_string(),
             }
-        })
+        })?;
+        settings
+            .check()
+            .map_err(|message| SettingsError::Conflict { path, message })?;
+        Ok(settings)
+    }
+
+    /// Settings that parse but cannot work together.
+    fn check(&self) -> Result<(), String> {
+        let builder = self.build.builder.unwrap_or_default();
+        match &self.build.network {
+            Some(network) if !builder.supports_network(network) => Err(format!(
+                "[build] network = {network:?} needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network\n  hint: set builder = \"classic\" under [build], or network = \"host\""
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -159,6 +176,24 @@ mod tests {
             err.contains("dispatch.toml:2:1: unknown field `state_file`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn buildkit_builds_only_on_host_none_or_default_networks() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |toml: &str| {
+            std::fs::write(dir.path().join(FILE_NAME), toml).unwrap();
+            Settings::load(dir.path()).map_err(|e| e.to_string())
+        };
+        for network in ["host", "none", "default"] {
+            assert!(load(&format!("[build]\nnetwork = \"{network}\"\n")).is_ok());
+        }
+        let err = load("[build]\nnetwork = \"functions\"\n").unwrap_err();
+        assert!(
+            err.ends_with("dispatch.toml: [build] network = \"functions\" needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network\n  hint: set builder = \"classic\" under [build], or network = \"host\""),
+            "{err}"
+        );
+        assert!(load("[build]\nnetwork = \"functions\"\nbuilder = \"classic\"\n").is_ok());
     }
 
     #[test]
