@@ -447,8 +447,10 @@ fn engine_message(err: &bollard::errors::Error) -> String {
 struct Transcript {
     /// Steps by key: BuildKit's vertex digests, or the classic builder's step numbers.
     steps: HashMap<String, StepLog>,
-    /// The step that failed, else the one started last.
+    /// The step started last.
     current: Option<String>,
+    /// The first BuildKit vertex that failed, not counting those cancelled because of it.
+    failed: Option<String>,
     image_id: Option<String>,
 }
 
@@ -477,7 +479,10 @@ impl Transcript {
                 Some((number, of, text)) => {
                     self.start(number.to_string(), number, of, &text, progress);
                 }
-                None => self.output(self.current.clone().unwrap_or_default(), line),
+                None => self.output(
+                    self.current.clone().unwrap_or_default(),
+                    &format!("{line}\n"),
+                ),
             }
         }
     }
@@ -492,8 +497,11 @@ impl Transcript {
             {
                 self.start(vertex.digest.clone(), number, of, &text, progress);
             }
-            if !vertex.error.is_empty() {
-                self.current = Some(vertex.digest);
+            if self.failed.is_none()
+                && !vertex.error.is_empty()
+                && !vertex.error.contains("context canceled")
+            {
+                self.failed = Some(vertex.digest);
             }
         }
         for log in status.logs {
@@ -517,12 +525,10 @@ impl Transcript {
         progress(Progress::Step { number, of, text });
     }
 
+    /// Appends `text` as it came: BuildKit's log chunks may end mid-line.
     fn output(&mut self, key: String, text: &str) {
         let output = &mut self.steps.entry(key).or_default().output;
         output.push_str(text);
-        if !text.ends_with('\n') {
-            output.push('\n');
-        }
         if output.len() > 2 * Self::KEEP {
             let mut cut = output.len() - Self::KEEP;
             while !output.is_char_boundary(cut) {
@@ -533,7 +539,9 @@ impl Transcript {
     }
 
     fn failure(&self, message: &str) -> BuildFailure {
-        let step = self.current.as_ref().and_then(|key| self.steps.get(key));
+        let step = (self.failed.as_ref())
+            .or(self.current.as_ref())
+            .and_then(|key| self.steps.get(key));
         let lines: Vec<String> = step
             .map(|s| s.output.as_str())
             .unwrap_or_default()
@@ -669,6 +677,88 @@ mod tests {
         );
         assert_eq!(parse_vertex_name("[internal] load metadata"), None);
         assert_eq!(parse_vertex_name("exporting to image"), None);
+    }
+
+    #[test]
+    fn buildkit_failures_name_the_failed_vertex_and_its_last_lines() {
+        use bollard::moby::buildkit::v1::{Vertex, VertexLog};
+        let vertex = |digest: &str, name: &str, error: &str| Vertex {
+            digest: digest.into(),
+            name: name.into(),
+            started: Some(Default::default()),
+            error: error.into(),
+            ..Default::default()
+        };
+        let log = |vertex: &str, msg: &str| VertexLog {
+            vertex: vertex.into(),
+            msg: msg.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        let status = |vertexes: Vec<Vertex>, logs: Vec<VertexLog>| BuildInfo {
+            aux: Some(BuildInfoAux::BuildKit(StatusResponse {
+                vertexes,
+                logs,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let steps = std::sync::Mutex::new(Vec::new());
+        let progress = |p: Progress| steps.lock().unwrap().push(p);
+        let mut transcript = Transcript::default();
+        transcript.record(
+            status(
+                vec![
+                    vertex("a", "[internal] load metadata for x", ""),
+                    vertex("b", "[builder 1/2] RUN make", ""),
+                ],
+                vec![log("b", "compiling\nerror: mis")],
+            ),
+            &progress,
+        );
+        transcript.record(
+            status(
+                vec![vertex("c", "[stage-1 1/1] RUN sleep 9", "")],
+                // A log chunk may end mid-line; a progress bar redraws its line.
+                vec![log("b", "sing ;\n\x1b[1mbold\x1b[0m\n10%\r100%\n")],
+            ),
+            &progress,
+        );
+        transcript.record(
+            status(
+                vec![
+                    vertex("b", "[builder 1/2] RUN make", "exit code: 2"),
+                    vertex("c", "[stage-1 1/1] RUN sleep 9", "context canceled"),
+                ],
+                vec![],
+            ),
+            &progress,
+        );
+        assert_eq!(
+            transcript.failure("executor failed running [/bin/sh -c make]: exit code: 2"),
+            BuildFailure {
+                message: "the step's command returned a non-zero code: 2".into(),
+                step: Some("Step 1/2 : RUN make".into()),
+                last_lines: ["compiling", "error: missing ;", "bold", "100%"]
+                    .map(String::from)
+                    .to_vec(),
+            }
+        );
+        // Each numbered step is reported once, when it starts.
+        assert_eq!(
+            steps.into_inner().unwrap(),
+            [
+                Progress::Step {
+                    number: 1,
+                    of: 2,
+                    text: "RUN make".into()
+                },
+                Progress::Step {
+                    number: 1,
+                    of: 1,
+                    text: "RUN sleep 9".into()
+                },
+            ]
+        );
     }
 
     #[test]
