@@ -51,10 +51,56 @@ pub fn load(root: &Path, options: LoadOptions) -> Result<Declarations, Diagnosti
     let mut loader = Loader::new(root, options);
     let files = loader.files();
     let mut named = Vec::new();
-    for file in files {
-        loader.load_file(&file, &mut named);
+    // Reading and parsing, most of the work, run on every core a few files at a time; the
+    // documents are then checked in file order, so diagnostics keep a stable order.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    for batch in files.chunks(workers * 4) {
+        for (file, parsed) in batch.iter().zip(parse_files(batch, workers)) {
+            loader.load_file(file, parsed, &mut named);
+        }
     }
     loader.cross_check(named)
+}
+
+/// A file's YAML documents, or why it has none: where, what, and a hint.
+type Parsed = Result<Vec<Node>, (Pos, String, Option<String>)>;
+
+/// Reads and parses `files` on up to `workers` threads; the results are in the order of `files`.
+fn parse_files(files: &[PathBuf], workers: usize) -> Vec<Parsed> {
+    let workers = workers.min(files.len());
+    if workers <= 1 {
+        return files.iter().map(|file| parse_file(file)).collect();
+    }
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (files.iter().enumerate().skip(worker).step_by(workers))
+                        .map(|(i, file)| (i, parse_file(file)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut parsed: Vec<Option<Parsed>> = files.iter().map(|_| None).collect();
+        for thread in threads {
+            let results = thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, result) in results {
+                parsed[i] = Some(result);
+            }
+        }
+        parsed
+            .into_iter()
+            .map(|p| p.expect("every file is parsed by one thread"))
+            .collect()
+    })
+}
+
+fn parse_file(file: &Path) -> Parsed {
+    let text = read_text(file)?;
+    yaml::parse_stream(&text)
+        .map_err(|err| (err.pos, format!("invalid YAML: {}", err.message), err.hint))
 }
 
 /// A document with a valid kind and name. It takes part in the checks across documents even
@@ -153,19 +199,11 @@ impl Loader {
         files
     }
 
-    fn load_file(&mut self, file: &Path, out: &mut Vec<Named>) {
-        let text = match read_text(file) {
-            Ok(text) => text,
+    fn load_file(&mut self, file: &Path, parsed: Parsed, out: &mut Vec<Named>) {
+        let documents = match parsed {
+            Ok(documents) => documents,
             Err((pos, message, hint)) => {
                 self.error(file, pos, message).hint = hint;
-                return;
-            }
-        };
-        let documents = match yaml::parse_stream(&text) {
-            Ok(documents) => documents,
-            Err(err) => {
-                self.error(file, err.pos, format!("invalid YAML: {}", err.message))
-                    .hint = err.hint;
                 return;
             }
         };
