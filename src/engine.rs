@@ -456,9 +456,8 @@ struct Transcript {
 
 #[derive(Default)]
 struct StepLog {
-    /// `Step N/M : TEXT`, for the steps a Dockerfile numbers.
+    /// `Step N/M : TEXT`, once a step a Dockerfile numbers has started.
     label: Option<String>,
-    started: bool,
     /// The step's output, its last [`Transcript::KEEP`] bytes.
     output: String,
 }
@@ -493,7 +492,10 @@ impl Transcript {
         for vertex in status.vertexes {
             if vertex.started.is_some()
                 && let Some((number, of, text)) = parse_vertex_name(&vertex.name)
-                && !self.steps.get(&vertex.digest).is_some_and(|s| s.started)
+                && self
+                    .steps
+                    .get(&vertex.digest)
+                    .is_none_or(|s| s.label.is_none())
             {
                 self.start(vertex.digest.clone(), number, of, &text, progress);
             }
@@ -520,7 +522,6 @@ impl Transcript {
         let text = abbreviate(text, 100);
         let step = self.steps.entry(key.clone()).or_default();
         step.label = Some(format!("Step {number}/{of} : {text}"));
-        step.started = true;
         self.current = Some(key);
         progress(Progress::Step { number, of, text });
     }

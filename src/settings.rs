@@ -45,7 +45,8 @@ pub struct EngineSettings {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BuildSettings {
     /// The network builds run on, e.g. "host" so a package index on 127.0.0.1 is reachable.
-    pub network: Option<String>,
+    /// Spanned, so that a network the builder cannot use is reported at its line.
+    pub network: Option<toml::Spanned<String>>,
     /// `buildkit` (the default) or `classic`: which of the engine's builders builds images.
     pub builder: Option<Builder>,
     /// Build args for every build (package index URLs, say). Not part of an image's identity.
@@ -79,8 +80,6 @@ pub enum SettingsError {
         col: usize,
         message: String,
     },
-    #[error("{path}: {message}")]
-    Conflict { path: PathBuf, message: String },
 }
 
 impl Settings {
@@ -92,30 +91,33 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(source) => return Err(SettingsError::Read { path, source }),
         };
-        let settings: Settings = toml::from_str(&text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
+        let invalid = |offset: usize, message: String| {
             let before = &text[..offset.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             SettingsError::Invalid {
                 path: path.clone(),
-                line,
-                col,
-                message: e.message().to_string(),
+                line: before.matches('\n').count() + 1,
+                col: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                message,
             }
-        })?;
+        };
+        let settings: Settings = toml::from_str(&text)
+            .map_err(|e| invalid(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
         settings
             .check()
-            .map_err(|message| SettingsError::Conflict { path, message })?;
+            .map_err(|(offset, message)| invalid(offset, message))?;
         Ok(settings)
     }
 
-    /// Settings that parse but cannot work together.
-    fn check(&self) -> Result<(), String> {
+    /// Settings that parse but cannot work together: where, and why.
+    fn check(&self) -> Result<(), (usize, String)> {
         let builder = self.build.builder.unwrap_or_default();
         match &self.build.network {
-            Some(network) if !builder.supports_network(network) => Err(format!(
-                "[build] network = {network:?} needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network\n  hint: set builder = \"classic\" under [build], or network = \"host\""
+            Some(network) if !builder.supports_network(network.get_ref()) => Err((
+                network.span().start,
+                format!(
+                    "network {:?} needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network",
+                    network.get_ref()
+                ),
             )),
             _ => Ok(()),
         }
@@ -154,7 +156,10 @@ mod tests {
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
         assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
-        assert_eq!(s.build.network.as_deref(), Some("host"));
+        assert_eq!(
+            s.build.network.as_ref().map(|n| n.get_ref().as_str()),
+            Some("host")
+        );
         assert_eq!(s.build.builder, Some(Builder::Classic));
         assert_eq!(s.build.args["PIP_NO_INDEX"], "1");
         assert_eq!(
@@ -190,7 +195,7 @@ mod tests {
         }
         let err = load("[build]\nnetwork = \"functions\"\n").unwrap_err();
         assert!(
-            err.ends_with("dispatch.toml: [build] network = \"functions\" needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network\n  hint: set builder = \"classic\" under [build], or network = \"host\""),
+            err.ends_with("dispatch.toml:2:11: network \"functions\" needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network\n  hint: the keys are documented in README.md, section \"dispatch.toml\""),
             "{err}"
         );
         assert!(load("[build]\nnetwork = \"functions\"\nbuilder = \"classic\"\n").is_ok());

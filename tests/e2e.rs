@@ -90,6 +90,11 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// A python3 BaseImage document.
+fn base_doc(name: &str, url: &str) -> String {
+    format!("kind: BaseImage\nname: {name}\ndockerUrl: {url}\nlanguage: python3\n")
+}
+
 fn image_exists(reference: &str) -> bool {
     Process::new("docker")
         .args(["image", "inspect", reference])
@@ -247,7 +252,8 @@ fn failed_build_names_the_step_and_its_output() {
     s.write(
         "decl/all.yaml",
         &format!(
-            "kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n---\nkind: Image\nname: {}-curl\nbaseImageName: busybox\nsystemDependencies:\n  packages:\n    - name: curl\n",
+            "{}---\nkind: Image\nname: {}-curl\nbaseImageName: busybox\nsystemDependencies:\n  packages:\n    - name: curl\n",
+            base_doc("busybox", &base),
             s.id
         ),
     );
@@ -281,7 +287,8 @@ fn apply_builds_a_directory_and_reapplies_nothing() {
     let s = Sandbox::new("directory");
     let (base1, base2) = (env("DISPATCH_TEST_BASE"), env("DISPATCH_TEST_BASE_2"));
     let mut yaml = format!(
-        "kind: BaseImage\nname: one\ndockerUrl: {base1}\nlanguage: python3\n---\nkind: BaseImage\nname: two\ndockerUrl: {base2}\nlanguage: nodejs\n"
+        "{}---\nkind: BaseImage\nname: two\ndockerUrl: {base2}\nlanguage: nodejs\n",
+        base_doc("one", &base1)
     );
     for (i, base) in ["one", "one", "two", "two"].iter().enumerate() {
         yaml += &format!(
@@ -326,7 +333,10 @@ fn drift_is_planned_and_repaired() {
     let image = format!("{}-app", s.id);
     s.write(
         "decl/all.yaml",
-        &format!("kind: BaseImage\nname: moving\ndockerUrl: {base}\nlanguage: python3\n---\nkind: Image\nname: {image}\nbaseImageName: moving\n"),
+        &format!(
+            "{}---\nkind: Image\nname: {image}\nbaseImageName: moving\n",
+            base_doc("moving", &base)
+        ),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     let built = s.json(&["get", "image", &image, "--json"])["dockerUrl"]
@@ -374,10 +384,7 @@ fn drift_is_planned_and_repaired() {
 fn private_registry_credentials_come_from_the_docker_config() {
     let s = Sandbox::new("auth");
     let private = env("DISPATCH_TEST_AUTH_IMAGE");
-    s.write(
-        "decl/base.yaml",
-        &format!("kind: BaseImage\nname: private\ndockerUrl: {private}\nlanguage: python3\n"),
-    );
+    s.write("decl/base.yaml", &base_doc("private", &private));
     s.write(
         "decl/image.yaml",
         &format!("kind: Image\nname: {}\nbaseImageName: private\n", s.id),
@@ -414,10 +421,7 @@ fn private_registry_credentials_come_from_the_docker_config() {
 fn stale_saved_plan_is_refused() {
     let s = Sandbox::new("stale");
     let base = env("DISPATCH_TEST_BASE");
-    s.write(
-        "decl/base.yaml",
-        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
-    );
+    s.write("decl/base.yaml", &base_doc("busybox", &base));
     ok(&s.dispatch(&["plan", "decl", "-o", "first.plan"]));
     ok(&s.dispatch(&["plan", "decl", "-o", "second.plan"]));
     ok(&s.dispatch(&["apply", "first.plan"]));
@@ -430,10 +434,7 @@ fn stale_saved_plan_is_refused() {
 fn unreachable_engine_changes_nothing() {
     let s = Sandbox::new("noengine");
     let base = env("DISPATCH_TEST_BASE");
-    s.write(
-        "decl/base.yaml",
-        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
-    );
+    s.write("decl/base.yaml", &base_doc("busybox", &base));
     let run = s.dispatch_with(
         &["apply", "decl", "--auto-approve"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
@@ -464,7 +465,10 @@ fn built_images_are_pushed_to_the_destination() {
     );
     s.write(
         "decl/all.yaml",
-        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n---\nkind: Image\nname: pushed\nbaseImageName: busybox\n"),
+        &format!(
+            "{}---\nkind: Image\nname: pushed\nbaseImageName: busybox\n",
+            base_doc("busybox", &base)
+        ),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     let object = s.json(&["get", "image", "pushed", "--json"]);
@@ -497,10 +501,7 @@ fn create_update_delete_from_files() {
     let s = Sandbox::new("files");
     let base = env("DISPATCH_TEST_BASE");
     let image = format!("{}-svc", s.id);
-    s.write(
-        "bases.yaml",
-        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
-    );
+    s.write("bases.yaml", &base_doc("busybox", &base));
     // The image file names a base that is not in it: created earlier, it is found in the state.
     s.write(
         "image.yaml",
@@ -554,8 +555,7 @@ fn interrupt_finishes_running_work_and_starts_nothing_new() {
         "dispatch.toml",
         "parallelism = 1\n[templates]\npython3 = \"slow.Dockerfile\"\n",
     );
-    let mut yaml =
-        format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n");
+    let mut yaml = base_doc("busybox", &base);
     for i in 0..2 {
         yaml += &format!(
             "---\nkind: Image\nname: {}-slow{i}\nbaseImageName: busybox\ntags:\n  - key: run\n    value: \"{}\"\n",
@@ -670,10 +670,7 @@ fn system_deps_file_is_checked_like_declarations() {
 fn base_gone_from_the_engine_is_pulled_again_to_build_on() {
     let s = Sandbox::new("gone");
     let base = s.own_base(&env("DISPATCH_TEST_BASE"));
-    s.write(
-        "decl/base.yaml",
-        &format!("kind: BaseImage\nname: busybox\ndockerUrl: {base}\nlanguage: python3\n"),
-    );
+    s.write("decl/base.yaml", &base_doc("busybox", &base));
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
 
     // The engine forgets the base (a fresh CI runner, say) while the state says it is READY.

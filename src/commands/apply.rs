@@ -236,7 +236,7 @@ impl Session {
             keep_images: run.keep_images,
             destination: self.settings.registry.destination.clone(),
             build_args: self.settings.build.args.clone(),
-            network: self.settings.build.network.clone(),
+            network: (self.settings.build.network.as_ref()).map(|n| n.get_ref().clone()),
             builder: self.settings.build.builder.unwrap_or_default(),
             templates,
         })
