@@ -29,10 +29,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dispatch::declarations::{self, LoadOptions};
+use dispatch::decl::{self, LoadOptions};
 use dispatch::plan::{self, Observations};
-use dispatch::render::{self, TextOptions};
-use dispatch::state::{ResourceState, State, StateStore, Status};
+use dispatch::report::text::{self, TextOptions};
+use dispatch::source::fs::FsSource;
+use dispatch::state::local::LocalBackend;
+use dispatch::state::{Backend, ResourceState, State, Status, conformance};
 
 /// Set in a child to the directory holding `declarations/` and `state.json` to measure.
 const ENV_MEASURE: &str = "DISPATCH_BENCH_MEASURE";
@@ -306,7 +308,7 @@ fn generate(dir: &Path, size: usize) -> String {
     }
 
     // The state: every declared resource applied, so the plan has nothing to do.
-    let declared = declarations::load(&root, LoadOptions::default()).unwrap_or_else(|d| {
+    let declared = decl::load(&FsSource::new(&root), LoadOptions::default()).unwrap_or_else(|d| {
         panic!(
             "generated declarations are invalid: {d}:\n{}",
             d.0.iter()
@@ -318,7 +320,7 @@ fn generate(dir: &Path, size: usize) -> String {
     });
     assert_eq!(declared.resources.len(), size, "generated resource count");
     let mut state = State::new();
-    let now = dispatch::state::now();
+    let now = dispatch::host::now();
     for (address, d) in &declared.resources {
         state.resources.insert(
             address.clone(),
@@ -333,9 +335,9 @@ fn generate(dir: &Path, size: usize) -> String {
             },
         );
     }
-    let store = StateStore::new(dir.join("state.json"));
+    let store = LocalBackend::new(dir.join("state.json"));
     store
-        .lock(Duration::ZERO, "bench")
+        .lock(Duration::ZERO, &conformance::holder("bench"))
         .and_then(|lock| lock.save(&mut state))
         .expect("save state");
     let state_bytes = fs::metadata(store.path()).expect("state").len();
@@ -390,16 +392,16 @@ impl Clock {
 /// an `ITER` line of phase durations (`wall_ns:cpu_ns`), then the peak RSS (`VmHWM`, kB).
 fn measure(dir: &Path, size: usize) {
     let root = dir.join("declarations");
-    let store = StateStore::new(dir.join("state.json"));
+    let store = LocalBackend::new(dir.join("state.json"));
     let start = Clock::now();
-    let declared = declarations::load(&root, LoadOptions::default())
+    let declared = decl::load(&FsSource::new(root), LoadOptions::default())
         .unwrap_or_else(|d| panic!("declarations are invalid: {d}"));
     let loaded = Clock::now();
     let state = store.load().expect("state loads").expect("state exists");
     let state_loaded = Clock::now();
     let plan = plan::plan(&declared, Some(&state), &Observations::default(), &[]).expect("plan");
     let planned = Clock::now();
-    let text = render::text(&plan, TextOptions::default());
+    let text = text::plan(&plan, TextOptions::default());
     let rendered = Clock::now();
     // The bench checks itself: everything is applied, so nothing may change.
     assert_eq!(declared.resources.len(), size);

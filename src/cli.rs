@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use dispatch::config::Overrides;
 use dispatch::model::Address;
 
 #[derive(Debug, Parser)]
@@ -25,6 +26,34 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The settings the command line gives, for the config to put above dispatch.toml.
+    pub fn overrides(&self) -> Overrides {
+        let run = match &self.command {
+            Command::Apply(args) => Some(&args.run),
+            Command::Create(args) => Some(match &args.what {
+                Some(CreateWhat::BaseImage { run, .. } | CreateWhat::Image { run, .. }) => run,
+                None => &args.run,
+            }),
+            Command::Update { run, .. } => Some(run),
+            Command::Delete(args) => Some(match &args.what {
+                Some(DeleteWhat::BaseImage { run, .. } | DeleteWhat::Image { run, .. }) => run,
+                None => &args.run,
+            }),
+            _ => None,
+        };
+        let lock_timeout = match &self.command {
+            Command::State(StateCommand::Rm { lock_timeout, .. }) => *lock_timeout,
+            _ => run.and_then(|r| r.lock_timeout),
+        };
+        Overrides {
+            state: self.state.clone(),
+            parallelism: run.and_then(|r| r.parallelism).map(usize::from),
+            lock_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,22 +1,24 @@
 //! dispatch: a declarative reconciler for container images.
 //!
-//! Data flows one way: [`declarations`] (desired) and [`state`] (recorded) feed the pure
-//! [`plan`], which [`render`] prints and a saved [`planfile`] keeps.
+//! Data flows one way: declarations ([`decl`], desired), the [`state`] (recorded) and a
+//! [`refresh`] (observed) feed the pure [`plan`], which a [`report`] renderer prints or
+//! [`apply`] carries out through the [`engine`] and [`registry`], recording the outcome in the
+//! state. [`ops`] holds one call per command; [`model`] the light types everything shares.
 
 pub mod apply;
 pub mod build;
-pub mod credentials;
-pub mod declarations;
-pub mod diag;
+pub mod config;
+pub mod console;
+pub mod decl;
 pub mod engine;
+pub mod files;
+pub mod host;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod planfile;
-pub mod progress;
-pub mod reference;
 pub mod refresh;
 pub mod registry;
-pub mod render;
-pub mod settings;
+pub mod report;
+pub mod source;
 pub mod state;
-pub mod yaml;

@@ -6,19 +6,22 @@ use common::env;
 
 use std::collections::HashMap;
 
+use dispatch::apply::step::carried_template;
 use dispatch::build::{self, BuildInputs, Template};
-use dispatch::engine::{BuildFailure, BuildRequest, Builder, Engine};
+use dispatch::engine::docker::DockerEngine;
+use dispatch::engine::{BuildRequest, Engine};
+use dispatch::model::image::{BuildFailure, Builder};
+use dispatch::model::reference::ImageRef;
 use dispatch::model::{ImageSpec, Language, Package, RuntimeDependencies, SystemDependencies};
-use dispatch::reference::ImageRef;
 
-async fn engine() -> Engine {
-    Engine::connect(None)
+async fn engine() -> DockerEngine {
+    DockerEngine::connect(&common::engine_address())
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The busybox test base, pulled, as `repo@sha256:...`.
-async fn pinned_base(engine: &Engine) -> String {
+async fn pinned_base(engine: &DockerEngine) -> String {
     let base = ImageRef::parse(&env("DISPATCH_TEST_BASE")).unwrap();
     let local = engine.pull(&base, &|_| {}).await.unwrap();
     let digest = local
@@ -46,7 +49,7 @@ fn spec(packages: &[(&str, Option<&str>)], manifest: Option<&str>) -> ImageSpec 
 }
 
 async fn build(
-    engine: &Engine,
+    engine: &DockerEngine,
     inputs: &BuildInputs<'_>,
     tag: &str,
     args: &HashMap<String, String>,
@@ -90,7 +93,7 @@ fn tar(files: &[(&str, &str, u32)]) -> Vec<u8> {
 }
 
 /// Builds a base image from `files` (a `Dockerfile` among them) and returns its id.
-async fn base_image(engine: &Engine, tag: &str, files: &[(&str, &str, u32)]) -> String {
+async fn base_image(engine: &DockerEngine, tag: &str, files: &[(&str, &str, u32)]) -> String {
     engine
         .build(
             request(tar(files), tag, &HashMap::new(), Builder::BuildKit),
@@ -116,7 +119,6 @@ async fn system_packages_on_busybox_fail_naming_the_step() {
     let base = pinned_base(&engine).await;
     let image = spec(&[("curl", Some("8.0")), ("git", None)], None);
     let inputs = BuildInputs {
-        name: "no-package-manager",
         base: &base,
         language: Language::Python3,
         image: &image,
@@ -133,7 +135,11 @@ async fn system_packages_on_busybox_fail_naming_the_step() {
         )
         .await
         .expect_err("busybox has no package manager: the build must fail");
-        let step = failure.step.clone().unwrap_or_default();
+        let step = failure
+            .step
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         assert!(
             step.starts_with("Step 2/2 : RUN set -e;") && step.contains("apt-get"),
             "{builder:?}: {failure:?}"
@@ -181,7 +187,6 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
         Some("requests==2.31.0\n"),
     );
     let inputs = BuildInputs {
-        name: "Tools",
         base: tools,
         language: Language::Python3,
         image: &image,
@@ -195,9 +200,9 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
     build(&engine, &inputs, tag, &args, Builder::BuildKit)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let apk_log = engine.files_in(tag, "/apk-log").await.unwrap();
+    let apk_log = engine.files(tag, "/apk-log").await.unwrap();
     assert_eq!(file(&apk_log, "apk-log"), "add --no-cache curl=8.0 git\n");
-    let function = engine.files_in(tag, "/function").await.unwrap();
+    let function = engine.files(tag, "/function").await.unwrap();
     assert_eq!(file(&function, "requirements.txt"), "requests==2.31.0\n");
     assert_eq!(
         file(&function, "pip-log"),
@@ -223,9 +228,8 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
     assert!(
         failure
             .step
-            .as_deref()
-            .unwrap_or_default()
-            .contains("pip3 install"),
+            .as_ref()
+            .is_some_and(|s| s.text.contains("pip3 install")),
         "{failure:?}"
     );
     assert!(
@@ -253,7 +257,6 @@ async fn override_template_gets_the_manifest_and_packages_files() {
         RUN set -e; mkdir -p /function; cat /tmp/dispatch/${PACKAGES_FILE} > /function/installed; \
         cat /tmp/dispatch/${SYSTEM_PACKAGES_FILE} > /function/system\n";
     let inputs = BuildInputs {
-        name: "override",
         base: &base,
         language: Language::Nodejs,
         image: &image,
@@ -264,11 +267,11 @@ async fn override_template_gets_the_manifest_and_packages_files() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(engine.inspect(tag).await.unwrap().unwrap().id, id);
-    let function = engine.files_in(tag, "/function").await.unwrap();
+    let function = engine.files(tag, "/function").await.unwrap();
     assert_eq!(file(&function, "installed"), "left-pad@1\n");
     assert_eq!(file(&function, "system"), "curl 8.0\ngit\n");
     // The busybox base carries no template.
-    assert_eq!(engine.template_in(&base).await.unwrap(), None);
+    assert_eq!(carried_template(&engine, &base).await.unwrap(), None);
     engine.remove(tag).await.unwrap();
 }
 
@@ -297,8 +300,7 @@ async fn template_carried_by_the_base_image() {
     )
     .await;
 
-    let files = engine
-        .template_in(&template_base)
+    let files = carried_template(&engine, &template_base)
         .await
         .unwrap()
         .expect("the label names a template");
@@ -313,7 +315,6 @@ async fn template_carried_by_the_base_image() {
         Some("requests==2.31.0\n"),
     );
     let inputs = BuildInputs {
-        name: "from-base",
         base: &template_base,
         language: Language::Python3,
         image: &image,
@@ -323,7 +324,7 @@ async fn template_carried_by_the_base_image() {
     build(&engine, &inputs, tag, &HashMap::new(), Builder::Classic)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let function = engine.files_in(tag, "/function").await.unwrap();
+    let function = engine.files(tag, "/function").await.unwrap();
     assert_eq!(file(&function, "packages.txt"), "requests==2.31.0\n");
     assert_eq!(file(&function, "system-packages.txt"), "curl 8.0\ntzdata\n");
     assert_eq!(file(&function, "tdnf-args"), "curl-8.0 tzdata\n");
@@ -337,7 +338,7 @@ async fn template_carried_by_the_base_image() {
         &[("Dockerfile", &broken, 0o644)],
     )
     .await;
-    let err = engine.template_in(&broken_id).await.unwrap_err();
+    let err = carried_template(&engine, &broken_id).await.unwrap_err();
     assert!(err.contains("/nowhere is not in the image"), "{err}");
 
     for tag in [

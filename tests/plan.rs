@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use dispatch::declarations::{self, LoadOptions};
-use dispatch::state::{ResourceState, State, StateStore, Status};
+use dispatch::decl::{self, LoadOptions};
+use dispatch::source::fs::FsSource;
+use dispatch::state::conformance::holder;
+use dispatch::state::local::LocalBackend;
+use dispatch::state::{Backend, ResourceState, State, Status};
 
 /// The repository root, so paths in output read `testdata/...`.
 fn root() -> &'static Path {
@@ -15,7 +18,7 @@ fn root() -> &'static Path {
 
 /// A state in which every resource of `dir` has been applied.
 fn applied_state(dir: &str, path: &Path) {
-    let declared = declarations::load(&root().join(dir), LoadOptions::default()).unwrap();
+    let declared = decl::load(&FsSource::new(root().join(dir)), LoadOptions::default()).unwrap();
     let mut state = State::new();
     for (address, d) in declared.resources {
         let resource = d.resource;
@@ -32,9 +35,8 @@ fn applied_state(dir: &str, path: &Path) {
             },
         );
     }
-    let store = StateStore::new(path);
-    store
-        .lock(Duration::ZERO, "test")
+    LocalBackend::new(path)
+        .lock(Duration::ZERO, &holder("test"))
         .unwrap()
         .save(&mut state)
         .unwrap();
@@ -152,8 +154,8 @@ fn saved_plan_is_private_and_shows_the_same() {
     let shown_json = dispatch(&state, &["show", "--json", file.to_str().unwrap()]);
     let planned_json = plan(&state, &["testdata/plan/v2", "--json"]);
     assert_eq!(shown_json.stdout, planned_json.stdout);
-    let saved = dispatch::planfile::SavedPlan::load(&file).unwrap();
-    let current = StateStore::new(&state).load().unwrap();
+    let saved = dispatch::planfile::load(&file).unwrap();
+    let current = LocalBackend::new(&state).load().unwrap();
     assert_eq!(saved.serial, 1);
     saved.check_current(current.as_ref()).unwrap();
 }
@@ -170,8 +172,11 @@ fn show_refuses_a_file_that_is_not_a_plan() {
 fn second_writer_is_told_who_holds_the_lock() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
-    let _held = StateStore::new(&state)
-        .lock(Duration::ZERO, "dispatch apply examples")
+    let _held = LocalBackend::new(&state)
+        .lock(
+            Duration::ZERO,
+            &dispatch::host::holder("dispatch apply examples"),
+        )
         .unwrap();
     let run = dispatch(&state, &["state", "rm", "Image/pandas"]);
     assert_eq!(run.code, 1);

@@ -3,8 +3,9 @@
 mod common;
 use common::env;
 
-use dispatch::reference::ImageRef;
-use dispatch::registry::{Registries, RegistryError};
+use dispatch::model::reference::ImageRef;
+use dispatch::registry::oci::Registries;
+use dispatch::registry::{Registry, RegistryError};
 
 fn registries(reference: &ImageRef) -> Registries {
     Registries::new(reference.domain.as_deref(), &[])

@@ -6,9 +6,12 @@ use common::env;
 
 use std::collections::HashMap;
 
-use dispatch::engine::{BuildRequest, Builder, Engine};
-use dispatch::reference::ImageRef;
-use dispatch::registry::{Registries, RegistryError};
+use dispatch::engine::docker::DockerEngine;
+use dispatch::engine::{BuildRequest, Engine};
+use dispatch::model::image::Builder;
+use dispatch::model::reference::ImageRef;
+use dispatch::registry::oci::Registries;
+use dispatch::registry::{Registry, RegistryError};
 
 fn registries(reference: &ImageRef) -> Registries {
     Registries::new(reference.domain.as_deref(), &[])
@@ -37,7 +40,9 @@ async fn auth_registry_needs_the_docker_config_credentials() {
     assert_eq!(digest, env("DISPATCH_TEST_AUTH_IMAGE_DIGEST"));
 
     // The engine pulls with the same credentials.
-    let engine = Engine::connect(None).await.unwrap();
+    let engine = DockerEngine::connect(&common::engine_address())
+        .await
+        .unwrap();
     let pulled = engine.pull(&image, &|_| {}).await.unwrap();
     assert_eq!(pulled.digest_in(&image).as_deref(), Some(digest.as_str()));
 
@@ -61,7 +66,7 @@ async fn auth_registry_needs_the_docker_config_credentials() {
 }
 
 /// Builds an image `FROM pinned` with BuildKit that runs a command, and checks its output.
-async fn build_on(engine: &Engine, base: &ImageRef, pinned: &str) {
+async fn build_on(engine: &DockerEngine, base: &ImageRef, pinned: &str) {
     let tag = "dispatch-test/auth-base-child:1";
     let dockerfile = format!("FROM {pinned}\nRUN echo built > /built\n");
     let mut context = tar::Builder::new(Vec::new());
@@ -83,7 +88,7 @@ async fn build_on(engine: &Engine, base: &ImageRef, pinned: &str) {
         .build(request, &|_| {})
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let built = engine.files_in(tag, "/built").await.unwrap();
+    let built = engine.files(tag, "/built").await.unwrap();
     assert_eq!(built, [("built".to_string(), b"built\n".to_vec())]);
     engine.remove(tag).await.unwrap();
 }

@@ -7,3 +7,13 @@ pub fn env(name: &str) -> String {
         panic!("{name} is not set: run `bash .ci/python-base && source /tmp/dispatch-services/env` first (.ci/run does)")
     })
 }
+
+/// The engine the tests use: `DOCKER_HOST`, else the default socket, as dispatch resolves it.
+#[allow(dead_code)] // not every test binary talks to the engine directly
+pub fn engine_address() -> String {
+    use dispatch::config::{Config, Overrides, Settings};
+    Config::resolve(Settings::default(), Overrides::default(), |key| {
+        std::env::var(key).ok()
+    })
+    .engine
+}

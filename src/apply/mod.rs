@@ -1,0 +1,343 @@
+//! Apply: run a plan's changes against the engine and registries as a dependency graph (pulls
+//! first, each build as soon as its base is ready), saving the state after every resource.
+//! [`schedule`] decides the order, [`step`] does one change, [`record`] writes it down.
+
+pub mod record;
+pub mod schedule;
+pub mod step;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use crate::engine::Engine;
+use crate::model::Address;
+use crate::model::image::Progress;
+use crate::plan::Plan;
+use crate::registry::Registry;
+use crate::state::{State, StateError, StateLock};
+use record::{Outcome, Tally};
+use schedule::{Next, Schedule};
+pub use step::Options;
+
+/// Receives what an apply is doing. Shared by every running step.
+pub trait Reporter: Sync {
+    fn started(&self, address: &Address, what: &str);
+    fn progress(&self, address: &Address, progress: &Progress);
+    fn finished(&self, address: &Address, outcome: Outcome, message: &str);
+}
+
+/// Everything a step needs besides its own change.
+pub struct Context<'a, E, R> {
+    pub engine: &'a E,
+    pub registries: &'a R,
+    pub options: &'a Options,
+    pub reporter: &'a dyn Reporter,
+    /// Set on Ctrl-C: no new step starts; running ones finish.
+    pub cancel: &'a AtomicBool,
+}
+
+/// Runs every change of `plan` that is not a no-op, recording each result in `state` and
+/// saving it as each step ends.
+pub async fn run<E: Engine, R: Registry>(
+    plan: &Plan,
+    state: &mut State,
+    lock: &dyn StateLock,
+    cx: &Context<'_, E, R>,
+) -> Result<Tally, StateError> {
+    let mut schedule = Schedule::new(plan);
+    let mut tally = Tally::default();
+    let mut running = FuturesUnordered::new();
+    loop {
+        let cancelled = cx.cancel.load(Ordering::SeqCst);
+        for next in schedule.next(running.len(), cx.options.parallelism, cancelled) {
+            match next {
+                Next::Skip { change, because } => {
+                    let message = format!("{because} failed");
+                    cx.reporter
+                        .finished(&change.address, Outcome::Skipped, &message);
+                    tally.skipped += 1;
+                }
+                Next::Start(change) => {
+                    let inputs = step::Inputs::from_state(change, state);
+                    running.push(async move { (change, step::run(change, inputs, cx).await) });
+                }
+            }
+        }
+        let Some((change, result)) = running.next().await else {
+            break;
+        };
+        let now = crate::host::now();
+        let succeeded = result.is_ok();
+        match result {
+            Ok(done) => {
+                let message = record::success(state, change, done, &mut tally, &now);
+                cx.reporter
+                    .finished(&change.address, Outcome::Done, &message);
+            }
+            Err(reason) => {
+                record::failure(state, change, &reason, &mut tally, &now);
+                cx.reporter
+                    .finished(&change.address, Outcome::Failed, &reason);
+            }
+        }
+        schedule.finished(&change.address, succeeded);
+        lock.save(state)?;
+    }
+    tally.not_started = schedule.not_started();
+    Ok(tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::decl::{Declarations, Declared};
+    use crate::engine::fake::FakeEngine;
+    use crate::model::diag::{Location, Pos};
+    use crate::model::reference::ImageRef;
+    use crate::model::{BaseImageSpec, ImageSpec, Kind, Language, Resource, Spec};
+    use crate::plan::{self, Observations};
+    use crate::registry::fake::FakeRegistry;
+    use crate::state::memory::MemoryBackend;
+    use crate::state::{Backend, Status, conformance};
+
+    /// Every event, as `address: outcome message`.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Reporter for Recorder {
+        fn started(&self, _: &Address, _: &str) {}
+        fn progress(&self, _: &Address, _: &Progress) {}
+        fn finished(&self, address: &Address, outcome: Outcome, message: &str) {
+            let first = message.lines().next().unwrap_or_default();
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{address}: {outcome:?} {first}"));
+        }
+    }
+
+    fn base(name: &str) -> Resource {
+        Resource {
+            name: name.into(),
+            spec: Spec::BaseImage(BaseImageSpec {
+                docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/{name}:1")).unwrap(),
+                language: Language::Python3,
+                tags: vec![],
+            }),
+        }
+    }
+
+    fn image(name: &str, base: &str) -> Resource {
+        Resource {
+            name: name.into(),
+            spec: Spec::Image(ImageSpec {
+                base_image_name: base.into(),
+                runtime_dependencies: None,
+                system_dependencies: None,
+                tags: vec![],
+            }),
+        }
+    }
+
+    fn plan_of(resources: &[Resource]) -> Plan {
+        let origin = Location {
+            file: "x.yaml".into(),
+            pos: Pos::FILE,
+        };
+        let declarations = Declarations {
+            resources: resources
+                .iter()
+                .map(|r| {
+                    let declared = Declared {
+                        resource: r.clone(),
+                        origin: origin.clone(),
+                    };
+                    (r.address(), declared)
+                })
+                .collect(),
+        };
+        plan::plan(&declarations, None, &Observations::default(), &[]).unwrap()
+    }
+
+    struct Outcomes {
+        tally: Tally,
+        events: Vec<String>,
+        backend: MemoryBackend,
+    }
+
+    fn apply(
+        plan: &Plan,
+        engine: &FakeEngine,
+        parallelism: usize,
+        cancel: &AtomicBool,
+    ) -> Outcomes {
+        let backend = MemoryBackend::default();
+        let lock = backend
+            .lock(Duration::ZERO, &conformance::holder("apply"))
+            .unwrap();
+        let reporter = Recorder::default();
+        let options = Options {
+            parallelism,
+            ..Options::default()
+        };
+        let cx = Context {
+            engine,
+            registries: &FakeRegistry::default(),
+            options: &options,
+            reporter: &reporter,
+            cancel,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut state = State::new();
+        let tally = runtime
+            .block_on(run(plan, &mut state, lock.as_ref(), &cx))
+            .unwrap();
+        Outcomes {
+            tally,
+            events: reporter.0.into_inner().unwrap(),
+            backend,
+        }
+    }
+
+    /// Asserts that the events, sorted (steps run concurrently), start with `want`.
+    fn assert_events(out: &Outcomes, want: &[&str]) {
+        let mut got = out.events.clone();
+        got.sort();
+        assert_eq!(got.len(), want.len(), "{got:#?}");
+        for (got_one, want_one) in got.iter().zip(want) {
+            assert!(got_one.starts_with(want_one), "{got:#?}");
+        }
+    }
+
+    fn status(backend: &MemoryBackend, kind: Kind, name: &str) -> Option<Status> {
+        let state = backend.load().unwrap().unwrap();
+        state
+            .resources
+            .get(&Address::new(kind, name))
+            .map(|r| r.status)
+    }
+
+    #[test]
+    fn independent_work_goes_on_after_a_failure_and_dependents_are_skipped() {
+        let plan = plan_of(&[base("a"), base("b"), image("i", "a"), image("j", "b")]);
+        let engine = FakeEngine::default().failing_pull("127.0.0.1:5000/base/a:1");
+        let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
+        assert_eq!(
+            out.tally,
+            Tally {
+                pulled: 1,
+                built: 1,
+                failed: 1,
+                skipped: 1,
+                ..Tally::default()
+            }
+        );
+        assert_events(
+            &out,
+            &[
+                "BaseImage/a: Failed error when pulling image 127.0.0.1:5000/base/a:1: manifest unknown",
+                "BaseImage/b: Done pulled (sha256:",
+                "Image/i: Skipped BaseImage/a failed",
+                "Image/j: Done built dispatch/j:",
+            ],
+        );
+        assert_eq!(
+            status(&out.backend, Kind::BaseImage, "a"),
+            Some(Status::Error)
+        );
+        assert_eq!(
+            status(&out.backend, Kind::BaseImage, "b"),
+            Some(Status::Ready)
+        );
+        assert_eq!(status(&out.backend, Kind::Image, "j"), Some(Status::Ready));
+        assert_eq!(
+            status(&out.backend, Kind::Image, "i"),
+            None,
+            "a skipped image is not recorded"
+        );
+        let state = out.backend.load().unwrap().unwrap();
+        assert_eq!(
+            state.resources[&Address::new(Kind::BaseImage, "a")].reason,
+            ["error when pulling image 127.0.0.1:5000/base/a:1: manifest unknown"]
+        );
+        assert_eq!(
+            engine
+                .calls()
+                .iter()
+                .filter(|c| c.starts_with("build"))
+                .count(),
+            1,
+            "{:?}",
+            engine.calls()
+        );
+    }
+
+    #[test]
+    fn a_failed_build_is_recorded_with_its_step_and_the_rest_is_built() {
+        let plan = plan_of(&[base("a"), image("bad", "a"), image("good", "a")]);
+        let engine = FakeEngine::default().failing_build("dispatch/bad:");
+        let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
+        assert_eq!((out.tally.built, out.tally.failed), (1, 1));
+        let state = out.backend.load().unwrap().unwrap();
+        let reason = &state.resources[&Address::new(Kind::Image, "bad")].reason;
+        assert!(
+            reason[0].starts_with("error when building image dispatch/bad:"),
+            "{reason:?}"
+        );
+        assert_eq!(reason[1..], ["failed at Step 2/2 : RUN false", "  no"]);
+        assert_eq!(
+            status(&out.backend, Kind::Image, "good"),
+            Some(Status::Ready)
+        );
+    }
+
+    #[test]
+    fn an_interrupt_lets_running_work_finish_and_starts_nothing_new() {
+        let plan = plan_of(&[base("a"), base("b"), base("c"), image("i", "a")]);
+        static CANCEL: AtomicBool = AtomicBool::new(false);
+        let engine = FakeEngine::default().on_call(|call| {
+            if call.ends_with("/a:1") {
+                // Ctrl-C while the first pull runs.
+                CANCEL.store(true, Ordering::SeqCst);
+            }
+        });
+        let out = apply(&plan, &engine, 1, &CANCEL);
+        assert_eq!(engine.calls(), ["pull 127.0.0.1:5000/base/a:1"]);
+        assert_eq!(out.tally.pulled, 1, "the running pull finished");
+        assert_eq!(out.tally.not_started, 3);
+        assert!(!out.tally.succeeded());
+        assert_eq!(
+            status(&out.backend, Kind::BaseImage, "a"),
+            Some(Status::Ready)
+        );
+        assert_eq!(status(&out.backend, Kind::BaseImage, "b"), None);
+    }
+
+    #[test]
+    fn the_state_is_saved_after_each_resource() {
+        let plan = plan_of(&[base("a"), base("b"), image("i", "a"), image("j", "b")]);
+        let engine = FakeEngine::default();
+        let out = apply(&plan, &engine, 2, &AtomicBool::new(false));
+        let saves = out.backend.saves();
+        assert_eq!(saves.len(), 4, "one save per finished resource");
+        let sizes: Vec<usize> = saves.iter().map(|s| s.resources.len()).collect();
+        assert_eq!(sizes, [1, 2, 3, 4]);
+        let serials: Vec<u64> = saves.iter().map(|s| s.serial).collect();
+        assert_eq!(serials, [1, 2, 3, 4]);
+        // Each image is saved after its base.
+        let first_with =
+            |address: &Address| saves.iter().position(|s| s.resources.contains_key(address));
+        for (image, base) in [("i", "a"), ("j", "b")] {
+            assert!(
+                first_with(&Address::new(Kind::BaseImage, base))
+                    < first_with(&Address::new(Kind::Image, image))
+            );
+        }
+    }
+}

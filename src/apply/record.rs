@@ -1,0 +1,243 @@
+//! What a finished step changes in the state, and the tally of an apply: pure functions of the
+//! outcome (and the time, passed in).
+
+use crate::model::image::BuildFailure;
+use crate::plan::Change;
+use crate::state::{Observed, ResourceState, State, Status};
+
+/// What a successful step leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Pulled(Observed),
+    Built(Observed),
+    /// An image already built with the same inputs: nothing was built.
+    Reused(Observed),
+    Updated,
+    Deleted,
+}
+
+/// How a step ended, as the progress shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Failed,
+    /// Not run, because something it needs failed.
+    Skipped,
+}
+
+/// What an apply did, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub pulled: usize,
+    pub built: usize,
+    /// Images whose tag already existed, so nothing was built.
+    pub reused: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub not_started: usize,
+}
+
+impl Tally {
+    pub fn succeeded(&self) -> bool {
+        self.failed == 0 && self.skipped == 0 && self.not_started == 0
+    }
+}
+
+/// Records a finished step at time `now`, counts it, and says in a few words what it did.
+pub fn success(
+    state: &mut State,
+    change: &Change,
+    done: Done,
+    tally: &mut Tally,
+    now: &str,
+) -> String {
+    let (observed, message) = match done {
+        Done::Deleted => {
+            state.resources.remove(&change.address);
+            tally.deleted += 1;
+            return "deleted".into();
+        }
+        Done::Updated => {
+            tally.updated += 1;
+            let kept = state
+                .resources
+                .get(&change.address)
+                .and_then(|r| r.observed.clone());
+            (kept, "tags updated".to_string())
+        }
+        Done::Pulled(observed) => {
+            tally.pulled += 1;
+            let message = format!(
+                "pulled ({})",
+                observed
+                    .digest
+                    .as_deref()
+                    .or(observed.image_id.as_deref())
+                    .unwrap_or_default()
+            );
+            (Some(observed), message)
+        }
+        Done::Built(observed) => {
+            tally.built += 1;
+            let message = format!(
+                "built {}",
+                observed.reference.as_deref().unwrap_or_default()
+            );
+            (Some(observed), message)
+        }
+        Done::Reused(observed) => {
+            tally.reused += 1;
+            let message = format!(
+                "already built as {}",
+                observed.reference.as_deref().unwrap_or_default()
+            );
+            (Some(observed), message)
+        }
+    };
+    record(state, change, Status::Ready, Vec::new(), observed, now);
+    message
+}
+
+/// Records a failed step at time `now`, with its reason, one line an entry.
+pub fn failure(state: &mut State, change: &Change, reason: &str, tally: &mut Tally, now: &str) {
+    tally.failed += 1;
+    let reason = reason.lines().map(str::to_string).collect();
+    record(state, change, Status::Error, reason, None, now);
+}
+
+/// Why building `reference` failed: the engine's message, the step, its last lines.
+pub fn build_failure_reason(reference: &str, failure: &BuildFailure) -> String {
+    let mut reason = format!("error when building image {reference}: {}", failure.message);
+    if let Some(step) = &failure.step {
+        reason.push_str(&format!("\nfailed at {step}"));
+    }
+    for line in &failure.last_lines {
+        reason.push_str(&format!("\n  {line}"));
+    }
+    reason
+}
+
+fn record(
+    state: &mut State,
+    change: &Change,
+    status: Status,
+    reason: Vec<String>,
+    observed: Option<Observed>,
+    now: &str,
+) {
+    let Some(resource) = change.after.clone().or_else(|| change.before.clone()) else {
+        return;
+    };
+    let created_time = state
+        .resources
+        .get(&change.address)
+        .map_or_else(|| now.to_string(), |r| r.created_time.clone());
+    let entry = ResourceState {
+        spec_digest: resource.digest(),
+        resource,
+        status,
+        reason,
+        created_time,
+        modified_time: now.to_string(),
+        observed,
+    };
+    state.resources.insert(change.address.clone(), entry);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::image::Step;
+    use crate::model::reference::ImageRef;
+    use crate::model::{BaseImageSpec, Language, Resource, Spec};
+    use crate::plan::Action;
+
+    fn create(name: &str) -> Change {
+        let resource = Resource {
+            name: name.into(),
+            spec: Spec::BaseImage(BaseImageSpec {
+                docker_url: ImageRef::parse("x/y:1").unwrap(),
+                language: Language::Python3,
+                tags: vec![],
+            }),
+        };
+        Change {
+            address: resource.address(),
+            action: Action::Create,
+            reasons: vec![],
+            before: None,
+            after: Some(resource),
+        }
+    }
+
+    #[test]
+    fn successes_are_ready_failures_keep_their_reason_and_creation_stays() {
+        let mut state = State::new();
+        let mut tally = Tally::default();
+        let change = create("b");
+        let failed = "error when pulling image x/y:1: manifest unknown\nsecond line";
+        failure(&mut state, &change, failed, &mut tally, "t1");
+        let entry = &state.resources[&change.address];
+        assert_eq!(entry.status, Status::Error);
+        assert_eq!(entry.reason.len(), 2);
+        assert_eq!(entry.observed, None);
+        let pulled = Observed {
+            image_id: Some("sha256:id".into()),
+            digest: Some("sha256:d".into()),
+            reference: None,
+        };
+        let message = success(
+            &mut state,
+            &change,
+            Done::Pulled(pulled.clone()),
+            &mut tally,
+            "t2",
+        );
+        assert_eq!(message, "pulled (sha256:d)");
+        let entry = &state.resources[&change.address];
+        assert_eq!(
+            (
+                entry.status,
+                entry.created_time.as_str(),
+                entry.modified_time.as_str()
+            ),
+            (Status::Ready, "t1", "t2")
+        );
+        assert_eq!(entry.observed, Some(pulled));
+        assert_eq!(entry.spec_digest, change.after.as_ref().unwrap().digest());
+        assert_eq!(
+            success(&mut state, &change, Done::Deleted, &mut tally, "t3"),
+            "deleted"
+        );
+        assert!(state.resources.is_empty());
+        assert_eq!(
+            tally,
+            Tally {
+                pulled: 1,
+                deleted: 1,
+                failed: 1,
+                ..Tally::default()
+            }
+        );
+        assert!(!tally.succeeded());
+    }
+
+    #[test]
+    fn build_failures_name_the_step_and_its_last_lines() {
+        let failure = BuildFailure {
+            message: "the step's command returned a non-zero code: 1".into(),
+            step: Some(Step {
+                number: 2,
+                of: 2,
+                text: "RUN make".into(),
+            }),
+            last_lines: vec!["cc: error".into()],
+        };
+        assert_eq!(
+            build_failure_reason("dispatch/i:abc", &failure),
+            "error when building image dispatch/i:abc: the step's command returned a non-zero code: 1\nfailed at Step 2/2 : RUN make\n  cc: error"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! One function per action of a plan: delete, update, pull, build. Each asks the engine and
+//! registries through their traits, takes its choices from [`crate::build::recipe`], and
+//! returns what it did for [`super::record`] to write down.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use super::Context;
+use super::record::{self, Done};
+use crate::build::{self, BuildInputs, TEMPLATE_LABEL, Template, recipe};
+use crate::engine::{BuildRequest, Engine};
+use crate::model::image::Builder;
+use crate::model::reference::ImageRef;
+use crate::model::{Address, BaseImageSpec, ImageSpec, Language, Resource, Spec};
+use crate::plan::{Action, Change};
+use crate::registry::Registry;
+use crate::state::{Observed, State};
+
+/// How to apply, resolved from flags and dispatch.toml.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub parallelism: usize,
+    /// Leave built images in the engine when their resource is deleted or replaced.
+    pub keep_images: bool,
+    /// Registry path built images are pushed to; `None` keeps them in the engine only.
+    pub destination: Option<String>,
+    pub build_args: HashMap<String, String>,
+    pub network: Option<String>,
+    pub builder: Builder,
+    /// Dockerfile templates that replace the built-in ones, by language.
+    pub templates: HashMap<Language, String>,
+}
+
+/// What a step reads from the state, copied when it starts.
+pub(super) struct Inputs {
+    /// What this resource had before (for replacements and deletions).
+    previous: Option<Observed>,
+    /// For an image: its base image's spec and what was pulled for it.
+    base: Option<(Resource, Option<Observed>)>,
+}
+
+impl Inputs {
+    pub(super) fn from_state(change: &Change, state: &State) -> Self {
+        let previous = state
+            .resources
+            .get(&change.address)
+            .and_then(|r| r.observed.clone());
+        let base = change
+            .after
+            .as_ref()
+            .and_then(Resource::depends_on)
+            .and_then(|base| {
+                state
+                    .resources
+                    .get(&base)
+                    .map(|r| (r.resource.clone(), r.observed.clone()))
+            });
+        Inputs { previous, base }
+    }
+}
+
+/// An error as the reason a step records.
+fn text(error: impl Display) -> String {
+    error.to_string()
+}
+
+/// Runs the step for `change`; the error is the reason recorded for it.
+pub(super) async fn run<E: Engine, R: Registry>(
+    change: &Change,
+    inputs: Inputs,
+    cx: &Context<'_, E, R>,
+) -> Result<Done, String> {
+    let address = &change.address;
+    match (change.action, change.after.as_ref().map(|r| &r.spec)) {
+        (Action::Delete, _) => delete(address, inputs, cx).await,
+        (Action::Update, _) => {
+            cx.reporter.started(address, "updating tags");
+            Ok(Done::Updated)
+        }
+        (_, Some(Spec::BaseImage(base))) => pull(address, base, cx).await,
+        (_, Some(Spec::Image(image))) => build(address, image, inputs, cx).await,
+        (_, None) => Err("nothing to create".into()),
+    }
+}
+
+async fn delete<E: Engine, R: Registry>(
+    address: &Address,
+    inputs: Inputs,
+    cx: &Context<'_, E, R>,
+) -> Result<Done, String> {
+    cx.reporter.started(address, "deleting");
+    if let Some(image) = recipe::removed(inputs.previous.as_ref(), cx.options.keep_images) {
+        cx.engine.remove(&image).await.map_err(text)?;
+    }
+    Ok(Done::Deleted)
+}
+
+async fn pull<E: Engine, R: Registry>(
+    address: &Address,
+    base: &BaseImageSpec,
+    cx: &Context<'_, E, R>,
+) -> Result<Done, String> {
+    cx.reporter
+        .started(address, &format!("pulling {}", base.docker_url));
+    let progress = |p| cx.reporter.progress(address, &p);
+    let image = cx
+        .engine
+        .pull(&base.docker_url, &progress)
+        .await
+        .map_err(text)?;
+    let digest = base
+        .docker_url
+        .digest
+        .clone()
+        .or_else(|| image.digest_in(&base.docker_url));
+    Ok(Done::Pulled(Observed {
+        image_id: Some(image.id),
+        digest,
+        reference: None,
+    }))
+}
+
+async fn build<E: Engine, R: Registry>(
+    address: &Address,
+    image: &ImageSpec,
+    inputs: Inputs,
+    cx: &Context<'_, E, R>,
+) -> Result<Done, String> {
+    let progress = |p| cx.reporter.progress(address, &p);
+    let base_name = &image.base_image_name;
+    let (base_resource, base_observed) = inputs
+        .base
+        .ok_or_else(|| format!("base image {base_name} is not in the state"))?;
+    let Spec::BaseImage(base) = &base_resource.spec else {
+        return Err(format!("base image {base_name} has not been pulled"));
+    };
+    let pin = recipe::pin(base_name, base, base_observed.as_ref())?;
+    // The engine may have lost the base since it was pulled (a fresh CI runner, say), and its
+    // template is read from the engine: pull it again, by digest.
+    if pin.by_digest
+        && cx
+            .engine
+            .inspect(&pin.reference)
+            .await
+            .map_err(text)?
+            .is_none()
+    {
+        cx.reporter
+            .started(address, &format!("pulling its base {}", pin.reference));
+        let pinned = ImageRef::parse(&pin.reference)?;
+        cx.engine.pull(&pinned, &progress).await.map_err(text)?;
+    }
+    let template = match recipe::override_template(&cx.options.templates, base.language) {
+        Some(template) => template,
+        None => match carried_template(cx.engine, &pin.reference).await? {
+            Some(files) => Template::FromBase(files),
+            None => Template::BuiltIn,
+        },
+    };
+    let context = build::context(&BuildInputs {
+        base: &pin.reference,
+        language: base.language,
+        image,
+        template,
+    });
+    let destination = cx.options.destination.as_deref();
+    let reference = build::image_reference(destination, &address.name, &context.digest);
+    let local = cx.engine.inspect(reference.as_str()).await.map_err(text)?;
+    let remote = match (&local, destination) {
+        (None, Some(_)) => cx.registries.digest(&reference).await.ok(),
+        _ => None,
+    };
+    if let Some(observed) = recipe::reuse(&reference, local.as_ref(), remote) {
+        return Ok(Done::Reused(observed));
+    }
+    cx.reporter
+        .started(address, &format!("building {reference}"));
+    let build_args = context.with_args(&cx.options.build_args);
+    let request = BuildRequest {
+        context: context.tar,
+        tag: reference.as_str(),
+        build_args: &build_args,
+        network: cx.options.network.as_deref(),
+        builder: recipe::builder(cx.options.builder, &pin),
+        base: Some(&base.docker_url),
+    };
+    let image_id = cx
+        .engine
+        .build(request, &progress)
+        .await
+        .map_err(|failure| record::build_failure_reason(reference.as_str(), &failure))?;
+    let digest = match destination {
+        Some(_) => {
+            cx.reporter
+                .started(address, &format!("pushing {reference}"));
+            Some(cx.engine.push(&reference, &progress).await.map_err(text)?)
+        }
+        None => None,
+    };
+    let superseded = recipe::superseded(
+        inputs.previous.as_ref(),
+        reference.as_str(),
+        cx.options.keep_images,
+    );
+    if let Some(old) = superseded {
+        cx.engine.remove(&old).await.map_err(text)?;
+    }
+    Ok(Done::Built(Observed {
+        image_id: Some(image_id),
+        digest,
+        reference: Some(reference.to_string()),
+    }))
+}
+
+/// The build template a base image carries: the files of the directory its
+/// [`TEMPLATE_LABEL`] label names (paths relative to it), or `None` without the label.
+pub async fn carried_template<E: Engine>(
+    engine: &E,
+    image: &str,
+) -> Result<Option<Vec<(String, Vec<u8>)>>, String> {
+    let base = engine.inspect(image).await.map_err(text)?.ok_or_else(|| {
+        format!("cannot read the template of image {image}: the engine does not hold it")
+    })?;
+    let Some(dir) = recipe::template_dir(&base) else {
+        return Ok(None);
+    };
+    let files = engine.files(image, &dir).await.map_err(|e| {
+        format!("cannot read the template of image {image} ({TEMPLATE_LABEL}={dir}): {e}")
+    })?;
+    recipe::carried_template(image, &dir, files).map(Some)
+}

@@ -1,0 +1,226 @@
+//! The decisions around a build, as pure functions of what the state and the engine said: how
+//! the base is pinned, which builder builds, where the template comes from, whether an image
+//! that exists can be reused, and which old image a rebuild leaves behind.
+
+use std::collections::HashMap;
+
+use super::context::{TEMPLATE_LABEL, Template};
+use crate::model::image::{Builder, LocalImage};
+use crate::model::reference::ImageRef;
+use crate::model::{BaseImageSpec, Language};
+use crate::state::Observed;
+
+/// The base an image is built `FROM`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// `repo@sha256:...`, or the image id when the base has no registry digest.
+    pub reference: String,
+    /// Whether `reference` names a registry digest (which BuildKit can build on, and which the
+    /// engine can pull again should it lose the base).
+    pub by_digest: bool,
+}
+
+/// Pins the base `name` as it was pulled: by registry digest, else by image id.
+pub fn pin(name: &str, spec: &BaseImageSpec, pulled: Option<&Observed>) -> Result<Pin, String> {
+    let not_pulled = || format!("base image {name} has not been pulled");
+    let pulled = pulled.ok_or_else(not_pulled)?;
+    match (&pulled.digest, &pulled.image_id) {
+        (Some(digest), _) => Ok(Pin {
+            reference: format!("{}@{digest}", spec.docker_url.repository()),
+            by_digest: true,
+        }),
+        (None, Some(id)) => Ok(Pin {
+            reference: id.clone(),
+            by_digest: false,
+        }),
+        (None, None) => Err(not_pulled()),
+    }
+}
+
+/// The builder for a build on `pin`: BuildKit cannot build `FROM` an image id.
+pub fn builder(configured: Builder, pin: &Pin) -> Builder {
+    if pin.by_digest {
+        configured
+    } else {
+        Builder::Classic
+    }
+}
+
+/// The template dispatch.toml sets for `language`, if any; without one, the base is asked.
+pub fn override_template(
+    overrides: &HashMap<Language, String>,
+    language: Language,
+) -> Option<Template> {
+    overrides
+        .get(&language)
+        .map(|text| Template::Override(text.clone()))
+}
+
+/// The directory a base image's [`TEMPLATE_LABEL`] names, as an absolute path in the image.
+pub fn template_dir(base: &LocalImage) -> Option<String> {
+    let dir = base.labels.get(TEMPLATE_LABEL)?;
+    Some(format!("/{}", dir.trim().trim_matches('/')))
+}
+
+/// The template in `files`, read from `dir` of `image`: it must hold a Dockerfile.
+pub fn carried_template(
+    image: &str,
+    dir: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    if files.iter().any(|(path, _)| path == "Dockerfile") {
+        Ok(files)
+    } else {
+        Err(format!(
+            "image {image} names {dir} as its template ({TEMPLATE_LABEL}), but {dir}/Dockerfile is not in the image"
+        ))
+    }
+}
+
+/// An image already built as `reference`: found in the engine (`local`) or, failing that, in
+/// the destination registry (its digest `remote`).
+pub fn reuse(
+    reference: &ImageRef,
+    local: Option<&LocalImage>,
+    remote: Option<String>,
+) -> Option<Observed> {
+    let observed = |image_id, digest| Observed {
+        image_id,
+        digest,
+        reference: Some(reference.to_string()),
+    };
+    match (local, remote) {
+        (Some(image), _) => Some(observed(Some(image.id.clone()), image.digest_in(reference))),
+        (None, Some(digest)) => Some(observed(None, Some(digest))),
+        (None, None) => None,
+    }
+}
+
+/// The image a rebuild as `reference` leaves behind, to remove unless images are kept.
+pub fn superseded(
+    previous: Option<&Observed>,
+    reference: &str,
+    keep_images: bool,
+) -> Option<String> {
+    let old = previous?.reference.as_ref()?;
+    (old != reference && !keep_images).then(|| old.clone())
+}
+
+/// The image a deletion removes, unless images are kept.
+pub fn removed(previous: Option<&Observed>, keep_images: bool) -> Option<String> {
+    previous?.reference.clone().filter(|_| !keep_images)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn base() -> BaseImageSpec {
+        BaseImageSpec {
+            docker_url: ImageRef::parse("127.0.0.1:5000/base/python3:1").unwrap(),
+            language: Language::Python3,
+            tags: vec![],
+        }
+    }
+
+    fn observed(id: Option<&str>, digest: Option<&str>, reference: Option<&str>) -> Observed {
+        Observed {
+            image_id: id.map(str::to_string),
+            digest: digest.map(str::to_string),
+            reference: reference.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn bases_are_pinned_by_digest_else_by_id() {
+        let by_digest = pin(
+            "b",
+            &base(),
+            Some(&observed(Some("sha256:id"), Some(DIGEST), None)),
+        );
+        let by_digest = by_digest.unwrap();
+        assert_eq!(
+            by_digest.reference,
+            format!("127.0.0.1:5000/base/python3@{DIGEST}")
+        );
+        assert_eq!(builder(Builder::BuildKit, &by_digest), Builder::BuildKit);
+        let by_id = pin("b", &base(), Some(&observed(Some("sha256:id"), None, None))).unwrap();
+        assert_eq!(
+            by_id,
+            Pin {
+                reference: "sha256:id".into(),
+                by_digest: false
+            }
+        );
+        assert_eq!(builder(Builder::BuildKit, &by_id), Builder::Classic);
+        assert_eq!(
+            pin("b", &base(), None).unwrap_err(),
+            "base image b has not been pulled"
+        );
+        assert!(pin("b", &base(), Some(&observed(None, None, None))).is_err());
+    }
+
+    #[test]
+    fn templates_come_from_settings_else_from_the_label() {
+        let overrides = HashMap::from([(Language::Java, "FROM x".to_string())]);
+        assert_eq!(
+            override_template(&overrides, Language::Java),
+            Some(Template::Override("FROM x".into()))
+        );
+        assert_eq!(override_template(&overrides, Language::Python3), None);
+        let mut image = LocalImage::default();
+        assert_eq!(template_dir(&image), None);
+        image
+            .labels
+            .insert(TEMPLATE_LABEL.into(), " image-template/ ".into());
+        assert_eq!(template_dir(&image).as_deref(), Some("/image-template"));
+        let files = vec![("Dockerfile".to_string(), b"FROM x".to_vec())];
+        assert!(carried_template("i", "/t", files).is_ok());
+        assert_eq!(
+            carried_template("i", "/t", vec![]).unwrap_err(),
+            "image i names /t as its template (io.dispatchframework.imageTemplate), but /t/Dockerfile is not in the image"
+        );
+    }
+
+    #[test]
+    fn existing_images_are_reused_from_the_engine_first() {
+        let reference = ImageRef::parse("127.0.0.1:5000/f/i:abc").unwrap();
+        let local = LocalImage {
+            id: "sha256:id".into(),
+            repo_digests: vec![format!("127.0.0.1:5000/f/i@{DIGEST}")],
+            ..LocalImage::default()
+        };
+        assert_eq!(
+            reuse(&reference, Some(&local), Some("sha256:other".into())),
+            Some(observed(
+                Some("sha256:id"),
+                Some(DIGEST),
+                Some("127.0.0.1:5000/f/i:abc")
+            ))
+        );
+        assert_eq!(
+            reuse(&reference, None, Some(DIGEST.into())),
+            Some(observed(None, Some(DIGEST), Some("127.0.0.1:5000/f/i:abc")))
+        );
+        assert_eq!(reuse(&reference, None, None), None);
+    }
+
+    #[test]
+    fn old_images_are_removed_unless_kept_or_still_current() {
+        let previous = observed(Some("sha256:id"), None, Some("dispatch/i:old"));
+        assert_eq!(
+            superseded(Some(&previous), "dispatch/i:new", false).as_deref(),
+            Some("dispatch/i:old")
+        );
+        assert_eq!(superseded(Some(&previous), "dispatch/i:old", false), None);
+        assert_eq!(superseded(Some(&previous), "dispatch/i:new", true), None);
+        assert_eq!(superseded(None, "dispatch/i:new", false), None);
+        assert_eq!(
+            removed(Some(&previous), false).as_deref(),
+            Some("dispatch/i:old")
+        );
+        assert_eq!(removed(Some(&previous), true), None);
+    }
+}

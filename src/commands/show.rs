@@ -1,0 +1,14 @@
+//! `dispatch show FILE`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::Output;
+
+pub fn run(file: &Path, output: &Output) -> Result<ExitCode> {
+    let saved = dispatch::planfile::load(file).map_err(dispatch::ops::Error::from)?;
+    super::print_plan(&saved.plan, output)?;
+    Ok(ExitCode::SUCCESS)
+}

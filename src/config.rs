@@ -1,0 +1,349 @@
+//! Every setting of a run, resolved once into a [`Config`]: flags (and the environment
+//! variables clap reads for them) > other environment variables > `dispatch.toml` > defaults.
+//! `dispatch.toml` holds project defaults, so CI and laptops run the same command line; every
+//! key is documented in README.md ("dispatch.toml").
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::model::Language;
+use crate::model::diag::Hint;
+use crate::model::image::Builder;
+
+pub const FILE_NAME: &str = "dispatch.toml";
+
+/// The state file when neither `--state`, `DISPATCH_STATE` nor `state` says otherwise.
+pub const DEFAULT_STATE: &str = ".dispatch/state.json";
+/// Where the engine listens when neither `DOCKER_HOST` nor `[engine] host` says otherwise.
+pub const DEFAULT_ENGINE: &str = "unix:///var/run/docker.sock";
+/// How many pulls and builds run at once when nothing says otherwise.
+pub const DEFAULT_PARALLELISM: usize = 4;
+
+/// What the command line says, where it says anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub state: Option<PathBuf>,
+    pub parallelism: Option<usize>,
+    pub lock_timeout: Option<Duration>,
+}
+
+/// The settings of one run, every precedence already applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub state: PathBuf,
+    pub parallelism: usize,
+    pub lock_timeout: Duration,
+    /// The Docker engine's address.
+    pub engine: String,
+    pub destination: Option<String>,
+    pub insecure: Vec<String>,
+    pub network: Option<String>,
+    pub builder: Builder,
+    pub build_args: HashMap<String, String>,
+    pub templates: BTreeMap<Language, PathBuf>,
+}
+
+impl Config {
+    /// Reads `dispatch.toml` from `dir` and resolves it under `overrides` and the environment.
+    pub fn load(dir: &Path, overrides: Overrides) -> Result<Config, SettingsError> {
+        let settings = Settings::load(dir)?;
+        Ok(Config::resolve(settings, overrides, |key| {
+            std::env::var(key).ok()
+        }))
+    }
+
+    /// `overrides` > `env` > `settings` > defaults. An empty variable counts as unset.
+    pub fn resolve(
+        settings: Settings,
+        overrides: Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Config {
+        let engine = env("DOCKER_HOST")
+            .filter(|host| !host.is_empty())
+            .or(settings.engine.host)
+            .unwrap_or_else(|| DEFAULT_ENGINE.to_string());
+        Config {
+            state: overrides
+                .state
+                .or(settings.state)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE)),
+            parallelism: overrides
+                .parallelism
+                .or(settings.parallelism)
+                .unwrap_or(DEFAULT_PARALLELISM),
+            lock_timeout: overrides
+                .lock_timeout
+                .or(settings.lock_timeout)
+                .unwrap_or(Duration::ZERO),
+            engine,
+            destination: settings.registry.destination,
+            insecure: settings.registry.insecure,
+            network: settings.build.network.map(toml::Spanned::into_inner),
+            builder: settings.build.builder.unwrap_or_default(),
+            build_args: settings.build.args,
+            templates: settings.templates,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Path of the state file, relative to the current directory.
+    pub state: Option<PathBuf>,
+    /// How many pulls and builds run at once during apply.
+    pub parallelism: Option<usize>,
+    /// How long to wait for another run's state lock, e.g. "30s" or "5m".
+    #[serde(default, with = "humantime_serde_opt")]
+    pub lock_timeout: Option<Duration>,
+    #[serde(default)]
+    pub registry: RegistrySettings,
+    #[serde(default)]
+    pub engine: EngineSettings,
+    #[serde(default)]
+    pub build: BuildSettings,
+    /// Dockerfile templates per language (`python3 = "templates/python3.Dockerfile"`),
+    /// used instead of the built-in ones. Paths are relative to the current directory.
+    #[serde(default)]
+    pub templates: BTreeMap<Language, PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EngineSettings {
+    /// The Docker engine's address, e.g. "unix:///var/run/docker.sock"; `DOCKER_HOST` wins.
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildSettings {
+    /// The network builds run on, e.g. "host" so a package index on 127.0.0.1 is reachable.
+    /// Spanned, so that a network the builder cannot use is reported at its line.
+    pub network: Option<toml::Spanned<String>>,
+    /// `buildkit` (the default) or `classic`: which of the engine's builders builds images.
+    pub builder: Option<Builder>,
+    /// Build args for every build (package index URLs, say). Not part of an image's identity.
+    #[serde(default)]
+    pub args: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistrySettings {
+    /// Where built images are pushed, e.g. "127.0.0.1:5000/functions".
+    pub destination: Option<String>,
+    /// Registries (`host:port`) spoken to over plain HTTP although not on loopback.
+    #[serde(default)]
+    pub insecure: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+}
+
+impl Hint for SettingsError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            SettingsError::Invalid { .. } => {
+                Some("the keys are documented in README.md, section \"dispatch.toml\"".into())
+            }
+            SettingsError::Read { .. } => None,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `dispatch.toml` from `dir`; no file means all defaults.
+    pub fn load(dir: &Path) -> Result<Settings, SettingsError> {
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => return Err(SettingsError::Read { path, source }),
+        };
+        let invalid = |offset: usize, message: String| {
+            let before = &text[..offset.min(text.len())];
+            SettingsError::Invalid {
+                path: path.clone(),
+                line: before.matches('\n').count() + 1,
+                col: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                message,
+            }
+        };
+        let settings: Settings = toml::from_str(&text)
+            .map_err(|e| invalid(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        settings
+            .check()
+            .map_err(|(offset, message)| invalid(offset, message))?;
+        Ok(settings)
+    }
+
+    /// Settings that parse but cannot work together: where, and why.
+    fn check(&self) -> Result<(), (usize, String)> {
+        let builder = self.build.builder.unwrap_or_default();
+        match &self.build.network {
+            Some(network) if !builder.supports_network(network.get_ref()) => Err((
+                network.span().start,
+                format!(
+                    "network {:?} needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network",
+                    network.get_ref()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(dir.path()).unwrap();
+        assert_eq!(s.state.as_deref(), Some(Path::new("s.json")));
+        assert_eq!(s.parallelism, Some(2));
+        assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
+        assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
+        assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
+        assert_eq!(
+            s.build.network.as_ref().map(|n| n.get_ref().as_str()),
+            Some("host")
+        );
+        assert_eq!(s.build.builder, Some(Builder::Classic));
+        assert_eq!(s.build.args["PIP_NO_INDEX"], "1");
+        assert_eq!(
+            s.templates[&Language::Python3],
+            Path::new("t/py.Dockerfile")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "parallelism = 2\nstate_file = \"x\"\n",
+        )
+        .unwrap();
+        let err = Settings::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("dispatch.toml:2:1: unknown field `state_file`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn buildkit_builds_only_on_host_none_or_default_networks() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |toml: &str| {
+            std::fs::write(dir.path().join(FILE_NAME), toml).unwrap();
+            Settings::load(dir.path()).map_err(|e| e.to_string())
+        };
+        for network in ["host", "none", "default"] {
+            assert!(load(&format!("[build]\nnetwork = \"{network}\"\n")).is_ok());
+        }
+        let err = load("[build]\nnetwork = \"functions\"\n").unwrap_err();
+        assert!(
+            err.ends_with("dispatch.toml:2:11: network \"functions\" needs builder = \"classic\": BuildKit builds run only on the \"host\", \"none\" or default network"),
+            "{err}"
+        );
+        assert!(load("[build]\nnetwork = \"functions\"\nbuilder = \"classic\"\n").is_ok());
+    }
+
+    #[test]
+    fn missing_file_is_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn flags_win_over_the_environment_over_the_file_over_defaults() {
+        let none = |_: &str| None;
+        let defaults = Config::resolve(Settings::default(), Overrides::default(), none);
+        assert_eq!(defaults.state, Path::new(DEFAULT_STATE));
+        assert_eq!(defaults.parallelism, DEFAULT_PARALLELISM);
+        assert_eq!(defaults.lock_timeout, Duration::ZERO);
+        assert_eq!(defaults.engine, DEFAULT_ENGINE);
+        assert_eq!(defaults.builder, Builder::BuildKit);
+
+        let file = Settings {
+            state: Some("file.json".into()),
+            parallelism: Some(2),
+            lock_timeout: Some(Duration::from_secs(30)),
+            engine: EngineSettings {
+                host: Some("unix:///file.sock".into()),
+            },
+            ..Settings::default()
+        };
+        let from_file = Config::resolve(file.clone(), Overrides::default(), none);
+        assert_eq!(
+            (
+                from_file.state.as_path(),
+                from_file.parallelism,
+                from_file.lock_timeout
+            ),
+            (Path::new("file.json"), 2, Duration::from_secs(30))
+        );
+        assert_eq!(from_file.engine, "unix:///file.sock");
+
+        let env = |key: &str| (key == "DOCKER_HOST").then(|| "tcp://127.0.0.1:2375".to_string());
+        let flags = Overrides {
+            state: Some("flag.json".into()),
+            parallelism: Some(8),
+            lock_timeout: Some(Duration::from_secs(5)),
+        };
+        let resolved = Config::resolve(file.clone(), flags, env);
+        assert_eq!(
+            (
+                resolved.state.as_path(),
+                resolved.parallelism,
+                resolved.lock_timeout
+            ),
+            (Path::new("flag.json"), 8, Duration::from_secs(5))
+        );
+        assert_eq!(resolved.engine, "tcp://127.0.0.1:2375");
+        // An empty DOCKER_HOST is unset.
+        let empty = |_: &str| Some(String::new());
+        assert_eq!(
+            Config::resolve(file, Overrides::default(), empty).engine,
+            "unix:///file.sock"
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! Declarations: every `*.yaml`/`*.yml` of a [`Source`], validated, with `@file` references
+//! resolved, every problem reported at its `file:line:col`. Pure over the source: no
+//! filesystem of its own.
+
+mod refs;
+mod schema;
+pub mod yaml;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::model::diag::{Diagnostic, Diagnostics, Location, Pos, suggest};
+use crate::model::{Address, Kind, Resource};
+use crate::source::Source;
+use yaml::Node;
+
+/// Declarations files and `@file` manifests larger than this are refused unread.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Options that change what counts as valid.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Let `@path` name files outside the declarations directory (absolute or via `..`).
+    pub allow_outside_refs: bool,
+    /// Base images that exist already (in the state), so images may name them without
+    /// declaring them: `dispatch create -f image.yaml` on a base created earlier.
+    pub known_bases: Vec<String>,
+}
+
+/// A validated resource and where it was declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub resource: Resource,
+    pub origin: Location,
+}
+
+/// Every resource declared under one directory, keyed and ordered by address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Declarations {
+    pub resources: BTreeMap<Address, Declared>,
+}
+
+impl Declarations {
+    pub fn get(&self, address: &Address) -> Option<&Resource> {
+        self.resources.get(address).map(|d| &d.resource)
+    }
+
+    /// How many resources of `kind` are declared.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.resources.keys().filter(|a| a.kind == kind).count()
+    }
+}
+
+/// Loads every `*.yaml`/`*.yml` of `source` (or the file it is).
+pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, Diagnostics> {
+    let mut loader = Loader {
+        source,
+        options,
+        diagnostics: Vec::new(),
+        manifests: HashMap::new(),
+    };
+    let files = loader.files();
+    let mut named = Vec::new();
+    // Reading and parsing, most of the work, run on every core a few files at a time; the
+    // documents are then checked in file order, so diagnostics keep a stable order.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    for batch in files.chunks(workers * 4) {
+        for (file, parsed) in batch.iter().zip(parse_files(source, batch, workers)) {
+            loader.load_file(file, parsed, &mut named);
+        }
+    }
+    loader.cross_check(named)
+}
+
+/// Where a problem is, what it is, and how to fix it, before it is pinned to a file.
+type Problem = (Pos, String, Option<String>);
+
+/// A file's YAML documents, or why it has none.
+type Parsed = Result<Vec<Node>, Problem>;
+
+/// Reads and parses `files` on up to `workers` threads; the results are in the order of `files`.
+fn parse_files(source: &dyn Source, files: &[PathBuf], workers: usize) -> Vec<Parsed> {
+    let workers = workers.min(files.len());
+    if workers <= 1 {
+        return files.iter().map(|file| parse_file(source, file)).collect();
+    }
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (files.iter().enumerate().skip(worker).step_by(workers))
+                        .map(|(i, file)| (i, parse_file(source, file)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut parsed: Vec<Option<Parsed>> = files.iter().map(|_| None).collect();
+        for thread in threads {
+            let results = thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, result) in results {
+                parsed[i] = Some(result);
+            }
+        }
+        parsed
+            .into_iter()
+            .map(|p| p.expect("every file is parsed by one thread"))
+            .collect()
+    })
+}
+
+fn parse_file(source: &dyn Source, file: &Path) -> Parsed {
+    let text = refs::read_text(source, file)?;
+    yaml::parse_stream(&text)
+        .map_err(|err| (err.pos, format!("invalid YAML: {}", err.message), err.hint))
+}
+
+/// A document with a valid kind and name. It takes part in the checks across documents even
+/// when the rest of it is invalid, so that one mistake is not reported again as a missing
+/// base image or hidden duplicate.
+struct Named {
+    address: Address,
+    origin: Location,
+    /// The base image an Image names, and where.
+    base: Option<(String, Location)>,
+    /// `None` when some field is invalid (and already reported).
+    resource: Option<Resource>,
+}
+
+/// One load: the source, the rules, and everything found wrong so far.
+struct Loader<'s> {
+    source: &'s dyn Source,
+    options: LoadOptions,
+    diagnostics: Vec<Diagnostic>,
+    /// `@file` contents by path, read once however many documents name them.
+    manifests: HashMap<PathBuf, Result<String, String>>,
+}
+
+/// Declarations files: YAML, not hidden.
+fn is_declarations_file(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+    !hidden
+        && path
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+}
+
+impl Loader<'_> {
+    fn error(&mut self, file: &Path, pos: Pos, message: impl Into<String>) -> &mut Diagnostic {
+        let location = Location {
+            file: file.to_path_buf(),
+            pos,
+        };
+        self.diagnostics.push(Diagnostic::new(location, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    /// The declarations files, in a stable sorted order.
+    fn files(&mut self) -> Vec<PathBuf> {
+        let root = self.source.root().to_path_buf();
+        let not_hidden = |name: &str| !name.starts_with('.');
+        let Some(listing) = self.source.list(&is_declarations_file, &not_hidden) else {
+            self.error(&root, Pos::FILE, "no such file or directory")
+                .set_hint("pass the directory that holds your *.yaml declarations");
+            return Vec::new();
+        };
+        for (path, reason) in &listing.unreadable {
+            self.error(path, Pos::FILE, format!("cannot read: {reason}"));
+        }
+        if listing.files.is_empty() && self.diagnostics.is_empty() {
+            self.error(&root, Pos::FILE, "no *.yaml or *.yml files found")
+                .set_hint(
+                    "declarations are YAML files with `kind: BaseImage` or `kind: Image` documents",
+                );
+        }
+        listing.files
+    }
+
+    fn load_file(&mut self, file: &Path, parsed: Parsed, out: &mut Vec<Named>) {
+        let documents = match parsed {
+            Ok(documents) => documents,
+            Err((pos, message, hint)) => {
+                self.error(file, pos, message).hint = hint;
+                return;
+            }
+        };
+        for document in documents {
+            out.extend(self.document(file, &document));
+        }
+    }
+
+    /// Checks that span documents and files: unique names, and every base image declared.
+    fn cross_check(mut self, named: Vec<Named>) -> Result<Declarations, Diagnostics> {
+        let mut first: BTreeMap<&Address, &Location> = BTreeMap::new();
+        for item in &named {
+            let Some(origin) = first.get(&item.address) else {
+                first.insert(&item.address, &item.origin);
+                continue;
+            };
+            let message = format!("duplicate {}: already declared at {origin}", item.address);
+            self.diagnostics
+                .push(
+                    Diagnostic::new(item.origin.clone(), message).with_hint(format!(
+                        "names are unique per kind; rename one of the two {}s",
+                        item.address.kind
+                    )),
+                );
+        }
+        let bases: Vec<&str> = first
+            .keys()
+            .filter(|a| a.kind == Kind::BaseImage)
+            .map(|a| a.name.as_str())
+            .collect();
+        for item in &named {
+            let Some((base, at)) = &item.base else {
+                continue;
+            };
+            if first.contains_key(&Address::new(Kind::BaseImage, base))
+                || self.options.known_bases.contains(base)
+            {
+                continue;
+            }
+            let hint = suggest(base, bases.iter().copied())
+                .unwrap_or_else(|| format!("declare a BaseImage named `{base}` in this directory"));
+            let message = format!(
+                "Image `{}` names base image `{base}`, which is not declared",
+                item.address.name
+            );
+            self.diagnostics
+                .push(Diagnostic::new(at.clone(), message).with_hint(hint));
+        }
+        if !self.diagnostics.is_empty() {
+            self.diagnostics.sort();
+            self.diagnostics.dedup();
+            return Err(Diagnostics(self.diagnostics));
+        }
+        let resources = named
+            .into_iter()
+            .filter_map(|item| {
+                let declared = Declared {
+                    resource: item.resource?,
+                    origin: item.origin,
+                };
+                Some((item.address, declared))
+            })
+            .collect();
+        Ok(Declarations { resources })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::memory::MemorySource;
+
+    const BASE: &str = "kind: BaseImage\nname: b\ndockerUrl: x/y:1\nlanguage: python3\n";
+
+    /// `line:col: message` of every problem in a directory holding `files`.
+    fn problems(files: &[(&str, &str)]) -> Vec<String> {
+        match load(&MemorySource::new(files), LoadOptions::default()) {
+            Ok(_) => Vec::new(),
+            Err(diagnostics) => diagnostics
+                .0
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}:{}: {}",
+                        d.location.pos.line, d.location.pos.col, d.message
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn misspelled_field_is_not_also_missing() {
+        let image = "kind: Image\nnmae: x\nbaseImageName: b\n";
+        assert_eq!(
+            problems(&[("b.yaml", BASE), ("i.yaml", image)]),
+            ["2:1: unknown field `nmae` in Image"]
+        );
+    }
+
+    #[test]
+    fn duplicate_field_names_the_first() {
+        let base = format!("{BASE}name: c\n");
+        assert_eq!(
+            problems(&[("b.yaml", &base)]),
+            ["5:1: duplicate field `name`: it is already set at line 2"]
+        );
+    }
+
+    #[test]
+    fn merged_fields_are_not_duplicates() {
+        let base = "kind: BaseImage\n<<: {name: a, language: java}\nname: b\ndockerUrl: x/y:1\n";
+        assert!(problems(&[("b.yaml", base)]).is_empty());
+    }
+
+    #[test]
+    fn invalid_base_image_is_not_reported_again_as_missing() {
+        let base = BASE.replace("python3", "cobol");
+        let image = "kind: Image\nname: i\nbaseImageName: b\n";
+        let found = problems(&[("b.yaml", &base), ("i.yaml", image)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("4:11: unsupported language"));
+    }
+
+    #[test]
+    fn image_fields_are_checked_without_a_base_image_name() {
+        let image = "kind: Image\nname: i\ntags: [{key: a}]\n";
+        assert_eq!(
+            problems(&[("i.yaml", image)]),
+            [
+                "1:1: missing field `baseImageName` in Image",
+                "3:8: missing field `value` in tag",
+            ]
+        );
+    }
+
+    #[test]
+    fn hidden_files_and_folders_and_other_extensions_are_not_declarations() {
+        let broken = "kind: [";
+        assert!(
+            problems(&[
+                ("b.yaml", BASE),
+                (".hidden.yaml", broken),
+                (".git/x.yaml", broken),
+                ("notes.yaml.txt", broken),
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            problems(&[("sub/x.yml", broken)]).len(),
+            1,
+            "a .yml in a folder is read"
+        );
+    }
+
+    #[test]
+    fn references_resolve_next_to_their_file_and_stay_inside() {
+        let image =
+            "kind: Image\nname: i\nbaseImageName: b\nruntimeDependencies:\n  manifest: '@r.txt'\n";
+        let loaded = load(
+            &MemorySource::new(&[
+                ("b.yaml", BASE),
+                ("team/i.yaml", image),
+                ("team/r.txt", "x==1\n"),
+            ]),
+            LoadOptions::default(),
+        )
+        .unwrap();
+        let Some(crate::model::Spec::Image(spec)) =
+            loaded.get(&Address::new(Kind::Image, "i")).map(|r| &r.spec)
+        else {
+            panic!("no image")
+        };
+        assert_eq!(
+            spec.runtime_dependencies.as_ref().unwrap().manifest,
+            "x==1\n"
+        );
+        let outside = image.replace("@r.txt", "@../../r.txt");
+        assert_eq!(
+            problems(&[("b.yaml", BASE), ("team/i.yaml", &outside)]),
+            ["5:13: `@../../r.txt` points outside the declarations directory"]
+        );
+    }
+}

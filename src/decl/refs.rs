@@ -1,0 +1,83 @@
+//! `@file` references and the text of the files they name, read through the [`Source`].
+
+use std::path::Path;
+
+use super::{Loader, MAX_FILE_BYTES, Problem};
+use crate::model::diag::Pos;
+use crate::source::{ReadError, Source};
+
+impl Loader<'_> {
+    /// Resolves `@path` (relative to the folder of `file`) and `@@literal`.
+    pub(super) fn resolve_text(&mut self, file: &Path, pos: Pos, text: String) -> Option<String> {
+        if let Some(literal) = text.strip_prefix("@@") {
+            return Some(format!("@{literal}"));
+        }
+        let Some(reference) = text.strip_prefix('@') else {
+            return Some(text);
+        };
+        let located = self.source.locate(file, reference);
+        if located.outside && !self.options.allow_outside_refs {
+            // A symlink is the one way a plain-looking name leads outside; say so.
+            self.error(
+                file,
+                pos,
+                format!(
+                    "`@{reference}` points outside the declarations directory{}",
+                    if located.symlink {
+                        " (it is a symlink)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .set_hint(
+                "keep manifests next to the YAML that names them, or pass --allow-outside-refs",
+            );
+            return None;
+        }
+        let target = located.path;
+        let source = self.source;
+        let loaded = self
+            .manifests
+            .entry(target.clone())
+            .or_insert_with(|| read_text(source, &target).map_err(|(_, message, _)| message))
+            .clone();
+        match loaded {
+            Ok(content) => Some(content),
+            Err(message) => {
+                self.error(
+                    file,
+                    pos,
+                    format!("cannot read `@{reference}` ({}): {message}", target.display()),
+                )
+                .set_hint(
+                    "the path is relative to the folder of this YAML file; write `@@text` for a literal `@`",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Reads a UTF-8 text file of bounded size, saying where it is not UTF-8.
+pub(super) fn read_text(source: &dyn Source, path: &Path) -> Result<String, Problem> {
+    let bytes = source.read(path, MAX_FILE_BYTES).map_err(|e| {
+        let hint = matches!(e, ReadError::TooLarge { .. })
+            .then(|| "split large declarations into several files".to_string());
+        (Pos::FILE, e.to_string(), hint)
+    })?;
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let col = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        (
+            Pos::new(line as u64, col as u64),
+            "file is not valid UTF-8".to_string(),
+            Some("save the file as UTF-8".to_string()),
+        )
+    })
+}

@@ -1,0 +1,361 @@
+//! The Docker engine, through its API (bollard). A translator: requests out, streams drained,
+//! answers and errors back in dispatch's types.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::models::{ContainerCreateBody, ProgressDetail};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptions, CreateImageOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, PushImageOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
+use futures_util::{Stream, StreamExt};
+
+use super::transcript::Transcript;
+use super::{BuildRequest, Engine, EngineError, OnProgress};
+use crate::model::image::{BuildFailure, Builder, LocalImage, Progress};
+use crate::model::reference::ImageRef;
+use crate::registry::credentials::{self, Credential};
+
+/// A Docker engine that answered when connected.
+pub struct DockerEngine {
+    docker: Docker,
+}
+
+impl DockerEngine {
+    /// Connects to the engine at `address` (`unix://...`, `tcp://...`) and checks that it
+    /// answers.
+    pub async fn connect(address: &str) -> Result<DockerEngine, EngineError> {
+        let unreachable = |e: bollard::errors::Error| EngineError::Unreachable {
+            address: address.to_string(),
+            detail: e.to_string(),
+        };
+        let docker = Docker::connect_with_host(address).map_err(unreachable)?;
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
+        docker.ping().await.map_err(unreachable)?;
+        Ok(DockerEngine { docker })
+    }
+
+    async fn read_archive(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+        /// Enough for any template; a bigger directory is a mistake, not a template.
+        const LIMIT: usize = 64 << 20;
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| match &e {
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                } => format!("{path} is not in the image"),
+                _ => format!("cannot read {path}: {}", engine_message(&e)),
+            })?;
+            archive.extend_from_slice(&chunk);
+            if archive.len() > LIMIT {
+                return Err(format!("{path} holds more than {} MiB", LIMIT >> 20));
+            }
+        }
+        files_of_archive(&archive).map_err(|e| format!("cannot read the archive of {path}: {e}"))
+    }
+}
+
+impl Engine for DockerEngine {
+    async fn pull(
+        &self,
+        reference: &ImageRef,
+        progress: OnProgress<'_>,
+    ) -> Result<LocalImage, EngineError> {
+        let fail = |detail: String| EngineError::Pull {
+            reference: reference.to_string(),
+            detail,
+        };
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(&reference.repository())
+            .tag(
+                reference
+                    .digest
+                    .as_deref()
+                    .or(reference.tag.as_deref())
+                    .unwrap_or("latest"),
+            )
+            .build();
+        let stream = self
+            .docker
+            .create_image(Some(options), None, docker_credentials(reference))
+            .map(|item| {
+                item.map(|info| Transfer {
+                    layer: info.id,
+                    status: info.status,
+                    error: info.error_detail.and_then(|d| d.message),
+                    detail: info.progress_detail,
+                })
+            });
+        drain(stream, "Downloading", progress).await.map_err(fail)?;
+        self.inspect(reference.as_str())
+            .await?
+            .ok_or_else(|| fail("the engine does not hold the image after the pull".into()))
+    }
+
+    async fn inspect(&self, name: &str) -> Result<Option<LocalImage>, EngineError> {
+        match self.docker.inspect_image(name).await {
+            Ok(image) => Ok(Some(LocalImage {
+                id: image.id.unwrap_or_default(),
+                repo_digests: image.repo_digests.unwrap_or_default(),
+                labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
+            })),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(EngineError::Inspect {
+                name: name.to_string(),
+                detail: engine_message(&e),
+            }),
+        }
+    }
+
+    async fn build(
+        &self,
+        request: BuildRequest<'_>,
+        progress: OnProgress<'_>,
+    ) -> Result<String, BuildFailure> {
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(request.tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(request.build_args);
+        if let Some(network) = request.network {
+            options = options.networkmode(network);
+        }
+        // BuildKit runs each build in a session of its own, which also answers its questions
+        // for registry credentials (needed only if the pinned base left the engine's store).
+        let session = uuid::Uuid::new_v4().to_string();
+        let credentials = match request.builder {
+            Builder::Classic => None,
+            Builder::BuildKit => {
+                options = options
+                    .version(BuilderVersion::BuilderBuildKit)
+                    .session(&session);
+                request.base.and_then(|base| {
+                    let credentials = docker_credentials(base)?;
+                    let host = base.domain.clone()?;
+                    Some(HashMap::from([(host, credentials)]))
+                })
+            }
+        };
+        let mut stream = self.docker.build_image(
+            options.build(),
+            credentials,
+            Some(bollard::body_full(request.context.into())),
+        );
+        let mut transcript = Transcript::default();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => transcript.record(info, progress),
+                Err(e) => return Err(transcript.failure(&engine_message(&e))),
+            }
+        }
+        transcript
+            .image_id
+            .take()
+            .ok_or_else(|| transcript.failure("the engine reported no image id"))
+    }
+
+    async fn push(
+        &self,
+        reference: &ImageRef,
+        progress: OnProgress<'_>,
+    ) -> Result<String, EngineError> {
+        let fail = |detail: String| EngineError::Push {
+            reference: reference.to_string(),
+            detail,
+        };
+        let options = PushImageOptionsBuilder::default()
+            .tag(reference.tag.as_deref().unwrap_or("latest"))
+            .build();
+        let stream = self
+            .docker
+            .push_image(
+                &reference.repository(),
+                Some(options),
+                docker_credentials(reference),
+            )
+            .map(|item| {
+                item.map(|info| Transfer {
+                    // The push stream names no layer.
+                    layer: info.status.clone(),
+                    status: info.status,
+                    error: info.error_detail.and_then(|d| d.message),
+                    detail: info.progress_detail,
+                })
+            });
+        drain(stream, "Pushing", progress).await.map_err(fail)?;
+        let image = self
+            .inspect(reference.as_str())
+            .await?
+            .ok_or_else(|| fail("image vanished during the push".into()))?;
+        image
+            .digest_in(reference)
+            .ok_or_else(|| fail("the engine recorded no digest for the push".into()))
+    }
+
+    async fn remove(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::default().noprune(false).build();
+        match self.docker.remove_image(name, Some(options), None).await {
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(EngineError::Remove {
+                name: name.to_string(),
+                detail: engine_message(&e),
+            }),
+        }
+    }
+
+    /// Read from a container that is created, never started, and always removed.
+    async fn files(&self, image: &str, path: &str) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let config = ContainerCreateBody {
+            image: Some(image.to_string()),
+            // Never run; an image without CMD cannot be created without one.
+            cmd: Some(vec!["dispatch-reads-files".to_string()]),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        let files = |detail: String| EngineError::Files { detail };
+        let container = self
+            .docker
+            .create_container(None::<CreateContainerOptions>, config)
+            .await
+            .map_err(|e| {
+                files(format!(
+                    "cannot create a container of {image}: {}",
+                    engine_message(&e)
+                ))
+            })?
+            .id;
+        let read = self.read_archive(&container, path).await;
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        let removed = self
+            .docker
+            .remove_container(&container, Some(options))
+            .await
+            .map_err(|e| {
+                files(format!(
+                    "cannot remove container {container}: {}",
+                    engine_message(&e)
+                ))
+            });
+        let read = read.map_err(files)?;
+        removed?;
+        Ok(read)
+    }
+}
+
+/// One message of a pull or push stream.
+struct Transfer {
+    /// The layer it is about, when the stream names one.
+    layer: Option<String>,
+    status: Option<String>,
+    error: Option<String>,
+    detail: Option<ProgressDetail>,
+}
+
+/// Reads a pull or push stream to its end, reporting the bytes of layers whose status is
+/// `moving`; the first error the engine reports in the stream is the result.
+async fn drain(
+    stream: impl Stream<Item = Result<Transfer, bollard::errors::Error>>,
+    moving: &str,
+    progress: OnProgress<'_>,
+) -> Result<(), String> {
+    let mut stream = std::pin::pin!(stream);
+    let mut layers = LayerBytes::default();
+    while let Some(item) = stream.next().await {
+        let transfer = item.map_err(|e| engine_message(&e))?;
+        if let Some(error) = transfer.error {
+            return Err(error);
+        }
+        if let (Some(layer), Some(detail)) = (transfer.layer, transfer.detail)
+            && transfer.status.as_deref() == Some(moving)
+        {
+            progress(layers.update(layer, detail.current, detail.total));
+        }
+    }
+    Ok(())
+}
+
+/// The regular files of a `GET /containers/{id}/archive` tar, paths relative to its top entry.
+fn files_of_archive(archive: &[u8]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in tar::Archive::new(archive).entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let path = match path.split_once('/') {
+            Some((_top, rest)) => rest.to_string(),
+            None => path, // the archive of a single file
+        };
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content)?;
+        files.push((path, content));
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn docker_credentials(reference: &ImageRef) -> Option<DockerCredentials> {
+    let serveraddress = reference.domain.clone();
+    match credentials::lookup(reference.domain.as_deref())? {
+        Credential::Basic { user, password } => Some(DockerCredentials {
+            username: Some(user),
+            password: Some(password),
+            serveraddress,
+            ..Default::default()
+        }),
+        Credential::Token(token) => Some(DockerCredentials {
+            identitytoken: Some(token),
+            serveraddress,
+            ..Default::default()
+        }),
+    }
+}
+
+/// The engine's own message, without bollard's wrapping.
+fn engine_message(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Per-layer byte counts, summed into one progress figure.
+#[derive(Default)]
+struct LayerBytes {
+    layers: HashMap<String, (u64, u64)>,
+}
+
+impl LayerBytes {
+    fn update(&mut self, layer: String, current: Option<i64>, total: Option<i64>) -> Progress {
+        let value = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+        self.layers.insert(layer, (value(current), value(total)));
+        let (current, total) = self
+            .layers
+            .values()
+            .fold((0, 0), |(c, t), (lc, lt)| (c + lc, t + lt));
+        Progress::Bytes { current, total }
+    }
+}

@@ -1,0 +1,341 @@
+//! The resources dispatch manages, as declared and as recorded in the state: light types with
+//! no I/O, shared by every layer above.
+
+pub mod diag;
+pub mod image;
+pub mod reference;
+pub mod words;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use reference::ImageRef;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Kind {
+    BaseImage,
+    Image,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::BaseImage, Kind::Image];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::BaseImage => "BaseImage",
+            Kind::Image => "Image",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Kind/name`, the identity of a resource in plans, state and `--target`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    pub kind: Kind,
+    pub name: String,
+}
+
+impl Address {
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
+        Address {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
+impl FromStr for Address {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, name) = s.split_once('/').ok_or_else(|| {
+            format!("invalid address {s:?}: expected KIND/NAME, e.g. BaseImage/my-python-base")
+        })?;
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(kind))
+            .ok_or_else(|| format!("invalid address {s:?}: kind must be BaseImage or Image"))?;
+        if !valid_name(name) {
+            return Err(format!("invalid address {s:?}: {NAME_RULE}"));
+        }
+        Ok(Address::new(kind, name))
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+pub const NAME_RULE: &str =
+    "a name starts with a letter or digit and contains only letters, digits and `-` (at most 128)";
+
+/// `^[A-Za-z0-9][A-Za-z0-9-]*$`, at most 128 characters.
+pub fn valid_name(name: &str) -> bool {
+    word(name, "-")
+}
+
+/// At most 128 characters: a letter or digit, then letters, digits and `punctuation`. The names
+/// and package strings that reach a Dockerfile or a shell are all of this kind.
+fn word(text: &str, punctuation: &str) -> bool {
+    text.len() <= 128
+        && text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Python3,
+    Nodejs,
+    Java,
+    Powershell,
+}
+
+impl Language {
+    pub const ALL: [Language; 4] = [
+        Language::Python3,
+        Language::Nodejs,
+        Language::Java,
+        Language::Powershell,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Python3 => "python3",
+            Language::Nodejs => "nodejs",
+            Language::Java => "java",
+            Language::Powershell => "powershell",
+        }
+    }
+}
+
+impl FromStr for Language {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Language::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = Language::ALL.iter().map(|l| l.as_str()).collect();
+                format!(
+                    "unsupported language {s:?}: expected one of {}",
+                    all.join(", ")
+                )
+            })
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseImageSpec {
+    pub docker_url: ImageRef,
+    pub language: Language,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    pub base_image_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_dependencies: Option<RuntimeDependencies>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_dependencies: Option<SystemDependencies>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// The language manifest (`requirements.txt`, `package.json`, ...), resolved to its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeDependencies {
+    pub manifest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemDependencies {
+    pub packages: Vec<Package>,
+}
+
+/// The punctuation a package name may hold besides letters and digits: Debian, Alpine and RPM
+/// names, and nothing a shell would interpret.
+pub const PACKAGE_NAME_PUNCTUATION: &str = ".+_:-";
+/// The punctuation a package version may hold besides letters and digits.
+pub const PACKAGE_VERSION_PUNCTUATION: &str = ".+~:_-";
+
+pub fn valid_package_name(name: &str) -> bool {
+    word(name, PACKAGE_NAME_PUNCTUATION)
+}
+
+pub fn valid_package_version(version: &str) -> bool {
+    word(version, PACKAGE_VERSION_PUNCTUATION)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Package {
+    /// Whether both parts follow their rules: nothing a shell would interpret reaches a
+    /// Dockerfile, whichever way the package was declared.
+    pub fn is_valid(&self) -> bool {
+        valid_package_name(&self.name) && self.version.as_deref().is_none_or(valid_package_version)
+    }
+}
+
+impl fmt::Display for Package {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(version) => write!(f, "{}={version}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Spec {
+    BaseImage(BaseImageSpec),
+    Image(ImageSpec),
+}
+
+/// A resource with everything resolved (no `@file` left): what a plan compares and the state keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    pub name: String,
+    #[serde(flatten)]
+    pub spec: Spec,
+}
+
+impl Resource {
+    pub fn kind(&self) -> Kind {
+        match self.spec {
+            Spec::BaseImage(_) => Kind::BaseImage,
+            Spec::Image(_) => Kind::Image,
+        }
+    }
+
+    pub fn address(&self) -> Address {
+        Address::new(self.kind(), self.name.clone())
+    }
+
+    pub fn tags(&self) -> &[Tag] {
+        match &self.spec {
+            Spec::BaseImage(b) => &b.tags,
+            Spec::Image(i) => &i.tags,
+        }
+    }
+
+    /// The address of the resource this one is built on, if any.
+    pub fn depends_on(&self) -> Option<Address> {
+        match &self.spec {
+            Spec::BaseImage(_) => None,
+            Spec::Image(i) => Some(Address::new(Kind::BaseImage, i.base_image_name.clone())),
+        }
+    }
+
+    /// `sha256:<hex>` of the canonical JSON of the resolved resource: equal digests, nothing to do.
+    pub fn digest(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a resource always serializes");
+        format!("sha256:{:x}", Sha256::digest(json))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_round_trips() {
+        let a: Address = "BaseImage/my-python-base".parse().unwrap();
+        assert_eq!(a, Address::new(Kind::BaseImage, "my-python-base"));
+        assert_eq!(a.to_string(), "BaseImage/my-python-base");
+        assert_eq!("image/x".parse::<Address>().unwrap().kind, Kind::Image);
+        assert!("Function/x".parse::<Address>().is_err());
+        assert!("Image/-x".parse::<Address>().is_err());
+        assert!("x".parse::<Address>().is_err());
+    }
+
+    #[test]
+    fn names_follow_the_rule() {
+        assert!(valid_name("my-python-base"));
+        assert!(valid_name("A1"));
+        assert!(!valid_name("-a"));
+        assert!(!valid_name("a_b"));
+        assert!(!valid_name(""));
+        assert!(!valid_name(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn digest_changes_with_any_field() {
+        let base = Resource {
+            name: "b".into(),
+            spec: Spec::BaseImage(BaseImageSpec {
+                docker_url: ImageRef::parse("x/y:1").unwrap(),
+                language: Language::Python3,
+                tags: vec![],
+            }),
+        };
+        let mut other = base.clone();
+        let Spec::BaseImage(spec) = &mut other.spec else {
+            unreachable!()
+        };
+        spec.tags.push(Tag {
+            key: "k".into(),
+            value: "v".into(),
+        });
+        assert_ne!(base.digest(), other.digest());
+        assert_eq!(base.digest(), base.clone().digest());
+        assert!(base.digest().starts_with("sha256:"));
+    }
+}

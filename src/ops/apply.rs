@@ -1,0 +1,123 @@
+//! `dispatch apply`: plan under the state lock (or take a saved plan), ask for approval, run,
+//! and report.
+
+use std::path::Path;
+
+use super::plan::refreshed;
+use super::{Error, Workspace, runtime};
+use crate::apply::record::Tally;
+use crate::apply::{self, Context, Reporter};
+use crate::console::ApprovalError;
+use crate::decl::LoadOptions;
+use crate::engine::docker::DockerEngine;
+use crate::model::Address;
+use crate::plan::{self, Observations, Plan};
+use crate::registry::oci::Registries;
+use crate::state::{State, StateLock};
+
+pub struct ApplyRequest<'a> {
+    /// The declarations (a directory or one file), or a saved plan.
+    pub path: &'a Path,
+    pub load: LoadOptions,
+    /// Apply without asking.
+    pub auto_approve: bool,
+    pub refresh: bool,
+    pub targets: &'a [Address],
+    /// Leave replaced and deleted images in the engine.
+    pub keep_images: bool,
+}
+
+/// How an apply talks with the person running it.
+pub trait Interaction {
+    /// Shows the plan about to be applied (a saved plan was shown when it was made).
+    fn show(&self, plan: &Plan);
+    /// Asks whether to go on.
+    fn approve(&self) -> Result<(), ApprovalError>;
+    /// Receives the progress of every step.
+    fn reporter(&self) -> &dyn Reporter;
+}
+
+/// How an apply ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The plan had no changes: nothing ran.
+    NoChanges,
+    Ran(Tally),
+}
+
+pub fn apply(
+    ws: &Workspace,
+    request: &ApplyRequest<'_>,
+    ui: &dyn Interaction,
+) -> Result<Applied, Error> {
+    runtime()?.block_on(async {
+        let lock = ws.lock()?;
+        let loaded = ws.backend.load()?;
+        let engine = ws.engine().await?;
+        let saved = if request.path.is_file() {
+            crate::planfile::load(request.path).ok()
+        } else {
+            None
+        };
+        if let Some(saved) = &saved {
+            saved.check_current(loaded.as_ref())?;
+        }
+        let mut state = loaded.unwrap_or_default();
+        let registries = ws.registries(&state, None);
+        let plan = match saved {
+            Some(saved) => saved.plan,
+            None => {
+                let declarations = ws.declarations(request.path, request.load.clone())?;
+                let observations = if request.refresh {
+                    refreshed(ws, &declarations, &state, Some(&engine)).await?
+                } else {
+                    Observations::default()
+                };
+                let plan = plan::plan(&declarations, Some(&state), &observations, request.targets)?;
+                ui.show(&plan);
+                if !plan.has_changes() {
+                    return Ok(Applied::NoChanges);
+                }
+                if !request.auto_approve {
+                    ui.approve()?;
+                }
+                plan
+            }
+        };
+        let run = Run {
+            engine: &engine,
+            registries: &registries,
+            lock: lock.as_ref(),
+            keep_images: request.keep_images,
+            reporter: ui.reporter(),
+        };
+        execute(ws, &plan, &mut state, &run).await.map(Applied::Ran)
+    })
+}
+
+/// What running a plan takes besides the plan and the state.
+pub(super) struct Run<'a> {
+    pub engine: &'a DockerEngine,
+    pub registries: &'a Registries,
+    pub lock: &'a dyn StateLock,
+    pub keep_images: bool,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// Runs `plan`, Ctrl-C stopping what has not started.
+pub(super) async fn execute(
+    ws: &Workspace,
+    plan: &Plan,
+    state: &mut State,
+    run: &Run<'_>,
+) -> Result<Tally, Error> {
+    let options = ws.apply_options(run.keep_images)?;
+    let cx = Context {
+        engine: run.engine,
+        registries: run.registries,
+        options: &options,
+        reporter: run.reporter,
+        cancel: crate::console::watch_interrupts(),
+    };
+    Ok(apply::run(plan, state, run.lock, &cx).await?)
+}

@@ -1,0 +1,253 @@
+//! Operations: one library call per command (cargo's `ops`). Each wires the pieces — the
+//! declarations' source, the state backend, the engine and registries — around the pure core:
+//! load, refresh, plan, apply, record.
+
+pub mod apply;
+pub mod change;
+pub mod plan;
+pub mod state;
+
+use std::path::Path;
+
+use crate::apply::Options;
+use crate::build;
+use crate::config::{Config, SettingsError};
+use crate::console::ApprovalError;
+use crate::decl::{self, Declarations, LoadOptions};
+use crate::engine::EngineError;
+use crate::engine::docker::DockerEngine;
+use crate::model::diag::{Diagnostic, Diagnostics, Hint};
+use crate::model::words::agree;
+use crate::model::{
+    Address, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION, Spec,
+};
+use crate::plan::PlanError;
+use crate::plan::saved::PlanFileError;
+use crate::refresh::RefreshError;
+use crate::registry::oci::Registries;
+use crate::source::fs::FsSource;
+use crate::state::local::LocalBackend;
+use crate::state::{Backend, State, StateError, StateLock};
+
+/// Everything that can stop an operation, each with what the user can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Declarations(#[from] Diagnostics),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    PlanFile(#[from] PlanFileError),
+    #[error(transparent)]
+    Refresh(#[from] RefreshError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("dispatch.toml: {0}")]
+    Destination(String),
+    #[error("cannot read the {language} template {path} named in dispatch.toml: {source}")]
+    Template {
+        language: String,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
+    AlreadyExist(Vec<Address>),
+    #[error("{} do{} not exist", list(.0), agree(.0.len(), "es", ""))]
+    DoNotExist(Vec<Address>),
+    #[error("{0} does not exist")]
+    NoSuch(Address),
+    #[error("{0} not found")]
+    NotFound(Address),
+    #[error("{0} is not in the state")]
+    NotInState(Address),
+    #[error("there is no state yet; nothing to remove")]
+    NoState,
+    #[error("{address} is still used by {}", list(.users))]
+    InUse {
+        address: Address,
+        users: Vec<Address>,
+    },
+    #[error("{address} names base image `{base}`, which does not exist")]
+    BaseMissing { address: Address, base: String },
+    #[error("invalid name {0:?}")]
+    InvalidName(String),
+    #[error("invalid tag {0:?}")]
+    InvalidTag(String),
+    #[error("invalid image reference {url:?}: {reason}")]
+    InvalidReference { url: String, reason: String },
+    #[error("{0}")]
+    InvalidLanguage(String),
+    #[error("{path}: {detail}")]
+    Packages { path: String, detail: String },
+    #[error("{path}: invalid package {package:?}")]
+    InvalidPackage { path: String, package: String },
+}
+
+impl Error {
+    /// The problems found in the declarations, each at its place, when that is what failed.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Declarations(d) | Error::Refresh(RefreshError::Declarations(d)) => &d.0,
+            _ => &[],
+        }
+    }
+}
+
+fn list(addresses: &[Address]) -> String {
+    let names: Vec<String> = addresses.iter().map(Address::to_string).collect();
+    names.join(", ")
+}
+
+impl Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Declarations(_) => None,
+            Error::Settings(e) => e.hint(),
+            Error::State(e) => e.hint(),
+            Error::Plan(e) => e.hint(),
+            Error::PlanFile(e) => e.hint(),
+            Error::Refresh(e) => e.hint(),
+            Error::Engine(e) => e.hint(),
+            Error::Approval(e) => e.hint(),
+            Error::AlreadyExist(_) => Some(
+                "use `dispatch update -f FILE` or `dispatch apply` to change what exists".into(),
+            ),
+            Error::DoNotExist(addresses) => Some(format!(
+                "create {} first with `dispatch create -f FILE`",
+                agree(addresses.len(), "it", "them")
+            )),
+            Error::NoSuch(_) => {
+                Some("`dispatch get base-image` and `dispatch get image` list what does".into())
+            }
+            Error::NotFound(address) => Some(format!(
+                "`dispatch get {}` lists what exists",
+                crate::report::get::noun(address.kind)
+            )),
+            Error::NotInState(_) => Some("`dispatch state list` shows what is".into()),
+            Error::InUse { users, .. } => {
+                Some(format!("delete {} first", agree(users.len(), "it", "them")))
+            }
+            Error::BaseMissing { base, .. } => Some(format!(
+                "create it first with `dispatch create base-image {base} URL --language L`"
+            )),
+            Error::InvalidName(_) => Some(NAME_RULE.into()),
+            Error::InvalidTag(_) => Some("write --tag KEY=VALUE".into()),
+            Error::Packages { .. } => {
+                Some("write packages as `- name: curl` / `  version: 7.61.1`".into())
+            }
+            Error::InvalidPackage { .. } => Some(format!(
+                "names are letters, digits and `{PACKAGE_NAME_PUNCTUATION}`, versions letters, digits and `{PACKAGE_VERSION_PUNCTUATION}`, each starting with a letter or digit"
+            )),
+            Error::Runtime(_)
+            | Error::Destination(_)
+            | Error::Template { .. }
+            | Error::Read { .. }
+            | Error::NoState
+            | Error::InvalidReference { .. }
+            | Error::InvalidLanguage(_) => None,
+        }
+    }
+}
+
+/// Where a run works: its settings, where its state is kept, and how it names itself to a
+/// second writer.
+pub struct Workspace {
+    pub config: Config,
+    pub backend: Box<dyn Backend>,
+    /// The command line, recorded with the state lock.
+    pub command: String,
+}
+
+impl Workspace {
+    /// A workspace whose state is the local file `config.state`.
+    pub fn local(config: Config, command: String) -> Self {
+        Workspace {
+            backend: Box::new(LocalBackend::new(config.state.clone())),
+            config,
+            command,
+        }
+    }
+
+    /// The declarations in the file or directory `path`.
+    pub fn declarations(&self, path: &Path, options: LoadOptions) -> Result<Declarations, Error> {
+        Ok(decl::load(&FsSource::new(path), options)?)
+    }
+
+    /// The state, or an empty one.
+    pub fn state(&self) -> Result<State, Error> {
+        Ok(self.backend.load()?.unwrap_or_default())
+    }
+
+    /// Takes the state lock, waiting as long as the config says.
+    pub fn lock(&self) -> Result<Box<dyn StateLock>, Error> {
+        let holder = crate::host::holder(&self.command);
+        Ok(self.backend.lock(self.config.lock_timeout, &holder)?)
+    }
+
+    pub async fn engine(&self) -> Result<DockerEngine, Error> {
+        Ok(DockerEngine::connect(&self.config.engine).await?)
+    }
+
+    /// A registry client for every registry the state and declarations name.
+    pub fn registries(&self, state: &State, declarations: Option<&Declarations>) -> Registries {
+        let from_state = state.resources.values().map(|r| &r.resource);
+        let declared = declarations
+            .into_iter()
+            .flat_map(|d| d.resources.values().map(|d| &d.resource));
+        let mut hosts: Vec<String> = from_state
+            .chain(declared)
+            .filter_map(|r| match &r.spec {
+                Spec::BaseImage(b) => b.docker_url.domain.clone(),
+                Spec::Image(_) => None,
+            })
+            .collect();
+        if let Some(destination) = &self.config.destination {
+            hosts.extend(destination.split('/').next().map(str::to_string));
+        }
+        Registries::new(hosts.iter().map(String::as_str), &self.config.insecure)
+    }
+
+    /// How to apply: the config, with the templates it names read.
+    pub fn apply_options(&self, keep_images: bool) -> Result<Options, Error> {
+        let mut templates = std::collections::HashMap::new();
+        for (language, path) in &self.config.templates {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Template {
+                language: language.to_string(),
+                path: path.display().to_string(),
+                source,
+            })?;
+            templates.insert(*language, text);
+        }
+        build::check_destination(self.config.destination.as_deref()).map_err(Error::Destination)?;
+        Ok(Options {
+            parallelism: self.config.parallelism,
+            keep_images,
+            destination: self.config.destination.clone(),
+            build_args: self.config.build_args.clone(),
+            network: self.config.network.clone(),
+            builder: self.config.builder,
+            templates,
+        })
+    }
+}
+
+/// A single-threaded runtime: the work is waiting on the engine and registries, not CPU.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}

@@ -1,0 +1,76 @@
+//! `dispatch plan`: declarations, state and (unless told not to) a refresh, planned; the plan
+//! optionally saved for a later apply.
+
+use std::path::Path;
+
+use super::{Error, Workspace, runtime};
+use crate::decl::{Declarations, LoadOptions};
+use crate::engine::Engine;
+use crate::model::Address;
+use crate::plan::saved::SavedPlan;
+use crate::plan::{self, Observations, Plan};
+use crate::refresh::{self, Sources};
+use crate::state::State;
+
+pub struct PlanRequest<'a> {
+    /// The declarations: a directory or one file.
+    pub path: &'a Path,
+    pub load: LoadOptions,
+    /// Ask the registries and the engine what really exists.
+    pub refresh: bool,
+    /// Limit the plan to these and what they are built on.
+    pub targets: &'a [Address],
+    /// Save the plan here.
+    pub out: Option<&'a Path>,
+}
+
+pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
+    let declarations = ws.declarations(request.path, request.load.clone())?;
+    let state = ws.backend.load()?;
+    let observations = if request.refresh {
+        let empty = State::new();
+        let state = state.as_ref().unwrap_or(&empty);
+        runtime()?.block_on(async {
+            // The engine is only asked about images dispatch built; a state without any needs none.
+            let built = state
+                .resources
+                .values()
+                .any(|r| r.observed.as_ref().is_some_and(|o| o.reference.is_some()));
+            let engine = if built {
+                Some(ws.engine().await?)
+            } else {
+                None
+            };
+            refreshed(ws, &declarations, state, engine.as_ref()).await
+        })?
+    } else {
+        Observations::default()
+    };
+    let plan = plan::plan(
+        &declarations,
+        state.as_ref(),
+        &observations,
+        request.targets,
+    )?;
+    if let Some(out) = request.out {
+        let saved = SavedPlan::new(plan.clone(), state.as_ref(), crate::host::now());
+        crate::planfile::save(out, &saved)?;
+    }
+    Ok(plan)
+}
+
+/// Refresh with the workspace's registries and `engine`.
+pub(super) async fn refreshed<E: Engine>(
+    ws: &Workspace,
+    declarations: &Declarations,
+    state: &State,
+    engine: Option<&E>,
+) -> Result<Observations, Error> {
+    let registries = ws.registries(state, Some(declarations));
+    let sources = Sources {
+        registries: &registries,
+        engine,
+        destination: ws.config.destination.as_deref(),
+    };
+    Ok(refresh::refresh(declarations, Some(state), &sources).await?)
+}

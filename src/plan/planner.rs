@@ -1,0 +1,425 @@
+//! The planner: a pure function from (declarations, state, observations) to the actions that
+//! make reality match the declarations. No I/O, so it is cheap to test and to run on 100k
+//! resources.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diff::{self, change, compare};
+use super::{Action, Change, Drift, Observations, Plan, PlanError};
+use crate::decl::Declarations;
+use crate::model::Address;
+use crate::model::diag::did_you_mean;
+use crate::state::{ResourceState, State, Status};
+
+/// Computes the plan. `targets`, when not empty, limits it to those resources and their bases.
+pub fn plan(
+    desired: &Declarations,
+    state: Option<&State>,
+    observed: &Observations,
+    targets: &[Address],
+) -> Result<Plan, PlanError> {
+    let empty = BTreeMap::new();
+    let recorded = state.map_or(&empty, |s| &s.resources);
+    let scope = scope(desired, recorded, targets)?;
+    let in_scope = |address: &Address| scope.as_ref().is_none_or(|s| s.contains(address));
+
+    let mut changes: BTreeMap<&Address, Change> = BTreeMap::new();
+    for (address, declared) in desired.resources.iter().filter(|(a, _)| in_scope(a)) {
+        let after = &declared.resource;
+        let change = match recorded.get(address) {
+            None => change(address, Action::Create, vec![], None, Some(after)),
+            Some(old) => {
+                let before = &old.resource;
+                let (action, mut reasons) = if old.status == Status::Error {
+                    let why = old
+                        .reason
+                        .first()
+                        .map_or(String::new(), |r| format!(": {r}"));
+                    (Action::Create, vec![format!("the last apply failed{why}")])
+                } else if old.spec_digest == after.digest() {
+                    (Action::NoOp, vec![])
+                } else {
+                    compare(before, after)
+                };
+                if action != Action::Create
+                    && let Some(drift) = observed.drift.get(address)
+                {
+                    reasons.push(describe(drift));
+                    let action = match drift {
+                        Drift::Moved { .. } => Action::Replace,
+                        Drift::Missing { .. } => Action::Create,
+                    };
+                    changes.insert(
+                        address,
+                        change(address, action, reasons, Some(before), Some(after)),
+                    );
+                    continue;
+                }
+                change(address, action, reasons, Some(before), Some(after))
+            }
+        };
+        changes.insert(address, change);
+    }
+    for (address, old) in recorded
+        .iter()
+        .filter(|(a, _)| in_scope(a) && !desired.resources.contains_key(*a))
+    {
+        changes.insert(
+            address,
+            change(
+                address,
+                Action::Delete,
+                vec!["no longer declared".into()],
+                Some(&old.resource),
+                None,
+            ),
+        );
+    }
+
+    diff::propagate_bases(&mut changes);
+    Ok(Plan {
+        changes: changes.into_values().collect(),
+    })
+}
+
+fn describe(drift: &Drift) -> String {
+    match drift {
+        Drift::Moved { recorded, current } => {
+            format!("the tag now points at {current} (pulled {recorded})")
+        }
+        Drift::Missing { detail } => detail.clone(),
+    }
+}
+
+/// The addresses a plan covers: all (`None`), or the targets and what they are built on.
+fn scope(
+    desired: &Declarations,
+    recorded: &BTreeMap<Address, ResourceState>,
+    targets: &[Address],
+) -> Result<Option<BTreeSet<Address>>, PlanError> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut scope = BTreeSet::new();
+    for target in targets {
+        let resource = desired
+            .get(target)
+            .or_else(|| recorded.get(target).map(|r| &r.resource));
+        let Some(resource) = resource else {
+            let names = desired
+                .resources
+                .keys()
+                .chain(recorded.keys())
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>();
+            let suggestion = did_you_mean(&target.to_string(), names.iter().map(String::as_str))
+                .map(str::to_string);
+            return Err(PlanError::UnknownTarget {
+                address: target.clone(),
+                suggestion,
+            });
+        };
+        scope.insert(target.clone());
+        if desired.get(target).is_some() {
+            scope.extend(resource.depends_on());
+        }
+    }
+    Ok(Some(scope))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decl::Declared;
+    use crate::model::diag::{Hint, Location, Pos};
+    use crate::model::reference::ImageRef;
+    use crate::model::{
+        BaseImageSpec, ImageSpec, Kind, Language, Resource, RuntimeDependencies, Spec, Tag,
+    };
+    use crate::plan::Summary;
+
+    fn base(name: &str, url: &str) -> Resource {
+        Resource {
+            name: name.into(),
+            spec: Spec::BaseImage(BaseImageSpec {
+                docker_url: ImageRef::parse(url).unwrap(),
+                language: Language::Python3,
+                tags: vec![],
+            }),
+        }
+    }
+
+    fn image(name: &str, base: &str, manifest: &str) -> Resource {
+        Resource {
+            name: name.into(),
+            spec: Spec::Image(ImageSpec {
+                base_image_name: base.into(),
+                runtime_dependencies: Some(RuntimeDependencies {
+                    manifest: manifest.into(),
+                }),
+                system_dependencies: None,
+                tags: vec![],
+            }),
+        }
+    }
+
+    fn declared(resources: &[Resource]) -> Declarations {
+        let origin = Location {
+            file: "x.yaml".into(),
+            pos: Pos::FILE,
+        };
+        Declarations {
+            resources: resources
+                .iter()
+                .map(|r| {
+                    (
+                        r.address(),
+                        Declared {
+                            resource: r.clone(),
+                            origin: origin.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn applied(resources: &[Resource]) -> State {
+        let mut state = State::new();
+        for r in resources {
+            state.resources.insert(
+                r.address(),
+                ResourceState {
+                    resource: r.clone(),
+                    spec_digest: r.digest(),
+                    status: Status::Ready,
+                    reason: vec![],
+                    created_time: "t".into(),
+                    modified_time: "t".into(),
+                    observed: None,
+                },
+            );
+        }
+        state
+    }
+
+    fn actions(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
+        plan.changes
+            .iter()
+            .map(|c| (c.address.to_string(), c.action, c.reasons.clone()))
+            .collect()
+    }
+
+    fn no_drift() -> Observations {
+        Observations::default()
+    }
+
+    #[test]
+    fn everything_is_created_without_state() {
+        let d = declared(&[base("b", "x/b:1"), image("i", "b", "numpy")]);
+        let p = plan(&d, None, &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                ("BaseImage/b".into(), Action::Create, vec![]),
+                ("Image/i".into(), Action::Create, vec![])
+            ]
+        );
+        assert_eq!(
+            p.summary(),
+            Summary {
+                add: 2,
+                ..Summary::default()
+            }
+        );
+    }
+
+    #[test]
+    fn applied_declarations_need_nothing() {
+        let resources = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let p = plan(
+            &declared(&resources),
+            Some(&applied(&resources)),
+            &no_drift(),
+            &[],
+        )
+        .unwrap();
+        assert!(!p.has_changes());
+        assert_eq!(p.summary().unchanged, 2);
+    }
+
+    #[test]
+    fn changed_base_replaces_its_images() {
+        let old = [
+            base("b", "x/b:1"),
+            image("i", "b", "numpy"),
+            base("c", "x/c:1"),
+            image("j", "c", ""),
+        ];
+        let new = [
+            base("b", "x/b:2"),
+            image("i", "b", "numpy"),
+            base("c", "x/c:1"),
+            image("j", "c", ""),
+        ];
+        let p = plan(&declared(&new), Some(&applied(&old)), &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::Replace,
+                    vec!["dockerUrl changed".into()]
+                ),
+                ("BaseImage/c".into(), Action::NoOp, vec![]),
+                (
+                    "Image/i".into(),
+                    Action::Replace,
+                    vec!["base image b will be replaced".into()]
+                ),
+                ("Image/j".into(), Action::NoOp, vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn tags_update_in_place_and_manifest_replaces() {
+        let old = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let mut tagged = base("b", "x/b:1");
+        let Spec::BaseImage(spec) = &mut tagged.spec else {
+            unreachable!()
+        };
+        spec.tags.push(Tag {
+            key: "role".into(),
+            value: "docs".into(),
+        });
+        let new = [tagged, image("i", "b", "pandas")];
+        let p = plan(&declared(&new), Some(&applied(&old)), &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::Update,
+                    vec!["tags changed".into()]
+                ),
+                (
+                    "Image/i".into(),
+                    Action::Replace,
+                    vec!["manifest changed".into()]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn undeclared_resources_are_deleted() {
+        let old = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let p = plan(&declared(&old[..1]), Some(&applied(&old)), &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p)[1],
+            (
+                "Image/i".into(),
+                Action::Delete,
+                vec!["no longer declared".into()]
+            )
+        );
+        assert_eq!(p.summary().destroy, 1);
+    }
+
+    #[test]
+    fn failed_resources_are_created_again_with_the_reason() {
+        let resources = [base("b", "x/b:1")];
+        let mut state = applied(&resources);
+        let entry = state.resources.values_mut().next().unwrap();
+        entry.status = Status::Error;
+        entry.reason = vec!["pull access denied".into()];
+        let p = plan(&declared(&resources), Some(&state), &no_drift(), &[]).unwrap();
+        assert_eq!(actions(&p)[0].1, Action::Create);
+        assert_eq!(
+            actions(&p)[0].2,
+            vec!["the last apply failed: pull access denied".to_string()]
+        );
+    }
+
+    #[test]
+    fn drift_of_a_base_rebuilds_its_images() {
+        let resources = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let mut observed = Observations::default();
+        observed.drift.insert(
+            Address::new(Kind::BaseImage, "b"),
+            Drift::Moved {
+                recorded: "sha256:aa".into(),
+                current: "sha256:bb".into(),
+            },
+        );
+        let p = plan(
+            &declared(&resources),
+            Some(&applied(&resources)),
+            &observed,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::Replace,
+                    vec!["the tag now points at sha256:bb (pulled sha256:aa)".into()]
+                ),
+                (
+                    "Image/i".into(),
+                    Action::Replace,
+                    vec!["base image b will be replaced".into()]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_image_is_built_again() {
+        let resources = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let mut observed = Observations::default();
+        observed.drift.insert(
+            Address::new(Kind::Image, "i"),
+            Drift::Missing {
+                detail: "image is gone".into(),
+            },
+        );
+        let p = plan(
+            &declared(&resources),
+            Some(&applied(&resources)),
+            &observed,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            actions(&p)[1],
+            (
+                "Image/i".into(),
+                Action::Create,
+                vec!["image is gone".into()]
+            )
+        );
+    }
+
+    #[test]
+    fn targets_include_their_bases_only() {
+        let d = declared(&[
+            base("b", "x/b:1"),
+            image("i", "b", ""),
+            base("c", "x/c:1"),
+            image("j", "c", ""),
+        ]);
+        let p = plan(&d, None, &no_drift(), &["Image/i".parse().unwrap()]).unwrap();
+        let addresses: Vec<_> = p.changes.iter().map(|c| c.address.to_string()).collect();
+        assert_eq!(addresses, ["BaseImage/b", "Image/i"]);
+        let err = plan(&d, None, &no_drift(), &["Image/ii".parse().unwrap()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--target Image/ii: no such resource in the declarations or the state"
+        );
+        assert_eq!(err.hint().as_deref(), Some("did you mean Image/i?"));
+    }
+}

@@ -1,0 +1,120 @@
+//! From a refresh's answers to the planner's observations: a moved tag or a missing image is
+//! drift; a declared base image that cannot be found is a diagnostic at its declaration.
+
+use crate::model::Address;
+use crate::model::Spec;
+use crate::model::diag::{Diagnostic, Diagnostics, Location};
+use crate::model::reference::ImageRef;
+use crate::plan::{Drift, Observations};
+use crate::state::{State, Status};
+
+use super::RefreshError;
+
+/// What one question found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The digest a declared base image's reference points at.
+    BaseDigest {
+        address: Address,
+        url: ImageRef,
+        digest: String,
+    },
+    /// A declared base image the registry did not answer for.
+    BaseUnanswered {
+        why: Unanswered,
+        message: String,
+        origin: Location,
+    },
+    BuiltPresent,
+    BuiltMissing {
+        address: Address,
+        reference: String,
+        /// Whether the destination registry was asked too.
+        asked_registry: bool,
+    },
+    /// The engine could not be asked.
+    EngineFailed(String),
+}
+
+/// Why a registry gave no digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unanswered {
+    NotFound,
+    Denied,
+    Failed,
+}
+
+impl Unanswered {
+    fn hint(self) -> &'static str {
+        match self {
+            Unanswered::NotFound => "check `dockerUrl`, or push the image before applying",
+            Unanswered::Denied => {
+                "log in with `docker login REGISTRY`; credentials come from the docker config (DOCKER_CONFIG)"
+            }
+            Unanswered::Failed => {
+                "check that the registry is up, or pass --refresh=false to plan against the state alone"
+            }
+        }
+    }
+}
+
+/// The observations in `answers`, measured against what `state` recorded.
+pub fn observe(answers: Vec<Answer>, state: Option<&State>) -> Result<Observations, RefreshError> {
+    let mut observations = Observations::default();
+    let mut problems = Vec::new();
+    for answer in answers {
+        match answer {
+            Answer::BaseDigest {
+                address,
+                url,
+                digest,
+            } => {
+                // Only the same tag can move; a changed dockerUrl is the planner's business.
+                let recorded = state
+                    .and_then(|s| s.resources.get(&address))
+                    .filter(|r| r.status == Status::Ready)
+                    .filter(
+                        |r| matches!(&r.resource.spec, Spec::BaseImage(b) if b.docker_url == url),
+                    )
+                    .and_then(|r| r.observed.as_ref()?.digest.clone());
+                if let Some(recorded) = recorded.filter(|recorded| *recorded != digest) {
+                    observations.drift.insert(
+                        address,
+                        Drift::Moved {
+                            recorded,
+                            current: digest,
+                        },
+                    );
+                }
+            }
+            Answer::BaseUnanswered {
+                why,
+                message,
+                origin,
+            } => problems.push(Diagnostic::new(origin, message).with_hint(why.hint())),
+            Answer::BuiltMissing {
+                address,
+                reference,
+                asked_registry,
+            } => {
+                let place = if asked_registry {
+                    "the engine and the registry"
+                } else {
+                    "the engine"
+                };
+                let detail = format!("image {reference} is gone from {place}");
+                observations
+                    .drift
+                    .insert(address, Drift::Missing { detail });
+            }
+            Answer::BuiltPresent => {}
+            Answer::EngineFailed(message) => return Err(RefreshError::Engine(message)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(observations)
+    } else {
+        problems.sort();
+        Err(RefreshError::Declarations(Diagnostics(problems)))
+    }
+}

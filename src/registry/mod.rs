@@ -1,0 +1,77 @@
+//! Registries, over the OCI distribution API: what a tag points at, asked without pulling.
+//! [`oci`] speaks to real registries with the credentials of the docker config
+//! ([`credentials`]); tests use a fake.
+
+pub mod credentials;
+#[cfg(test)]
+pub mod fake;
+pub mod oci;
+
+use std::net::IpAddr;
+
+use crate::model::reference::ImageRef;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{reference} does not exist in the registry: {detail}")]
+    NotFound { reference: String, detail: String },
+    #[error("registry {registry} refused access to {reference}: {detail}")]
+    Denied {
+        registry: String,
+        reference: String,
+        detail: String,
+    },
+    #[error("cannot reach registry {registry}: {detail}")]
+    Unreachable { registry: String, detail: String },
+    #[error("registry {registry} failed for {reference}: {detail}")]
+    Failed {
+        registry: String,
+        reference: String,
+        detail: String,
+    },
+}
+
+/// A registry client. Existence is a digest: a reference that has none does not exist.
+// dispatch drives these futures on one thread; callers need not send them elsewhere.
+#[allow(async_fn_in_trait)]
+pub trait Registry {
+    /// The digest (`sha256:...`) of the manifest `reference` names, as the engine's RepoDigests
+    /// show it.
+    async fn digest(&self, reference: &ImageRef) -> Result<String, RegistryError>;
+}
+
+/// `127.0.0.0/8`, `[::1]` and `localhost`, with or without a port.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = match registry.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => registry,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_registries_are_recognised() {
+        for yes in [
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "localhost:5000",
+            "[::1]:5000",
+            "localhost",
+        ] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in [
+            "10.0.0.1:5000",
+            "registry.example",
+            "docker.io",
+            "localhost.example:5000",
+        ] {
+            assert!(!is_loopback(no), "{no}");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The words of an apply's progress, for bars on a terminal and lines in a log.
+
+use crate::apply::record::Outcome;
+use crate::model::Address;
+use crate::model::image::Step;
+
+/// How a log line names an outcome.
+pub fn word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::Failed => "FAILED",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+/// How a bar's last line marks an outcome.
+pub fn mark(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "✓",
+        Outcome::Failed => "✗",
+        Outcome::Skipped => "-",
+    }
+}
+
+/// A log line: `2026-11-25T08:00:00Z BaseImage/python3: pulling ...`.
+pub fn line(time: &str, address: &Address, text: &str) -> String {
+    format!("{time} {address}: {text}\n")
+}
+
+/// A build step as progress shows it, its text cut to `width` characters.
+pub fn step(step: &Step, width: usize) -> String {
+    let text: String = step.text.chars().take(width).collect();
+    format!("step {}/{}: {text}", step.number, step.of)
+}
+
+/// A step's end in a log: `done: pulled (sha256:...)`.
+pub fn finished(outcome: Outcome, message: &str) -> String {
+    format!("{}: {message}", word(outcome))
+}
+
+/// A step's end under the bars: `✓ BaseImage/python3: pulled (sha256:...)`.
+pub fn finished_mark(outcome: Outcome, address: &Address, message: &str) -> String {
+    format!("{} {address}: {message}", mark(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    #[test]
+    fn lines_name_the_resource_and_what_happened() {
+        let address = Address::new(Kind::Image, "pandas");
+        let step = Step {
+            number: 2,
+            of: 3,
+            text: "RUN pip3 install".into(),
+        };
+        assert_eq!(
+            line("t", &address, &super::step(&step, usize::MAX)),
+            "t Image/pandas: step 2/3: RUN pip3 install\n"
+        );
+        assert_eq!(super::step(&step, 3), "step 2/3: RUN");
+        assert_eq!(finished(Outcome::Failed, "why"), "FAILED: why");
+        assert_eq!(
+            finished_mark(Outcome::Done, &address, "built"),
+            "✓ Image/pandas: built"
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! Text for people: the terraform-style plan (blocks, or one line a change with `--compact`),
+//! and the closing lines of validate and apply.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use super::Painter;
+use crate::apply::record::Tally;
+use crate::model::words::{agree, count};
+use crate::model::{Kind, Resource, Spec};
+use crate::plan::{Action, Change, Plan, Summary};
+
+/// How text output looks: colours on a terminal, one line per change with `--compact`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    pub color: bool,
+    pub compact: bool,
+}
+
+fn action_style(action: Action) -> Style {
+    let color = match action {
+        Action::Create => AnsiColor::Green,
+        Action::Update => AnsiColor::Yellow,
+        Action::Replace => AnsiColor::Magenta,
+        Action::Delete => AnsiColor::Red,
+        Action::NoOp => AnsiColor::White,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "  +",
+        Action::Update => "  ~",
+        Action::Replace => "-/+",
+        Action::Delete => "  -",
+        Action::NoOp => "   ",
+    }
+}
+
+fn verb(change: &Change) -> &'static str {
+    match (change.action, change.address.kind) {
+        (Action::Create, Kind::BaseImage) => "will be pulled",
+        (Action::Create, Kind::Image) => "will be built",
+        (Action::Update, _) => "will be updated in place",
+        (Action::Replace, _) => "must be replaced",
+        (Action::Delete, _) => "will be destroyed",
+        (Action::NoOp, _) => "is up to date",
+    }
+}
+
+/// The human plan: a block per change, unchanged resources counted, one summary line.
+pub fn plan(plan: &Plan, options: TextOptions) -> String {
+    let painter = Painter {
+        color: options.color,
+    };
+    let mut out = String::new();
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if !changes.is_empty() {
+        if !options.compact {
+            out.push_str("Dispatch will perform the following actions:\n\n");
+        }
+        for change in &changes {
+            if options.compact {
+                compact_line(&mut out, &painter, change);
+            } else {
+                block(&mut out, &painter, change);
+            }
+        }
+        let unchanged = plan.summary().unchanged;
+        if !options.compact && unchanged > 0 {
+            let _ = writeln!(
+                out,
+                "{} {} not shown.\n",
+                count(unchanged, "unchanged resource"),
+                agree(unchanged, "is", "are")
+            );
+        }
+    }
+    out.push_str(&summary_line(&painter, plan.summary()));
+    out.push('\n');
+    out
+}
+
+fn summary_line(painter: &Painter, s: Summary) -> String {
+    if s.add + s.change + s.replace + s.destroy == 0 {
+        return format!(
+            "{} Images match the declarations.",
+            painter.paint(Style::new().bold(), "No changes.")
+        );
+    }
+    format!(
+        "{} {} to add, {} to change, {} to replace, {} to destroy.",
+        painter.paint(Style::new().bold(), "Plan:"),
+        s.add,
+        s.change,
+        s.replace,
+        s.destroy
+    )
+}
+
+fn compact_line(out: &mut String, painter: &Painter, change: &Change) {
+    let action = format!("{:?}", change.action).to_lowercase();
+    let why = if change.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", change.reasons.join("; "))
+    };
+    let _ = writeln!(
+        out,
+        "{} {} ({action}{why})",
+        painter.paint(
+            action_style(change.action),
+            symbol(change.action).trim_start()
+        ),
+        change.address
+    );
+}
+
+fn block(out: &mut String, painter: &Painter, change: &Change) {
+    let why = if change.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", change.reasons.join("; "))
+    };
+    let header = format!("  # {} {}{why}", change.address, verb(change));
+    let _ = writeln!(out, "{}", painter.paint(Style::new().bold(), &header));
+    let style = action_style(change.action);
+    let before = change.before.as_ref().map(attributes).unwrap_or_default();
+    let after = change.after.as_ref().map(attributes).unwrap_or_default();
+    let rows: Vec<Row> = match change.action {
+        Action::Create => after
+            .into_iter()
+            .map(|(k, v)| Row::Set('+', k, v))
+            .collect(),
+        Action::Delete => before
+            .into_iter()
+            .map(|(k, v)| Row::Set('-', k, v))
+            .collect(),
+        _ => changed_rows(before, after),
+    };
+    let sign = painter.paint(style, symbol(change.action));
+    if rows.is_empty() {
+        // Nothing declared changed (the base moved, or the image went missing): the header says why.
+        let _ = writeln!(out, "{sign} {}\n", change.address);
+        return;
+    }
+    let _ = writeln!(out, "{sign} {} {{", change.address);
+    let width = rows.iter().map(|r| r.key().len()).max().unwrap_or(0);
+    for row in rows {
+        row.write(out, painter, width);
+    }
+    out.push_str("    }\n\n");
+}
+
+/// An attribute value: one line, or a text block (a manifest) shown as lines or a diff.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Line(String),
+    Text(String),
+}
+
+enum Row {
+    Set(char, &'static str, Value),
+    Changed(&'static str, Value, Value),
+}
+
+impl Row {
+    fn key(&self) -> &'static str {
+        match self {
+            Row::Set(_, key, _) | Row::Changed(key, _, _) => key,
+        }
+    }
+
+    fn write(&self, out: &mut String, painter: &Painter, width: usize) {
+        let (sign, key) = match self {
+            Row::Set(sign, key, _) => (*sign, *key),
+            Row::Changed(key, _, _) => ('~', *key),
+        };
+        let style = match sign {
+            '+' => action_style(Action::Create),
+            '-' => action_style(Action::Delete),
+            _ => action_style(Action::Update),
+        };
+        let _ = write!(
+            out,
+            "      {} {key:<width$} = ",
+            painter.paint(style, &sign.to_string())
+        );
+        match self {
+            Row::Set(_, _, Value::Line(v)) => {
+                let _ = writeln!(out, "{v}");
+            }
+            Row::Set(_, _, Value::Text(text)) => {
+                heredoc(out, text.lines().map(|l| format!("    {l}")))
+            }
+            Row::Changed(_, Value::Text(old), Value::Text(new)) => {
+                let diff = similar::TextDiff::from_lines(old, new);
+                let unified = diff.unified_diff().context_radius(2).to_string();
+                heredoc(
+                    out,
+                    unified.lines().map(|l| {
+                        let style = match l.chars().next() {
+                            Some('+') => action_style(Action::Create),
+                            Some('-') => action_style(Action::Delete),
+                            _ => Style::new(),
+                        };
+                        format!("  {}", painter.paint(style, l))
+                    }),
+                )
+            }
+            Row::Changed(_, old, new) => {
+                let _ = writeln!(out, "{} → {}", show(old), show(new));
+            }
+        }
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Line(v) => v.clone(),
+        Value::Text(t) => format!("<{} lines>", t.lines().count()),
+    }
+}
+
+fn heredoc(out: &mut String, lines: impl Iterator<Item = String>) {
+    out.push_str("<<EOT\n");
+    for line in lines {
+        let _ = writeln!(out, "      {line}");
+    }
+    out.push_str("        EOT\n");
+}
+
+fn changed_rows(before: Vec<(&'static str, Value)>, after: Vec<(&'static str, Value)>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let absent = Value::Line("(none)".into());
+    let keys = after.iter().chain(&before).map(|(k, _)| *k);
+    let mut seen = Vec::new();
+    for key in keys {
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let old = before.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        let new = after.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        if old != new {
+            let old = old.cloned().unwrap_or_else(|| empty_like(new, &absent));
+            let new = new
+                .cloned()
+                .unwrap_or_else(|| empty_like(Some(&old), &absent));
+            rows.push(Row::Changed(key, old, new));
+        }
+    }
+    rows
+}
+
+/// A missing manifest diffs as empty text, a missing list as `[]`, anything else as `(none)`.
+fn empty_like(other: Option<&Value>, absent: &Value) -> Value {
+    match other {
+        Some(Value::Text(_)) => Value::Text(String::new()),
+        Some(Value::Line(line)) if line.starts_with('[') => Value::Line("[]".into()),
+        _ => absent.clone(),
+    }
+}
+
+/// The attributes a plan shows, in a fixed order.
+fn attributes(resource: &Resource) -> Vec<(&'static str, Value)> {
+    let quoted = |s: &str| Value::Line(format!("{s:?}"));
+    let list = |items: Vec<String>| Value::Line(format!("[{}]", items.join(", ")));
+    let mut attributes = Vec::new();
+    match &resource.spec {
+        Spec::BaseImage(b) => {
+            attributes.push(("dockerUrl", quoted(b.docker_url.as_str())));
+            attributes.push(("language", quoted(b.language.as_str())));
+        }
+        Spec::Image(i) => {
+            attributes.push(("baseImageName", quoted(&i.base_image_name)));
+            if let Some(runtime) = &i.runtime_dependencies {
+                attributes.push(("manifest", Value::Text(runtime.manifest.clone())));
+            }
+            if let Some(system) = &i.system_dependencies {
+                attributes.push((
+                    "systemPackages",
+                    list(system.packages.iter().map(|p| p.to_string()).collect()),
+                ));
+            }
+        }
+    }
+    if !resource.tags().is_empty() {
+        attributes.push((
+            "tags",
+            list(resource.tags().iter().map(|t| t.to_string()).collect()),
+        ));
+    }
+    attributes
+}
+
+/// `The declarations are valid: 1 base image, 2 images.`
+pub fn validated(base_images: usize, images: usize) -> String {
+    format!(
+        "The declarations are valid: {}, {}.\n",
+        count(base_images, "base image"),
+        count(images, "image")
+    )
+}
+
+/// `Apply complete! 3 pulled, 2 built, 0 deleted, 1 failed.` plus whatever else happened.
+pub fn tally(tally: &Tally) -> String {
+    let mut parts = vec![
+        format!("{} pulled", tally.pulled),
+        format!("{} built", tally.built),
+    ];
+    for (n, what) in [(tally.reused, "already built"), (tally.updated, "updated")] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.push(format!("{} deleted", tally.deleted));
+    parts.push(format!("{} failed", tally.failed));
+    for (n, what) in [
+        (tally.skipped, "skipped"),
+        (tally.not_started, "not started"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    let head = if tally.not_started > 0 {
+        "Apply interrupted!"
+    } else {
+        "Apply complete!"
+    };
+    format!("{head} {}.", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_names_what_happened() {
+        let done = Tally {
+            pulled: 3,
+            built: 2,
+            failed: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally(&done),
+            "Apply complete! 3 pulled, 2 built, 0 deleted, 1 failed."
+        );
+        let interrupted = Tally {
+            reused: 2,
+            skipped: 1,
+            not_started: 2,
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally(&interrupted),
+            "Apply interrupted! 0 pulled, 0 built, 2 already built, 0 deleted, 0 failed, 1 skipped, 2 not started."
+        );
+    }
+
+    #[test]
+    fn validated_counts_each_kind() {
+        assert_eq!(
+            validated(1, 2),
+            "The declarations are valid: 1 base image, 2 images.\n"
+        );
+    }
+}

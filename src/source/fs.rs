@@ -1,0 +1,193 @@
+//! Declarations on disk: a directory walked in sorted order, or one file.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use super::{Listing, Located, ReadError, Source};
+
+/// A directory (or a single file) of declarations on the local filesystem.
+#[derive(Debug, Clone)]
+pub struct FsSource {
+    root: PathBuf,
+    /// The directory references must stay inside: the root, or the folder of a root file
+    /// (canonical when it exists).
+    boundary: PathBuf,
+}
+
+impl FsSource {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        let dir = if root.is_file() {
+            // `images.yaml` has the parent "", which would make every path "inside".
+            root.parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        } else {
+            &root
+        };
+        let boundary = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        FsSource { root, boundary }
+    }
+}
+
+impl Source for FsSource {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn is_file(&self) -> bool {
+        self.root.is_file()
+    }
+
+    fn list(
+        &self,
+        keep: &dyn Fn(&Path) -> bool,
+        descend: &dyn Fn(&str) -> bool,
+    ) -> Option<Listing> {
+        if self.root.is_file() {
+            return Some(Listing {
+                files: vec![self.root.clone()],
+                unreadable: Vec::new(),
+            });
+        }
+        if !self.root.is_dir() {
+            return None;
+        }
+        let mut listing = Listing::default();
+        let walker = walkdir::WalkDir::new(&self.root)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                e.depth() == 0
+                    || !e.file_type().is_dir()
+                    || descend(&e.file_name().to_string_lossy())
+            });
+        for entry in walker {
+            match entry {
+                Ok(entry) if keep(entry.path()) && entry.path().is_file() => {
+                    listing.files.push(entry.path().to_path_buf());
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    let path = err.path().unwrap_or(&self.root).to_path_buf();
+                    listing.unreadable.push((path, io_reason(&err)));
+                }
+            }
+        }
+        Some(listing)
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        let io = |e: std::io::Error| ReadError::Io(io_reason(&e));
+        let size = fs::metadata(path).map_err(io)?.len();
+        if size > limit {
+            return Err(ReadError::TooLarge { size, limit });
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        fs::File::open(path)
+            .and_then(|file| file.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(io)?;
+        if bytes.len() as u64 > limit {
+            // Grew since its size was read.
+            return Err(ReadError::TooLarge {
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn locate(&self, from: &Path, reference: &str) -> Located {
+        let relative = Path::new(reference);
+        let path = from.parent().unwrap_or(Path::new(".")).join(relative);
+        Located {
+            outside: relative.is_absolute() || escapes(&self.boundary, &path),
+            symlink: fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()),
+            path,
+        }
+    }
+}
+
+/// Whether `target` (which may not exist) resolves to a place outside `boundary`. Symlinks
+/// are followed as far as the path exists; the missing rest cannot be opened through a
+/// symlink, so it is judged lexically.
+fn escapes(boundary: &Path, target: &Path) -> bool {
+    let components: Vec<Component> = target.components().collect();
+    let existing = (0..=components.len()).rev().find_map(|n| {
+        let prefix: PathBuf = components[..n].iter().collect();
+        let prefix = if n == 0 { PathBuf::from(".") } else { prefix };
+        fs::canonicalize(prefix)
+            .ok()
+            .map(|path| (path, &components[n..]))
+    });
+    let Some((mut resolved, rest)) = existing else {
+        return true;
+    };
+    for component in rest {
+        match component {
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(part) => resolved.push(part),
+            _ => {}
+        }
+    }
+    !resolved.starts_with(boundary)
+}
+
+/// An I/O error in words, without the "(os error 2)" noise.
+fn io_reason(err: &dyn std::error::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_outside_only_when_they_lead_outside() {
+        let dir = tempfile::tempdir().unwrap();
+        let boundary = fs::canonicalize(dir.path()).unwrap();
+        assert!(!escapes(&boundary, &dir.path().join("missing/dir/x.txt")));
+        assert!(!escapes(&boundary, &dir.path().join("missing/../x.txt")));
+        assert!(escapes(&boundary, &dir.path().join("../x.txt")));
+        assert!(escapes(&boundary, &dir.path().join("missing/../../x.txt")));
+    }
+
+    #[test]
+    fn a_file_named_without_a_folder_keeps_its_boundary() {
+        let source = FsSource::new("Cargo.toml");
+        assert_eq!(source.boundary, fs::canonicalize(".").unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_as_far_as_the_path_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let boundary = fs::canonicalize(dir.path()).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+        assert!(escapes(&boundary, &dir.path().join("etc/missing.txt")));
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yaml");
+        fs::write(&path, "12345").unwrap();
+        let source = FsSource::new(dir.path());
+        assert_eq!(source.read(&path, 5).unwrap(), b"12345");
+        assert_eq!(
+            source.read(&path, 4),
+            Err(ReadError::TooLarge { size: 5, limit: 4 })
+        );
+        assert_eq!(
+            source.read(&dir.path().join("nope"), 4),
+            Err(ReadError::Io("No such file or directory".into()))
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! A source held in memory, for fast tests of loading and validation.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use super::{Listing, Located, ReadError, Source};
+
+/// Files by path under the root `.`; `..` past the root leads outside.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    root: PathBuf,
+    files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl MemorySource {
+    pub fn new(files: &[(&str, &str)]) -> Self {
+        MemorySource {
+            root: PathBuf::from("."),
+            files: files
+                .iter()
+                .map(|(path, text)| (Path::new(".").join(path), text.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+}
+
+/// `path` with `.` and `..` folded, or `None` if it climbs above where it starts.
+fn normal(path: &Path) -> Option<PathBuf> {
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(Path::new(".").join(parts.iter().collect::<PathBuf>()))
+}
+
+impl Source for MemorySource {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn is_file(&self) -> bool {
+        false
+    }
+
+    fn list(
+        &self,
+        keep: &dyn Fn(&Path) -> bool,
+        descend: &dyn Fn(&str) -> bool,
+    ) -> Option<Listing> {
+        let files = self
+            .files
+            .keys()
+            .filter(|path| keep(path))
+            .filter(|path| {
+                let dirs = path.parent().into_iter().flat_map(Path::components);
+                dirs.filter_map(|c| match c {
+                    Component::Normal(name) => Some(name.to_string_lossy()),
+                    _ => None,
+                })
+                .all(|name| descend(&name))
+            })
+            .cloned()
+            .collect();
+        Some(Listing {
+            files,
+            unreadable: Vec::new(),
+        })
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        let bytes = normal(path)
+            .and_then(|path| self.files.get(&path))
+            .ok_or_else(|| ReadError::Io("No such file or directory".into()))?;
+        match bytes.len() as u64 {
+            size if size > limit => Err(ReadError::TooLarge { size, limit }),
+            _ => Ok(bytes.clone()),
+        }
+    }
+
+    fn locate(&self, from: &Path, reference: &str) -> Located {
+        let path = from.parent().unwrap_or(Path::new(".")).join(reference);
+        Located {
+            outside: normal(&path).is_none(),
+            symlink: false,
+            path,
+        }
+    }
+}

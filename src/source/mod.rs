@@ -1,0 +1,57 @@
+//! Where declarations come from: a directory on disk ([`fs`]) today, a git revision tomorrow.
+//! A source answers questions about its files; what counts as a declarations file, and what a
+//! reference may point at, is decided by [`crate::decl`].
+
+pub mod fs;
+#[cfg(test)]
+pub mod memory;
+
+use std::path::{Path, PathBuf};
+
+/// What a source holds under its root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The files the filter kept, sorted by path, as messages should name them.
+    pub files: Vec<PathBuf>,
+    /// Entries that could not be read while listing, and why.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// Where a `@path` reference leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file to read, as messages should name it.
+    pub path: PathBuf,
+    /// Whether it resolves to a place outside the source's root (absolute, `..`, a symlink).
+    pub outside: bool,
+    /// Whether the reference itself names a symlink.
+    pub symlink: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("file is {size} bytes, over the limit of {} MiB", .limit >> 20)]
+    TooLarge { size: u64, limit: u64 },
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A tree of declarations files. Shared by the threads that read and parse them.
+pub trait Source: Sync {
+    /// The root as the user named it.
+    fn root(&self) -> &Path;
+
+    /// Whether the root is a single file rather than a directory of them.
+    fn is_file(&self) -> bool;
+
+    /// The files under the root that `keep` accepts (the root itself if it is a file), walking
+    /// only into directories `descend` accepts by name. `None` if the root does not exist.
+    fn list(&self, keep: &dyn Fn(&Path) -> bool, descend: &dyn Fn(&str) -> bool)
+    -> Option<Listing>;
+
+    /// The bytes of `path`, at most `limit` of them.
+    fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError>;
+
+    /// Where `reference`, relative to the folder of `from`, leads.
+    fn locate(&self, from: &Path, reference: &str) -> Located;
+}

@@ -1,0 +1,245 @@
+//! The behaviour every state [`Backend`] must have, as one suite that each backend's tests run
+//! (terraform's `TestBackendStates` idea): lock exclusion and holder info, lineage and serial,
+//! replacement in one step, the previous state kept, corrupt and too-new states refused.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Backend, Holder, ResourceState, State, StateError, Status};
+use crate::model::reference::ImageRef;
+use crate::model::{BaseImageSpec, Language, Resource, Spec};
+
+/// A backend under test, and the means to reach behind it.
+pub trait Subject {
+    /// A handle on the subject's storage; each call is another client (another process, another
+    /// CI runner) of the same state.
+    fn backend(&self) -> Box<dyn Backend>;
+
+    /// Overwrites the stored state with bytes dispatch did not write.
+    fn tamper(&self, how: Tamper);
+
+    /// The state before the last save (the backup, or the history), if the backend keeps it.
+    fn previous(&self) -> Option<State>;
+}
+
+/// What a tampered state holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Tamper {
+    /// Not a state at all.
+    Garbage,
+    /// A state from a dispatch that writes this format version.
+    Version(u32),
+}
+
+impl Tamper {
+    pub fn json(self) -> String {
+        match self {
+            Tamper::Garbage => "{\"version\": 1, \"lineage\": ".into(),
+            Tamper::Version(v) => format!("{{\"version\": {v}, \"lineage\": \"x\"}}"),
+        }
+    }
+}
+
+/// A lock holder for tests: this process, a fixed time.
+pub fn holder(command: &str) -> Holder {
+    Holder {
+        pid: std::process::id(),
+        host: "conformance".into(),
+        command: command.into(),
+        since: "2026-11-25T08:00:00Z".into(),
+    }
+}
+
+/// One check of the suite.
+type Check = fn(&dyn Subject);
+
+/// Runs every check, each on a fresh subject from `fresh`.
+pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
+    let checks: [(&str, Check); 8] = [
+        ("an empty backend has no state", empty),
+        ("saves round-trip, lineage kept, serial grows", round_trip),
+        ("a second writer is refused and told the holder", exclusion),
+        ("a writer waits for the lock, up to its timeout", waiting),
+        ("the lock is released when dropped", release),
+        ("the previous state is kept", previous),
+        ("corrupt and too-new states are refused untouched", corrupt),
+        ("a reader never sees half a save", atomic),
+    ];
+    for (name, check) in checks {
+        let subject = fresh();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&*subject)));
+        if let Err(panic) = outcome {
+            eprintln!("state backend conformance check failed: {name}");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// A state of `n` base images.
+fn sample(n: usize) -> State {
+    let mut state = State::new();
+    state.resources = (0..n).map(|i| entry(&format!("base{i}"))).collect();
+    state
+}
+
+fn entry(name: &str) -> (crate::model::Address, ResourceState) {
+    let resource = Resource {
+        name: name.into(),
+        spec: Spec::BaseImage(BaseImageSpec {
+            docker_url: ImageRef::parse("127.0.0.1:5000/base/x:1").unwrap(),
+            language: Language::Python3,
+            tags: vec![],
+        }),
+    };
+    (
+        resource.address(),
+        ResourceState {
+            spec_digest: resource.digest(),
+            resource,
+            status: Status::Ready,
+            reason: vec![],
+            created_time: "2026-11-25T08:00:00Z".into(),
+            modified_time: "2026-11-25T08:00:00Z".into(),
+            observed: None,
+        },
+    )
+}
+
+fn empty(subject: &dyn Subject) {
+    assert_eq!(subject.backend().load().unwrap(), None);
+}
+
+fn round_trip(subject: &dyn Subject) {
+    let backend = subject.backend();
+    let lock = backend.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = sample(2);
+    lock.save(&mut state).unwrap();
+    assert_eq!(state.serial, 1);
+    assert_eq!(subject.backend().load().unwrap().as_ref(), Some(&state));
+    state.resources.extend([entry("later")]);
+    lock.save(&mut state).unwrap();
+    let loaded = subject.backend().load().unwrap().unwrap();
+    assert_eq!(loaded.serial, 2);
+    assert_eq!(loaded.lineage, state.lineage);
+    assert_eq!(loaded.resources, state.resources);
+}
+
+fn exclusion(subject: &dyn Subject) {
+    let _held = subject
+        .backend()
+        .lock(Duration::ZERO, &holder("dispatch apply"))
+        .unwrap();
+    let err = subject
+        .backend()
+        .lock(Duration::ZERO, &holder("dispatch state rm"))
+        .err()
+        .expect("a second writer must be refused");
+    let StateError::Locked { holder } = &err else {
+        panic!("expected Locked, got {err}");
+    };
+    assert!(
+        holder.contains(&format!("pid {}", std::process::id())),
+        "{holder}"
+    );
+    assert!(holder.contains("`dispatch apply`"), "{holder}");
+}
+
+fn waiting(subject: &dyn Subject) {
+    let held = subject
+        .backend()
+        .lock(Duration::ZERO, &holder("first"))
+        .unwrap();
+    let started = Instant::now();
+    let refused = subject
+        .backend()
+        .lock(Duration::from_millis(300), &holder("second"));
+    assert!(refused.is_err());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // Released while the next writer waits: it gets the lock.
+    let released = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            released.store(true, Ordering::SeqCst);
+            drop(held);
+        });
+        let waited = subject
+            .backend()
+            .lock(Duration::from_secs(10), &holder("third"));
+        assert!(waited.is_ok(), "{:?}", waited.err());
+        assert!(released.load(Ordering::SeqCst));
+    });
+}
+
+fn release(subject: &dyn Subject) {
+    drop(
+        subject
+            .backend()
+            .lock(Duration::ZERO, &holder("first"))
+            .unwrap(),
+    );
+    subject
+        .backend()
+        .lock(Duration::ZERO, &holder("second"))
+        .unwrap();
+}
+
+fn previous(subject: &dyn Subject) {
+    let backend = subject.backend();
+    let lock = backend.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = sample(1);
+    lock.save(&mut state).unwrap();
+    lock.save(&mut state).unwrap();
+    let previous = subject.previous().expect("the previous state is kept");
+    assert_eq!(previous.serial, 1);
+    assert_eq!(previous.lineage, state.lineage);
+}
+
+fn corrupt(subject: &dyn Subject) {
+    subject.tamper(Tamper::Garbage);
+    let err = subject.backend().load().unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+    subject.tamper(Tamper::Version(99));
+    let err = subject.backend().load().unwrap_err();
+    assert!(matches!(err, StateError::TooNew { found: 99, .. }), "{err}");
+    // Refusing did not change it.
+    let err = subject.backend().load().unwrap_err();
+    assert!(matches!(err, StateError::TooNew { .. }), "{err}");
+}
+
+fn atomic(subject: &dyn Subject) {
+    const SAVES: usize = 40;
+    let writer = subject.backend();
+    let lock = writer.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let reader = subject.backend();
+        let done = &done;
+        let reads = scope.spawn(move || {
+            let mut seen = BTreeSet::new();
+            loop {
+                let last = done.load(Ordering::SeqCst);
+                if let Some(state) = reader.load().expect("every read parses") {
+                    // Save n holds n resources: a mix of two saves would break this.
+                    assert_eq!(state.resources.len() as u64, state.serial);
+                    seen.insert(state.serial);
+                }
+                if last {
+                    return seen;
+                }
+            }
+        });
+        let mut state = State::new();
+        for i in 0..SAVES {
+            state.resources.extend([entry(&format!("r{i}"))]);
+            lock.save(&mut state).unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        let seen = reads.join().unwrap();
+        assert!(
+            seen.contains(&(SAVES as u64)),
+            "the reader missed the last save: {seen:?}"
+        );
+    });
+}

@@ -1,0 +1,123 @@
+//! A state kept in memory, for fast tests of what writes the state (apply's checkpoints, say).
+//! It passes the same conformance suite as every real backend.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Backend, Holder, STATE_VERSION, State, StateError, StateLock};
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// The stored state as JSON, as a real backend keeps bytes, so tampering is possible.
+    stored: Option<String>,
+    previous: Option<String>,
+    holder: Option<Holder>,
+    /// Every state saved, in order.
+    saves: Vec<State>,
+}
+
+/// A backend whose handles (clones) all share one state.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBackend {
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+}
+
+impl MemoryBackend {
+    /// Every state saved so far, in order.
+    pub fn saves(&self) -> Vec<State> {
+        self.shared.0.lock().unwrap().saves.clone()
+    }
+
+    pub fn tamper(&self, json: String) {
+        self.shared.0.lock().unwrap().stored = Some(json);
+    }
+
+    pub fn previous(&self) -> Option<State> {
+        let shared = self.shared.0.lock().unwrap();
+        shared
+            .previous
+            .as_deref()
+            .map(|json| serde_json::from_str(json).unwrap())
+    }
+}
+
+impl Backend for MemoryBackend {
+    fn load(&self) -> Result<Option<State>, StateError> {
+        let stored = self.shared.0.lock().unwrap().stored.clone();
+        stored
+            .map(|json| super::local::parse("memory".as_ref(), &json))
+            .transpose()
+    }
+
+    fn lock(&self, timeout: Duration, holder: &Holder) -> Result<Box<dyn StateLock>, StateError> {
+        let (mutex, released) = &*self.shared;
+        let deadline = Instant::now() + timeout;
+        let mut shared = mutex.lock().unwrap();
+        while let Some(current) = &shared.holder {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StateError::Locked {
+                    holder: current.to_string(),
+                });
+            }
+            shared = released.wait_timeout(shared, left).unwrap().0;
+        }
+        shared.holder = Some(holder.clone());
+        Ok(Box::new(MemoryLock {
+            backend: self.clone(),
+        }))
+    }
+
+    fn location(&self) -> String {
+        "memory".into()
+    }
+}
+
+struct MemoryLock {
+    backend: MemoryBackend,
+}
+
+impl StateLock for MemoryLock {
+    fn save(&self, state: &mut State) -> Result<(), StateError> {
+        assert_eq!(state.version, STATE_VERSION);
+        state.serial += 1;
+        let mut shared = self.backend.shared.0.lock().unwrap();
+        shared.previous = shared.stored.take();
+        shared.stored = Some(serde_json::to_string(state).expect("state serializes"));
+        shared.saves.push(state.clone());
+        Ok(())
+    }
+}
+
+impl Drop for MemoryLock {
+    fn drop(&mut self) {
+        let (mutex, released) = &*self.backend.shared;
+        mutex.lock().unwrap().holder = None;
+        released.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::conformance::{self, Subject, Tamper};
+
+    impl Subject for MemoryBackend {
+        fn backend(&self) -> Box<dyn Backend> {
+            Box::new(self.clone())
+        }
+
+        fn tamper(&self, how: Tamper) {
+            MemoryBackend::tamper(self, how.json());
+        }
+
+        fn previous(&self) -> Option<State> {
+            MemoryBackend::previous(self)
+        }
+    }
+
+    #[test]
+    fn passes_the_conformance_suite() {
+        conformance::run(&|| Box::new(MemoryBackend::default()));
+    }
+}

@@ -1,0 +1,184 @@
+//! The state: what dispatch last made real. The types here are plain data; where the state is
+//! kept is a [`Backend`] ([`local`] today), and every backend passes the same [`conformance`]
+//! suite.
+
+pub mod conformance;
+pub mod local;
+#[cfg(test)]
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+use crate::model::diag::Hint;
+use crate::model::{Address, Resource};
+
+/// The state format this build reads and writes.
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// Set once when the state is created; a saved plan only applies to the same lineage.
+    pub lineage: Uuid,
+    /// Incremented on every write; a saved plan only applies to the serial it was made against.
+    pub serial: u64,
+    #[serde(default)]
+    pub resources: BTreeMap<Address, ResourceState>,
+}
+
+impl State {
+    pub fn new() -> Self {
+        State {
+            version: STATE_VERSION,
+            lineage: Uuid::new_v4(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Ready,
+    Error,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Ready => "READY",
+            Status::Error => "ERROR",
+        })
+    }
+}
+
+/// One resource as last applied: the resolved spec, its digest, and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceState {
+    #[serde(flatten)]
+    pub resource: Resource,
+    pub spec_digest: String,
+    pub status: Status,
+    #[serde(default)]
+    pub reason: Vec<String>,
+    pub created_time: String,
+    pub modified_time: String,
+    /// What the engine and registry held after the last successful apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// The real image behind a resource: pulled (BaseImage) or built (Image).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observed {
+    /// The engine's image id (the digest of the image config); `None` for an image found in
+    /// the destination registry and never held by this engine.
+    #[serde(default, deserialize_with = "empty_is_none")]
+    pub image_id: Option<String>,
+    /// The registry digest: the RepoDigest of a pulled base, the pushed digest of a built image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The reference a built image is tagged as, `<destination>/<name>:<inputs digest>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// Earlier states wrote `""` for an unknown image id.
+fn empty_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|id| !id.is_empty()))
+}
+
+/// Who holds the write lock, kept with it so that a second writer can name them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    pub command: String,
+    pub since: String,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} on {} (`{}`) since {}",
+            self.pid, self.host, self.command, self.since
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state {path} is corrupt ({message}); it was not changed")]
+    Corrupt { path: PathBuf, message: String },
+    #[error(
+        "state {path} has format version {found}, newer than this dispatch understands ({STATE_VERSION}); it was not changed"
+    )]
+    TooNew { path: PathBuf, found: u32 },
+    #[error("cannot write state {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state is locked by {holder}")]
+    Locked { holder: String },
+}
+
+impl Hint for StateError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            StateError::Corrupt { path, .. } => Some(format!(
+                "restore it from {}.backup, or move it away to start afresh",
+                path.display()
+            )),
+            StateError::TooNew { .. } => Some("upgrade dispatch".into()),
+            StateError::Locked { .. } => Some(
+                "wait for that run to finish, or pass --lock-timeout 5m to wait for it; if no such process runs, the lock is already free".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Where the state is kept. Reading takes no lock: every backend replaces the state in one
+/// step, so a reader sees the old state or the new one, never a mix.
+pub trait Backend: Send + Sync {
+    /// The state, or `None` when none has been written yet.
+    fn load(&self) -> Result<Option<State>, StateError>;
+
+    /// Takes the exclusive write lock, waiting up to `timeout` for another holder to let go.
+    fn lock(&self, timeout: Duration, holder: &Holder) -> Result<Box<dyn StateLock>, StateError>;
+
+    /// Where the state is, as messages name it.
+    fn location(&self) -> String;
+}
+
+/// Proof of the exclusive write lock, and the only way to write the state. Released on drop.
+pub trait StateLock: Send + Sync {
+    /// Writes `state` with its serial incremented, replacing the previous one in one step.
+    fn save(&self, state: &mut State) -> Result<(), StateError>;
+}
