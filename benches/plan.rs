@@ -34,7 +34,7 @@ use dispatch::plan::{self, Observations};
 use dispatch::report::text::{self, TextOptions};
 use dispatch::source::fs::FsSource;
 use dispatch::state::local::LocalBackend;
-use dispatch::state::{Backend, ResourceState, State, Status, conformance};
+use dispatch::state::{Backend, ResourceState, State, conformance};
 
 /// Set in a child to the directory holding `declarations/` and `state.json` to measure.
 const ENV_MEASURE: &str = "DISPATCH_BENCH_MEASURE";
@@ -324,15 +324,7 @@ fn generate(dir: &Path, size: usize) -> String {
     for (address, d) in &declared.resources {
         state.resources.insert(
             address.clone(),
-            ResourceState {
-                spec_digest: d.resource.digest(),
-                resource: d.resource.clone(),
-                status: Status::Ready,
-                reason: vec![],
-                created_time: now.clone(),
-                modified_time: now.clone(),
-                observed: None,
-            },
+            ResourceState::applied(d.resource.clone(), &now),
         );
     }
     let store = LocalBackend::new(dir.join("state.json"));

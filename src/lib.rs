@@ -22,3 +22,5 @@ pub mod registry;
 pub mod report;
 pub mod source;
 pub mod state;
+#[cfg(test)]
+mod testing;

@@ -9,7 +9,7 @@ use dispatch::decl::{self, LoadOptions};
 use dispatch::source::fs::FsSource;
 use dispatch::state::conformance::holder;
 use dispatch::state::local::LocalBackend;
-use dispatch::state::{Backend, ResourceState, State, Status};
+use dispatch::state::{Backend, ResourceState, State};
 
 /// The repository root, so paths in output read `testdata/...`.
 fn root() -> &'static Path {
@@ -21,18 +21,9 @@ fn applied_state(dir: &str, path: &Path) {
     let declared = decl::load(&FsSource::new(root().join(dir)), LoadOptions::default()).unwrap();
     let mut state = State::new();
     for (address, d) in declared.resources {
-        let resource = d.resource;
         state.resources.insert(
             address,
-            ResourceState {
-                spec_digest: resource.digest(),
-                resource,
-                status: Status::Ready,
-                reason: vec![],
-                created_time: "2026-11-25T08:00:00Z".into(),
-                modified_time: "2026-11-25T08:00:00Z".into(),
-                observed: None,
-            },
+            ResourceState::applied(d.resource, "2026-11-25T08:00:00Z"),
         );
     }
     LocalBackend::new(path)

@@ -94,15 +94,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::decl::{Declarations, Declared};
     use crate::engine::fake::FakeEngine;
-    use crate::model::diag::{Location, Pos};
-    use crate::model::reference::ImageRef;
-    use crate::model::{BaseImageSpec, ImageSpec, Kind, Language, Resource, Spec};
+    use crate::model::{Kind, Resource};
     use crate::plan::{self, Observations};
     use crate::registry::fake::FakeRegistry;
     use crate::state::memory::MemoryBackend;
     use crate::state::{Backend, Status, conformance};
+    use crate::testing;
 
     /// Every event, as `address: outcome message`.
     #[derive(Default)]
@@ -121,45 +119,15 @@ mod tests {
     }
 
     fn base(name: &str) -> Resource {
-        Resource {
-            name: name.into(),
-            spec: Spec::BaseImage(BaseImageSpec {
-                docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/{name}:1")).unwrap(),
-                language: Language::Python3,
-                tags: vec![],
-            }),
-        }
+        testing::base(name, &format!("127.0.0.1:5000/base/{name}:1"))
     }
 
     fn image(name: &str, base: &str) -> Resource {
-        Resource {
-            name: name.into(),
-            spec: Spec::Image(ImageSpec {
-                base_image_name: base.into(),
-                runtime_dependencies: None,
-                system_dependencies: None,
-                tags: vec![],
-            }),
-        }
+        testing::image(name, base, None)
     }
 
     fn plan_of(resources: &[Resource]) -> Plan {
-        let origin = Location {
-            file: "x.yaml".into(),
-            pos: Pos::FILE,
-        };
-        let declarations = Declarations {
-            resources: resources
-                .iter()
-                .map(|r| {
-                    let declared = Declared {
-                        resource: r.clone(),
-                        origin: origin.clone(),
-                    };
-                    (r.address(), declared)
-                })
-                .collect(),
-        };
+        let declarations = testing::declared(resources);
         plan::plan(&declarations, None, &Observations::default(), &[]).unwrap()
     }
 

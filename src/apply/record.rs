@@ -150,19 +150,10 @@ fn record(
 mod tests {
     use super::*;
     use crate::model::image::Step;
-    use crate::model::reference::ImageRef;
-    use crate::model::{BaseImageSpec, Language, Resource, Spec};
     use crate::plan::Action;
 
     fn create(name: &str) -> Change {
-        let resource = Resource {
-            name: name.into(),
-            spec: Spec::BaseImage(BaseImageSpec {
-                docker_url: ImageRef::parse("x/y:1").unwrap(),
-                language: Language::Python3,
-                tags: vec![],
-            }),
-        };
+        let resource = crate::testing::base(name, "x/y:1");
         Change {
             address: resource.address(),
             action: Action::Create,

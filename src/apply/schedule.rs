@@ -122,30 +122,15 @@ fn dependencies(steps: &[&Change]) -> HashMap<Address, Vec<Address>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::reference::ImageRef;
-    use crate::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
+    use crate::model::Resource;
+    use crate::testing;
 
     fn base(name: &str) -> Resource {
-        Resource {
-            name: name.into(),
-            spec: Spec::BaseImage(BaseImageSpec {
-                docker_url: ImageRef::parse("x/y:1").unwrap(),
-                language: Language::Python3,
-                tags: vec![],
-            }),
-        }
+        testing::base(name, "x/y:1")
     }
 
     fn image(name: &str, base: &str) -> Resource {
-        Resource {
-            name: name.into(),
-            spec: Spec::Image(ImageSpec {
-                base_image_name: base.into(),
-                runtime_dependencies: None,
-                system_dependencies: None,
-                tags: vec![],
-            }),
-        }
+        testing::image(name, base, None)
     }
 
     fn change(action: Action, resource: Resource) -> Change {

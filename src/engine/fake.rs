@@ -46,6 +46,16 @@ impl FakeEngine {
         self
     }
 
+    /// The engine holds an image under `name` from the start.
+    pub fn holding(self, name: &str) -> Self {
+        let image = LocalImage {
+            id: digest_of(name),
+            ..LocalImage::default()
+        };
+        self.hold(name, image);
+        self
+    }
+
     /// Calls `hook` as each call starts (to interrupt a run at a chosen point, say).
     pub fn on_call(mut self, hook: impl Fn(&str) + Sync + 'static) -> Self {
         self.on_call = Some(Box::new(hook));

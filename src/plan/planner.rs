@@ -130,78 +130,10 @@ fn scope(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decl::Declared;
-    use crate::model::diag::{Hint, Location, Pos};
-    use crate::model::reference::ImageRef;
-    use crate::model::{
-        BaseImageSpec, ImageSpec, Kind, Language, Resource, RuntimeDependencies, Spec, Tag,
-    };
+    use crate::model::diag::Hint;
+    use crate::model::{Kind, Resource, Spec, Tag};
     use crate::plan::Summary;
-
-    fn base(name: &str, url: &str) -> Resource {
-        Resource {
-            name: name.into(),
-            spec: Spec::BaseImage(BaseImageSpec {
-                docker_url: ImageRef::parse(url).unwrap(),
-                language: Language::Python3,
-                tags: vec![],
-            }),
-        }
-    }
-
-    fn image(name: &str, base: &str, manifest: &str) -> Resource {
-        Resource {
-            name: name.into(),
-            spec: Spec::Image(ImageSpec {
-                base_image_name: base.into(),
-                runtime_dependencies: Some(RuntimeDependencies {
-                    manifest: manifest.into(),
-                }),
-                system_dependencies: None,
-                tags: vec![],
-            }),
-        }
-    }
-
-    fn declared(resources: &[Resource]) -> Declarations {
-        let origin = Location {
-            file: "x.yaml".into(),
-            pos: Pos::FILE,
-        };
-        Declarations {
-            resources: resources
-                .iter()
-                .map(|r| {
-                    (
-                        r.address(),
-                        Declared {
-                            resource: r.clone(),
-                            origin: origin.clone(),
-                        },
-                    )
-                })
-                .collect(),
-        }
-    }
-
-    fn applied(resources: &[Resource]) -> State {
-        let mut state = State::new();
-        for r in resources {
-            state.resources.insert(
-                r.address(),
-                ResourceState {
-                    resource: r.clone(),
-                    spec_digest: r.digest(),
-                    status: Status::Ready,
-                    reason: vec![],
-                    created_time: "t".into(),
-                    modified_time: "t".into(),
-                    observed: None,
-                },
-            );
-        }
-        state
-    }
+    use crate::testing::{applied, base, declared, image};
 
     fn actions(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
         plan.changes
@@ -214,9 +146,22 @@ mod tests {
         Observations::default()
     }
 
+    /// The plan for `resources`, applied already, when refresh found `drift` at `address`.
+    fn drifted(resources: &[Resource], address: Address, drift: Drift) -> Plan {
+        let mut observed = Observations::default();
+        observed.drift.insert(address, drift);
+        plan(
+            &declared(resources),
+            Some(&applied(resources)),
+            &observed,
+            &[],
+        )
+        .unwrap()
+    }
+
     #[test]
     fn everything_is_created_without_state() {
-        let d = declared(&[base("b", "x/b:1"), image("i", "b", "numpy")]);
+        let d = declared(&[base("b", "x/b:1"), image("i", "b", Some("numpy"))]);
         let p = plan(&d, None, &no_drift(), &[]).unwrap();
         assert_eq!(
             actions(&p),
@@ -236,7 +181,7 @@ mod tests {
 
     #[test]
     fn applied_declarations_need_nothing() {
-        let resources = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let resources = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
         let p = plan(
             &declared(&resources),
             Some(&applied(&resources)),
@@ -252,15 +197,15 @@ mod tests {
     fn changed_base_replaces_its_images() {
         let old = [
             base("b", "x/b:1"),
-            image("i", "b", "numpy"),
+            image("i", "b", Some("numpy")),
             base("c", "x/c:1"),
-            image("j", "c", ""),
+            image("j", "c", Some("")),
         ];
         let new = [
             base("b", "x/b:2"),
-            image("i", "b", "numpy"),
+            image("i", "b", Some("numpy")),
             base("c", "x/c:1"),
-            image("j", "c", ""),
+            image("j", "c", Some("")),
         ];
         let p = plan(&declared(&new), Some(&applied(&old)), &no_drift(), &[]).unwrap();
         assert_eq!(
@@ -284,7 +229,7 @@ mod tests {
 
     #[test]
     fn tags_update_in_place_and_manifest_replaces() {
-        let old = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let old = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
         let mut tagged = base("b", "x/b:1");
         let Spec::BaseImage(spec) = &mut tagged.spec else {
             unreachable!()
@@ -293,7 +238,7 @@ mod tests {
             key: "role".into(),
             value: "docs".into(),
         });
-        let new = [tagged, image("i", "b", "pandas")];
+        let new = [tagged, image("i", "b", Some("pandas"))];
         let p = plan(&declared(&new), Some(&applied(&old)), &no_drift(), &[]).unwrap();
         assert_eq!(
             actions(&p),
@@ -314,7 +259,7 @@ mod tests {
 
     #[test]
     fn undeclared_resources_are_deleted() {
-        let old = [base("b", "x/b:1"), image("i", "b", "numpy")];
+        let old = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
         let p = plan(&declared(&old[..1]), Some(&applied(&old)), &no_drift(), &[]).unwrap();
         assert_eq!(
             actions(&p)[1],
@@ -344,22 +289,15 @@ mod tests {
 
     #[test]
     fn drift_of_a_base_rebuilds_its_images() {
-        let resources = [base("b", "x/b:1"), image("i", "b", "numpy")];
-        let mut observed = Observations::default();
-        observed.drift.insert(
+        let resources = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
+        let p = drifted(
+            &resources,
             Address::new(Kind::BaseImage, "b"),
             Drift::Moved {
                 recorded: "sha256:aa".into(),
                 current: "sha256:bb".into(),
             },
         );
-        let p = plan(
-            &declared(&resources),
-            Some(&applied(&resources)),
-            &observed,
-            &[],
-        )
-        .unwrap();
         assert_eq!(
             actions(&p),
             vec![
@@ -379,21 +317,14 @@ mod tests {
 
     #[test]
     fn missing_image_is_built_again() {
-        let resources = [base("b", "x/b:1"), image("i", "b", "numpy")];
-        let mut observed = Observations::default();
-        observed.drift.insert(
+        let resources = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
+        let p = drifted(
+            &resources,
             Address::new(Kind::Image, "i"),
             Drift::Missing {
                 detail: "image is gone".into(),
             },
         );
-        let p = plan(
-            &declared(&resources),
-            Some(&applied(&resources)),
-            &observed,
-            &[],
-        )
-        .unwrap();
         assert_eq!(
             actions(&p)[1],
             (
@@ -408,9 +339,9 @@ mod tests {
     fn targets_include_their_bases_only() {
         let d = declared(&[
             base("b", "x/b:1"),
-            image("i", "b", ""),
+            image("i", "b", Some("")),
             base("c", "x/c:1"),
-            image("j", "c", ""),
+            image("j", "c", Some("")),
         ]);
         let p = plan(&d, None, &no_drift(), &["Image/i".parse().unwrap()]).unwrap();
         let addresses: Vec<_> = p.changes.iter().map(|c| c.address.to_string()).collect();

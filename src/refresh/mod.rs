@@ -5,9 +5,10 @@
 pub mod ask;
 pub mod observe;
 
+pub use observe::RefreshError;
+
 use crate::decl::Declarations;
 use crate::engine::Engine;
-use crate::model::diag::{Diagnostics, Hint};
 use crate::plan::Observations;
 use crate::registry::Registry;
 use crate::state::State;
@@ -21,26 +22,6 @@ pub struct Sources<'a, E, R> {
     pub destination: Option<&'a str>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    /// Declared base images that do not exist or cannot be asked about.
-    #[error(transparent)]
-    Declarations(Diagnostics),
-    #[error("{0}")]
-    Engine(String),
-}
-
-impl Hint for RefreshError {
-    fn hint(&self) -> Option<String> {
-        match self {
-            RefreshError::Declarations(_) => None,
-            RefreshError::Engine(_) => {
-                Some("pass --refresh=false to plan against the state alone".into())
-            }
-        }
-    }
-}
-
 /// Checks every declared base image against its registry, and every built image recorded in
 /// the state against the engine (and the destination registry). A base image that does not
 /// exist is an error at its declaration: a typo fails the plan, not the apply.
@@ -51,4 +32,179 @@ pub async fn refresh<E: Engine, R: Registry>(
 ) -> Result<Observations, RefreshError> {
     let answers = ask::ask(declarations, state, sources).await;
     observe::observe(answers, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fake::FakeEngine;
+    use crate::model::diag::Pos;
+    use crate::model::{Address, Kind};
+    use crate::plan::Drift;
+    use crate::registry::RegistryError;
+    use crate::registry::fake::FakeRegistry;
+    use crate::state::Observed;
+    use crate::testing::{applied, base, declared, image};
+
+    const BASE: &str = "127.0.0.1:5000/base/b:1";
+
+    /// Refreshes `state` against what the fakes answer.
+    fn refresh_with(
+        state: &State,
+        registry: &FakeRegistry,
+        engine: &FakeEngine,
+        destination: Option<&str>,
+    ) -> Result<Observations, RefreshError> {
+        let resources: Vec<_> = state
+            .resources
+            .values()
+            .map(|r| r.resource.clone())
+            .collect();
+        let sources = Sources {
+            registries: registry,
+            engine: Some(engine),
+            destination,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(refresh(&declared(&resources), Some(state), &sources))
+    }
+
+    /// A state with base `b` pulled at `digest` and image `i` built as `built`.
+    fn state(digest: &str, built: &str) -> State {
+        let mut state = applied(&[base("b", BASE), image("i", "b", None)]);
+        for (name, observed) in [
+            (
+                "BaseImage/b",
+                Observed {
+                    image_id: Some("sha256:id".into()),
+                    digest: Some(digest.into()),
+                    reference: None,
+                },
+            ),
+            (
+                "Image/i",
+                Observed {
+                    image_id: Some("sha256:built".into()),
+                    digest: None,
+                    reference: Some(built.into()),
+                },
+            ),
+        ] {
+            let address: Address = name.parse().unwrap();
+            state.resources.get_mut(&address).unwrap().observed = Some(observed);
+        }
+        state
+    }
+
+    #[test]
+    fn nothing_moved_is_no_drift() {
+        let registry = FakeRegistry::with(&[(BASE, Ok("sha256:aa"))]);
+        let engine = FakeEngine::default().holding("dispatch/i:1");
+        let observed = refresh_with(
+            &state("sha256:aa", "dispatch/i:1"),
+            &registry,
+            &engine,
+            None,
+        );
+        assert_eq!(observed.unwrap(), Observations::default());
+    }
+
+    #[test]
+    fn a_moved_tag_and_a_missing_image_are_drift() {
+        let registry = FakeRegistry::with(&[(BASE, Ok("sha256:bb"))]);
+        let engine = FakeEngine::default();
+        let observed = refresh_with(
+            &state("sha256:aa", "dispatch/i:1"),
+            &registry,
+            &engine,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            observed.drift[&Address::new(Kind::BaseImage, "b")],
+            Drift::Moved {
+                recorded: "sha256:aa".into(),
+                current: "sha256:bb".into()
+            }
+        );
+        assert_eq!(
+            observed.drift[&Address::new(Kind::Image, "i")],
+            Drift::Missing {
+                detail: "image dispatch/i:1 is gone from the engine".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_image_in_the_destination_registry_is_there() {
+        let pushed = "127.0.0.1:5000/f/i:1";
+        let registry = FakeRegistry::with(&[(BASE, Ok("sha256:aa")), (pushed, Ok("sha256:cc"))]);
+        let observed = refresh_with(
+            &state("sha256:aa", pushed),
+            &registry,
+            &FakeEngine::default(),
+            Some("127.0.0.1:5000/f"),
+        );
+        assert_eq!(observed.unwrap(), Observations::default());
+        let gone = FakeRegistry::with(&[(BASE, Ok("sha256:aa"))]);
+        let observed = refresh_with(
+            &state("sha256:aa", pushed),
+            &gone,
+            &FakeEngine::default(),
+            Some("127.0.0.1:5000/f"),
+        )
+        .unwrap();
+        assert_eq!(
+            observed.drift[&Address::new(Kind::Image, "i")],
+            Drift::Missing {
+                detail: format!("image {pushed} is gone from the engine and the registry")
+            }
+        );
+    }
+
+    #[test]
+    fn a_base_the_registry_cannot_find_or_refuses_fails_at_its_declaration() {
+        let denied = RegistryError::Denied {
+            registry: "127.0.0.1:5000".into(),
+            reference: BASE.into(),
+            detail: "unauthorized".into(),
+        };
+        for (answer, message, hint) in [
+            (
+                None,
+                "BaseImage/b: 127.0.0.1:5000/base/b:1 does not exist in the registry: manifest unknown",
+                "check `dockerUrl`",
+            ),
+            (
+                Some(denied),
+                "BaseImage/b: registry 127.0.0.1:5000 refused access to 127.0.0.1:5000/base/b:1: unauthorized",
+                "log in with `docker login REGISTRY`",
+            ),
+        ] {
+            let registry = match answer {
+                Some(err) => FakeRegistry::with(&[(BASE, Err(err))]),
+                None => FakeRegistry::default(),
+            };
+            let engine = FakeEngine::default().holding("dispatch/i:1");
+            let err = refresh_with(
+                &state("sha256:aa", "dispatch/i:1"),
+                &registry,
+                &engine,
+                None,
+            )
+            .unwrap_err();
+            let RefreshError::Declarations(diagnostics) = err else {
+                panic!("expected diagnostics, got {err}");
+            };
+            let [diagnostic] = diagnostics.0.as_slice() else {
+                panic!("{diagnostics:?}");
+            };
+            assert_eq!(diagnostic.location.file, std::path::Path::new("x.yaml"));
+            assert_eq!(diagnostic.location.pos, Pos::FILE);
+            assert_eq!(diagnostic.message, message);
+            assert!(diagnostic.hint.as_deref().unwrap().starts_with(hint));
+        }
+    }
 }

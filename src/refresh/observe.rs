@@ -3,12 +3,30 @@
 
 use crate::model::Address;
 use crate::model::Spec;
-use crate::model::diag::{Diagnostic, Diagnostics, Location};
+use crate::model::diag::{Diagnostic, Diagnostics, Hint, Location};
 use crate::model::reference::ImageRef;
 use crate::plan::{Drift, Observations};
 use crate::state::{State, Status};
 
-use super::RefreshError;
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Declared base images that do not exist or cannot be asked about.
+    #[error(transparent)]
+    Declarations(Diagnostics),
+    #[error("{0}")]
+    Engine(String),
+}
+
+impl Hint for RefreshError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            RefreshError::Declarations(_) => None,
+            RefreshError::Engine(_) => {
+                Some("pass --refresh=false to plan against the state alone".into())
+            }
+        }
+    }
+}
 
 /// What one question found.
 #[derive(Debug, Clone, PartialEq)]

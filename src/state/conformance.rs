@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Backend, Holder, ResourceState, State, StateError, Status};
+use super::{Backend, Holder, ResourceState, State, StateError};
 use crate::model::reference::ImageRef;
 use crate::model::{BaseImageSpec, Language, Resource, Spec};
 
@@ -94,15 +94,7 @@ fn entry(name: &str) -> (crate::model::Address, ResourceState) {
     };
     (
         resource.address(),
-        ResourceState {
-            spec_digest: resource.digest(),
-            resource,
-            status: Status::Ready,
-            reason: vec![],
-            created_time: "2026-11-25T08:00:00Z".into(),
-            modified_time: "2026-11-25T08:00:00Z".into(),
-            observed: None,
-        },
+        ResourceState::applied(resource, "2026-11-25T08:00:00Z"),
     )
 }
 

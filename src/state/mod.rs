@@ -81,6 +81,21 @@ pub struct ResourceState {
     pub observed: Option<Observed>,
 }
 
+impl ResourceState {
+    /// `resource` as recorded after a successful apply at `time`, with nothing observed.
+    pub fn applied(resource: Resource, time: &str) -> Self {
+        ResourceState {
+            spec_digest: resource.digest(),
+            resource,
+            status: Status::Ready,
+            reason: Vec::new(),
+            created_time: time.to_string(),
+            modified_time: time.to_string(),
+            observed: None,
+        }
+    }
+}
+
 /// The real image behind a resource: pulled (BaseImage) or built (Image).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

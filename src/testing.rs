@@ -1,0 +1,60 @@
+//! Resources, declarations and states for unit tests.
+
+use crate::decl::{Declarations, Declared};
+use crate::model::diag::{Location, Pos};
+use crate::model::reference::ImageRef;
+use crate::model::{BaseImageSpec, ImageSpec, Language, Resource, RuntimeDependencies, Spec};
+use crate::state::{ResourceState, State};
+
+/// A python3 base image pulled from `url`.
+pub fn base(name: &str, url: &str) -> Resource {
+    Resource {
+        name: name.into(),
+        spec: Spec::BaseImage(BaseImageSpec {
+            docker_url: ImageRef::parse(url).unwrap(),
+            language: Language::Python3,
+            tags: vec![],
+        }),
+    }
+}
+
+/// An image on the base `base`, with `manifest` if any.
+pub fn image(name: &str, base: &str, manifest: Option<&str>) -> Resource {
+    Resource {
+        name: name.into(),
+        spec: Spec::Image(ImageSpec {
+            base_image_name: base.into(),
+            runtime_dependencies: manifest.map(|m| RuntimeDependencies { manifest: m.into() }),
+            system_dependencies: None,
+            tags: vec![],
+        }),
+    }
+}
+
+/// `resources`, declared in `x.yaml`.
+pub fn declared(resources: &[Resource]) -> Declarations {
+    let origin = Location {
+        file: "x.yaml".into(),
+        pos: Pos::FILE,
+    };
+    let declared = |r: &Resource| Declared {
+        resource: r.clone(),
+        origin: origin.clone(),
+    };
+    Declarations {
+        resources: resources
+            .iter()
+            .map(|r| (r.address(), declared(r)))
+            .collect(),
+    }
+}
+
+/// A state in which every one of `resources` has been applied.
+pub fn applied(resources: &[Resource]) -> State {
+    let mut state = State::new();
+    state.resources = resources
+        .iter()
+        .map(|r| (r.address(), ResourceState::applied(r.clone(), "t")))
+        .collect();
+    state
+}
