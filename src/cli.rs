@@ -3,19 +3,35 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::builder::PossibleValuesParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use dispatch::config::Overrides;
-use dispatch::model::Address;
+use dispatch::model::{Address, Language};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "dispatch",
     version,
     about = "Declarative reconciler for container images",
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = "Examples:
+  dispatch validate images/                 check the declarations
+  dispatch plan --detailed-exitcode         what apply would do (exit 2 on changes)
+  dispatch apply --auto-approve             pull and build it
+  dispatch -C deploy get images -o json     the images, from another folder's state"
 )]
 pub struct Cli {
+    /// Run as if started in DIR: dispatch.toml and the default state are found there
+    #[arg(
+        short = 'C',
+        long = "chdir",
+        global = true,
+        env = "DISPATCH_CHDIR",
+        value_name = "DIR"
+    )]
+    pub chdir: Option<PathBuf>,
+
     /// State file [default: `state` in dispatch.toml, else .dispatch/state.json]
     #[arg(long, global = true, env = "DISPATCH_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
@@ -24,6 +40,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Print only the result, no progress (also after the command: `apply -q`)
+    #[arg(short, long)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -31,91 +51,216 @@ pub struct Cli {
 impl Cli {
     /// The settings the command line gives, for the config to put above dispatch.toml.
     pub fn overrides(&self) -> Overrides {
-        let run = match &self.command {
-            Command::Apply(args) => Some(&args.run),
-            Command::Create(args) => Some(match &args.what {
-                Some(CreateWhat::BaseImage { run, .. } | CreateWhat::Image { run, .. }) => run,
-                None => &args.run,
-            }),
-            Command::Update { run, .. } => Some(run),
-            Command::Delete(args) => Some(match &args.what {
-                Some(DeleteWhat::BaseImage { run, .. } | DeleteWhat::Image { run, .. }) => run,
-                None => &args.run,
-            }),
-            _ => None,
-        };
-        let lock_timeout = match &self.command {
-            Command::State(StateCommand::Rm { lock_timeout, .. }) => *lock_timeout,
-            _ => run.and_then(|r| r.lock_timeout),
-        };
+        let (writing, parallel, network) = self.command.flags();
         Overrides {
             state: self.state.clone(),
-            parallelism: run.and_then(|r| r.parallelism).map(usize::from),
-            lock_timeout,
+            parallelism: parallel.and_then(|p| p.parallelism).map(usize::from),
+            lock_timeout: writing.and_then(|w| w.lock_timeout),
+            timeout: network.and_then(|n| n.timeout),
         }
+    }
+
+    /// Whether progress is off, by the flag before or after the command.
+    pub fn quiet(&self) -> bool {
+        self.quiet || self.command.flags().0.is_some_and(|w| w.quiet)
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a directory of declarations and report every problem
+    #[command(after_help = "Examples:
+  dispatch validate                      every *.yaml under the current folder
+  dispatch validate images/base.yaml     one file
+  dispatch validate -o json | jq .valid  for a program")]
     Validate {
         #[command(flatten)]
         source: Source,
+        #[command(flatten)]
+        output: Output,
     },
     /// Show what apply would do to make the images match the declarations
+    #[command(after_help = "Examples:
+  dispatch plan                                   every *.yaml under the current folder
+  dispatch plan --detailed-exitcode images/       exit 0: no changes, 2: changes, 1: error
+  dispatch plan --out release.plan                save it for `dispatch apply release.plan`
+  dispatch plan -o json | jq '.resource_changes[].change.actions'")]
     Plan(PlanArgs),
-    /// Print a plan saved with `dispatch plan -o FILE`
+    /// Print a plan saved with `dispatch plan --out FILE`
+    #[command(after_help = "Examples:
+  dispatch show release.plan
+  dispatch show -o json release.plan")]
     Show {
         /// The saved plan
         file: PathBuf,
         #[command(flatten)]
-        output: Output,
+        output: PlanOutput,
     },
     /// Pull and build what the plan says, then record the outcome in the state
+    #[command(after_help = "Examples:
+  dispatch apply                        plan, ask for yes, apply
+  dispatch apply --auto-approve images/ in CI, after review
+  dispatch apply release.plan           exactly what `plan --out release.plan` showed")]
     Apply(ApplyArgs),
     /// Create resources (the original Dispatch commands): `create base-image`, `create image`, `create -f`
+    #[command(after_help = "Examples:
+  dispatch create base-image python3 127.0.0.1:5000/base/python3:1 --language python3
+  dispatch create image pandas python3 --runtime-deps requirements.txt
+  dispatch create -f images/")]
     Create(CreateArgs),
     /// Update resources declared in a file or directory that already exist
+    #[command(after_help = "Examples:
+  dispatch update -f images/pandas.yaml")]
     Update {
         /// File or directory of declarations
         #[arg(short = 'f', long = "file", value_name = "PATH")]
         file: PathBuf,
         #[command(flatten)]
-        run: RunArgs,
+        writing: Writing,
+        #[command(flatten)]
+        parallel: Parallel,
+        #[command(flatten)]
+        keep: Keep,
+        #[command(flatten)]
+        network: Network,
     },
     /// Delete resources, and the images dispatch built for them
+    #[command(after_help = "Examples:
+  dispatch delete image pandas
+  dispatch delete base-image python3 --keep-images
+  dispatch delete -f images/")]
     Delete(DeleteArgs),
     /// Show resources: `get base-image [NAME]`, `get image [NAME]`
+    #[command(after_help = "Examples:
+  dispatch get images
+  dispatch get image pandas -o json | jq .reason")]
     Get(GetArgs),
     /// Inspect or edit the state
     #[command(subcommand)]
     State(StateCommand),
+    /// Print a shell's completion script
+    #[command(after_help = "Examples:
+  dispatch completions bash > /etc/bash_completion.d/dispatch
+  dispatch completions zsh > \"${fpath[1]}/_dispatch\"
+  dispatch completions fish > ~/.config/fish/completions/dispatch.fish")]
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, or write one page per command into a folder
+    #[command(after_help = "Examples:
+  dispatch man | man -l -
+  dispatch man --out-dir /usr/local/share/man/man1")]
+    Man {
+        /// Write dispatch.1 and a page per command (dispatch-plan.1, ...) into DIR
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
-/// How a command that changes images runs.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// How many pulls and builds run at once [default: `parallelism` in dispatch.toml, else 4]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub parallelism: Option<u16>,
+impl Command {
+    /// The flag groups this command has: writing the state, parallelism, network.
+    fn flags(&self) -> (Option<&Writing>, Option<&Parallel>, Option<&Network>) {
+        match self {
+            Command::Plan(args) => (None, None, Some(&args.network)),
+            Command::Apply(args) => (
+                Some(&args.writing),
+                Some(&args.parallel),
+                Some(&args.network),
+            ),
+            Command::Create(args) => match &args.what {
+                Some(CreateWhat::BaseImage {
+                    writing, network, ..
+                })
+                | Some(CreateWhat::Image {
+                    writing, network, ..
+                }) => (Some(writing), None, Some(network)),
+                None => (
+                    Some(&args.writing),
+                    Some(&args.parallel),
+                    Some(&args.network),
+                ),
+            },
+            Command::Update {
+                writing,
+                parallel,
+                network,
+                ..
+            } => (Some(writing), Some(parallel), Some(network)),
+            Command::Delete(args) => match &args.what {
+                Some(DeleteWhat::BaseImage {
+                    writing, network, ..
+                })
+                | Some(DeleteWhat::Image {
+                    writing, network, ..
+                }) => (Some(writing), None, Some(network)),
+                None => (
+                    Some(&args.writing),
+                    Some(&args.parallel),
+                    Some(&args.network),
+                ),
+            },
+            Command::State(StateCommand::Rm { writing, .. }) => (Some(writing), None, None),
+            _ => (None, None, None),
+        }
+    }
+}
 
+/// Flags of a command that writes the state.
+#[derive(Debug, Args)]
+pub struct Writing {
     /// Print only the result, no progress
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Wait this long for another run's state lock (e.g. 30s, 5m)
+    #[arg(
+        long,
+        env = "DISPATCH_LOCK_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration
+    )]
+    pub lock_timeout: Option<Duration>,
+}
+
+/// Flags of a command that runs many pulls and builds.
+#[derive(Debug, Args)]
+pub struct Parallel {
+    /// How many pulls and builds run at once [default: `parallelism` in dispatch.toml, else 4]
+    #[arg(
+        long,
+        env = "DISPATCH_PARALLELISM",
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub parallelism: Option<u16>,
+}
+
+/// Flags of a command that may remove images.
+#[derive(Debug, Args)]
+pub struct Keep {
     /// Leave built images in the engine when their resource is deleted or replaced
     #[arg(long)]
     pub keep_images: bool,
+}
 
-    /// Wait this long for another run's state lock (e.g. 30s, 5m)
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub lock_timeout: Option<Duration>,
+/// Flags of a command that talks to registries and the engine.
+#[derive(Debug, Args)]
+pub struct Network {
+    /// Give up on a registry or engine request after this long, retries included (e.g. 30s)
+    /// [default: `timeout` in dispatch.toml, else 2m]
+    #[arg(
+        long,
+        env = "DISPATCH_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration
+    )]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Directory or file of declarations, or a plan saved with `dispatch plan -o`
+    /// Directory or file of declarations (*.yaml, *.yml), or a plan saved with `plan --out`
     #[arg(default_value = ".")]
     pub path: PathBuf,
 
@@ -136,7 +281,13 @@ pub struct ApplyArgs {
     pub targets: Vec<Address>,
 
     #[command(flatten)]
-    pub run: RunArgs,
+    pub writing: Writing,
+    #[command(flatten)]
+    pub parallel: Parallel,
+    #[command(flatten)]
+    pub keep: Keep,
+    #[command(flatten)]
+    pub network: Network,
 }
 
 #[derive(Debug, Args)]
@@ -150,26 +301,50 @@ pub struct CreateArgs {
     pub file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub run: RunArgs,
+    pub writing: Writing,
+    #[command(flatten)]
+    pub parallel: Parallel,
+    #[command(flatten)]
+    pub network: Network,
+}
+
+/// The languages a base image can be for.
+fn languages() -> PossibleValuesParser {
+    PossibleValuesParser::new(Language::ALL.map(Language::as_str))
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CreateWhat {
     /// Pull a base image: `create base-image NAME URL --language L`
+    #[command(
+        visible_alias = "base-images",
+        after_help = "Examples:
+  dispatch create base-image python3 127.0.0.1:5000/base/python3:1 --language python3 --tag team=ml"
+    )]
     BaseImage {
+        /// The base image's name, e.g. python3
         name: String,
         /// The image reference to pull, e.g. 127.0.0.1:5000/base/python3:1
         url: String,
-        #[arg(long)]
+        /// The language its images are written in
+        #[arg(long, value_parser = languages())]
         language: String,
         /// KEY=VALUE; repeatable
         #[arg(long = "tag", value_name = "KEY=VALUE")]
         tags: Vec<String>,
         #[command(flatten)]
-        run: RunArgs,
+        writing: Writing,
+        #[command(flatten)]
+        network: Network,
     },
     /// Build an image on a base image: `create image NAME BASE [--runtime-deps FILE]`
+    #[command(
+        visible_alias = "images",
+        after_help = "Examples:
+  dispatch create image pandas python3 --runtime-deps requirements.txt --system-deps packages.yaml"
+    )]
     Image {
+        /// The image's name, e.g. pandas
         name: String,
         /// The base image's name
         base: String,
@@ -183,7 +358,9 @@ pub enum CreateWhat {
         #[arg(long = "tag", value_name = "KEY=VALUE")]
         tags: Vec<String>,
         #[command(flatten)]
-        run: RunArgs,
+        writing: Writing,
+        #[command(flatten)]
+        network: Network,
     },
 }
 
@@ -198,22 +375,48 @@ pub struct DeleteArgs {
     pub file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub run: RunArgs,
+    pub writing: Writing,
+    #[command(flatten)]
+    pub parallel: Parallel,
+    #[command(flatten)]
+    pub keep: Keep,
+    #[command(flatten)]
+    pub network: Network,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DeleteWhat {
     /// Delete a base image from the state (a base image still used by an image cannot be deleted)
+    #[command(
+        visible_alias = "base-images",
+        after_help = "Examples:
+  dispatch delete base-image python3"
+    )]
     BaseImage {
+        /// The base image's name
         name: String,
         #[command(flatten)]
-        run: RunArgs,
+        writing: Writing,
+        #[command(flatten)]
+        keep: Keep,
+        #[command(flatten)]
+        network: Network,
     },
     /// Delete an image from the state and its built image from the engine
+    #[command(
+        visible_alias = "images",
+        after_help = "Examples:
+  dispatch delete image pandas --keep-images"
+    )]
     Image {
+        /// The image's name
         name: String,
         #[command(flatten)]
-        run: RunArgs,
+        writing: Writing,
+        #[command(flatten)]
+        keep: Keep,
+        #[command(flatten)]
+        network: Network,
     },
 }
 
@@ -226,13 +429,27 @@ pub struct GetArgs {
 #[derive(Debug, Subcommand)]
 pub enum GetWhat {
     /// List base images, or show one
+    #[command(
+        visible_alias = "base-images",
+        after_help = "Examples:
+  dispatch get base-images
+  dispatch get base-image python3 -o yaml"
+    )]
     BaseImage {
+        /// The base image's name; all of them without it
         name: Option<String>,
         #[command(flatten)]
         format: GetFormat,
     },
     /// List images, or show one
+    #[command(
+        visible_alias = "images",
+        after_help = "Examples:
+  dispatch get images -o json | jq length
+  dispatch get image pandas"
+    )]
     Image {
+        /// The image's name; all of them without it
         name: Option<String>,
         #[command(flatten)]
         format: GetFormat,
@@ -241,16 +458,26 @@ pub enum GetWhat {
 
 #[derive(Debug, Args)]
 pub struct GetFormat {
-    /// Print JSON (an object for one resource, an array for a list)
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = GetOutput::Table)]
+    pub output: GetOutput,
+
+    /// Print JSON (an object for one resource, an array for a list); the same as `-o json`
     #[arg(long, conflicts_with = "output")]
     pub json: bool,
-
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum)]
-    pub output: Option<GetOutput>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+impl GetFormat {
+    pub fn format(&self) -> GetOutput {
+        if self.json {
+            GetOutput::Json
+        } else {
+            self.output
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GetOutput {
     Table,
     Json,
@@ -268,14 +495,38 @@ pub struct Source {
     pub allow_outside_refs: bool,
 }
 
+/// Text for people or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct Output {
-    /// Print the versioned JSON format instead of text
-    #[arg(long, conflicts_with = "compact")]
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+
+    /// The same as `-o json`
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
+}
+
+impl Output {
+    pub fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.output }
+    }
+}
+
+/// How a plan is printed.
+#[derive(Debug, Args)]
+pub struct PlanOutput {
+    #[command(flatten)]
+    pub output: Output,
 
     /// One line per change
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["json"])]
     pub compact: bool,
 }
 
@@ -285,14 +536,14 @@ pub struct PlanArgs {
     pub source: Source,
 
     #[command(flatten)]
-    pub output: Output,
+    pub output: PlanOutput,
 
     /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// Save the plan to FILE (mode 0600)
-    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    /// Save the plan to FILE (mode 0600), for `dispatch apply FILE`
+    #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
     /// Ask the registries what the declared base images point at (false: the state alone)
@@ -302,24 +553,89 @@ pub struct PlanArgs {
     /// Limit the plan to ADDRESS (e.g. Image/my-pandas) and what it is built on; repeatable
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
+
+    #[command(flatten)]
+    pub network: Network,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// List the resources in the state
+    #[command(after_help = "Examples:
+  dispatch state list
+  dispatch state list -o json | jq -r '.[] | select(.status == \"ERROR\") | .name'")]
     List {
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Forget resources without touching any image
+    #[command(after_help = "Examples:
+  dispatch state rm Image/pandas BaseImage/python3")]
     Rm {
         /// Addresses such as BaseImage/my-python-base
         #[arg(required = true)]
         addresses: Vec<Address>,
 
-        /// Wait this long for another run's state lock (e.g. 30s, 5m)
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-        lock_timeout: Option<Duration>,
+        #[command(flatten)]
+        writing: Writing,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command with its full name, `dispatch state rm` say.
+    fn commands(command: &clap::Command, prefix: &str) -> Vec<(String, clap::Command)> {
+        let name = format!("{prefix}{}", command.get_name());
+        let mut all = vec![(name.clone(), command.clone())];
+        for sub in command.get_subcommands() {
+            all.extend(commands(sub, &format!("{name} ")));
+        }
+        all
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example_and_described_arguments() {
+        for (name, mut command) in commands(&Cli::command(), "") {
+            if command.get_name() == "help" {
+                continue;
+            }
+            let help = command.render_long_help().to_string();
+            let runnable =
+                !command.has_subcommands() || command.is_args_conflicts_with_subcommands_set();
+            if runnable || name == "dispatch" {
+                assert!(help.contains("Examples:"), "{name} has no example:\n{help}");
+            }
+            for arg in command.get_arguments().filter(|a| a.is_positional()) {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{name}: argument {} has no description",
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn language_lists_its_values() {
+        let mut command = Cli::command();
+        let create = command.find_subcommand_mut("create").unwrap();
+        let help = create
+            .find_subcommand_mut("base-image")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains("python3, nodejs, java, powershell")
+                || help.contains("[possible values: python3, nodejs, java, powershell]"),
+            "{help}"
+        );
+    }
 }

@@ -21,6 +21,9 @@ pub const DEFAULT_STATE: &str = ".dispatch/state.json";
 pub const DEFAULT_ENGINE: &str = "unix:///var/run/docker.sock";
 /// How many pulls and builds run at once when nothing says otherwise.
 pub const DEFAULT_PARALLELISM: usize = 4;
+/// How long a registry or engine request may take, retries included, when nothing says
+/// otherwise. Pulls, builds and pushes are bounded by it only while nothing moves.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What the command line says, where it says anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +31,7 @@ pub struct Overrides {
     pub state: Option<PathBuf>,
     pub parallelism: Option<usize>,
     pub lock_timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
 }
 
 /// The settings of one run, every precedence already applied.
@@ -36,6 +40,8 @@ pub struct Config {
     pub state: PathBuf,
     pub parallelism: usize,
     pub lock_timeout: Duration,
+    /// The longest a registry or engine request may take.
+    pub timeout: Duration,
     /// The Docker engine's address.
     pub engine: String,
     pub destination: Option<String>,
@@ -78,6 +84,10 @@ impl Config {
                 .lock_timeout
                 .or(settings.lock_timeout)
                 .unwrap_or(Duration::ZERO),
+            timeout: overrides
+                .timeout
+                .or(settings.timeout)
+                .unwrap_or(DEFAULT_TIMEOUT),
             engine,
             destination: settings.registry.destination,
             insecure: settings.registry.insecure,
@@ -99,6 +109,9 @@ pub struct Settings {
     /// How long to wait for another run's state lock, e.g. "30s" or "5m".
     #[serde(default, with = "humantime_serde_opt")]
     pub lock_timeout: Option<Duration>,
+    /// How long a registry or engine request may take, retries included, e.g. "30s".
+    #[serde(default, with = "humantime_serde_opt")]
+    pub timeout: Option<Duration>,
     #[serde(default)]
     pub registry: RegistrySettings,
     #[serde(default)]
@@ -232,13 +245,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
         assert_eq!(s.state.as_deref(), Some(Path::new("s.json")));
         assert_eq!(s.parallelism, Some(2));
         assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(s.timeout, Some(Duration::from_secs(45)));
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
         assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
@@ -328,6 +342,7 @@ mod tests {
             state: Some("flag.json".into()),
             parallelism: Some(8),
             lock_timeout: Some(Duration::from_secs(5)),
+            timeout: Some(Duration::from_secs(7)),
         };
         let resolved = Config::resolve(file.clone(), flags, env);
         assert_eq!(
@@ -339,6 +354,8 @@ mod tests {
             (Path::new("flag.json"), 8, Duration::from_secs(5))
         );
         assert_eq!(resolved.engine, "tcp://127.0.0.1:2375");
+        assert_eq!(resolved.timeout, Duration::from_secs(7));
+        assert_eq!(defaults.timeout, DEFAULT_TIMEOUT);
         // An empty DOCKER_HOST is unset.
         let empty = |_: &str| Some(String::new());
         assert_eq!(

@@ -1,4 +1,7 @@
 //! `dispatch`: parse the command line, run one command, map the outcome to an exit code.
+//!
+//! Exit codes: 0 success, 1 any error (usage errors included), 2 only for "changes present"
+//! under `--detailed-exitcode`.
 
 mod cli;
 mod commands;
@@ -6,13 +9,16 @@ mod commands;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use dispatch::model::diag::Hint;
 use dispatch::report::{self, Painter};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     if cli.no_color {
         anstream::ColorChoice::Never.write_global();
     }
@@ -31,4 +37,25 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The command line, or the exit code of a usage error (1, not clap's 2, which under
+/// `--detailed-exitcode` means "changes present"), help or version (0).
+fn parse() -> Result<cli::Cli, ExitCode> {
+    let no_color = std::env::args_os().any(|a| a == "--no-color");
+    let mut command = cli::Cli::command();
+    if no_color {
+        command = command.color(clap::ColorChoice::Never);
+    }
+    command
+        .try_get_matches()
+        .and_then(|matches| cli::Cli::from_arg_matches(&matches))
+        .map_err(|err| {
+            let _ = err.print();
+            if err.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        })
 }

@@ -233,7 +233,7 @@ fn failed_pull_is_recorded_with_the_engine_message() {
         "python3",
     ]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    contains(&run.stdout, "1 failed");
+    contains(&run.stdout, "\nFailed 1, created 0.\n");
     golden("pull_failure_apply", &s, &run.stdout);
     let object = s.json(&["get", "base-image", "does-not-exist", "--json"]);
     assert_eq!(object["status"], "ERROR");
@@ -422,8 +422,8 @@ fn stale_saved_plan_is_refused() {
     let s = Sandbox::new("stale");
     let base = env("DISPATCH_TEST_BASE");
     s.write("decl/base.yaml", &base_doc("busybox", &base));
-    ok(&s.dispatch(&["plan", "decl", "-o", "first.plan"]));
-    ok(&s.dispatch(&["plan", "decl", "-o", "second.plan"]));
+    ok(&s.dispatch(&["plan", "decl", "--out", "first.plan"]));
+    ok(&s.dispatch(&["plan", "decl", "--out", "second.plan"]));
     ok(&s.dispatch(&["apply", "first.plan"]));
     let stale = s.dispatch(&["apply", "second.plan"]);
     assert_eq!(stale.code, 1);
@@ -523,7 +523,7 @@ fn create_update_delete_from_files() {
     s.write("image.yaml", &format!("kind: Image\nname: {image}\nbaseImageName: busybox\ntags:\n  - key: v\n    value: \"2\"\n"));
     let updated = s.dispatch(&["update", "-f", "image.yaml"]);
     ok(&updated);
-    contains(&updated.stdout, "1 updated");
+    contains(&updated.stdout, "\nUpdated 1.\n");
     assert_eq!(
         s.json(&["get", "image", &image, "--json"])["tags"][0]["value"],
         "2"

@@ -1,6 +1,8 @@
 //! Golden tests of `dispatch plan`, `show` and `state`: text, compact and JSON plans, saved
 //! plans, exit codes, and the state lock as a second writer sees it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -104,6 +106,12 @@ fn changed_declarations_show_every_kind_of_change() {
     let json = plan(&state, &["testdata/plan/v2", "--json"]);
     assert_eq!(json.code, 0);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    common::assert_plan_schema(&value);
+    // `-o json` is `--json`.
+    assert_eq!(
+        plan(&state, &["testdata/plan/v2", "-o", "json"]).stdout,
+        json.stdout
+    );
     insta::assert_json_snapshot!("v1_to_v2_json", value, {".dispatch_version" => "[version]"});
 }
 
@@ -127,7 +135,10 @@ fn saved_plan_is_private_and_shows_the_same() {
     let (dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
     let file = dir.path().join("v2.plan");
-    let planned = plan(&state, &["testdata/plan/v2", "-o", file.to_str().unwrap()]);
+    let planned = plan(
+        &state,
+        &["testdata/plan/v2", "--out", file.to_str().unwrap()],
+    );
     assert_eq!(planned.code, 0, "{}", planned.stderr);
     assert!(
         planned
@@ -145,6 +156,11 @@ fn saved_plan_is_private_and_shows_the_same() {
     let shown_json = dispatch(&state, &["show", "--json", file.to_str().unwrap()]);
     let planned_json = plan(&state, &["testdata/plan/v2", "--json"]);
     assert_eq!(shown_json.stdout, planned_json.stdout);
+    let file_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    common::assert_plan_schema(&file_json);
+    let shown_value: serde_json::Value = serde_json::from_str(&shown_json.stdout).unwrap();
+    common::assert_plan_schema(&shown_value);
     let saved = dispatch::planfile::load(&file).unwrap();
     let current = LocalBackend::new(&state).load().unwrap();
     assert_eq!(saved.serial, 1);
@@ -200,7 +216,7 @@ fn state_rm_forgets_a_resource() {
     let plan = plan(&state, &["testdata/plan/v1", "--compact"]);
     assert_eq!(
         plan.stdout,
-        "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n"
+        "+ Image/pandas (create)\nPlan: 1 to add, 0 to change, 0 to destroy.\nDispatch: 1 build.\n"
     );
     let missing = dispatch(&state, &["state", "rm", "Image/pandas"]);
     assert_eq!(missing.code, 1);
@@ -222,4 +238,15 @@ fn corrupt_state_is_reported_and_left_alone() {
         std::fs::read_to_string(&state).unwrap(),
         "{\"version\": 1, \"lineage\": "
     );
+}
+
+#[test]
+fn the_schema_refuses_what_is_not_a_plan() {
+    let (_dir, state) = temp_state();
+    let run = plan(&state, &["testdata/plan/v1", "-o", "json"]);
+    let mut value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    common::assert_plan_schema(&value);
+    value["resource_changes"][0]["change"]["actions"] = serde_json::json!(["replace"]);
+    let refused = std::panic::catch_unwind(|| common::assert_plan_schema(&value));
+    assert!(refused.is_err(), "an unknown action list passed the schema");
 }

@@ -39,7 +39,7 @@ fn existing_base_images_plan_cleanly() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
-        "+ BaseImage/busybox (create)\nPlan: 1 to add, 0 to change, 0 to replace, 0 to destroy.\n"
+        "+ BaseImage/busybox (create)\nPlan: 1 to add, 0 to change, 0 to destroy.\nDispatch: 1 pull.\n"
     );
 }
 

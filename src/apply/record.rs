@@ -12,6 +12,8 @@ pub enum Done {
     Built(Observed),
     /// An image already built with the same inputs: nothing was built.
     Reused(Observed),
+    /// An image built earlier but never pushed: pushed now.
+    Pushed(Observed),
     Updated,
     Deleted,
 }
@@ -87,6 +89,14 @@ pub fn success(
             );
             (Some(observed), message)
         }
+        Done::Pushed(observed) => {
+            tally.reused += 1;
+            let message = format!(
+                "pushed {}, built earlier",
+                observed.reference.as_deref().unwrap_or_default()
+            );
+            (Some(observed), message)
+        }
         Done::Reused(observed) => {
             tally.reused += 1;
             let message = format!(
@@ -158,8 +168,10 @@ mod tests {
             address: resource.address(),
             action: Action::Create,
             reasons: vec![],
+            action_reason: None,
             before: None,
             after: Some(resource),
+            digest: None,
         }
     }
 

@@ -143,8 +143,10 @@ mod tests {
             address: resource.address(),
             action,
             reasons: vec![],
+            action_reason: None,
             before,
             after,
+            digest: None,
         }
     }
 
@@ -160,7 +162,10 @@ mod tests {
     fn plan(changes: Vec<Change>) -> Plan {
         let mut changes = changes;
         changes.sort_by(|a, b| a.address.cmp(&b.address));
-        Plan { changes }
+        Plan {
+            changes,
+            drift: vec![],
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::fmt::Display;
 
 use super::Context;
 use super::record::{self, Done};
-use crate::build::{self, BuildInputs, TEMPLATE_LABEL, Template, recipe};
+use crate::build::recipe::{self, Existing};
+use crate::build::{self, BuildInputs, TEMPLATE_LABEL, Template};
 use crate::engine::{BuildRequest, Engine};
 use crate::model::image::Builder;
 use crate::model::reference::ImageRef;
@@ -77,7 +78,7 @@ pub(super) async fn run<E: Engine, R: Registry>(
             cx.reporter.started(address, "updating tags");
             Ok(Done::Updated)
         }
-        (_, Some(Spec::BaseImage(base))) => pull(address, base, cx).await,
+        (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx).await,
         (_, Some(Spec::Image(image))) => build(address, image, inputs, cx).await,
         (_, None) => Err("nothing to create".into()),
     }
@@ -95,24 +96,46 @@ async fn delete<E: Engine, R: Registry>(
     Ok(Done::Deleted)
 }
 
+/// Pulls `base`: at `planned`, the digest the plan was made with, when there is one, so that
+/// apply does what was reviewed even if the tag has moved since.
 async fn pull<E: Engine, R: Registry>(
     address: &Address,
     base: &BaseImageSpec,
+    planned: Option<&str>,
     cx: &Context<'_, E, R>,
 ) -> Result<Done, String> {
-    cx.reporter
-        .started(address, &format!("pulling {}", base.docker_url));
+    let url = &base.docker_url;
+    let planned = planned.filter(|_| url.digest.is_none());
+    let (reference, what) = match planned {
+        None => (url.clone(), format!("pulling {url}")),
+        Some(digest) => {
+            let pinned = ImageRef::parse(&format!("{}@{digest}", url.repository()))?;
+            let what = match cx.registries.digest(url).await {
+                Ok(now) if now != digest => format!(
+                    "pulling {url} at the planned {digest}: the tag has moved to {now} since"
+                ),
+                _ => format!("pulling {url}"),
+            };
+            (pinned, what)
+        }
+    };
+    cx.reporter.started(address, &what);
     let progress = |p| cx.reporter.progress(address, &p);
     let image = cx
         .engine
-        .pull(&base.docker_url, &progress)
+        .pull(&reference, &progress)
         .await
-        .map_err(text)?;
-    let digest = base
-        .docker_url
+        .map_err(|e| match planned {
+            Some(digest) => format!(
+                "{e}\nthe plan pulls {url} at {digest}, which the registry no longer has: make a new plan"
+            ),
+            None => e.to_string(),
+        })?;
+    let digest = url
         .digest
         .clone()
-        .or_else(|| image.digest_in(&base.docker_url));
+        .or_else(|| planned.map(str::to_string))
+        .or_else(|| image.digest_in(url));
     Ok(Done::Pulled(Observed {
         image_id: Some(image.id),
         digest,
@@ -166,12 +189,23 @@ async fn build<E: Engine, R: Registry>(
     let destination = cx.options.destination.as_deref();
     let reference = build::image_reference(destination, &address.name, &context.digest);
     let local = cx.engine.inspect(reference.as_str()).await.map_err(text)?;
-    let remote = match (&local, destination) {
-        (None, Some(_)) => cx.registries.digest(&reference).await.ok(),
-        _ => None,
+    let remote = match destination {
+        Some(_) => cx.registries.digest(&reference).await.ok(),
+        None => None,
     };
-    if let Some(observed) = recipe::reuse(&reference, local.as_ref(), remote) {
-        return Ok(Done::Reused(observed));
+    match recipe::existing(&reference, destination.is_some(), local.as_ref(), remote) {
+        Existing::Reuse(observed) => return Ok(Done::Reused(observed)),
+        Existing::Push => {
+            cx.reporter
+                .started(address, &format!("pushing {reference}, built earlier"));
+            let digest = cx.engine.push(&reference, &progress).await.map_err(text)?;
+            return Ok(Done::Pushed(Observed {
+                image_id: local.map(|image| image.id),
+                digest: Some(digest),
+                reference: Some(reference.to_string()),
+            }));
+        }
+        Existing::Build => {}
     }
     cx.reporter
         .started(address, &format!("building {reference}"));

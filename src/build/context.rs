@@ -170,6 +170,16 @@ pub fn image_reference(destination: Option<&str>, name: &str, digest: &str) -> I
     })
 }
 
+/// Whether `reference`, an image dispatch built, lives under `destination`: pushed there, so
+/// that the registry, not the engine, says whether it exists.
+pub fn under_destination(destination: Option<&str>, reference: &str) -> bool {
+    destination.is_some_and(|d| {
+        reference
+            .strip_prefix(d.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 /// Whether `destination` (`[registry/]path`, from `dispatch.toml`) makes valid image references.
 pub fn check_destination(destination: Option<&str>) -> Result<(), String> {
     let text = reference_text(destination, "x", &"0".repeat(64));
@@ -721,6 +731,21 @@ mod tests {
         // A name ending in `-` is valid for dispatch, not for a repository.
         let r = image_reference(None, "a--", digest);
         assert_eq!(r.path, "dispatch/a");
+    }
+
+    #[test]
+    fn images_under_the_destination_are_pushed_ones() {
+        let destination = Some("127.0.0.1:5000/functions/");
+        assert!(under_destination(
+            destination,
+            "127.0.0.1:5000/functions/a:1"
+        ));
+        assert!(!under_destination(
+            destination,
+            "127.0.0.1:5000/functions-b/a:1"
+        ));
+        assert!(!under_destination(destination, "dispatch/a:1"));
+        assert!(!under_destination(None, "dispatch/a:1"));
     }
 
     #[test]

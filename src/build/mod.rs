@@ -7,5 +7,5 @@ pub mod recipe;
 
 pub use context::{
     BuildContext, BuildInputs, TEMPLATE_LABEL, Template, check_destination, context,
-    image_reference,
+    image_reference, under_destination,
 };

@@ -77,22 +77,36 @@ pub fn carried_template(
     }
 }
 
-/// An image already built as `reference`: found in the engine (`local`) or, failing that, in
-/// the destination registry (its digest `remote`).
-pub fn reuse(
+/// What to do about an image whose inputs name it `reference`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Existing {
+    /// It exists where it must: nothing to build or push.
+    Reuse(Observed),
+    /// Built, but not in the destination registry (a push that failed, say): push it.
+    Push,
+    Build,
+}
+
+/// Whether the image named `reference` exists already: in the engine (`local`), and with a
+/// destination in its registry (`remote`, the digest there), which is what counts then.
+pub fn existing(
     reference: &ImageRef,
+    destination: bool,
     local: Option<&LocalImage>,
     remote: Option<String>,
-) -> Option<Observed> {
+) -> Existing {
     let observed = |image_id, digest| Observed {
         image_id,
         digest,
         reference: Some(reference.to_string()),
     };
-    match (local, remote) {
-        (Some(image), _) => Some(observed(Some(image.id.clone()), image.digest_in(reference))),
-        (None, Some(digest)) => Some(observed(None, Some(digest))),
-        (None, None) => None,
+    let id = local.map(|image| image.id.clone());
+    match (destination, local, remote) {
+        (false, Some(image), _) => Existing::Reuse(observed(id, image.digest_in(reference))),
+        (false, None, _) => Existing::Build,
+        (true, _, Some(digest)) => Existing::Reuse(observed(id, Some(digest))),
+        (true, Some(_), None) => Existing::Push,
+        (true, None, None) => Existing::Build,
     }
 }
 
@@ -185,26 +199,37 @@ mod tests {
     }
 
     #[test]
-    fn existing_images_are_reused_from_the_engine_first() {
+    fn an_image_counts_as_existing_where_it_must_be() {
         let reference = ImageRef::parse("127.0.0.1:5000/f/i:abc").unwrap();
         let local = LocalImage {
             id: "sha256:id".into(),
             repo_digests: vec![format!("127.0.0.1:5000/f/i@{DIGEST}")],
             ..LocalImage::default()
         };
+        let at = Some("127.0.0.1:5000/f/i:abc");
+        // Without a destination, the engine is where it must be.
         assert_eq!(
-            reuse(&reference, Some(&local), Some("sha256:other".into())),
-            Some(observed(
-                Some("sha256:id"),
-                Some(DIGEST),
-                Some("127.0.0.1:5000/f/i:abc")
-            ))
+            existing(&reference, false, Some(&local), None),
+            Existing::Reuse(observed(Some("sha256:id"), Some(DIGEST), at))
         );
         assert_eq!(
-            reuse(&reference, None, Some(DIGEST.into())),
-            Some(observed(None, Some(DIGEST), Some("127.0.0.1:5000/f/i:abc")))
+            existing(&reference, false, None, Some(DIGEST.into())),
+            Existing::Build
         );
-        assert_eq!(reuse(&reference, None, None), None);
+        // With one, the registry: an image only in the engine was never pushed.
+        assert_eq!(
+            existing(&reference, true, Some(&local), Some("sha256:pushed".into())),
+            Existing::Reuse(observed(Some("sha256:id"), Some("sha256:pushed"), at))
+        );
+        assert_eq!(
+            existing(&reference, true, None, Some(DIGEST.into())),
+            Existing::Reuse(observed(None, Some(DIGEST), at))
+        );
+        assert_eq!(
+            existing(&reference, true, Some(&local), None),
+            Existing::Push
+        );
+        assert_eq!(existing(&reference, true, None, None), Existing::Build);
     }
 
     #[test]

@@ -20,12 +20,12 @@ struct Terminal {
 }
 
 impl Interaction for Terminal {
-    fn show(&self, plan: &Plan) {
+    fn show(&self, plan: &Plan) -> std::io::Result<()> {
         let options = TextOptions {
             color: super::color(),
             compact: false,
         };
-        print!("{}", report::text::plan(plan, options));
+        console::print(&report::text::plan(plan, options))
     }
 
     fn approve(&self) -> Result<(), ApprovalError> {
@@ -37,7 +37,7 @@ impl Interaction for Terminal {
     }
 }
 
-pub fn run(ws: &Workspace, args: &ApplyArgs) -> Result<ExitCode> {
+pub fn run(ws: &Workspace, args: &ApplyArgs, quiet: bool) -> Result<ExitCode> {
     let request = ApplyRequest {
         path: &args.path,
         load: LoadOptions {
@@ -47,13 +47,13 @@ pub fn run(ws: &Workspace, args: &ApplyArgs) -> Result<ExitCode> {
         auto_approve: args.auto_approve,
         refresh: args.refresh,
         targets: &args.targets,
-        keep_images: args.run.keep_images,
+        keep_images: args.keep.keep_images,
     };
     let terminal = Terminal {
-        reporter: console::progress::for_stdout(args.run.quiet),
+        reporter: console::progress::for_stdout(quiet),
     };
     Ok(match ops::apply::apply(ws, &request, &terminal)? {
         Applied::NoChanges => ExitCode::SUCCESS,
-        Applied::Ran(tally) => super::finish(&tally),
+        Applied::Ran(tally) => super::finish(&report::text::tally(&tally), &tally)?,
     })
 }

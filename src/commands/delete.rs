@@ -10,18 +10,18 @@ use dispatch::ops::change::Request;
 
 use crate::cli::{DeleteArgs, DeleteWhat};
 
-pub fn run(ws: &Workspace, args: DeleteArgs) -> Result<ExitCode> {
-    let (request, run) = match (args.what, args.file) {
-        (Some(DeleteWhat::BaseImage { name, run }), _) => {
-            (Request::Delete(Address::new(Kind::BaseImage, name)), run)
+pub fn run(ws: &Workspace, args: DeleteArgs, quiet: bool) -> Result<ExitCode> {
+    let (request, keep) = match (args.what, args.file) {
+        (Some(DeleteWhat::BaseImage { name, keep, .. }), _) => {
+            (Request::Delete(Address::new(Kind::BaseImage, name)), keep)
         }
-        (Some(DeleteWhat::Image { name, run }), _) => {
-            (Request::Delete(Address::new(Kind::Image, name)), run)
+        (Some(DeleteWhat::Image { name, keep, .. }), _) => {
+            (Request::Delete(Address::new(Kind::Image, name)), keep)
         }
-        (None, Some(file)) => (Request::DeleteFrom(file), args.run),
+        (None, Some(file)) => (Request::DeleteFrom(file), args.keep),
         (None, None) => bail!(
             "say what to delete: `delete base-image NAME`, `delete image NAME`, or `delete -f FILE`"
         ),
     };
-    super::change(ws, request, &run)
+    super::change(ws, request, keep.keep_images, quiet)
 }

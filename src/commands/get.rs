@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use dispatch::console;
 use dispatch::model::Kind;
 use dispatch::ops::{self, Workspace};
 use dispatch::report::get::{Object, object, table};
@@ -17,18 +18,14 @@ pub fn run(ws: &Workspace, args: &GetArgs) -> Result<ExitCode> {
         GetWhat::Image { name, format } => (Kind::Image, name, format),
     };
     let selected = ops::state::get(ws, kind, name.as_deref())?;
-    let output = if format.json {
-        GetOutput::Json
-    } else {
-        format.output.unwrap_or(GetOutput::Table)
-    };
     let objects: Vec<Object<'_>> = selected.iter().map(object).collect();
-    match (output, name) {
-        (GetOutput::Json, Some(_)) => println!("{}", serde_json::to_string_pretty(&objects[0])?),
-        (GetOutput::Json, None) => println!("{}", serde_json::to_string_pretty(&objects)?),
-        (GetOutput::Yaml, Some(_)) => print!("{}", serde_saphyr::to_string(&objects[0])?),
-        (GetOutput::Yaml, None) => print!("{}", serde_saphyr::to_string(&objects)?),
-        (GetOutput::Table, _) => print!("{}", table(kind, &objects)),
-    }
+    let text = match (format.format(), name) {
+        (GetOutput::Json, Some(_)) => super::json(&objects[0])?,
+        (GetOutput::Json, None) => super::json(&objects)?,
+        (GetOutput::Yaml, Some(_)) => serde_saphyr::to_string(&objects[0])?,
+        (GetOutput::Yaml, None) => serde_saphyr::to_string(&objects)?,
+        (GetOutput::Table, _) => table(kind, &objects),
+    };
+    console::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

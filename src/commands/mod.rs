@@ -6,39 +6,53 @@ mod create;
 mod delete;
 mod get;
 mod plan;
+mod reference;
 mod show;
 mod state;
 mod update;
 mod validate;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
+use dispatch::apply::record::Tally;
 use dispatch::config::Config;
+use dispatch::console;
 use dispatch::ops::Workspace;
 use dispatch::plan::Plan;
 use dispatch::report::{self, text::TextOptions};
 
-use crate::cli::{Cli, Command, Output};
+use crate::cli::{Cli, Command, Format, PlanOutput};
 
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(dir) = &cli.chdir {
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("cannot change to the folder {} (-C)", dir.display()))?;
+    }
+    let quiet = cli.quiet();
+    // Commands that need neither settings nor state.
+    match &cli.command {
+        Command::Completions { shell } => return reference::completions(*shell),
+        Command::Man { out_dir } => return reference::man(out_dir.as_deref()),
+        _ => {}
+    }
     let config =
         Config::load(Path::new("."), cli.overrides()).map_err(dispatch::ops::Error::from)?;
     let ws = Workspace::local(config, command_line());
     match cli.command {
-        Command::Validate { source } => validate::run(&ws, &source),
+        Command::Validate { source, output } => validate::run(&ws, &source, output.format()),
         Command::Plan(args) => plan::run(&ws, &args),
         Command::Show { file, output } => show::run(&file, &output),
-        Command::Apply(args) => apply::run(&ws, &args),
-        Command::Create(args) => create::run(&ws, args),
-        Command::Update { file, run } => update::run(&ws, file, &run),
-        Command::Delete(args) => delete::run(&ws, args),
+        Command::Apply(args) => apply::run(&ws, &args, quiet),
+        Command::Create(args) => create::run(&ws, args, quiet),
+        Command::Update { file, keep, .. } => update::run(&ws, file, keep.keep_images, quiet),
+        Command::Delete(args) => delete::run(&ws, args, quiet),
         Command::Get(args) => get::run(&ws, &args),
         Command::State(command) => state::run(&ws, &command),
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     }
 }
 
@@ -49,42 +63,48 @@ fn command_line() -> String {
 
 /// Whether standard output gets colour.
 fn color() -> bool {
-    dispatch::console::stdout_color()
+    console::stdout_color()
 }
 
 /// Prints `plan` as `output` asks: text (or compact text), or JSON.
-fn print_plan(plan: &Plan, output: &Output) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    if output.json {
-        serde_json::to_writer_pretty(&mut stdout, &report::json::plan(plan))?;
-        writeln!(stdout)?;
-    } else {
-        let options = TextOptions {
-            color: color(),
-            compact: output.compact,
-        };
-        stdout.write_all(report::text::plan(plan, options).as_bytes())?;
-    }
-    Ok(())
+fn print_plan(plan: &Plan, output: &PlanOutput) -> Result<()> {
+    let text = match output.output.format() {
+        Format::Json => json(&report::json::plan(plan))?,
+        Format::Text => report::text::plan(
+            plan,
+            TextOptions {
+                color: color(),
+                compact: output.compact,
+            },
+        ),
+    };
+    Ok(console::print(&text)?)
 }
 
-/// Prints how an apply (or an original command) went; exit 1 unless everything succeeded.
-fn finish(tally: &dispatch::apply::record::Tally) -> ExitCode {
-    println!("\n{}", report::text::tally(tally));
-    if tally.succeeded() {
+/// `value` as pretty JSON, on a line of its own.
+fn json(value: &impl serde::Serialize) -> Result<String> {
+    Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+/// Prints how an apply went; exit 1 unless everything succeeded.
+fn finish(line: &str, tally: &Tally) -> Result<ExitCode> {
+    console::print(&format!("\n{line}\n"))?;
+    Ok(if tally.succeeded() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }
 
-/// Runs one of the original commands' requests with `run`'s flags.
+/// Runs one of the original commands' requests; ends with that command's own summary.
 fn change(
     ws: &Workspace,
     request: dispatch::ops::change::Request,
-    run: &crate::cli::RunArgs,
+    keep_images: bool,
+    quiet: bool,
 ) -> Result<ExitCode> {
-    let reporter = dispatch::console::progress::for_stdout(run.quiet);
-    let tally = dispatch::ops::change::change(ws, request, run.keep_images, reporter.as_ref())?;
-    Ok(finish(&tally))
+    let verb = request.verb();
+    let reporter = console::progress::for_stdout(quiet);
+    let tally = dispatch::ops::change::change(ws, request, keep_images, reporter.as_ref())?;
+    finish(&report::text::changed(verb, &tally), &tally)
 }

@@ -4,10 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use dispatch::console;
 use dispatch::decl::LoadOptions;
 use dispatch::ops::{self, Workspace, plan::PlanRequest};
 
-use crate::cli::PlanArgs;
+use crate::cli::{Format, PlanArgs};
 
 pub fn run(ws: &Workspace, args: &PlanArgs) -> Result<ExitCode> {
     let request = PlanRequest {
@@ -23,9 +24,9 @@ pub fn run(ws: &Workspace, args: &PlanArgs) -> Result<ExitCode> {
     let plan = ops::plan::plan(ws, &request)?;
     super::print_plan(&plan, &args.output)?;
     if let Some(out) = &args.out
-        && !args.output.json
+        && args.output.output.format() == Format::Text
     {
-        println!("\nSaved the plan to: {}", out.display());
+        console::print(&format!("\nSaved the plan to: {}\n", out.display()))?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::Output;
+use crate::cli::PlanOutput;
 
-pub fn run(file: &Path, output: &Output) -> Result<ExitCode> {
+pub fn run(file: &Path, output: &PlanOutput) -> Result<ExitCode> {
     let saved = dispatch::planfile::load(file).map_err(dispatch::ops::Error::from)?;
     super::print_plan(&saved.plan, output)?;
     Ok(ExitCode::SUCCESS)

@@ -4,27 +4,34 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use dispatch::console;
 use dispatch::ops::{self, Workspace};
 
-use crate::cli::StateCommand;
+use crate::cli::{Format, StateCommand};
 
 pub fn run(ws: &Workspace, command: &StateCommand) -> Result<ExitCode> {
     match command {
-        StateCommand::List { json } => {
+        StateCommand::List { output } => {
             let state = ws.state()?;
-            if *json {
-                let resources: Vec<_> = state.resources.values().collect();
-                println!("{}", serde_json::to_string_pretty(&resources)?);
-            } else {
-                for (address, resource) in &state.resources {
-                    println!("{address}\t{}", resource.status);
+            let text = match output.format() {
+                Format::Json => {
+                    let resources: Vec<_> = state.resources.values().collect();
+                    super::json(&resources)?
                 }
-            }
+                Format::Text => state
+                    .resources
+                    .iter()
+                    .map(|(address, resource)| format!("{address}\t{}\n", resource.status))
+                    .collect(),
+            };
+            console::print(&text)?;
         }
         StateCommand::Rm { addresses, .. } => {
             ops::state::rm(ws, addresses)?;
             for address in addresses {
-                println!("Removed {address} from the state (its image was left alone).");
+                console::print(&format!(
+                    "Removed {address} from the state (its image was left alone).\n"
+                ))?;
             }
         }
     }

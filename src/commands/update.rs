@@ -8,8 +8,6 @@ use anyhow::Result;
 use dispatch::ops::Workspace;
 use dispatch::ops::change::Request;
 
-use crate::cli::RunArgs;
-
-pub fn run(ws: &Workspace, file: PathBuf, run: &RunArgs) -> Result<ExitCode> {
-    super::change(ws, Request::UpdateFrom(file), run)
+pub fn run(ws: &Workspace, file: PathBuf, keep_images: bool, quiet: bool) -> Result<ExitCode> {
+    super::change(ws, Request::UpdateFrom(file), keep_images, quiet)
 }

@@ -20,7 +20,7 @@ impl crate::model::diag::Hint for ApprovalError {
     fn hint(&self) -> Option<String> {
         match self {
             ApprovalError::NoTerminal => Some(
-                "pass --auto-approve, or apply a plan saved with `dispatch plan -o FILE`".into(),
+                "pass --auto-approve, or apply a plan saved with `dispatch plan --out FILE`".into(),
             ),
             _ => None,
         }
@@ -32,10 +32,9 @@ pub fn approve() -> Result<(), ApprovalError> {
     if !std::io::stdin().is_terminal() {
         return Err(ApprovalError::NoTerminal);
     }
-    print!(
-        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    std::io::stdout().flush()?;
+    print(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+    )?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     if answer.trim() != "yes" {
@@ -61,6 +60,27 @@ pub fn watch_interrupts() -> &'static AtomicBool {
         }
     });
     &CANCEL
+}
+
+/// Writes `text` to stdout. A reader that went away (`dispatch get images | head -1`) is
+/// not an error: the rest is dropped and the command's own outcome decides the exit code, as
+/// for any shell tool; other write errors (a full disk behind `>`) are.
+pub fn print(text: &str) -> std::io::Result<()> {
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    if CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Whether stdout takes colour: a terminal, and neither `--no-color` nor `NO_COLOR`.

@@ -2,7 +2,7 @@
 //! terminal, plain timestamped lines elsewhere (CI logs), nothing with `--quiet`.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -38,8 +38,8 @@ struct Lines;
 
 impl Lines {
     fn line(&self, address: &Address, text: &str) {
-        let line = words::line(&crate::host::now(), address, text);
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        // Progress is best effort: a failed write must not stop the apply.
+        let _ = super::print(&words::line(&crate::host::now(), address, text));
     }
 }
 

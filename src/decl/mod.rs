@@ -22,8 +22,9 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 pub struct LoadOptions {
     /// Let `@path` name files outside the declarations directory (absolute or via `..`).
     pub allow_outside_refs: bool,
-    /// Base images that exist already (in the state), so images may name them without
-    /// declaring them: `dispatch create -f image.yaml` on a base created earlier.
+    /// Base images in the state, which images may name without declaring them (created
+    /// earlier with `dispatch create base-image`, say). `plan` and `create -f` accept the same
+    /// files: the planner keeps such a base for the images built on it.
     pub known_bases: Vec<String>,
 }
 
@@ -138,7 +139,7 @@ struct Loader<'s> {
 }
 
 /// Declarations files: YAML, not hidden.
-fn is_declarations_file(path: &Path) -> bool {
+pub fn is_declarations_file(path: &Path) -> bool {
     let hidden = path
         .file_name()
         .is_some_and(|name| name.to_string_lossy().starts_with('.'));

@@ -33,6 +33,8 @@ struct StepLog {
 impl Transcript {
     /// Enough output to hold a failure's last lines, however much a step prints.
     const KEEP: usize = 64 << 10;
+    /// How many lines of a failed step's output a failure keeps.
+    const LAST_LINES: usize = 20;
 
     pub(super) fn record(&mut self, info: BuildInfo, progress: &(dyn Fn(Progress) + Sync)) {
         match info.aux {
@@ -87,7 +89,7 @@ impl Transcript {
         text: &str,
         progress: &(dyn Fn(Progress) + Sync),
     ) {
-        let text = abbreviate(text, 100);
+        let text = one_line(text);
         let step = self.steps.entry(key.clone()).or_default();
         let started = Step { number, of, text };
         step.step = Some(started.clone());
@@ -125,7 +127,7 @@ impl Transcript {
         BuildFailure {
             message: summarize(message),
             step: step.and_then(|s| s.step.clone()),
-            last_lines: lines[lines.len().saturating_sub(10)..].to_vec(),
+            last_lines: lines[lines.len().saturating_sub(Self::LAST_LINES)..].to_vec(),
         }
     }
 }
@@ -169,14 +171,19 @@ fn summarize(message: &str) -> String {
     }
 }
 
-/// One line of at most `max` characters, whitespace runs collapsed, cut with `…`.
-fn abbreviate(text: &str, max: usize) -> String {
+/// A step's instruction on one line, whitespace runs collapsed. Whole: logs and the recorded
+/// reason keep it; only a terminal cuts it to fit. Bounded all the same, at
+/// [`MAX_STEP_TEXT`] characters.
+fn one_line(text: &str) -> String {
     let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match words.char_indices().nth(max) {
+    match words.char_indices().nth(MAX_STEP_TEXT) {
         Some((at, _)) => format!("{}…", &words[..at]),
         None => words,
     }
 }
+
+/// Longer than any instruction a person writes; a template could hold a longer one.
+const MAX_STEP_TEXT: usize = 4096;
 
 /// The classic builder's own bookkeeping (` ---> 1a2b`, `Removing intermediate container`),
 /// which would push the step's real output out of a failure's last lines.
@@ -206,10 +213,11 @@ mod tests {
         );
         assert_eq!(summarize("pull access denied"), "pull access denied");
         assert_eq!(
-            abbreviate("RUN  set -e;\n   pip3 install", 100),
+            one_line("RUN  set -e;\n   pip3 install"),
             "RUN set -e; pip3 install"
         );
-        assert_eq!(abbreviate("abcdef", 3), "abc…");
+        let long = "x".repeat(MAX_STEP_TEXT + 5);
+        assert_eq!(one_line(&long).chars().count(), MAX_STEP_TEXT + 1);
     }
 
     #[test]

@@ -37,8 +37,9 @@ impl fmt::Display for Kind {
     }
 }
 
-/// `Kind/name`, the identity of a resource in plans, state and `--target`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// `Kind/name`, the identity of a resource in plans, state and `--target`. Ordered by kind
+/// (base images first), then by name with numbers in numeric order (`img2` before `img10`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Address {
     pub kind: Kind,
     pub name: String,
@@ -50,6 +51,22 @@ impl Address {
             kind,
             name: name.into(),
         }
+    }
+}
+
+impl Ord for Address {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.kind
+            .cmp(&other.kind)
+            .then_with(|| alphanumeric_sort::compare_str(&self.name, &other.name))
+            // Natural order may call `a01` and `a1` equal; names that differ never are.
+            .then_with(|| self.name.cmp(&other.name))
+    }
+}
+
+impl PartialOrd for Address {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -304,6 +321,32 @@ mod tests {
         assert!("Function/x".parse::<Address>().is_err());
         assert!("Image/-x".parse::<Address>().is_err());
         assert!("x".parse::<Address>().is_err());
+    }
+
+    #[test]
+    fn addresses_sort_by_kind_then_naturally() {
+        let mut addresses: Vec<Address> = [
+            "Image/img10",
+            "Image/img2",
+            "BaseImage/z",
+            "Image/a01",
+            "Image/a1",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        addresses.sort();
+        let names: Vec<String> = addresses.iter().map(Address::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "BaseImage/z",
+                "Image/a1",
+                "Image/a01",
+                "Image/img2",
+                "Image/img10"
+            ]
+        );
     }
 
     #[test]

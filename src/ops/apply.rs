@@ -30,7 +30,7 @@ pub struct ApplyRequest<'a> {
 /// How an apply talks with the person running it.
 pub trait Interaction {
     /// Shows the plan about to be applied (a saved plan was shown when it was made).
-    fn show(&self, plan: &Plan);
+    fn show(&self, plan: &Plan) -> std::io::Result<()>;
     /// Asks whether to go on.
     fn approve(&self) -> Result<(), ApprovalError>;
     /// Receives the progress of every step.
@@ -54,8 +54,8 @@ pub fn apply(
         let lock = ws.lock()?;
         let loaded = ws.backend.load()?;
         let engine = ws.engine().await?;
-        let saved = if request.path.is_file() {
-            crate::planfile::load(request.path).ok()
+        let saved = if is_saved_plan(request.path) {
+            Some(crate::planfile::load(request.path)?)
         } else {
             None
         };
@@ -67,14 +67,15 @@ pub fn apply(
         let plan = match saved {
             Some(saved) => saved.plan,
             None => {
-                let declarations = ws.declarations(request.path, request.load.clone())?;
+                let declarations =
+                    ws.declarations(request.path, request.load.clone(), Some(&state))?;
                 let observations = if request.refresh {
                     refreshed(ws, &declarations, &state, Some(&engine)).await?
                 } else {
                     Observations::default()
                 };
                 let plan = plan::plan(&declarations, Some(&state), &observations, request.targets)?;
-                ui.show(&plan);
+                ui.show(&plan).map_err(Error::Output)?;
                 if !plan.has_changes() {
                     return Ok(Applied::NoChanges);
                 }
@@ -93,6 +94,12 @@ pub fn apply(
         };
         execute(ws, &plan, &mut state, &run).await.map(Applied::Ran)
     })
+}
+
+/// Whether `path` names a saved plan: a file that is not declarations (`*.yaml`, `*.yml`).
+/// Such a file must then read as a plan: it never falls through to being parsed as YAML.
+fn is_saved_plan(path: &Path) -> bool {
+    path.is_file() && !crate::decl::is_declarations_file(path)
 }
 
 /// What running a plan takes besides the plan and the state.

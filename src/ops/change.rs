@@ -16,6 +16,7 @@ use crate::model::{
     SystemDependencies, Tag, valid_name,
 };
 use crate::plan::{self, Observations};
+use crate::report::text::Verb;
 use crate::state::State;
 
 /// What the user asked for, as the original commands take it.
@@ -43,6 +44,19 @@ pub enum Request {
     Delete(Address),
     /// `delete -f PATH`
     DeleteFrom(PathBuf),
+}
+
+impl Request {
+    /// What the request sets out to do, for its closing line.
+    pub fn verb(&self) -> Verb {
+        match self {
+            Request::CreateBaseImage { .. }
+            | Request::CreateImage { .. }
+            | Request::CreateFrom(_) => Verb::Create,
+            Request::UpdateFrom(_) => Verb::Update,
+            Request::Delete(_) | Request::DeleteFrom(_) => Verb::Delete,
+        }
+    }
 }
 
 /// What a request does to the desired set.
@@ -254,21 +268,11 @@ fn insert(
     Ok(())
 }
 
-/// The resources declared in `path`, which may name base images that already exist.
+/// The resources declared in `path`, held to the same rules as `plan` holds them.
 fn from_file(ws: &Workspace, path: &Path) -> Result<Vec<Resource>, Error> {
-    let known_bases = ws
-        .state()?
-        .resources
-        .keys()
-        .filter(|a| a.kind == Kind::BaseImage)
-        .map(|a| a.name.clone())
-        .collect();
-    let options = LoadOptions {
-        known_bases,
-        ..LoadOptions::default()
-    };
+    let state = ws.backend.load()?;
     Ok(ws
-        .declarations(path, options)?
+        .declarations(path, LoadOptions::default(), state.as_ref())?
         .resources
         .into_values()
         .map(|d| d.resource)

@@ -50,6 +50,8 @@ pub enum Error {
     Approval(#[from] ApprovalError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
     #[error("dispatch.toml: {0}")]
     Destination(String),
     #[error("cannot read the {language} template {path} named in dispatch.toml: {source}")]
@@ -152,6 +154,7 @@ impl Hint for Error {
                 "names are letters, digits and `{PACKAGE_NAME_PUNCTUATION}`, versions letters, digits and `{PACKAGE_VERSION_PUNCTUATION}`, each starting with a letter or digit"
             )),
             Error::Runtime(_)
+            | Error::Output(_)
             | Error::Destination(_)
             | Error::Template { .. }
             | Error::Read { .. }
@@ -181,8 +184,24 @@ impl Workspace {
         }
     }
 
-    /// The declarations in the file or directory `path`.
-    pub fn declarations(&self, path: &Path, options: LoadOptions) -> Result<Declarations, Error> {
+    /// The declarations in the file or directory `path`, whose images may name `state`'s base
+    /// images.
+    pub fn declarations(
+        &self,
+        path: &Path,
+        options: LoadOptions,
+        state: Option<&State>,
+    ) -> Result<Declarations, Error> {
+        let known_bases = state
+            .into_iter()
+            .flat_map(|s| s.resources.keys())
+            .filter(|a| a.kind == crate::model::Kind::BaseImage)
+            .map(|a| a.name.clone())
+            .collect();
+        let options = LoadOptions {
+            known_bases,
+            ..options
+        };
         Ok(decl::load(&FsSource::new(path), options)?)
     }
 

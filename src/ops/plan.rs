@@ -25,18 +25,20 @@ pub struct PlanRequest<'a> {
 }
 
 pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
-    let declarations = ws.declarations(request.path, request.load.clone())?;
     let state = ws.backend.load()?;
+    let declarations = ws.declarations(request.path, request.load.clone(), state.as_ref())?;
     let observations = if request.refresh {
         let empty = State::new();
         let state = state.as_ref().unwrap_or(&empty);
         runtime()?.block_on(async {
-            // The engine is only asked about images dispatch built; a state without any needs none.
-            let built = state
-                .resources
-                .values()
-                .any(|r| r.observed.as_ref().is_some_and(|o| o.reference.is_some()));
-            let engine = if built {
+            // The engine is only asked about images dispatch built and did not push: a state
+            // without any needs none, and a runner without an engine can plan.
+            let destination = ws.config.destination.as_deref();
+            let in_engine_only = state.resources.values().any(|r| {
+                let reference = r.observed.as_ref().and_then(|o| o.reference.as_deref());
+                reference.is_some_and(|r| !crate::build::under_destination(destination, r))
+            });
+            let engine = if in_engine_only {
                 Some(ws.engine().await?)
             } else {
                 None

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Action, Change};
+use super::{Action, ActionReason, Change};
 use crate::model::{Address, Kind, Resource, Spec};
 
+/// The change `action` makes to the resource at `address`, for `reasons`.
 pub(super) fn change(
     address: &Address,
     action: Action,
@@ -16,8 +17,14 @@ pub(super) fn change(
         address: address.clone(),
         action,
         reasons,
+        action_reason: match action {
+            Action::Replace => Some(ActionReason::ReplaceBecauseCannotUpdate),
+            Action::Delete => Some(ActionReason::DeleteBecauseNoResourceConfig),
+            Action::NoOp | Action::Create | Action::Update => None,
+        },
         before: before.cloned(),
         after: after.cloned(),
+        digest: None,
     }
 }
 
@@ -91,7 +98,10 @@ pub(super) fn propagate_bases(changes: &mut BTreeMap<&Address, Change>) {
             Action::NoOp | Action::Update | Action::Replace
         ) && change.before.is_some()
         {
-            change.action = Action::Replace;
+            if change.action != Action::Replace {
+                change.action = Action::Replace;
+                change.action_reason = Some(ActionReason::ReplaceByTriggers);
+            }
             change
                 .reasons
                 .push(format!("base image {} {what}", image.base_image_name));

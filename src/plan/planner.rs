@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::{self, change, compare};
-use super::{Action, Change, Drift, Observations, Plan, PlanError};
+use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
 use crate::model::Address;
 use crate::model::diag::did_you_mean;
@@ -64,21 +64,54 @@ pub fn plan(
         .iter()
         .filter(|(a, _)| in_scope(a) && !desired.resources.contains_key(*a))
     {
-        changes.insert(
-            address,
-            change(
+        // A base created on its own (`dispatch create base-image`) stays while declared images
+        // are built on it.
+        let user = desired
+            .resources
+            .values()
+            .find(|d| d.resource.depends_on().as_ref() == Some(address));
+        let kept = match user {
+            Some(user) => change(
+                address,
+                Action::NoOp,
+                vec![format!(
+                    "not declared, kept: {} is built on it",
+                    user.resource.address()
+                )],
+                Some(&old.resource),
+                Some(&old.resource),
+            ),
+            None => change(
                 address,
                 Action::Delete,
                 vec!["no longer declared".into()],
                 Some(&old.resource),
                 None,
             ),
-        );
+        };
+        changes.insert(address, kept);
     }
 
     diff::propagate_bases(&mut changes);
+    // What a pull gets is what refresh saw: apply pulls that digest, not whatever the tag
+    // points at by then.
+    for change in changes.values_mut() {
+        if matches!(change.action, Action::Create | Action::Replace) {
+            change.digest = observed.digests.get(&change.address).cloned();
+        }
+    }
+    let drift = observed
+        .drift
+        .iter()
+        .filter(|(address, _)| in_scope(address))
+        .map(|(address, drift)| Drifted {
+            address: address.clone(),
+            drift: drift.clone(),
+        })
+        .collect();
     Ok(Plan {
         changes: changes.into_values().collect(),
+        drift,
     })
 }
 
@@ -87,7 +120,7 @@ fn describe(drift: &Drift) -> String {
         Drift::Moved { recorded, current } => {
             format!("the tag now points at {current} (pulled {recorded})")
         }
-        Drift::Missing { detail } => detail.clone(),
+        Drift::Missing { detail, .. } => detail.clone(),
     }
 }
 
@@ -273,6 +306,35 @@ mod tests {
     }
 
     #[test]
+    fn an_undeclared_base_is_kept_while_declared_images_are_built_on_it() {
+        let old = [base("b", "x/b:1"), base("c", "x/c:1")];
+        let declared_images = [image("i", "b", None)];
+        let p = plan(
+            &declared(&declared_images),
+            Some(&applied(&old)),
+            &no_drift(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::NoOp,
+                    vec!["not declared, kept: Image/i is built on it".into()]
+                ),
+                (
+                    "BaseImage/c".into(),
+                    Action::Delete,
+                    vec!["no longer declared".into()]
+                ),
+                ("Image/i".into(), Action::Create, vec![]),
+            ]
+        );
+    }
+
+    #[test]
     fn failed_resources_are_created_again_with_the_reason() {
         let resources = [base("b", "x/b:1")];
         let mut state = applied(&resources);
@@ -322,6 +384,7 @@ mod tests {
             &resources,
             Address::new(Kind::Image, "i"),
             Drift::Missing {
+                reference: "dispatch/i:1".into(),
                 detail: "image is gone".into(),
             },
         );

@@ -1,4 +1,4 @@
-//! Saved plans (`dispatch plan -o FILE`): the plan plus the state it was made against, so that
+//! Saved plans (`dispatch plan --out FILE`): the plan plus the state it was made against, so that
 //! applying it later can refuse a plan the state has moved past. Pure: [`crate::planfile`]
 //! reads and writes the files.
 
@@ -8,21 +8,28 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Plan;
+use super::document::Document;
 use crate::model::diag::Hint;
 use crate::state::State;
 
-/// The version of the saved-plan format.
-pub const PLANFILE_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A plan kept for a later apply, and the state it was made against.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SavedPlan {
-    pub format_version: u32,
-    pub dispatch_version: String,
+    pub plan: Plan,
     pub created: String,
     /// The state the plan was made against: `None` lineage means "no state yet".
     pub lineage: Option<Uuid>,
     pub serial: u64,
-    pub plan: Plan,
+}
+
+/// The file: the JSON plan document, plus what the plan was made against.
+#[derive(Debug, Serialize, Deserialize)]
+struct File {
+    #[serde(flatten)]
+    document: Document,
+    created: String,
+    lineage: Option<Uuid>,
+    serial: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +54,11 @@ impl Hint for PlanFileError {
     fn hint(&self) -> Option<String> {
         match self {
             PlanFileError::Invalid { path, .. } => Some(format!(
-                "make one with `dispatch plan -o {}`",
+                "make one with `dispatch plan --out {}`; declarations files end in .yaml or .yml",
                 path.display()
             )),
             PlanFileError::Stale { .. } => {
-                Some("run `dispatch plan -o FILE` again and apply the new plan".into())
+                Some("run `dispatch plan --out FILE` again and apply the new plan".into())
             }
             _ => None,
         }
@@ -62,18 +69,22 @@ impl SavedPlan {
     /// `plan`, made at `created` against `state`.
     pub fn new(plan: Plan, state: Option<&State>, created: String) -> Self {
         SavedPlan {
-            format_version: PLANFILE_VERSION,
-            dispatch_version: env!("CARGO_PKG_VERSION").to_string(),
+            plan,
             created,
             lineage: state.map(|s| s.lineage),
             serial: state.map_or(0, |s| s.serial),
-            plan,
         }
     }
 
     /// The file's bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec(self).expect("a plan always serializes");
+        let file = File {
+            document: Document::new(&self.plan),
+            created: self.created.clone(),
+            lineage: self.lineage,
+            serial: self.serial,
+        };
+        let mut bytes = serde_json::to_vec(&file).expect("a plan always serializes");
         bytes.push(b'\n');
         bytes
     }
@@ -84,14 +95,27 @@ impl SavedPlan {
             path: path.to_path_buf(),
             message,
         };
-        let saved: SavedPlan = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
-        if saved.format_version != PLANFILE_VERSION {
-            return Err(invalid(format!(
-                "format version {}, expected {PLANFILE_VERSION}",
-                saved.format_version
-            )));
-        }
-        Ok(saved)
+        let file: File = serde_json::from_slice(bytes).map_err(|e| {
+            // Another format's plan may have another shape: name it by its version.
+            let version = serde_json::from_slice::<serde_json::Value>(bytes)
+                .ok()
+                .and_then(|v| v.get("format_version").cloned());
+            match version {
+                Some(version) if version.as_str() != Some(super::document::FORMAT_VERSION) => {
+                    invalid(format!(
+                        "format version {version}, this dispatch reads {}",
+                        super::document::FORMAT_VERSION
+                    ))
+                }
+                _ => invalid(e.to_string()),
+            }
+        })?;
+        Ok(SavedPlan {
+            plan: file.document.into_plan().map_err(invalid)?,
+            created: file.created,
+            lineage: file.lineage,
+            serial: file.serial,
+        })
     }
 
     /// Refuses the plan unless the state is exactly the one it was made against.
@@ -128,17 +152,30 @@ mod tests {
     fn encodes_and_decodes() {
         let plan = saved(None);
         let path = Path::new("p.plan");
-        assert_eq!(SavedPlan::decode(path, &plan.encode()).unwrap(), plan);
-        let mut other = plan.clone();
-        other.format_version = 7;
-        let err = SavedPlan::decode(path, &other.encode()).unwrap_err();
+        let bytes = plan.encode();
+        assert_eq!(SavedPlan::decode(path, &bytes).unwrap(), plan);
+        // The file is the JSON plan document, plus what it was made against.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(value["format_version"], "2.0");
+        assert!(value["resource_changes"].is_array());
+        assert_eq!(value["serial"], 0);
+        // A plan of the first format, and a truncated one.
+        let err = SavedPlan::decode(path, br#"{"format_version": 1, "plan": {}}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "p.plan is not a dispatch plan (format version 7, expected 1)"
+            "p.plan is not a dispatch plan (format version 1, this dispatch reads 2.0)"
+        );
+        let err = SavedPlan::decode(path, &bytes[..bytes.len() / 2]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("p.plan is not a dispatch plan (EOF while parsing"),
+            "{err}"
         );
         assert_eq!(
             err.hint().as_deref(),
-            Some("make one with `dispatch plan -o p.plan`")
+            Some(
+                "make one with `dispatch plan --out p.plan`; declarations files end in .yaml or .yml"
+            )
         );
     }
 

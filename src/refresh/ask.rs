@@ -86,23 +86,29 @@ impl Check<'_> {
                 },
             },
             Check::Built { address, reference } => {
-                if let Some(engine) = sources.engine {
-                    match engine.inspect(&reference).await {
-                        Ok(Some(_)) => return Answer::BuiltPresent,
-                        Ok(None) => {}
-                        Err(err) => return Answer::EngineFailed(err.to_string()),
+                // Pushed images are asked of the registry they were pushed to: an image in
+                // the engine alone was never pushed.
+                let pushed = Some(&reference)
+                    .filter(|r| crate::build::under_destination(sources.destination, r))
+                    .and_then(|r| ImageRef::parse(r).ok());
+                let present = match &pushed {
+                    Some(parsed) => sources.registries.digest(parsed).await.is_ok(),
+                    None => match sources.engine {
+                        Some(engine) => match engine.inspect(&reference).await {
+                            Ok(found) => found.is_some(),
+                            Err(err) => return Answer::EngineFailed(err.to_string()),
+                        },
+                        None => true,
+                    },
+                };
+                if present {
+                    Answer::BuiltPresent
+                } else {
+                    Answer::BuiltMissing {
+                        address,
+                        reference,
+                        asked_registry: pushed.is_some(),
                     }
-                }
-                if sources.destination.is_some()
-                    && let Ok(parsed) = ImageRef::parse(&reference)
-                    && sources.registries.digest(&parsed).await.is_ok()
-                {
-                    return Answer::BuiltPresent;
-                }
-                Answer::BuiltMissing {
-                    address,
-                    reference,
-                    asked_registry: sources.destination.is_some(),
                 }
             }
         }

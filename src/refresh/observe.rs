@@ -47,7 +47,7 @@ pub enum Answer {
     BuiltMissing {
         address: Address,
         reference: String,
-        /// Whether the destination registry was asked too.
+        /// Whether the destination registry was asked (rather than the engine).
         asked_registry: bool,
     },
     /// The engine could not be asked.
@@ -87,6 +87,7 @@ pub fn observe(answers: Vec<Answer>, state: Option<&State>) -> Result<Observatio
                 url,
                 digest,
             } => {
+                observations.digests.insert(address.clone(), digest.clone());
                 // Only the same tag can move; a changed dockerUrl is the planner's business.
                 let recorded = state
                     .and_then(|s| s.resources.get(&address))
@@ -116,14 +117,14 @@ pub fn observe(answers: Vec<Answer>, state: Option<&State>) -> Result<Observatio
                 asked_registry,
             } => {
                 let place = if asked_registry {
-                    "the engine and the registry"
+                    "the registry"
                 } else {
                     "the engine"
                 };
                 let detail = format!("image {reference} is gone from {place}");
                 observations
                     .drift
-                    .insert(address, Drift::Missing { detail });
+                    .insert(address, Drift::Missing { reference, detail });
             }
             Answer::BuiltPresent => {}
             Answer::EngineFailed(message) => return Err(RefreshError::Engine(message)),

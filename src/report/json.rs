@@ -1,59 +1,82 @@
-//! The plan for programs: a versioned JSON document, documented in README.md ("JSON plan
-//! format").
+//! Output for programs: the plan's JSON document (README.md, "JSON plan format") and the
+//! verdict of `validate`, shaped as terraform's.
 
 use serde::Serialize;
 
-use crate::model::{Kind, Resource};
-use crate::plan::{Action, Plan, Summary};
+use crate::model::diag::Diagnostic;
+use crate::plan::Plan;
+use crate::plan::document::Document;
 
-/// The version of the JSON plan format; bumped on any incompatible change.
-pub const JSON_FORMAT_VERSION: &str = "1.0";
+/// The plan as its versioned document ([`Document`]).
+pub fn plan(plan: &Plan) -> Document {
+    Document::new(plan)
+}
 
-/// The machine-readable plan.
+/// `validate -o json`, shaped like `terraform validate -json`.
 #[derive(Debug, Serialize)]
-pub struct JsonPlan<'a> {
+pub struct Validation<'a> {
     pub format_version: &'static str,
-    pub dispatch_version: &'static str,
-    pub resource_changes: Vec<JsonChange<'a>>,
-    pub summary: Summary,
+    pub valid: bool,
+    pub error_count: usize,
+    pub warning_count: usize,
+    pub diagnostics: Vec<JsonDiagnostic<'a>>,
+    /// How many of each kind are declared, when the declarations are valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_images: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<usize>,
+}
+
+/// A diagnostic as terraform's JSON output shapes one.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub severity: &'static str,
+    pub summary: &'a str,
+    /// The hint, if any.
+    pub detail: &'a str,
+    /// Where, when the problem has a line (`null` for a whole file).
+    pub range: Option<Range>,
+    pub filename: String,
 }
 
 #[derive(Debug, Serialize)]
-pub struct JsonChange<'a> {
-    pub address: String,
-    pub kind: Kind,
-    pub name: &'a str,
-    /// `["create"]`, `["update"]`, `["delete"]`, `["no-op"]`, or `["delete", "create"]` for a replace.
-    pub actions: Vec<&'static str>,
-    pub reason: &'a [String],
-    pub before: Option<&'a Resource>,
-    pub after: Option<&'a Resource>,
+pub struct Range {
+    pub filename: String,
+    pub start: Position,
 }
 
-pub fn plan(plan: &Plan) -> JsonPlan<'_> {
-    let resource_changes = plan
-        .changes
-        .iter()
-        .map(|c| JsonChange {
-            address: c.address.to_string(),
-            kind: c.address.kind,
-            name: &c.address.name,
-            actions: match c.action {
-                Action::NoOp => vec!["no-op"],
-                Action::Create => vec!["create"],
-                Action::Update => vec!["update"],
-                Action::Replace => vec!["delete", "create"],
-                Action::Delete => vec!["delete"],
+#[derive(Debug, Serialize)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+pub fn diagnostic(d: &Diagnostic) -> JsonDiagnostic<'_> {
+    let filename = d.location.file.display().to_string();
+    JsonDiagnostic {
+        severity: "error",
+        summary: &d.message,
+        detail: d.hint.as_deref().unwrap_or_default(),
+        range: (d.location.pos.line > 0).then(|| Range {
+            filename: filename.clone(),
+            start: Position {
+                line: d.location.pos.line,
+                column: d.location.pos.col,
             },
-            reason: &c.reasons,
-            before: c.before.as_ref(),
-            after: c.after.as_ref(),
-        })
-        .collect();
-    JsonPlan {
-        format_version: JSON_FORMAT_VERSION,
-        dispatch_version: env!("CARGO_PKG_VERSION"),
-        resource_changes,
-        summary: plan.summary(),
+        }),
+        filename,
+    }
+}
+
+/// The verdict on a set of declarations: `diagnostics`, or the counts of a valid set.
+pub fn validation(diagnostics: &[Diagnostic], counts: Option<(usize, usize)>) -> Validation<'_> {
+    Validation {
+        format_version: "1.0",
+        valid: diagnostics.is_empty(),
+        error_count: diagnostics.len(),
+        warning_count: 0,
+        diagnostics: diagnostics.iter().map(diagnostic).collect(),
+        base_images: counts.map(|c| c.0),
+        images: counts.map(|c| c.1),
     }
 }

@@ -27,9 +27,13 @@ pub fn line(time: &str, address: &Address, text: &str) -> String {
     format!("{time} {address}: {text}\n")
 }
 
-/// A build step as progress shows it, its text cut to `width` characters.
+/// A build step as progress shows it, its text cut to `width` characters with `…` (for a
+/// terminal; logs take it whole).
 pub fn step(step: &Step, width: usize) -> String {
-    let text: String = step.text.chars().take(width).collect();
+    let text = match step.text.char_indices().nth(width) {
+        Some((at, _)) => format!("{}…", &step.text[..at]),
+        None => step.text.clone(),
+    };
     format!("step {}/{}: {text}", step.number, step.of)
 }
 
@@ -60,7 +64,7 @@ mod tests {
             line("t", &address, &super::step(&step, usize::MAX)),
             "t Image/pandas: step 2/3: RUN pip3 install\n"
         );
-        assert_eq!(super::step(&step, 3), "step 2/3: RUN");
+        assert_eq!(super::step(&step, 3), "step 2/3: RUN…");
         assert_eq!(finished(Outcome::Failed, "why"), "FAILED: why");
         assert_eq!(
             finished_mark(Outcome::Done, &address, "built"),

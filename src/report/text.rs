@@ -9,7 +9,7 @@ use super::Painter;
 use crate::apply::record::Tally;
 use crate::model::words::{agree, count};
 use crate::model::{Kind, Resource, Spec};
-use crate::plan::{Action, Change, Plan, Summary};
+use crate::plan::{Action, Change, Plan};
 
 /// How text output looks: colours on a terminal, one line per change with `--compact`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,25 +82,63 @@ pub fn plan(plan: &Plan, options: TextOptions) -> String {
             );
         }
     }
-    out.push_str(&summary_line(&painter, plan.summary()));
-    out.push('\n');
+    if !options.compact {
+        // Unchanged, but not for the reason one would assume: say why.
+        for change in plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::NoOp && !c.reasons.is_empty())
+        {
+            let _ = writeln!(
+                out,
+                "  # {} is {}\n",
+                change.address,
+                change.reasons.join("; ")
+            );
+        }
+    }
+    out.push_str(&summary(&painter, plan));
     out
 }
 
-fn summary_line(painter: &Painter, s: Summary) -> String {
-    if s.add + s.change + s.replace + s.destroy == 0 {
+/// `Plan: 1 to add, 2 to change, 1 to destroy.` in terraform's words (a replacement counts as
+/// an add and a destroy, so the usual regexes match), then dispatch's own breakdown.
+fn summary(painter: &Painter, plan: &Plan) -> String {
+    let s = plan.summary();
+    if !plan.has_changes() {
         return format!(
-            "{} Images match the declarations.",
+            "{} Images match the declarations.\n",
             painter.paint(Style::new().bold(), "No changes.")
         );
     }
+    let counted = |action: Action, kind: Option<Kind>| {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == action && kind.is_none_or(|k| c.address.kind == k))
+            .count()
+    };
+    let made = |kind| counted(Action::Create, Some(kind)) + counted(Action::Replace, Some(kind));
+    let parts: Vec<String> = [
+        (made(Kind::BaseImage), "pull"),
+        (made(Kind::Image), "build"),
+        (counted(Action::Update, None), "tag update"),
+        (counted(Action::Delete, None), "deletion"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| count(n, what))
+    .collect();
+    let replaced = match s.replace {
+        0 => String::new(),
+        n => format!(" ({})", count(n, "replacement")),
+    };
     format!(
-        "{} {} to add, {} to change, {} to replace, {} to destroy.",
+        "{} {} to add, {} to change, {} to destroy.\nDispatch: {}{replaced}.\n",
         painter.paint(Style::new().bold(), "Plan:"),
         s.add,
         s.change,
-        s.replace,
-        s.destroy
+        s.destroy,
+        parts.join(", ")
     )
 }
 
@@ -215,7 +253,7 @@ impl Row {
                 )
             }
             Row::Changed(_, old, new) => {
-                let _ = writeln!(out, "{} → {}", show(old), show(new));
+                let _ = writeln!(out, "{} -> {}", show(old), show(new));
             }
         }
     }
@@ -338,6 +376,49 @@ pub fn tally(tally: &Tally) -> String {
     format!("{head} {}.", parts.join(", "))
 }
 
+/// What one of the original commands (`create`, `update`, `delete`) set out to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Create,
+    Update,
+    Delete,
+}
+
+/// The closing line of an original command: `Created 2.`, or what failed first:
+/// `Failed 1, created 2, skipped 1.`
+pub fn changed(verb: Verb, tally: &Tally) -> String {
+    let past = match verb {
+        Verb::Create => "created",
+        Verb::Update => "updated",
+        Verb::Delete => "deleted",
+    };
+    let done = tally.pulled + tally.built + tally.reused + tally.updated + tally.deleted;
+    let mut parts = Vec::new();
+    if tally.failed > 0 {
+        parts.push(format!("failed {}", tally.failed));
+    }
+    parts.push(format!("{past} {done}"));
+    for (n, what) in [
+        (tally.skipped, "skipped"),
+        (tally.not_started, "not started"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{what} {n}"));
+        }
+    }
+    let line = parts.join(", ");
+    let line = if tally.failed == 0 && tally.not_started > 0 {
+        format!("Interrupted: {line}")
+    } else {
+        let mut chars = line.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    };
+    format!("{line}.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +444,35 @@ mod tests {
         assert_eq!(
             tally(&interrupted),
             "Apply interrupted! 0 pulled, 0 built, 2 already built, 0 deleted, 0 failed, 1 skipped, 2 not started."
+        );
+    }
+
+    #[test]
+    fn original_commands_say_what_they_did_and_what_failed_first() {
+        let created = Tally {
+            pulled: 1,
+            built: 1,
+            ..Tally::default()
+        };
+        assert_eq!(changed(Verb::Create, &created), "Created 2.");
+        let failed = Tally {
+            built: 2,
+            failed: 1,
+            skipped: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            changed(Verb::Update, &failed),
+            "Failed 1, updated 2, skipped 1."
+        );
+        let deleted = Tally {
+            deleted: 1,
+            not_started: 2,
+            ..Tally::default()
+        };
+        assert_eq!(
+            changed(Verb::Delete, &deleted),
+            "Interrupted: deleted 1, not started 2."
         );
     }
 

@@ -1,0 +1,279 @@
+//! The plan as a versioned JSON document, in the shape of `terraform show -json` so that tools
+//! made for terraform plans (OPA/conftest policies on `resource_changes[].change.actions`,
+//! pull-request comment generators, summaries) read it unchanged. `plan -o json`, `show -o
+//! json` and saved plans all use this one document; `plan.schema.json` beside this file
+//! describes it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Summary};
+use crate::model::{Address, Kind, Resource};
+
+/// The version of the document: the major number changes on any incompatible change.
+pub const FORMAT_VERSION: &str = "2.0";
+
+/// The major version this build reads.
+const FORMAT_MAJOR: &str = "2";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub format_version: String,
+    pub dispatch_version: String,
+    /// What refresh found changed outside dispatch since the state was written.
+    #[serde(default)]
+    pub resource_drift: Vec<Entry<Observed>>,
+    /// Every resource in scope, unchanged ones as `["no-op"]`.
+    pub resource_changes: Vec<Entry<Resource>>,
+    pub summary: Summary,
+}
+
+/// One resource, as terraform's `resource_changes[]` and `resource_drift[]` entries are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry<T> {
+    pub address: Address,
+    /// Always `managed`: everything dispatch plans, it manages.
+    pub mode: String,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub name: String,
+    pub change: Body<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_reason: Option<ActionReason>,
+    /// Why, in words.
+    #[serde(default)]
+    pub reason: Vec<String>,
+    /// For a base image to pull: the registry digest apply pulls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Body<T> {
+    /// `["no-op"]`, `["create"]`, `["update"]`, `["delete"]`, or `["delete", "create"]`.
+    pub actions: Vec<String>,
+    pub before: Option<T>,
+    pub after: Option<T>,
+}
+
+/// What refresh saw of a resource: the digest its tag points at, or the image it was built as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+fn entry<T>(address: &Address, action: Action, before: Option<T>, after: Option<T>) -> Entry<T> {
+    Entry {
+        address: address.clone(),
+        mode: "managed".into(),
+        kind: address.kind,
+        name: address.name.clone(),
+        change: Body {
+            actions: action.terraform().iter().map(|a| a.to_string()).collect(),
+            before,
+            after,
+        },
+        action_reason: None,
+        reason: Vec::new(),
+        digest: None,
+    }
+}
+
+impl Document {
+    pub fn new(plan: &Plan) -> Document {
+        let resource_changes = plan
+            .changes
+            .iter()
+            .map(|c| Entry {
+                action_reason: c.action_reason,
+                reason: c.reasons.clone(),
+                digest: c.digest.clone(),
+                ..entry(&c.address, c.action, c.before.clone(), c.after.clone())
+            })
+            .collect();
+        let resource_drift = plan.drift.iter().map(drift_entry).collect();
+        Document {
+            format_version: FORMAT_VERSION.into(),
+            dispatch_version: env!("CARGO_PKG_VERSION").into(),
+            resource_drift,
+            resource_changes,
+            summary: plan.summary(),
+        }
+    }
+
+    /// The plan this document describes, or why it cannot be read as one.
+    pub fn into_plan(self) -> Result<Plan, String> {
+        let major = self.format_version.split('.').next().unwrap_or_default();
+        if major != FORMAT_MAJOR {
+            return Err(format!(
+                "format version {}, this dispatch reads {FORMAT_MAJOR}.x",
+                self.format_version
+            ));
+        }
+        let changes = self
+            .resource_changes
+            .into_iter()
+            .map(|e| {
+                let action = Action::from_terraform(&e.change.actions).ok_or_else(|| {
+                    format!("{}: unknown actions {:?}", e.address, e.change.actions)
+                })?;
+                Ok(Change {
+                    address: e.address,
+                    action,
+                    reasons: e.reason,
+                    action_reason: e.action_reason,
+                    before: e.change.before,
+                    after: e.change.after,
+                    digest: e.digest,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        let drift = self
+            .resource_drift
+            .into_iter()
+            .map(|e| {
+                let observed = |o: Option<Observed>, what: &str| {
+                    o.ok_or_else(|| format!("{}: drift without its {what}", e.address))
+                };
+                let drift = match e.change.after {
+                    Some(after) => Drift::Moved {
+                        recorded: observed(e.change.before, "before")?
+                            .digest
+                            .unwrap_or_default(),
+                        current: after.digest.unwrap_or_default(),
+                    },
+                    None => Drift::Missing {
+                        reference: observed(e.change.before, "before")?
+                            .reference
+                            .unwrap_or_default(),
+                        detail: e.reason.join("; "),
+                    },
+                };
+                Ok(Drifted {
+                    address: e.address,
+                    drift,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Plan { changes, drift })
+    }
+}
+
+/// A moved tag is an update of the digest; a missing image, a deletion done elsewhere.
+fn drift_entry(drifted: &Drifted) -> Entry<Observed> {
+    match &drifted.drift {
+        Drift::Moved { recorded, current } => {
+            let digest = |d: &String| Observed {
+                digest: Some(d.clone()),
+                reference: None,
+            };
+            Entry {
+                reason: vec![format!("the tag now points at {current}")],
+                ..entry(
+                    &drifted.address,
+                    Action::Update,
+                    Some(digest(recorded)),
+                    Some(digest(current)),
+                )
+            }
+        }
+        Drift::Missing { reference, detail } => Entry {
+            reason: vec![detail.clone()],
+            ..entry(
+                &drifted.address,
+                Action::Delete,
+                Some(Observed {
+                    digest: None,
+                    reference: Some(reference.clone()),
+                }),
+                None,
+            )
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{base, image};
+
+    #[test]
+    fn a_plan_round_trips_through_its_document() {
+        let change =
+            |action, reasons: &[&str], reason, before, after, digest: Option<&str>| Change {
+                address: match (&before, &after) {
+                    (Some(r), _) | (None, Some(r)) => Resource::address(r),
+                    _ => unreachable!(),
+                },
+                action,
+                reasons: reasons.iter().map(|r| r.to_string()).collect(),
+                action_reason: reason,
+                before,
+                after,
+                digest: digest.map(str::to_string),
+            };
+        let b = base("b", "x/b:1");
+        let plan = Plan {
+            changes: vec![
+                change(
+                    Action::Replace,
+                    &["the tag now points at sha256:bb"],
+                    Some(ActionReason::ReplaceBecauseCannotUpdate),
+                    Some(b.clone()),
+                    Some(b.clone()),
+                    Some("sha256:bb"),
+                ),
+                change(
+                    Action::Delete,
+                    &["no longer declared"],
+                    Some(ActionReason::DeleteBecauseNoResourceConfig),
+                    Some(image("gone", "b", None)),
+                    None,
+                    None,
+                ),
+                change(
+                    Action::Replace,
+                    &["base image b will be replaced"],
+                    Some(ActionReason::ReplaceByTriggers),
+                    Some(image("i", "b", Some("x==1"))),
+                    Some(image("i", "b", Some("x==1"))),
+                    None,
+                ),
+            ],
+            drift: vec![
+                Drifted {
+                    address: b.address(),
+                    drift: Drift::Moved {
+                        recorded: "sha256:aa".into(),
+                        current: "sha256:bb".into(),
+                    },
+                },
+                Drifted {
+                    address: Address::new(Kind::Image, "j"),
+                    drift: Drift::Missing {
+                        reference: "dispatch/j:1".into(),
+                        detail: "image dispatch/j:1 is gone from the engine".into(),
+                    },
+                },
+            ],
+        };
+        let document = Document::new(&plan);
+        assert_eq!(document.summary.add, 2);
+        assert_eq!(document.summary.destroy, 3);
+        let json = serde_json::to_string(&document).unwrap();
+        let read: Document = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.into_plan().unwrap(), plan);
+    }
+
+    #[test]
+    fn other_major_versions_are_refused() {
+        let mut document = Document::new(&Plan::default());
+        document.format_version = "3.0".into();
+        assert_eq!(
+            document.into_plan().unwrap_err(),
+            "format version 3.0, this dispatch reads 2.x"
+        );
+    }
+}
