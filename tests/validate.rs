@@ -141,3 +141,83 @@ fn hostile_input_fails_fast() {
         assert!(took < FAST, "{case} took {took:?}");
     });
 }
+
+#[test]
+fn the_file_size_cap_holds_on_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dispatch::decl::MAX_FILE_BYTES;
+    // A comment as long as the cap allows: nothing declared, nothing wrong.
+    fs::create_dir(dir.path().join("at")).unwrap();
+    let at = format!("# {}\n", "x".repeat(cap as usize - 3));
+    fs::write(dir.path().join("at/declarations.yaml"), &at).unwrap();
+    let outcome = validate(dir.path(), "at");
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    // One byte more is refused unread.
+    fs::create_dir(dir.path().join("over")).unwrap();
+    fs::write(dir.path().join("over/declarations.yaml"), format!("{at}\n")).unwrap();
+    let outcome = validate(dir.path(), "over");
+    assert_eq!(outcome.code, Some(1));
+    assert!(
+        outcome.stderr.starts_with(&format!(
+            "over/declarations.yaml: file is {} bytes, over the limit of 8 MiB",
+            cap + 1
+        )),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn one_file_of_ten_thousand_documents_reads_like_a_hundred_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |i: usize| {
+        format!(
+            "kind: BaseImage\nname: base-{i}\ndockerUrl: 127.0.0.1:5000/base/b{i}:1\nlanguage: python3\n---\nkind: Image\nname: image-{i}\nbaseImageName: base-{i}\ntags:\n  - key: team\n    value: t{}\n",
+            i % 7
+        )
+    };
+    fs::create_dir_all(dir.path().join("one")).unwrap();
+    let all: Vec<String> = (0..5_000).map(doc).collect();
+    let one = all.join("---\n");
+    assert!(one.len() > 900_000, "about a megabyte: {}", one.len());
+    fs::write(dir.path().join("one/all.yaml"), one).unwrap();
+    fs::create_dir_all(dir.path().join("many")).unwrap();
+    for (n, chunk) in all.chunks(50).enumerate() {
+        fs::write(
+            dir.path().join(format!("many/part-{n:03}.yaml")),
+            chunk.join("---\n"),
+        )
+        .unwrap();
+    }
+    let plan = |path: &str| {
+        let output = Command::cargo_bin("dispatch")
+            .unwrap()
+            .current_dir(dir.path())
+            .args([
+                "plan",
+                "--refresh=false",
+                "--state",
+                "none.json",
+                "-o",
+                "json",
+                path,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let one = validate(dir.path(), "one");
+    assert_eq!(one.code, Some(0), "{}", one.stderr);
+    assert_eq!(
+        one.stdout,
+        "The declarations are valid: 5000 base images, 5000 images.\n"
+    );
+    assert_eq!(validate(dir.path(), "many").stdout, one.stdout);
+    assert_eq!(plan("one"), plan("many"));
+}

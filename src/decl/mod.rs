@@ -79,20 +79,24 @@ type Problem = (Pos, String, Option<String>);
 /// A file's YAML documents, or why it has none.
 type Parsed = Result<Vec<Node>, Problem>;
 
+/// The stack of a parsing thread: deserializing nodes recurses once a level, and a document
+/// may nest [`yaml::MAX_DEPTH`] levels (a debug build takes tens of KiB a level).
+pub const PARSER_STACK: usize = 64 << 20;
+
 /// Reads and parses `files` on up to `workers` threads; the results are in the order of `files`.
 fn parse_files(source: &dyn Source, files: &[PathBuf], workers: usize) -> Vec<Parsed> {
-    let workers = workers.min(files.len());
-    if workers <= 1 {
-        return files.iter().map(|file| parse_file(source, file)).collect();
-    }
+    let workers = workers.min(files.len()).max(1);
     std::thread::scope(|scope| {
         let threads: Vec<_> = (0..workers)
             .map(|worker| {
-                scope.spawn(move || {
-                    (files.iter().enumerate().skip(worker).step_by(workers))
-                        .map(|(i, file)| (i, parse_file(source, file)))
-                        .collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .stack_size(PARSER_STACK)
+                    .spawn_scoped(scope, move || {
+                        (files.iter().enumerate().skip(worker).step_by(workers))
+                            .map(|(i, file)| (i, parse_file(source, file)))
+                            .collect::<Vec<_>>()
+                    })
+                    .expect("a parsing thread starts")
             })
             .collect();
         let mut parsed: Vec<Option<Parsed>> = files.iter().map(|_| None).collect();

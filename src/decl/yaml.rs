@@ -57,16 +57,25 @@ pub struct SyntaxError {
     pub hint: Option<String>,
 }
 
-// Declarations are small and shallow; these bounds keep hostile input cheap to reject.
-const MAX_DEPTH: usize = 64;
-const MAX_NODES: usize = 250_000;
-const MAX_ALIASES: usize = 1_000;
-/// Events an alias may replay in total: generous for sharing a few tags, fatal to alias bombs.
-const MAX_REPLAYED_EVENTS: usize = 10_000;
+// A document declares one resource: small and shallow. These bounds hold for each document,
+// so a file may hold as many documents as its size allows (README.md, "Declarations"), while
+// hostile input is cheap to reject.
+pub const MAX_DEPTH: usize = 64;
+pub const MAX_NODES: usize = 50_000;
+pub const MAX_ALIASES: usize = 1_000;
+/// Events aliases may replay in a whole file: far more than sharing tags in every document of
+/// the largest file takes, and fatal to an alias bomb in milliseconds.
+pub const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 
-/// Parses a YAML stream into one node per non-empty document.
+/// Parses a YAML stream into one node per non-empty document, each held to the limits above.
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    serde_saphyr::from_multiple_with_options::<Node>(text, options()).map_err(|e| explain(&e, text))
+    let mut reader = text.as_bytes();
+    let mut documents = Vec::new();
+    // The reader iterator enforces the budget per document; after an error it stops.
+    for document in serde_saphyr::read_with_options::<_, Node>(&mut reader, options()) {
+        documents.push(document.map_err(|e| explain(&e, text))?);
+    }
+    Ok(documents)
 }
 
 fn options() -> Options {
@@ -110,8 +119,8 @@ fn explain(err: &Error, text: &str) -> SyntaxError {
     };
     let too_big = |what: String| {
         error(
-            format!("the document is too large for a declarations file ({what})"),
-            Some("split the declarations into several files"),
+            format!("the document is too large for a declaration ({what})"),
+            Some("a document declares one resource; split what it holds into several documents"),
         )
     };
     match err {
@@ -122,12 +131,28 @@ fn explain(err: &Error, text: &str) -> SyntaxError {
         Error::Budget {
             breach: BudgetBreach::Nodes { .. },
             ..
-        } => too_big(format!("more than {MAX_NODES} values")),
+        } => error(
+            format!(
+                "the document is too large for a declaration (more than {MAX_NODES} values, counting what aliases repeat)"
+            ),
+            Some(
+                "a document declares one resource: split it into several documents, and share values with anchors (`&name`) and aliases (`*name`) rather than multiply them",
+            ),
+        ),
         Error::Budget {
             breach: BudgetBreach::Aliases { .. },
             ..
         } => too_big(format!("more than {MAX_ALIASES} aliases")),
-        Error::Budget { .. } => too_big("it exceeds a safety limit".into()),
+        Error::Budget {
+            breach: BudgetBreach::AliasAnchorRatio { aliases, anchors },
+            ..
+        } => error(
+            format!("{aliases} aliases repeat only {anchors} anchors (an alias bomb?)"),
+            Some(
+                "use anchors (`&name`) and aliases (`*name`) to share a value, not to multiply it",
+            ),
+        ),
+        Error::Budget { breach, .. } => too_big(format!("{breach:?}")),
         Error::AliasReplayLimitExceeded { .. }
         | Error::AliasExpansionLimitExceeded { .. }
         | Error::AliasReplayStackDepthExceeded { .. } => error(
@@ -345,7 +370,11 @@ mod tests {
             );
         }
         let err = parse_stream(&text).unwrap_err();
-        assert!(err.message.contains("alias bomb"), "{}", err.message);
+        assert!(
+            err.message.contains("counting what aliases repeat"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -363,6 +392,70 @@ mod tests {
             let err = parse_stream(&text).unwrap_err();
             assert_eq!(err.message, "nesting is deeper than 64 levels");
         }
+    }
+
+    /// A document `depth` levels deep (the document's mapping counts as one).
+    fn nested(depth: usize) -> String {
+        let mut text = "x".to_string();
+        for _ in 1..depth {
+            text = format!("[{text}]");
+        }
+        format!("a: {text}\n")
+    }
+
+    #[test]
+    fn every_limit_holds_per_document_on_both_sides() {
+        // Depth, on a stack like the loader's parsing threads have.
+        let depth = |n| {
+            std::thread::Builder::new()
+                .stack_size(crate::decl::PARSER_STACK)
+                .spawn(move || parse_stream(&nested(n)).map(|_| ()))
+                .unwrap()
+                .join()
+                .unwrap()
+        };
+        assert!(depth(MAX_DEPTH).is_ok());
+        let err = depth(MAX_DEPTH + 1).unwrap_err();
+        assert_eq!(err.message, "nesting is deeper than 64 levels");
+        // Values: the mapping and its key count as two.
+        let values = |n: usize| format!("a: [{}]\n", vec!["1"; n].join(", "));
+        assert!(parse_stream(&values(MAX_NODES - 3)).is_ok());
+        let err = parse_stream(&values(MAX_NODES)).unwrap_err();
+        assert!(
+            err.message.contains("more than 50000 values"),
+            "{}",
+            err.message
+        );
+        // Aliases.
+        // Ten aliases to each anchor: as many as an anchor may have before it looks like a bomb.
+        let aliases = |n: usize| {
+            let anchors: Vec<String> = (0..n.div_ceil(10))
+                .map(|i| format!("a{i}: &a{i} 1\n"))
+                .collect();
+            let used: Vec<String> = (0..n).map(|i| format!("*a{}", i / 10)).collect();
+            format!("{}b: [{}]\n", anchors.concat(), used.join(", "))
+        };
+        let at_limit = parse_stream(&aliases(MAX_ALIASES));
+        assert!(at_limit.is_ok(), "{at_limit:?}");
+        let err = parse_stream(&aliases(MAX_ALIASES + 1)).unwrap_err();
+        assert!(
+            err.message.contains("more than 1000 aliases"),
+            "{}",
+            err.message
+        );
+        // Each document has its own allowance: many documents at the limit are fine.
+        let many = (0..5)
+            .map(|_| aliases(MAX_ALIASES))
+            .collect::<Vec<_>>()
+            .join("---\n");
+        assert_eq!(parse_stream(&many).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_file_may_hold_many_thousand_documents() {
+        let doc = "kind: Image\nname: i\ntags: &t [{key: a, value: b}]\nmore: *t\n";
+        let text = vec![doc; 10_000].join("---\n");
+        assert_eq!(parse_stream(&text).unwrap().len(), 10_000);
     }
 
     #[test]

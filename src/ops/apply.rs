@@ -53,7 +53,6 @@ pub fn apply(
     runtime()?.block_on(async {
         let lock = ws.lock()?;
         let loaded = ws.backend.load()?;
-        let engine = ws.engine().await?;
         let saved = if is_saved_plan(request.path) {
             Some(crate::planfile::load(request.path)?)
         } else {
@@ -62,6 +61,7 @@ pub fn apply(
         if let Some(saved) = &saved {
             saved.check_current(loaded.as_ref())?;
         }
+        let engine = ws.engine().await?;
         let mut state = loaded.unwrap_or_default();
         let registries = ws.registries(&state, None);
         let plan = match saved {
