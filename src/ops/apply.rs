@@ -63,7 +63,6 @@ pub fn apply(
         }
         let engine = ws.engine().await?;
         let mut state = loaded.unwrap_or_default();
-        let registries = ws.registries(&state, None);
         let plan = match saved {
             Some(saved) => saved.plan,
             None => {
@@ -85,6 +84,8 @@ pub fn apply(
                 plan
             }
         };
+        let planned = plan.changes.iter().flat_map(|c| c.after.iter().chain(&c.before));
+        let registries = ws.registries(state.resources.values().map(|r| &r.resource).chain(planned));
         let run = Run {
             engine: &engine,
             registries: &registries,

@@ -98,7 +98,13 @@ pub fn change(
         let targets = apply_edit(&mut desired, &origin, edit, &state)?;
         let plan = plan::plan(&desired, Some(&state), &Observations::default(), &targets)?;
         let engine = ws.engine().await?;
-        let registries = ws.registries(&state, Some(&desired));
+        let registries = ws.registries(
+            state
+                .resources
+                .values()
+                .map(|r| &r.resource)
+                .chain(desired.resources.values().map(|d| &d.resource)),
+        );
         let run = Run {
             engine: &engine,
             registries: &registries,

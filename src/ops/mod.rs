@@ -19,7 +19,7 @@ use crate::engine::docker::DockerEngine;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint};
 use crate::model::words::agree;
 use crate::model::{
-    Address, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION, Spec,
+    Address, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION, Resource, Spec,
 };
 use crate::plan::PlanError;
 use crate::plan::saved::PlanFileError;
@@ -220,14 +220,10 @@ impl Workspace {
         Ok(DockerEngine::connect(&self.config.engine).await?)
     }
 
-    /// A registry client for every registry the state and declarations name.
-    pub fn registries(&self, state: &State, declarations: Option<&Declarations>) -> Registries {
-        let from_state = state.resources.values().map(|r| &r.resource);
-        let declared = declarations
+    /// A registry client for every registry `resources` name, and the destination.
+    pub fn registries<'r>(&self, resources: impl IntoIterator<Item = &'r Resource>) -> Registries {
+        let mut hosts: Vec<String> = resources
             .into_iter()
-            .flat_map(|d| d.resources.values().map(|d| &d.resource));
-        let mut hosts: Vec<String> = from_state
-            .chain(declared)
             .filter_map(|r| match &r.spec {
                 Spec::BaseImage(b) => b.docker_url.domain.clone(),
                 Spec::Image(_) => None,

@@ -68,7 +68,8 @@ pub(super) async fn refreshed<E: Engine>(
     state: &State,
     engine: Option<&E>,
 ) -> Result<Observations, Error> {
-    let registries = ws.registries(state, Some(declarations));
+    let recorded = state.resources.values().map(|r| &r.resource);
+    let registries = ws.registries(recorded.chain(declarations.resources.values().map(|d| &d.resource)));
     let sources = Sources {
         registries: &registries,
         engine,

@@ -1,8 +1,13 @@
-//! What the tests against real services share: where `.ci/run` (via `.ci/services` and
-//! `.ci/python-base`) says those services are.
+//! What the tests share: where `.ci/run` (via `.ci/services` and `.ci/python-base`) says the
+//! services are, a sandbox to run dispatch in, and checks of its output.
+#![allow(dead_code)] // each test binary uses some of these
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
 
 /// A `DISPATCH_TEST_*` variable, or a panic that says how to get the services.
-#[allow(dead_code)] // not every test binary talks to services
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run `bash .ci/python-base && source /tmp/dispatch-services/env` first (.ci/run does)")
@@ -10,7 +15,6 @@ pub fn env(name: &str) -> String {
 }
 
 /// The engine the tests use: `DOCKER_HOST`, else the default socket, as dispatch resolves it.
-#[allow(dead_code)] // not every test binary talks to the engine directly
 pub fn engine_address() -> String {
     use dispatch::config::{Config, Overrides, Settings};
     Config::resolve(Settings::default(), Overrides::default(), |key| {
@@ -20,7 +24,6 @@ pub fn engine_address() -> String {
 }
 
 /// Asserts that `plan` (a JSON plan or a saved plan) follows the published JSON Schema.
-#[allow(dead_code)] // not every test binary reads plans
 pub fn assert_plan_schema(plan: &serde_json::Value) {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../src/plan/plan.schema.json"))
@@ -35,4 +38,226 @@ pub fn assert_plan_schema(plan: &serde_json::Value) {
         "the plan breaks its schema:\n{}\n{plan:#}",
         errors.join("\n")
     );
+}
+
+/// A directory with its own state, dispatch.toml and (empty) docker config.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    /// Unique per test, so parallel tests never share image names or registry repositories.
+    pub id: String,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Sandbox {
+    pub fn new(id: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docker-config")).unwrap();
+        Sandbox {
+            dir,
+            id: format!("{id}-{}", std::process::id()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn dispatch(&self, args: &[&str]) -> Run {
+        self.dispatch_with(args, &[])
+    }
+
+    pub fn dispatch_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut command = Command::cargo_bin("dispatch").unwrap();
+        command
+            .current_dir(self.path())
+            .env("DOCKER_CONFIG", self.path().join("docker-config"))
+            .env_remove("DISPATCH_STATE");
+        for (key, value) in vars {
+            command.env(key, value);
+        }
+        let output = command.args(args).output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let run = self.dispatch(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+
+    /// A registry tag of our own for the busybox base, so a test can move it.
+    pub fn own_base(&self, source: &str) -> String {
+        let target = format!("{}/{}/base:1", env("DISPATCH_TEST_REGISTRY"), self.id);
+        docker(&["pull", source]);
+        docker(&["tag", source, &target]);
+        docker(&["push", &target]);
+        target
+    }
+}
+
+pub fn docker(args: &[&str]) -> String {
+    let output = Process::new("docker").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A python3 BaseImage document.
+pub fn base_doc(name: &str, url: &str) -> String {
+    format!("kind: BaseImage\nname: {name}\ndockerUrl: {url}\nlanguage: python3\n")
+}
+
+pub fn image_exists(reference: &str) -> bool {
+    Process::new("docker")
+        .args(["image", "inspect", reference])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Pins `text` as a golden snapshot, with what varies between runs (ports, digests, times,
+/// the sandbox id) replaced by placeholders.
+pub fn golden(name: &str, s: &Sandbox, text: &str) {
+    let text = text
+        .replace(&env("DISPATCH_TEST_REGISTRY"), "[registry]")
+        .replace(&s.id, "[id]");
+    insta::with_settings!({filters => vec![
+        (r"sha256:[0-9a-f]{8,}…?", "sha256:[digest]"),
+        (r":[0-9a-f]{32}\b", ":[inputs]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+        (r"pid \d+ on \S+", "pid [pid] on [host]"),
+        // Table columns are as wide as their widest cell, which the placeholders change.
+        (r" +\|", " |"),
+        (r"-{10,}", "[rule]"),
+    ]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+/// Asserts that `haystack` contains `needle`, showing all of it when not.
+pub fn contains(haystack: &str, needle: impl AsRef<str>) {
+    let needle = needle.as_ref();
+    assert!(
+        haystack.contains(needle),
+        "expected {needle:?} in:\n{haystack}"
+    );
+}
+
+pub fn ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+
+/// A registry of the test's own (Debian's `docker-registry`) on a free loopback port, which the
+/// test may stop and start again on the same port and data: a registry that blinks.
+pub struct OwnRegistry {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRegistry {
+    pub fn start() -> OwnRegistry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = format!(
+            "version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage:\n  filesystem: {{rootdirectory: \"{}\"}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut registry = OwnRegistry {
+            dir,
+            port,
+            child: None,
+        };
+        registry.resume();
+        registry
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it; requests are refused until [`OwnRegistry::resume`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again, with the same port and data, and waits until it answers.
+    pub fn resume(&mut self) {
+        let child = Process::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry (Debian's package; .ci/services installs it)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.code(&format!("http://{}/v2/", self.address())) != "200" {
+            assert!(std::time::Instant::now() < deadline, "the registry did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The HTTP status of a request to `url` (HEAD with `-I`), or `000` if none came.
+    pub fn code(&self, url: &str) -> String {
+        let output = Process::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-I"])
+            .args([
+                "-H",
+                "Accept: application/vnd.docker.distribution.manifest.v2+json",
+            ])
+            .arg(url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Whether the registry holds a manifest for `reference` (`127.0.0.1:PORT/path:tag`).
+    pub fn holds(&self, reference: &str) -> bool {
+        let rest = reference
+            .strip_prefix(&format!("{}/", self.address()))
+            .expect("a reference in this registry");
+        let (path, tag) = rest.rsplit_once(':').unwrap();
+        self.code(&format!("http://{}/v2/{path}/manifests/{tag}", self.address())) == "200"
+    }
+}
+
+impl Drop for OwnRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
