@@ -20,6 +20,7 @@ pub mod planfile;
 pub mod refresh;
 pub mod registry;
 pub mod report;
+pub mod retry;
 pub mod source;
 pub mod state;
 #[cfg(test)]

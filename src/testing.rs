@@ -37,10 +37,7 @@ pub fn declared(resources: &[Resource]) -> Declarations {
         file: "x.yaml".into(),
         pos: Pos::FILE,
     };
-    let declared = |r: &Resource| Declared {
-        resource: r.clone(),
-        origin: origin.clone(),
-    };
+    let declared = |r: &Resource| Declared::new(r.clone(), origin.clone());
     Declarations {
         resources: resources
             .iter()

@@ -15,7 +15,7 @@ use dispatch::model::reference::ImageRef;
 use dispatch::model::{ImageSpec, Language, Package, RuntimeDependencies, SystemDependencies};
 
 async fn engine() -> DockerEngine {
-    DockerEngine::connect(&common::engine_address())
+    DockerEngine::connect(&common::engine_address(), dispatch::config::DEFAULT_TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -27,7 +27,14 @@ fn move_tag(url: &str) {
 /// What `/etc/dispatch-test-variant` says in `image`: which test base it was built on.
 fn variant(image: &str) -> String {
     docker(&[
-        "run", "--rm", "--pull", "never", "--network", "none", image, "cat",
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        image,
+        "cat",
         "/etc/dispatch-test-variant",
     ])
     .trim()
@@ -90,7 +97,15 @@ fn a_saved_plan_whose_digest_is_gone_is_refused_as_such() {
     let (repository, _) = url.rsplit_once(':').unwrap();
     let path = repository.split_once('/').unwrap().1;
     let deleted = Process::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE"])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+        ])
         .arg(format!(
             "http://{}/v2/{path}/manifests/{reviewed}",
             env("DISPATCH_TEST_REGISTRY")
@@ -105,7 +120,9 @@ fn a_saved_plan_whose_digest_is_gone_is_refused_as_such() {
     assert_eq!(applied.code, 1, "{}", applied.stdout);
     contains(
         &applied.stdout,
-        format!("the plan pulls {url} at {reviewed}, which the registry no longer has: make a new plan"),
+        format!(
+            "the plan pulls {url} at {reviewed}, which the registry no longer has: make a new plan"
+        ),
     );
     assert_eq!(
         s.json(&["get", "base-image", "vanishing", "--json"])["status"],
@@ -147,7 +164,11 @@ fn pushes_that_failed_are_not_recorded_and_the_next_apply_pushes_them() {
     let mut registry = OwnRegistry::start();
     s.write(
         "dispatch.toml",
-        &format!("[registry]\ndestination = \"{}/{}\"\n", registry.address(), s.id),
+        &format!(
+            "[registry]\ndestination = \"{}/{}\"\n",
+            registry.address(),
+            s.id
+        ),
     );
     let names: Vec<String> = ["one", "two", "three"].map(String::from).to_vec();
     declare(&s, "busybox", &env("DISPATCH_TEST_BASE"), &names);
@@ -158,20 +179,34 @@ fn pushes_that_failed_are_not_recorded_and_the_next_apply_pushes_them() {
     let images = s.json(&["get", "images", "-o", "json"]);
     let images = images.as_array().unwrap();
     let ready: Vec<&serde_json::Value> = images.iter().filter(|i| i["status"] == "READY").collect();
-    assert_eq!(ready.len(), 1, "only the first push went through: {images:#?}");
+    assert_eq!(
+        ready.len(),
+        1,
+        "only the first push went through: {images:#?}"
+    );
     for image in &ready {
-        assert!(registry.holds(image["dockerUrl"].as_str().unwrap()), "{image}");
+        assert!(
+            registry.holds(image["dockerUrl"].as_str().unwrap()),
+            "{image}"
+        );
     }
 
     // With the registry back, the next apply pushes what was built but never pushed.
     let second = s.dispatch(&["apply", "decl", "--auto-approve"]);
     ok(&second);
     contains(&second.stdout, ", built earlier");
-    assert!(!second.stdout.contains(": building "), "nothing is built twice:\n{}", second.stdout);
+    assert!(
+        !second.stdout.contains(": building "),
+        "nothing is built twice:\n{}",
+        second.stdout
+    );
     for name in &names {
         let object = s.json(&["get", "image", name, "--json"]);
         assert_eq!(object["status"], "READY", "{object}");
-        assert!(registry.holds(object["dockerUrl"].as_str().unwrap()), "{object}");
+        assert!(
+            registry.holds(object["dockerUrl"].as_str().unwrap()),
+            "{object}"
+        );
     }
 
     // Refresh asks the registry, not the engine, whether a pushed image is there.
@@ -183,8 +218,19 @@ fn pushes_that_failed_are_not_recorded_and_the_next_apply_pushes_them() {
         .unwrap()
         .to_string();
     let deleted = Process::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE"])
-        .arg(format!("http://{}/v2/{path}/manifests/{digest}", registry.address()))
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+        ])
+        .arg(format!(
+            "http://{}/v2/{path}/manifests/{digest}",
+            registry.address()
+        ))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&deleted.stdout), "202");
@@ -196,7 +242,10 @@ fn pushes_that_failed_are_not_recorded_and_the_next_apply_pushes_them() {
     );
     let third = s.dispatch(&["apply", "decl", "--auto-approve"]);
     ok(&third);
-    contains(&third.stdout, format!("Image/two: done: pushed {url}, built earlier"));
+    contains(
+        &third.stdout,
+        format!("Image/two: done: pushed {url}, built earlier"),
+    );
     assert!(registry.holds(&url));
 }
 
@@ -218,7 +267,10 @@ fn deleting_is_idempotent_when_images_are_gone_or_shared() {
     let deleted = s.dispatch(&["delete", "-f", "decl/all.yaml"]);
     ok(&deleted);
     contains(&deleted.stdout, "\nDeleted 4.\n");
-    assert_eq!(s.json(&["get", "images", "-o", "json"]), serde_json::json!([]));
+    assert_eq!(
+        s.json(&["get", "images", "-o", "json"]),
+        serde_json::json!([])
+    );
     for url in &urls {
         assert!(!common::image_exists(url), "{url} is left");
     }

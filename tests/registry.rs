@@ -8,7 +8,11 @@ use dispatch::registry::oci::Registries;
 use dispatch::registry::{Registry, RegistryError};
 
 fn registries(reference: &ImageRef) -> Registries {
-    Registries::new(reference.domain.as_deref(), &[])
+    Registries::new(
+        reference.domain.as_deref(),
+        &[],
+        dispatch::config::DEFAULT_TIMEOUT,
+    )
 }
 
 #[tokio::test]

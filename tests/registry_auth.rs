@@ -14,7 +14,11 @@ use dispatch::registry::oci::Registries;
 use dispatch::registry::{Registry, RegistryError};
 
 fn registries(reference: &ImageRef) -> Registries {
-    Registries::new(reference.domain.as_deref(), &[])
+    Registries::new(
+        reference.domain.as_deref(),
+        &[],
+        dispatch::config::DEFAULT_TIMEOUT,
+    )
 }
 
 #[tokio::test]
@@ -40,9 +44,10 @@ async fn auth_registry_needs_the_docker_config_credentials() {
     assert_eq!(digest, env("DISPATCH_TEST_AUTH_IMAGE_DIGEST"));
 
     // The engine pulls with the same credentials.
-    let engine = DockerEngine::connect(&common::engine_address())
-        .await
-        .unwrap();
+    let engine =
+        DockerEngine::connect(&common::engine_address(), dispatch::config::DEFAULT_TIMEOUT)
+            .await
+            .unwrap();
     let pulled = engine.pull(&image, &|_| {}).await.unwrap();
     assert_eq!(pulled.digest_in(&image).as_deref(), Some(digest.as_str()));
 

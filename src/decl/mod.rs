@@ -32,7 +32,32 @@ pub struct LoadOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Declared {
     pub resource: Resource,
+    /// Where its document starts.
     pub origin: Location,
+    /// Where each of its document's fields has its value, by name (`dockerUrl`, say).
+    pub fields: BTreeMap<String, Pos>,
+}
+
+impl Declared {
+    /// `resource`, declared at `origin` (no fields known: made by a command, not read).
+    pub fn new(resource: Resource, origin: Location) -> Self {
+        Declared {
+            resource,
+            origin,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// Where the value of `field` is, or where the document starts if it has none.
+    pub fn at(&self, field: &str) -> Location {
+        match self.fields.get(field) {
+            Some(pos) => Location {
+                file: self.origin.file.clone(),
+                pos: *pos,
+            },
+            None => self.origin.clone(),
+        }
+    }
 }
 
 /// Every resource declared under one directory, keyed and ordered by address.
@@ -131,6 +156,8 @@ struct Named {
     base: Option<(String, Location)>,
     /// `None` when some field is invalid (and already reported).
     resource: Option<Resource>,
+    /// Where each top-level field has its value.
+    fields: BTreeMap<String, Pos>,
 }
 
 /// One load: the source, the rules, and everything found wrong so far.
@@ -248,6 +275,7 @@ impl Loader<'_> {
                 let declared = Declared {
                     resource: item.resource?,
                     origin: item.origin,
+                    fields: item.fields,
                 };
                 Some((item.address, declared))
             })

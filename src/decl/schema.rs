@@ -17,6 +17,11 @@ impl Loader<'_> {
     /// Converts one document to a resource, recording every problem in it.
     pub(super) fn document(&mut self, file: &Path, doc: &Node) -> Option<Named> {
         let mut fields = self.fields(file, doc, &DOCUMENT)?;
+        let positions = fields
+            .entries
+            .iter()
+            .filter_map(|(name, _, value)| Some((name.to_string(), value.as_ref()?.pos)))
+            .collect();
         let kind = match fields.take("kind") {
             None => {
                 self.error(file, doc.pos, "missing field `kind`")
@@ -79,6 +84,7 @@ impl Loader<'_> {
             origin: at(doc.pos),
             base: base.map(|(base, pos)| (base, at(pos))),
             resource: spec.map(|spec| Resource { name, spec }),
+            fields: positions,
         })
     }
 

@@ -2,6 +2,7 @@
 //! answers and errors back in dispatch's types.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
@@ -18,24 +19,47 @@ use super::{BuildRequest, Engine, EngineError, OnProgress};
 use crate::model::image::{BuildFailure, Builder, LocalImage, Progress};
 use crate::model::reference::ImageRef;
 use crate::registry::credentials::{self, Credential};
+use crate::retry::{self, GaveUp};
 
 /// A Docker engine that answered when connected.
 pub struct DockerEngine {
     docker: Docker,
+    /// How long a request may take, retries included; how long a pull or push may go without
+    /// progress.
+    timeout: Duration,
 }
 
 impl DockerEngine {
     /// Connects to the engine at `address` (`unix://...`, `tcp://...`) and checks that it
-    /// answers.
-    pub async fn connect(address: &str) -> Result<DockerEngine, EngineError> {
-        let unreachable = |e: bollard::errors::Error| EngineError::Unreachable {
+    /// answers within `timeout`.
+    pub async fn connect(address: &str, timeout: Duration) -> Result<DockerEngine, EngineError> {
+        let unreachable = |detail: String| EngineError::Unreachable {
             address: address.to_string(),
-            detail: e.to_string(),
+            detail,
         };
-        let docker = Docker::connect_with_host(address).map_err(unreachable)?;
-        let docker = docker.negotiate_version().await.map_err(unreachable)?;
-        docker.ping().await.map_err(unreachable)?;
-        Ok(DockerEngine { docker })
+        // The client counts whole seconds: less than one would time out at once.
+        let docker = Docker::connect_with_host(address)
+            .map_err(|e| unreachable(e.to_string()))?
+            .with_timeout(timeout.max(Duration::from_secs(1)));
+        let docker = retry::retry(
+            Some(timeout),
+            || docker.clone().negotiate_version(),
+            transient,
+        )
+        .await
+        .map_err(|gave_up| unreachable(gave_up_text(gave_up)))?;
+        Ok(DockerEngine { docker, timeout })
+    }
+
+    /// `request` retried while it fails for a moment, bounded by the timeout.
+    async fn retried<T, F, Fut>(&self, request: F) -> Result<T, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, bollard::errors::Error>>,
+    {
+        retry::retry(Some(self.timeout), request, transient)
+            .await
+            .map_err(gave_up_text)
     }
 
     async fn read_archive(
@@ -99,27 +123,36 @@ impl Engine for DockerEngine {
                     detail: info.progress_detail,
                 })
             });
-        drain(stream, "Downloading", progress).await.map_err(fail)?;
+        drain(stream, "Downloading", self.timeout, progress)
+            .await
+            .map_err(fail)?;
         self.inspect(reference.as_str())
             .await?
             .ok_or_else(|| fail("the engine does not hold the image after the pull".into()))
     }
 
     async fn inspect(&self, name: &str) -> Result<Option<LocalImage>, EngineError> {
-        match self.docker.inspect_image(name).await {
-            Ok(image) => Ok(Some(LocalImage {
-                id: image.id.unwrap_or_default(),
-                repo_digests: image.repo_digests.unwrap_or_default(),
-                labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
-            })),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(EngineError::Inspect {
+        let found = self
+            .retried(|| async {
+                match self.docker.inspect_image(name).await {
+                    Ok(image) => Ok(Some(image)),
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|detail| EngineError::Inspect {
                 name: name.to_string(),
-                detail: engine_message(&e),
-            }),
-        }
+                detail,
+            })?;
+        Ok(found.map(|image| LocalImage {
+            id: image.id.unwrap_or_default(),
+            repo_digests: image.repo_digests.unwrap_or_default(),
+            labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
+        }))
     }
 
     async fn build(
@@ -198,7 +231,9 @@ impl Engine for DockerEngine {
                     detail: info.progress_detail,
                 })
             });
-        drain(stream, "Pushing", progress).await.map_err(fail)?;
+        drain(stream, "Pushing", self.timeout, progress)
+            .await
+            .map_err(fail)?;
         let image = self
             .inspect(reference.as_str())
             .await?
@@ -274,15 +309,24 @@ struct Transfer {
 }
 
 /// Reads a pull or push stream to its end, reporting the bytes of layers whose status is
-/// `moving`; the first error the engine reports in the stream is the result.
+/// `moving`; the first error the engine reports in the stream is the result. A stream that
+/// goes `idle` without a word is given up: a transfer that moves reports progress.
 async fn drain(
     stream: impl Stream<Item = Result<Transfer, bollard::errors::Error>>,
     moving: &str,
+    idle: Duration,
     progress: OnProgress<'_>,
 ) -> Result<(), String> {
     let mut stream = std::pin::pin!(stream);
     let mut layers = LayerBytes::default();
-    while let Some(item) = stream.next().await {
+    loop {
+        let Ok(item) = tokio::time::timeout(idle, stream.next()).await else {
+            return Err(format!(
+                "no progress from the engine for {}",
+                humantime::format_duration(idle)
+            ));
+        };
+        let Some(item) = item else { break };
         let transfer = item.map_err(|e| engine_message(&e))?;
         if let Some(error) = transfer.error {
             return Err(error);
@@ -331,6 +375,34 @@ fn docker_credentials(reference: &ImageRef) -> Option<DockerCredentials> {
             serveraddress,
             ..Default::default()
         }),
+    }
+}
+
+/// Whether a request that failed this way may succeed if tried again: no answer in time, a
+/// broken connection, a server error.
+fn transient(err: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error;
+    match err {
+        Error::DockerResponseServerError { status_code, .. } => *status_code >= 500,
+        Error::RequestTimeoutError | Error::IOError { .. } | Error::HyperResponseError { .. } => {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Why the engine was given up on, in words.
+fn gave_up_text(gave_up: GaveUp<bollard::errors::Error>) -> String {
+    match gave_up {
+        GaveUp::Failed { error, attempts } if transient(&error) => {
+            format!("{} ({})", engine_message(&error), retry::attempts(attempts))
+        }
+        GaveUp::Failed { error, .. } => engine_message(&error),
+        GaveUp::TimedOut { after, attempts } => format!(
+            "no answer within {} ({})",
+            humantime::format_duration(after),
+            retry::attempts(attempts)
+        ),
     }
 }
 

@@ -84,8 +84,12 @@ pub fn apply(
                 plan
             }
         };
-        let planned = plan.changes.iter().flat_map(|c| c.after.iter().chain(&c.before));
-        let registries = ws.registries(state.resources.values().map(|r| &r.resource).chain(planned));
+        let planned = plan
+            .changes
+            .iter()
+            .flat_map(|c| c.after.iter().chain(&c.before));
+        let registries =
+            ws.registries(state.resources.values().map(|r| &r.resource).chain(planned));
         let run = Run {
             engine: &engine,
             registries: &registries,

@@ -87,10 +87,7 @@ pub fn change(
                 .resources
                 .iter()
                 .map(|(a, r)| {
-                    let declared = Declared {
-                        resource: r.resource.clone(),
-                        origin: origin.clone(),
-                    };
+                    let declared = Declared::new(r.resource.clone(), origin.clone());
                     (a.clone(), declared)
                 })
                 .collect(),
@@ -263,13 +260,9 @@ fn insert(
             );
         }
         targets.insert(address.clone());
-        desired.resources.insert(
-            address,
-            Declared {
-                resource,
-                origin: origin.clone(),
-            },
-        );
+        desired
+            .resources
+            .insert(address, Declared::new(resource, origin.clone()));
     }
     Ok(())
 }

@@ -102,7 +102,9 @@ impl Error {
     /// The problems found in the declarations, each at its place, when that is what failed.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            Error::Declarations(d) | Error::Refresh(RefreshError::Declarations(d)) => &d.0,
+            Error::Declarations(d)
+            | Error::Refresh(RefreshError::Declarations(d))
+            | Error::Refresh(RefreshError::Registries { diagnostics: d, .. }) => &d.0,
             _ => &[],
         }
     }
@@ -217,7 +219,7 @@ impl Workspace {
     }
 
     pub async fn engine(&self) -> Result<DockerEngine, Error> {
-        Ok(DockerEngine::connect(&self.config.engine).await?)
+        Ok(DockerEngine::connect(&self.config.engine, self.config.timeout).await?)
     }
 
     /// A registry client for every registry `resources` name, and the destination.
@@ -232,7 +234,11 @@ impl Workspace {
         if let Some(destination) = &self.config.destination {
             hosts.extend(destination.split('/').next().map(str::to_string));
         }
-        Registries::new(hosts.iter().map(String::as_str), &self.config.insecure)
+        Registries::new(
+            hosts.iter().map(String::as_str),
+            &self.config.insecure,
+            self.config.timeout,
+        )
     }
 
     /// How to apply: the config, with the templates it names read.

@@ -69,7 +69,8 @@ pub(super) async fn refreshed<E: Engine>(
     engine: Option<&E>,
 ) -> Result<Observations, Error> {
     let recorded = state.resources.values().map(|r| &r.resource);
-    let registries = ws.registries(recorded.chain(declarations.resources.values().map(|d| &d.resource)));
+    let registries =
+        ws.registries(recorded.chain(declarations.resources.values().map(|d| &d.resource)));
     let sources = Sources {
         registries: &registries,
         engine,

@@ -81,8 +81,9 @@ impl Check<'_> {
                             Unanswered::Failed
                         }
                     },
-                    message: format!("{address}: {err}"),
-                    origin: origin.origin.clone(),
+                    address,
+                    cause: err.to_string(),
+                    at: origin.at("dockerUrl"),
                 },
             },
             Check::Built { address, reference } => {

@@ -179,16 +179,29 @@ mod tests {
             reference: BASE.into(),
             detail: "unauthorized".into(),
         };
-        for (answer, message, hint) in [
+        let down = RegistryError::Unreachable {
+            registry: "127.0.0.1:5000".into(),
+            detail: "HTTP 500 after 3 attempts".into(),
+        };
+        // (answer, a mistake in the declarations?, message, hint)
+        for (answer, mistake, message, hint) in [
             (
                 None,
+                true,
                 "BaseImage/b: 127.0.0.1:5000/base/b:1 does not exist in the registry: manifest unknown",
                 "check `dockerUrl`",
             ),
             (
                 Some(denied),
+                false,
                 "BaseImage/b: registry 127.0.0.1:5000 refused access to 127.0.0.1:5000/base/b:1: unauthorized",
                 "log in with `docker login REGISTRY`",
+            ),
+            (
+                Some(down),
+                false,
+                "BaseImage/b: cannot reach registry 127.0.0.1:5000 (HTTP 500 after 3 attempts)",
+                "check that the registry is up",
             ),
         ] {
             let registry = match answer {
@@ -203,8 +216,20 @@ mod tests {
                 None,
             )
             .unwrap_err();
-            let RefreshError::Declarations(diagnostics) = err else {
-                panic!("expected diagnostics, got {err}");
+            let diagnostics = match (&err, mistake) {
+                (RefreshError::Declarations(d), true) => d,
+                (
+                    RefreshError::Registries {
+                        diagnostics,
+                        summary,
+                    },
+                    false,
+                ) => {
+                    // The error itself says what failed, not "1 problem in the declarations".
+                    assert_eq!(format!("BaseImage/b: {summary}"), message);
+                    diagnostics
+                }
+                _ => panic!("{message}: got {err:?}"),
             };
             let [diagnostic] = diagnostics.0.as_slice() else {
                 panic!("{diagnostics:?}");

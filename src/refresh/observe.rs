@@ -10,9 +10,16 @@ use crate::state::{State, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
-    /// Declared base images that do not exist or cannot be asked about.
+    /// Declared base images that do not exist: mistakes in the declarations.
     #[error(transparent)]
     Declarations(Diagnostics),
+    /// Registries that could not be asked (down, failing, refusing the credentials): no
+    /// mistake in the declarations, but each is reported where a declaration needed it.
+    #[error("{summary}")]
+    Registries {
+        diagnostics: Diagnostics,
+        summary: String,
+    },
     #[error("{0}")]
     Engine(String),
 }
@@ -20,7 +27,7 @@ pub enum RefreshError {
 impl Hint for RefreshError {
     fn hint(&self) -> Option<String> {
         match self {
-            RefreshError::Declarations(_) => None,
+            RefreshError::Declarations(_) | RefreshError::Registries { .. } => None,
             RefreshError::Engine(_) => {
                 Some("pass --refresh=false to plan against the state alone".into())
             }
@@ -40,8 +47,11 @@ pub enum Answer {
     /// A declared base image the registry did not answer for.
     BaseUnanswered {
         why: Unanswered,
-        message: String,
-        origin: Location,
+        address: Address,
+        /// The registry's error.
+        cause: String,
+        /// Where the reference is declared.
+        at: Location,
     },
     BuiltPresent,
     BuiltMissing {
@@ -80,6 +90,7 @@ impl Unanswered {
 pub fn observe(answers: Vec<Answer>, state: Option<&State>) -> Result<Observations, RefreshError> {
     let mut observations = Observations::default();
     let mut problems = Vec::new();
+    let mut unreachable = Vec::new();
     for answer in answers {
         match answer {
             Answer::BaseDigest {
@@ -108,9 +119,19 @@ pub fn observe(answers: Vec<Answer>, state: Option<&State>) -> Result<Observatio
             }
             Answer::BaseUnanswered {
                 why,
-                message,
-                origin,
-            } => problems.push(Diagnostic::new(origin, message).with_hint(why.hint())),
+                address,
+                cause,
+                at,
+            } => {
+                let diagnostic =
+                    Diagnostic::new(at, format!("{address}: {cause}")).with_hint(why.hint());
+                match why {
+                    Unanswered::NotFound => problems.push(diagnostic),
+                    Unanswered::Denied | Unanswered::Failed => {
+                        unreachable.push((cause, diagnostic))
+                    }
+                }
+            }
             Answer::BuiltMissing {
                 address,
                 reference,
@@ -130,10 +151,24 @@ pub fn observe(answers: Vec<Answer>, state: Option<&State>) -> Result<Observatio
             Answer::EngineFailed(message) => return Err(RefreshError::Engine(message)),
         }
     }
-    if problems.is_empty() {
-        Ok(observations)
-    } else {
+    if !problems.is_empty() {
         problems.sort();
-        Err(RefreshError::Declarations(Diagnostics(problems)))
+        return Err(RefreshError::Declarations(Diagnostics(problems)));
     }
+    if !unreachable.is_empty() {
+        unreachable.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut causes: Vec<&String> = unreachable.iter().map(|(cause, _)| cause).collect();
+        causes.sort();
+        causes.dedup();
+        let summary = match causes.len() {
+            1 => causes[0].clone(),
+            n => format!("{} (and {} more)", causes[0], n - 1),
+        };
+        let diagnostics = unreachable.into_iter().map(|(_, d)| d).collect();
+        return Err(RefreshError::Registries {
+            diagnostics: Diagnostics(diagnostics),
+            summary,
+        });
+    }
+    Ok(observations)
 }

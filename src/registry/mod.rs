@@ -21,14 +21,31 @@ pub enum RegistryError {
         reference: String,
         detail: String,
     },
-    #[error("cannot reach registry {registry}: {detail}")]
+    /// No answer, or none worth having: `connection refused after 3 attempts`, `HTTP 500 after
+    /// 3 attempts`, `no answer within 2m`.
+    #[error("cannot reach registry {registry} ({detail})")]
     Unreachable { registry: String, detail: String },
     #[error("registry {registry} failed for {reference}: {detail}")]
     Failed {
         registry: String,
         reference: String,
         detail: String,
+        /// The HTTP status, when the registry answered with one.
+        status: Option<u16>,
     },
+}
+
+impl RegistryError {
+    /// Whether trying again may help: no answer, a server error, or too many requests.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Unreachable { .. } => true,
+            RegistryError::Failed {
+                status: Some(code), ..
+            } => *code >= 500 || *code == 429,
+            _ => false,
+        }
+    }
 }
 
 /// A registry client. Existence is a digest: a reference that has none does not exist.

@@ -2,6 +2,7 @@
 //! digests, and from the client's errors to [`RegistryError`].
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
@@ -11,6 +12,7 @@ use oci_client::{Client, Reference};
 use super::credentials::{self, Credential};
 use super::{Registry, RegistryError, is_loopback};
 use crate::model::reference::ImageRef;
+use crate::retry::{self, GaveUp};
 
 /// Docker Hub, where references without a registry host live.
 const DEFAULT_REGISTRY: &str = "docker.io";
@@ -19,14 +21,21 @@ const DEFAULT_REGISTRY: &str = "docker.io";
 /// registries and those listed as insecure; everything else is HTTPS.
 pub struct Registries {
     plain_http: Vec<String>,
+    /// How long one question may take, retries included.
+    timeout: Duration,
     /// Made on first use: making one reads every system root certificate (twice, in
     /// oci-client 0.18), tens of milliseconds that a run which never asks a registry can skip.
     client: OnceLock<Client>,
 }
 
 impl Registries {
-    /// `registries` are the hosts this client will be asked about (to decide HTTP vs HTTPS).
-    pub fn new<'a>(registries: impl IntoIterator<Item = &'a str>, insecure: &[String]) -> Self {
+    /// `registries` are the hosts this client will be asked about (to decide HTTP vs HTTPS);
+    /// a question is given up after `timeout`, retries included.
+    pub fn new<'a>(
+        registries: impl IntoIterator<Item = &'a str>,
+        insecure: &[String],
+        timeout: Duration,
+    ) -> Self {
         let plain_http = registries
             .into_iter()
             .filter(|r| is_loopback(r) || insecure.iter().any(|i| i == r))
@@ -34,6 +43,7 @@ impl Registries {
             .collect();
         Registries {
             plain_http,
+            timeout,
             client: OnceLock::new(),
         }
     }
@@ -42,6 +52,8 @@ impl Registries {
         self.client.get_or_init(|| {
             Client::new(ClientConfig {
                 protocol: ClientProtocol::HttpsExcept(self.plain_http.clone()),
+                connect_timeout: Some(self.timeout),
+                read_timeout: Some(self.timeout),
                 ..ClientConfig::default()
             })
         })
@@ -50,11 +62,53 @@ impl Registries {
 
 impl Registry for Registries {
     async fn digest(&self, reference: &ImageRef) -> Result<String, RegistryError> {
-        let registry = reference
-            .domain
-            .as_deref()
-            .unwrap_or(DEFAULT_REGISTRY)
-            .to_string();
+        let registry = registry_of(reference);
+        retry::retry(
+            Some(self.timeout),
+            || self.ask(reference),
+            RegistryError::is_transient,
+        )
+        .await
+        .map_err(|gave_up| match gave_up {
+            GaveUp::Failed { error, attempts } if error.is_transient() => {
+                let what = match &error {
+                    RegistryError::Failed {
+                        status: Some(code), ..
+                    } => format!("HTTP {code}"),
+                    RegistryError::Unreachable { detail, .. } => detail.clone(),
+                    other => other.to_string(),
+                };
+                RegistryError::Unreachable {
+                    registry,
+                    detail: format!("{what} after {}", retry::attempts(attempts)),
+                }
+            }
+            GaveUp::Failed { error, .. } => error,
+            GaveUp::TimedOut { after, attempts } => RegistryError::Unreachable {
+                registry,
+                detail: format!(
+                    "no answer within {}, {}",
+                    humantime::format_duration(after),
+                    retry::attempts(attempts)
+                ),
+            },
+        })
+    }
+}
+
+/// `host[:port]` of the registry `reference` is in.
+fn registry_of(reference: &ImageRef) -> String {
+    reference
+        .domain
+        .as_deref()
+        .unwrap_or(DEFAULT_REGISTRY)
+        .to_string()
+}
+
+impl Registries {
+    /// One question, without retries.
+    async fn ask(&self, reference: &ImageRef) -> Result<String, RegistryError> {
+        let registry = registry_of(reference);
         let parsed = oci_reference(reference);
         let auth = match credentials::lookup(reference.domain.as_deref()) {
             Some(Credential::Basic { user, password }) => RegistryAuth::Basic(user, password),
@@ -113,11 +167,13 @@ fn describe(err: OciDistributionError, registry: &str, reference: &ImageRef) -> 
                 .map(|e| e.message.as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
-            let unknown = envelope
-                .errors
-                .iter()
-                .any(|e| format!("{:?}", e.code).ends_with("Unknown"));
-            if unknown {
+            let code = |suffix: &str| {
+                envelope
+                    .errors
+                    .iter()
+                    .any(|e| format!("{:?}", e.code).ends_with(suffix))
+            };
+            if code("Unknown") {
                 RegistryError::NotFound {
                     reference: reference_text,
                     detail,
@@ -127,6 +183,7 @@ fn describe(err: OciDistributionError, registry: &str, reference: &ImageRef) -> 
                     registry,
                     reference: reference_text,
                     detail,
+                    status: code("Toomanyrequests").then_some(429),
                 }
             }
         }
@@ -143,19 +200,53 @@ fn describe(err: OciDistributionError, registry: &str, reference: &ImageRef) -> 
         OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
             RegistryError::Unreachable {
                 registry,
-                detail: error_chain(&e),
+                detail: root_cause(&e),
             }
         }
+        OciDistributionError::ServerError { code: 404, .. } => RegistryError::NotFound {
+            reference: reference_text,
+            detail: "HTTP 404".into(),
+        },
+        OciDistributionError::ServerError {
+            code: code @ (401 | 403),
+            ..
+        } => RegistryError::Denied {
+            registry,
+            reference: reference_text,
+            detail: format!("HTTP {code}"),
+        },
+        OciDistributionError::ServerError { code, .. } => RegistryError::Failed {
+            registry,
+            reference: reference_text,
+            detail: format!("HTTP {code}"),
+            status: Some(code),
+        },
         other => RegistryError::Failed {
             registry,
             reference: reference_text,
             detail: error_chain(&other),
+            status: None,
         },
     }
 }
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
+}
+
+/// What lies at the bottom of `err`, in words: `connection refused`, `operation timed out`.
+fn root_cause(err: &dyn std::error::Error) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

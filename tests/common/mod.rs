@@ -141,7 +141,11 @@ pub fn golden(name: &str, s: &Sandbox, text: &str) {
     let text = text
         .replace(&env("DISPATCH_TEST_REGISTRY"), "[registry]")
         .replace(&s.id, "[id]");
-    insta::with_settings!({filters => vec![
+    // Named as if the test binary had pinned it itself: tests/snapshots/<binary>__<name>.snap.
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        filters => vec![
         (r"sha256:[0-9a-f]{8,}…?", "sha256:[digest]"),
         (r":[0-9a-f]{32}\b", ":[inputs]"),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
@@ -150,7 +154,7 @@ pub fn golden(name: &str, s: &Sandbox, text: &str) {
         (r" +\|", " |"),
         (r"-{10,}", "[rule]"),
     ]}, {
-        insta::assert_snapshot!(name, text);
+        insta::assert_snapshot!(format!("{}__{name}", env!("CARGO_CRATE_NAME")), text);
     });
 }
 
@@ -170,7 +174,6 @@ pub fn ok(run: &Run) {
         run.stdout, run.stderr
     );
 }
-
 
 /// A registry of the test's own (Debian's `docker-registry`) on a free loopback port, which the
 /// test may stop and start again on the same port and data: a registry that blinks.
@@ -227,7 +230,10 @@ impl OwnRegistry {
         self.child = Some(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while self.code(&format!("http://{}/v2/", self.address())) != "200" {
-            assert!(std::time::Instant::now() < deadline, "the registry did not start");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the registry did not start"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
@@ -252,7 +258,10 @@ impl OwnRegistry {
             .strip_prefix(&format!("{}/", self.address()))
             .expect("a reference in this registry");
         let (path, tag) = rest.rsplit_once(':').unwrap();
-        self.code(&format!("http://{}/v2/{path}/manifests/{tag}", self.address())) == "200"
+        self.code(&format!(
+            "http://{}/v2/{path}/manifests/{tag}",
+            self.address()
+        )) == "200"
     }
 }
 
