@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::model::Language;
-use crate::model::diag::Hint;
+use crate::model::diag::{Hint, io_reason};
 use crate::model::image::Builder;
 
 pub const FILE_NAME: &str = "dispatch.toml";
@@ -156,10 +156,10 @@ pub struct RegistrySettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {}", io_reason(.error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}:{line}:{col}: {message}")]
     Invalid {
@@ -188,7 +188,7 @@ impl Settings {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(source) => return Err(SettingsError::Read { path, source }),
+            Err(error) => return Err(SettingsError::Read { path, error }),
         };
         let invalid = |offset: usize, message: String| {
             let before = &text[..offset.min(text.len())];

@@ -7,16 +7,16 @@ use crate::files::{folder, write_atomic};
 use crate::plan::saved::{PlanFileError, SavedPlan};
 
 pub fn save(path: &Path, saved: &SavedPlan) -> Result<(), PlanFileError> {
-    write_atomic(folder(path), path, &saved.encode()).map_err(|source| PlanFileError::Write {
+    write_atomic(folder(path), path, &saved.encode()).map_err(|error| PlanFileError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
 pub fn load(path: &Path) -> Result<SavedPlan, PlanFileError> {
-    let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
+    let bytes = std::fs::read(path).map_err(|error| PlanFileError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     SavedPlan::decode(path, &bytes)
 }

@@ -238,6 +238,72 @@ fn corrupt_state_is_reported_and_left_alone() {
         std::fs::read_to_string(&state).unwrap(),
         "{\"version\": 1, \"lineage\": "
     );
+    // With a backup, the hint names it.
+    let backup = format!("{}.backup", state.display());
+    std::fs::write(&backup, "{}").unwrap();
+    let run = plan(&state, &["testdata/plan/v1"]);
+    assert!(
+        run.stderr
+            .ends_with(&format!("  hint: restore it from {backup}, or move it away to start afresh\n")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_newer_state_names_the_dispatch_that_wrote_it() {
+    let (_dir, state) = temp_state();
+    std::fs::write(
+        &state,
+        r#"{"version": 7, "lineage": "x", "written_by": "9.1.0", "shape": "new"}"#,
+    )
+    .unwrap();
+    let run = plan(&state, &["testdata/plan/v1"]);
+    assert_eq!(run.code, 1);
+    let stderr = run.stderr.replace(state.to_str().unwrap(), "STATE");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: state STATE has format version 7 (written by dispatch 9.1.0), newer than this dispatch ({}) understands (1); it was not changed\n  hint: upgrade dispatch\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    // Every save says who wrote it.
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/v1", &state);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(written["written_by"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn errors_say_what_failed_once_and_a_refusal_says_what_to_check() {
+    // Even root may not create files in sysfs.
+    if !Path::new("/sys/kernel").is_dir() {
+        return;
+    }
+    let state = Path::new("/sys/kernel/dispatch-test/state.json");
+    let run = dispatch(state, &["state", "rm", "Image/x"]);
+    assert_eq!(run.code, 1);
+    assert!(!run.stderr.contains("os error"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("not permitted").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("  hint: check that you may read and write"),
+        "{}",
+        run.stderr
+    );
+    // A temp file is how a write is done, not what the user asked to write.
+    let (_dir, fresh) = temp_state();
+    let run = plan(&fresh, &["testdata/plan/v1", "--out", "/sys/kernel/dispatch-test.plan"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with(
+            "error: cannot write saved plan /sys/kernel/dispatch-test.plan: Permission denied\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(".tmp"), "{}", run.stderr);
 }
 
 #[test]

@@ -15,7 +15,7 @@ mod validate;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use dispatch::apply::record::Tally;
 use dispatch::config::Config;
@@ -29,8 +29,13 @@ use crate::cli::{Cli, Command, Format, PlanOutput};
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(dir) = &cli.chdir {
-        std::env::set_current_dir(dir)
-            .with_context(|| format!("cannot change to the folder {} (-C)", dir.display()))?;
+        std::env::set_current_dir(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot change to the folder {} (-C): {}",
+                dir.display(),
+                dispatch::model::diag::io_reason(&e)
+            )
+        })?;
     }
     let quiet = cli.quiet();
     // Commands that need neither settings nor state.

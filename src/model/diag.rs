@@ -83,6 +83,19 @@ impl fmt::Display for Diagnostic {
 #[error("{} in the declarations", crate::model::words::count(.0.len(), "problem"))]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+/// An I/O error in the OS's words, without the `(os error 13)` or the temp file a library
+/// named (`at path "/x/.tmpAbC"`): what went wrong, once.
+pub fn io_reason(err: &dyn std::error::Error) -> String {
+    let text = err.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    text.split(" at path \"").next().unwrap_or(text).to_string()
+}
+
+/// Whether `err` is the OS refusing access.
+pub fn denied(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::PermissionDenied
+}
+
 /// An error that knows what the user can do about it. Errors say what went wrong; the hint is
 /// kept apart, so that whoever prints the error decides where it goes.
 pub trait Hint {

@@ -298,9 +298,9 @@ fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, Error> {
 }
 
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read {
+    std::fs::read_to_string(path).map_err(|error| Error::Read {
         path: path.display().to_string(),
-        source,
+        error,
     })
 }
 

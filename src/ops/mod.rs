@@ -16,7 +16,7 @@ use crate::console::ApprovalError;
 use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
-use crate::model::diag::{Diagnostic, Diagnostics, Hint};
+use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
 use crate::model::words::agree;
 use crate::model::{
     Address, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION, Resource, Spec,
@@ -54,16 +54,16 @@ pub enum Error {
     Output(std::io::Error),
     #[error("dispatch.toml: {0}")]
     Destination(String),
-    #[error("cannot read the {language} template {path} named in dispatch.toml: {source}")]
+    #[error("cannot read the {language} template {path} named in dispatch.toml: {}", io_reason(.error))]
     Template {
         language: String,
         path: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {}", io_reason(.error))]
     Read {
         path: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
     AlreadyExist(Vec<Address>),
@@ -245,10 +245,10 @@ impl Workspace {
     pub fn apply_options(&self, keep_images: bool) -> Result<Options, Error> {
         let mut templates = std::collections::HashMap::new();
         for (language, path) in &self.config.templates {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Template {
+            let text = std::fs::read_to_string(path).map_err(|error| Error::Template {
                 language: language.to_string(),
                 path: path.display().to_string(),
-                source,
+                error,
             })?;
             templates.insert(*language, text);
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::diff::{self, change, compare};
 use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
-use crate::model::Address;
+use crate::model::{Address, Kind};
 use crate::model::diag::did_you_mean;
 use crate::state::{ResourceState, State, Status};
 
@@ -139,17 +139,9 @@ fn scope(
             .get(target)
             .or_else(|| recorded.get(target).map(|r| &r.resource));
         let Some(resource) = resource else {
-            let names = desired
-                .resources
-                .keys()
-                .chain(recorded.keys())
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>();
-            let suggestion = did_you_mean(&target.to_string(), names.iter().map(String::as_str))
-                .map(str::to_string);
             return Err(PlanError::UnknownTarget {
                 address: target.clone(),
-                suggestion,
+                suggestion: suggestion(desired, recorded, target),
             });
         };
         scope.insert(target.clone());
@@ -158,6 +150,30 @@ fn scope(
         }
     }
     Ok(Some(scope))
+}
+
+/// What `target` may have meant: the same name of the other kind, else a close name of the
+/// same kind.
+fn suggestion(
+    desired: &Declarations,
+    recorded: &BTreeMap<Address, ResourceState>,
+    target: &Address,
+) -> Option<String> {
+    let known: BTreeSet<&Address> = desired.resources.keys().chain(recorded.keys()).collect();
+    let other = Kind::ALL
+        .into_iter()
+        .filter(|k| *k != target.kind)
+        .map(|k| Address::new(k, target.name.clone()))
+        .find(|a| known.contains(a));
+    if let Some(other) = other {
+        return Some(other.to_string());
+    }
+    let same_kind: Vec<&str> = known
+        .iter()
+        .filter(|a| a.kind == target.kind)
+        .map(|a| a.name.as_str())
+        .collect();
+    did_you_mean(&target.name, same_kind).map(|name| Address::new(target.kind, name).to_string())
 }
 
 #[cfg(test)]
@@ -415,5 +431,12 @@ mod tests {
             "--target Image/ii: no such resource in the declarations or the state"
         );
         assert_eq!(err.hint().as_deref(), Some("did you mean Image/i?"));
+        // The name of the other kind, before any close name of the same kind.
+        let err = plan(&d, None, &no_drift(), &["Image/b".parse().unwrap()]).unwrap_err();
+        assert_eq!(err.hint().as_deref(), Some("did you mean BaseImage/b?"));
+        let err = plan(&d, None, &no_drift(), &["BaseImage/j".parse().unwrap()]).unwrap_err();
+        assert_eq!(err.hint().as_deref(), Some("did you mean Image/j?"));
+        let err = plan(&d, None, &no_drift(), &["BaseImage/zzz".parse().unwrap()]).unwrap_err();
+        assert_eq!(err.hint(), None);
     }
 }

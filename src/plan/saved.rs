@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::Plan;
 use super::document::Document;
-use crate::model::diag::Hint;
+use crate::model::diag::{Hint, denied, io_reason};
 use crate::state::State;
 
 /// A plan kept for a later apply, and the state it was made against.
@@ -34,17 +34,17 @@ struct File {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read saved plan {path}: {source}")]
+    #[error("cannot read saved plan {path}: {}", io_reason(.error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} is not a dispatch plan ({message})")]
     Invalid { path: PathBuf, message: String },
-    #[error("cannot write saved plan {path}: {source}")]
+    #[error("cannot write saved plan {path}: {}", io_reason(.error))]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("saved plan is stale: {why}")]
     Stale { why: String },
@@ -59,6 +59,14 @@ impl Hint for PlanFileError {
             )),
             PlanFileError::Stale { .. } => {
                 Some("run `dispatch plan --out FILE` again and apply the new plan".into())
+            }
+            PlanFileError::Read { path, error } | PlanFileError::Write { path, error }
+                if denied(error) =>
+            {
+                Some(format!(
+                    "check that you may read and write {} and its folder",
+                    path.display()
+                ))
             }
             _ => None,
         }

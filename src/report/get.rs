@@ -1,6 +1,7 @@
 //! Resources as the original Dispatch CLI printed them (`dispatch get`): the Dispatch API's
 //! objects, as a table, JSON or YAML.
 
+use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle};
 use serde::Serialize;
 
 use crate::model::{Kind, Spec};
@@ -61,48 +62,38 @@ pub fn noun(kind: Kind) -> &'static str {
     }
 }
 
-/// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images.
+/// How the original Dispatch CLI drew its tables: columns split by ` | `, the header ruled
+/// off with dashes, no outer border.
+const STYLE: TableStyle = TableStyle::new()
+    .header_lines(ContentLineStyle::none().junction('|'))
+    .header_separator(LineStyle::none().fill('-').junction('-'))
+    .content_lines(ContentLineStyle::none().junction('|'));
+
+/// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images; each column as wide as
+/// its widest cell.
 pub fn table(kind: Kind, objects: &[Object<'_>]) -> String {
     let mut header = vec!["NAME", "URL"];
     if kind == Kind::Image {
         header.push("BASEIMAGE");
     }
     header.extend(["STATUS", "CREATED DATE"]);
-    let rows: Vec<Vec<String>> = objects
-        .iter()
-        .map(|o| {
-            let mut row = vec![o.name.to_string(), o.url().to_string()];
-            if let Spec::Image(image) = o.spec {
-                row.push(image.base_image_name.clone());
-            }
-            row.extend([o.status.to_string(), o.created_time.to_string()]);
-            row
-        })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("  {}\n", padded.join(" | ").trim_end())
-    };
-    let mut out = line(header.clone());
-    out.push_str(&format!(
-        "{}\n",
-        "-".repeat(widths.iter().sum::<usize>() + 3 * (widths.len() - 1) + 4)
-    ));
-    for row in &rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    let mut table = Table::new();
+    table
+        .load_style(STYLE)
+        .force_no_tty()
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
+    for o in objects {
+        let mut row = vec![o.name.to_string(), o.url().to_string()];
+        if let Spec::Image(image) = o.spec {
+            row.push(image.base_image_name.clone());
+        }
+        row.extend([o.status.to_string(), o.created_time.to_string()]);
+        table.add_row(row);
     }
-    out
+    // The first column's cells start two spaces in, as the original's did.
+    if let Some(first) = table.column_mut(0) {
+        first.set_padding((2, 1));
+    }
+    table.lines().map(|line| line.trim_end().to_string() + "\n").collect()
 }

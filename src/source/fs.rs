@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use super::{Listing, Located, ReadError, Source};
+use crate::model::diag::io_reason;
 
 /// A directory (or a single file) of declarations on the local filesystem.
 #[derive(Debug, Clone)]
@@ -134,15 +135,6 @@ fn escapes(boundary: &Path, target: &Path) -> bool {
         }
     }
     !resolved.starts_with(boundary)
-}
-
-/// An I/O error in words, without the "(os error 2)" noise.
-fn io_reason(err: &dyn std::error::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
 }
 
 #[cfg(test)]

@@ -39,49 +39,59 @@ impl LocalBackend {
     }
 }
 
-/// Parses a state file, telling a corrupt one from one written by a newer dispatch.
-pub fn parse(path: &Path, text: &str) -> Result<State, StateError> {
-    let too_new = |found| StateError::TooNew {
+/// Parses a state file, telling a corrupt one from one written by a newer dispatch; `backup`
+/// is the previous state, to name in the hint, if there is one.
+pub fn parse(path: &Path, text: &str, backup: Option<PathBuf>) -> Result<State, StateError> {
+    /// What any format's state says of itself.
+    #[derive(Deserialize)]
+    struct Header {
+        version: u32,
+        #[serde(default)]
+        written_by: Option<String>,
+    }
+    let too_new = |header: Header| StateError::TooNew {
         path: path.to_path_buf(),
-        found,
+        found: header.version,
+        written_by: header.written_by,
     };
     match serde_json::from_str::<State>(text) {
-        Ok(state) if state.version > STATE_VERSION => Err(too_new(state.version)),
+        Ok(state) if state.version > STATE_VERSION => Err(too_new(Header {
+            version: state.version,
+            written_by: state.written_by,
+        })),
         Ok(state) => Ok(state),
         // A newer format may have another shape: name it by its version, not as corrupt.
-        Err(e) => {
-            #[derive(Deserialize)]
-            struct Header {
-                version: u32,
-            }
-            match serde_json::from_str::<Header>(text) {
-                Ok(header) if header.version > STATE_VERSION => Err(too_new(header.version)),
-                _ => Err(StateError::Corrupt {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                }),
-            }
-        }
+        Err(e) => match serde_json::from_str::<Header>(text) {
+            Ok(header) if header.version > STATE_VERSION => Err(too_new(header)),
+            _ => Err(StateError::Corrupt {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+                backup,
+            }),
+        },
     }
 }
 
 impl Backend for LocalBackend {
     fn load(&self) -> Result<Option<State>, StateError> {
         match fs::read_to_string(&self.path) {
-            Ok(text) => parse(&self.path, &text).map(Some),
+            Ok(text) => {
+                let backup = Some(self.backup_path()).filter(|b| b.exists());
+                parse(&self.path, &text, backup).map(Some)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StateError::Read {
+            Err(error) => Err(StateError::Read {
                 path: self.path.clone(),
-                source,
+                error,
             }),
         }
     }
 
     fn lock(&self, timeout: Duration, holder: &Holder) -> Result<Box<dyn StateLock>, StateError> {
         let path = self.lock_path();
-        let lock_error = |source| StateError::Lock {
+        let lock_error = |error| StateError::Lock {
             path: path.clone(),
-            source,
+            error,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(lock_error)?;
@@ -108,7 +118,7 @@ impl Backend for LocalBackend {
                         .unwrap_or_else(|_| format!("another process (see {})", path.display()));
                     return Err(StateError::Locked { holder });
                 }
-                Err(fs::TryLockError::Error(source)) => return Err(lock_error(source)),
+                Err(fs::TryLockError::Error(error)) => return Err(lock_error(error)),
             }
         }
         let json = serde_json::to_string(holder).expect("lock holder serializes");
@@ -137,11 +147,11 @@ struct LocalLock {
 impl StateLock for LocalLock {
     fn save(&self, state: &mut State) -> Result<(), StateError> {
         let path = self.backend.path();
-        let write_error = |source| StateError::Write {
+        let write_error = |error| StateError::Write {
             path: path.to_path_buf(),
-            source,
+            error,
         };
-        state.serial += 1;
+        state.next();
         let mut json = serde_json::to_vec_pretty(state).expect("state serializes");
         json.push(b'\n');
         let dir = folder(path);

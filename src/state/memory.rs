@@ -45,7 +45,7 @@ impl Backend for MemoryBackend {
     fn load(&self) -> Result<Option<State>, StateError> {
         let stored = self.shared.0.lock().unwrap().stored.clone();
         stored
-            .map(|json| super::local::parse("memory".as_ref(), &json))
+            .map(|json| super::local::parse("memory".as_ref(), &json, None))
             .transpose()
     }
 
@@ -80,7 +80,7 @@ struct MemoryLock {
 impl StateLock for MemoryLock {
     fn save(&self, state: &mut State) -> Result<(), StateError> {
         assert_eq!(state.version, STATE_VERSION);
-        state.serial += 1;
+        state.next();
         let mut shared = self.backend.shared.0.lock().unwrap();
         shared.previous = shared.stored.take();
         shared.stored = Some(serde_json::to_string(state).expect("state serializes"));

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use crate::model::diag::Hint;
+use crate::model::diag::{Hint, denied, io_reason};
 use crate::model::{Address, Resource};
 
 /// The state format this build reads and writes.
@@ -27,6 +27,9 @@ pub struct State {
     pub lineage: Uuid,
     /// Incremented on every write; a saved plan only applies to the serial it was made against.
     pub serial: u64,
+    /// The version of dispatch that wrote it, so that an older one can say which it needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_by: Option<String>,
     #[serde(default)]
     pub resources: BTreeMap<Address, ResourceState>,
 }
@@ -37,6 +40,7 @@ impl State {
             version: STATE_VERSION,
             lineage: Uuid::new_v4(),
             serial: 0,
+            written_by: None,
             resources: BTreeMap::new(),
         }
     }
@@ -138,26 +142,37 @@ impl std::fmt::Display for Holder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot read state {path}: {source}")]
+    #[error("cannot read state {path}: {}", io_reason(.error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("state {path} is corrupt ({message}); it was not changed")]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        path: PathBuf,
+        message: String,
+        /// The previous state, if one is kept.
+        backup: Option<PathBuf>,
+    },
     #[error(
-        "state {path} has format version {found}, newer than this dispatch understands ({STATE_VERSION}); it was not changed"
+        "state {path} has format version {found}{}, newer than this dispatch ({}) understands ({STATE_VERSION}); it was not changed",
+        .written_by.as_ref().map(|v| format!(" (written by dispatch {v})")).unwrap_or_default(),
+        env!("CARGO_PKG_VERSION")
     )]
-    TooNew { path: PathBuf, found: u32 },
-    #[error("cannot write state {path}: {source}")]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        written_by: Option<String>,
+    },
+    #[error("cannot write state {path}: {}", io_reason(.error))]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot lock {path}: {source}")]
+    #[error("cannot lock {path}: {}", io_reason(.error))]
     Lock {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("state is locked by {holder}")]
     Locked { holder: String },
@@ -166,14 +181,30 @@ pub enum StateError {
 impl Hint for StateError {
     fn hint(&self) -> Option<String> {
         match self {
-            StateError::Corrupt { path, .. } => Some(format!(
-                "restore it from {}.backup, or move it away to start afresh",
-                path.display()
+            StateError::Corrupt {
+                backup: Some(backup),
+                ..
+            } => Some(format!(
+                "restore it from {}, or move it away to start afresh",
+                backup.display()
             )),
+            StateError::Corrupt { backup: None, .. } => {
+                Some("there is no backup of it; move it away to start afresh".into())
+            }
             StateError::TooNew { .. } => Some("upgrade dispatch".into()),
             StateError::Locked { .. } => Some(
                 "wait for that run to finish, or pass --lock-timeout 5m to wait for it; if no such process runs, the lock is already free".into(),
             ),
+            StateError::Read { path, error }
+            | StateError::Write { path, error }
+            | StateError::Lock { path, error }
+                if denied(error) =>
+            {
+                Some(format!(
+                    "check that you may read and write {} and its folder, or point --state (DISPATCH_STATE) elsewhere",
+                    path.display()
+                ))
+            }
             _ => None,
         }
     }
@@ -194,6 +225,15 @@ pub trait Backend: Send + Sync {
 
 /// Proof of the exclusive write lock, and the only way to write the state. Released on drop.
 pub trait StateLock: Send + Sync {
-    /// Writes `state` with its serial incremented, replacing the previous one in one step.
+    /// Writes `state` with its serial incremented (see [`State::next`]), replacing the
+    /// previous one in one step.
     fn save(&self, state: &mut State) -> Result<(), StateError>;
+}
+
+impl State {
+    /// Readies `state` for its next save: the serial incremented, this dispatch as its writer.
+    pub fn next(&mut self) {
+        self.serial += 1;
+        self.written_by = Some(env!("CARGO_PKG_VERSION").to_string());
+    }
 }
