@@ -243,8 +243,9 @@ fn corrupt_state_is_reported_and_left_alone() {
     std::fs::write(&backup, "{}").unwrap();
     let run = plan(&state, &["testdata/plan/v1"]);
     assert!(
-        run.stderr
-            .ends_with(&format!("  hint: restore it from {backup}, or move it away to start afresh\n")),
+        run.stderr.ends_with(&format!(
+            "  hint: restore it from {backup}, or move it away to start afresh\n"
+        )),
         "{}",
         run.stderr
     );
@@ -286,15 +287,28 @@ fn errors_say_what_failed_once_and_a_refusal_says_what_to_check() {
     let run = dispatch(state, &["state", "rm", "Image/x"]);
     assert_eq!(run.code, 1);
     assert!(!run.stderr.contains("os error"), "{}", run.stderr);
-    assert_eq!(run.stderr.matches("not permitted").count(), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("not permitted").count(),
+        1,
+        "{}",
+        run.stderr
+    );
     assert!(
-        run.stderr.contains("  hint: check that you may read and write"),
+        run.stderr
+            .contains("  hint: check that you may read and write"),
         "{}",
         run.stderr
     );
     // A temp file is how a write is done, not what the user asked to write.
     let (_dir, fresh) = temp_state();
-    let run = plan(&fresh, &["testdata/plan/v1", "--out", "/sys/kernel/dispatch-test.plan"]);
+    let run = plan(
+        &fresh,
+        &[
+            "testdata/plan/v1",
+            "--out",
+            "/sys/kernel/dispatch-test.plan",
+        ],
+    );
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.starts_with(

@@ -61,10 +61,7 @@ pub enum Error {
         error: std::io::Error,
     },
     #[error("cannot read {path}: {}", io_reason(.error))]
-    Read {
-        path: String,
-        error: std::io::Error,
-    },
+    Read { path: String, error: std::io::Error },
     #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
     AlreadyExist(Vec<Address>),
     #[error("{} do{} not exist", list(.0), agree(.0.len(), "es", ""))]

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::diff::{self, change, compare};
 use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
-use crate::model::{Address, Kind};
 use crate::model::diag::did_you_mean;
+use crate::model::{Address, Kind};
 use crate::state::{ResourceState, State, Status};
 
 /// Computes the plan. `targets`, when not empty, limits it to those resources and their bases.

@@ -95,5 +95,8 @@ pub fn table(kind: Kind, objects: &[Object<'_>]) -> String {
     if let Some(first) = table.column_mut(0) {
         first.set_padding((2, 1));
     }
-    table.lines().map(|line| line.trim_end().to_string() + "\n").collect()
+    table
+        .lines()
+        .map(|line| line.trim_end().to_string() + "\n")
+        .collect()
 }
