@@ -116,13 +116,9 @@ pub enum Command {
         #[arg(short = 'f', long = "file", value_name = "PATH")]
         file: PathBuf,
         #[command(flatten)]
-        writing: Writing,
-        #[command(flatten)]
-        parallel: Parallel,
+        batch: Batch,
         #[command(flatten)]
         keep: Keep,
-        #[command(flatten)]
-        network: Network,
     },
     /// Delete resources, and the images dispatch built for them
     #[command(after_help = "Examples:
@@ -163,11 +159,9 @@ impl Command {
     fn flags(&self) -> (Option<&Writing>, Option<&Parallel>, Option<&Network>) {
         match self {
             Command::Plan(args) => (None, None, Some(&args.network)),
-            Command::Apply(args) => (
-                Some(&args.writing),
-                Some(&args.parallel),
-                Some(&args.network),
-            ),
+            Command::Apply(ApplyArgs { batch, .. }) | Command::Update { batch, .. } => {
+                batch.flags()
+            }
             Command::Create(args) => match &args.what {
                 Some(CreateWhat::BaseImage {
                     writing, network, ..
@@ -175,18 +169,8 @@ impl Command {
                 | Some(CreateWhat::Image {
                     writing, network, ..
                 }) => (Some(writing), None, Some(network)),
-                None => (
-                    Some(&args.writing),
-                    Some(&args.parallel),
-                    Some(&args.network),
-                ),
+                None => args.batch.flags(),
             },
-            Command::Update {
-                writing,
-                parallel,
-                network,
-                ..
-            } => (Some(writing), Some(parallel), Some(network)),
             Command::Delete(args) => match &args.what {
                 Some(DeleteWhat::BaseImage {
                     writing, network, ..
@@ -194,15 +178,32 @@ impl Command {
                 | Some(DeleteWhat::Image {
                     writing, network, ..
                 }) => (Some(writing), None, Some(network)),
-                None => (
-                    Some(&args.writing),
-                    Some(&args.parallel),
-                    Some(&args.network),
-                ),
+                None => args.batch.flags(),
             },
             Command::State(StateCommand::Rm { writing, .. }) => (Some(writing), None, None),
             _ => (None, None, None),
         }
+    }
+}
+
+/// Flags of a command that runs a batch of pulls and builds under the state lock.
+#[derive(Debug, Args)]
+pub struct Batch {
+    #[command(flatten)]
+    pub writing: Writing,
+    #[command(flatten)]
+    pub parallel: Parallel,
+    #[command(flatten)]
+    pub network: Network,
+}
+
+impl Batch {
+    fn flags(&self) -> (Option<&Writing>, Option<&Parallel>, Option<&Network>) {
+        (
+            Some(&self.writing),
+            Some(&self.parallel),
+            Some(&self.network),
+        )
     }
 }
 
@@ -281,13 +282,9 @@ pub struct ApplyArgs {
     pub targets: Vec<Address>,
 
     #[command(flatten)]
-    pub writing: Writing,
-    #[command(flatten)]
-    pub parallel: Parallel,
+    pub batch: Batch,
     #[command(flatten)]
     pub keep: Keep,
-    #[command(flatten)]
-    pub network: Network,
 }
 
 #[derive(Debug, Args)]
@@ -301,11 +298,7 @@ pub struct CreateArgs {
     pub file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub writing: Writing,
-    #[command(flatten)]
-    pub parallel: Parallel,
-    #[command(flatten)]
-    pub network: Network,
+    pub batch: Batch,
 }
 
 /// The languages a base image can be for.
@@ -375,13 +368,9 @@ pub struct DeleteArgs {
     pub file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub writing: Writing,
-    #[command(flatten)]
-    pub parallel: Parallel,
+    pub batch: Batch,
     #[command(flatten)]
     pub keep: Keep,
-    #[command(flatten)]
-    pub network: Network,
 }
 
 #[derive(Debug, Subcommand)]

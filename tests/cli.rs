@@ -3,6 +3,7 @@
 //! No engine or registry: everything here is decided before either is asked.
 
 mod common;
+use common::Run;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,12 +15,6 @@ use dispatch::model::reference::ImageRef;
 use dispatch::model::{BaseImageSpec, Language, Resource, Spec};
 use dispatch::state::local::LocalBackend;
 use dispatch::state::{Backend, ResourceState, State, conformance};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn dispatch_in(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
     let mut command = Command::cargo_bin("dispatch").unwrap();
@@ -36,12 +31,7 @@ fn dispatch_in(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
     for (key, value) in vars {
         command.env(key, value);
     }
-    let output = command.args(args).output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Run::from(command.args(args).output().unwrap())
 }
 
 fn dispatch(dir: &Path, args: &[&str]) -> Run {

@@ -380,6 +380,14 @@ fn create_update_delete_from_files() {
         "names base image `busybox`, which is not declared",
     );
     ok(&s.dispatch(&["create", "-f", "bases.yaml"]));
+    // `plan` accepts what `create -f` accepts: the base is kept for the image built on it.
+    let planned = s.dispatch(&["plan", "image.yaml", "--refresh=false"]);
+    ok(&planned);
+    contains(
+        &planned.stdout,
+        format!("# BaseImage/busybox is not declared, kept: Image/{image} is built on it"),
+    );
+    contains(&planned.stdout, "Plan: 1 to add, 0 to change, 0 to destroy.");
     ok(&s.dispatch(&["create", "-f", "image.yaml"]));
     let twice = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(twice.code, 1);

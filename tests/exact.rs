@@ -2,7 +2,7 @@
 //! the real engine, the shared test registry and registries of the tests' own that blink.
 
 mod common;
-use common::{OwnRegistry, Run, Sandbox, base_doc, contains, docker, env, ok};
+use common::{OwnRegistry, Run, Sandbox, base_doc, contains, delete_manifest, docker, env, ok};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command as Process, Stdio};
@@ -94,27 +94,12 @@ fn a_saved_plan_whose_digest_is_gone_is_refused_as_such() {
     let reviewed = env("DISPATCH_TEST_BASE_DIGEST");
     // The tag moves on, and the reviewed manifest is deleted from the registry.
     move_tag(&url);
-    let (repository, _) = url.rsplit_once(':').unwrap();
-    let path = repository.split_once('/').unwrap().1;
-    let deleted = Process::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "DELETE",
-        ])
-        .arg(format!(
-            "http://{}/v2/{path}/manifests/{reviewed}",
-            env("DISPATCH_TEST_REGISTRY")
-        ))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&deleted.stdout), "202");
+    assert_eq!(delete_manifest(&url, &reviewed), "202");
     let _ = Process::new("docker")
-        .args(["rmi", &format!("{repository}@{reviewed}")])
+        .args([
+            "rmi",
+            &format!("{}@{reviewed}", url.rsplit_once(':').unwrap().0),
+        ])
         .output();
     let applied = s.dispatch(&["apply", "reviewed.plan"]);
     assert_eq!(applied.code, 1, "{}", applied.stdout);
@@ -150,11 +135,9 @@ fn apply_stopping_after_the_first_push(s: &Sandbox, registry: &mut OwnRegistry) 
         stdout.push_str(&line);
         stdout.push('\n');
     }
-    let output = child.wait_with_output().unwrap();
     Run {
-        code: output.status.code().unwrap_or(-1),
         stdout,
-        stderr: String::from_utf8(output.stderr).unwrap(),
+        ..Run::from(child.wait_with_output().unwrap())
     }
 }
 
@@ -211,30 +194,12 @@ fn pushes_that_failed_are_not_recorded_and_the_next_apply_pushes_them() {
 
     // Refresh asks the registry, not the engine, whether a pushed image is there.
     let url = url_of(&s, "image", "two");
-    let (repository, tag) = url.rsplit_once(':').unwrap();
-    let path = repository.split_once('/').unwrap().1;
     let digest = s.json(&["get", "image", "two", "--json"])["digest"]
         .as_str()
         .unwrap()
         .to_string();
-    let deleted = Process::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "DELETE",
-        ])
-        .arg(format!(
-            "http://{}/v2/{path}/manifests/{digest}",
-            registry.address()
-        ))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&deleted.stdout), "202");
-    assert!(!registry.holds(&url), "{tag} is gone");
+    assert_eq!(delete_manifest(&url, &digest), "202");
+    assert!(!registry.holds(&url), "{url} is gone");
     let plan = s.dispatch(&["plan", "decl", "--compact"]);
     contains(
         &plan.stdout,

@@ -53,6 +53,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
 impl Sandbox {
     pub fn new(id: &str) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
@@ -87,12 +97,7 @@ impl Sandbox {
         for (key, value) in vars {
             command.env(key, value);
         }
-        let output = command.args(args).output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Run::from(command.args(args).output().unwrap())
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -263,6 +268,27 @@ impl OwnRegistry {
             self.address()
         )) == "200"
     }
+}
+
+/// Deletes the manifest `digest` of `reference`'s repository from its registry (which must
+/// allow deletes, as the test registries do); the HTTP status.
+pub fn delete_manifest(reference: &str, digest: &str) -> String {
+    let (repository, _) = reference.rsplit_once(':').unwrap();
+    let (registry, path) = repository.split_once('/').unwrap();
+    let output = Process::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+        ])
+        .arg(format!("http://{registry}/v2/{path}/manifests/{digest}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 impl Drop for OwnRegistry {
