@@ -8,6 +8,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use dispatch::config::Overrides;
 use dispatch::model::{Address, Language};
+use dispatch::ops::Input;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,7 +78,7 @@ pub enum Command {
         #[command(flatten)]
         source: Source,
         #[command(flatten)]
-        output: Output,
+        output: VerdictOutput,
     },
     /// Show what apply would do to make the images match the declarations
     #[command(after_help = "Examples:
@@ -96,6 +97,14 @@ pub enum Command {
         #[command(flatten)]
         output: PlanOutput,
     },
+    /// Show what merging would do: the declarations at two revisions compared (no state,
+    /// engine or registry)
+    #[command(after_help = "Examples:
+  dispatch diff                          HEAD against the work tree
+  dispatch diff main...feature images/   what merging feature into main changes
+  dispatch diff v1.4..v1.5 -o json       one tag against another, for a program
+  dispatch diff origin/main... -o markdown > comment.md")]
+    Diff(DiffArgs),
     /// Pull and build what the plan says, then record the outcome in the state
     #[command(after_help = "Examples:
   dispatch apply                        plan, ask for yes, apply
@@ -269,9 +278,16 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub allow_outside_refs: bool,
 
+    #[command(flatten)]
+    pub revision: Revision,
+
     /// Apply without asking for `yes`
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Progress::Text)]
+    pub output: Progress,
 
     /// Ask the registries and the engine what really exists before planning
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
@@ -469,6 +485,8 @@ impl GetFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GetOutput {
     Table,
+    /// The table, and the commit each was applied from
+    Wide,
     Json,
     Yaml,
 }
@@ -482,6 +500,39 @@ pub struct Source {
     /// Allow `@path` references to files outside the declarations directory
     #[arg(long)]
     pub allow_outside_refs: bool,
+
+    #[command(flatten)]
+    pub revision: Revision,
+}
+
+impl Source {
+    pub fn input(&self) -> Input {
+        self.revision.input(&self.path, self.allow_outside_refs)
+    }
+}
+
+/// Declarations as they are at a commit.
+#[derive(Debug, Args)]
+pub struct Revision {
+    /// Read the declarations as they are at REV (a branch, tag, HEAD~2, a sha), through git:
+    /// no checkout, the work tree untouched
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+
+    /// The git repository [default: the one the declarations are in]
+    #[arg(long, value_name = "PATH", requires = "revision")]
+    pub repo: Option<PathBuf>,
+}
+
+impl Revision {
+    pub fn input(&self, path: &std::path::Path, allow_outside_refs: bool) -> Input {
+        Input {
+            path: path.to_path_buf(),
+            revision: self.revision.clone(),
+            repo: self.repo.clone(),
+            allow_outside_refs,
+        }
+    }
 }
 
 /// Text for people or JSON for programs.
@@ -508,15 +559,83 @@ impl Output {
     }
 }
 
+/// How a plan is printed: for people, for programs, or for a CI system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Report {
+    /// The plan, terraform style
+    Text,
+    /// The versioned JSON document (README.md, "JSON plan format")
+    Json,
+    /// GitHub Actions: the text, error annotations, and a summary in $GITHUB_STEP_SUMMARY
+    Github,
+    /// A Markdown summary for a pull request comment
+    Markdown,
+    /// GitLab: a code quality report of the problems on stdout, the text on stderr
+    Gitlab,
+}
+
 /// How a plan is printed.
 #[derive(Debug, Args)]
 pub struct PlanOutput {
-    #[command(flatten)]
-    pub output: Output,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Report::Text)]
+    pub output: Report,
+
+    /// The same as `-o json`
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
 
     /// One line per change
     #[arg(long, conflicts_with_all = ["json"])]
     pub compact: bool,
+}
+
+impl PlanOutput {
+    pub fn format(&self) -> Report {
+        if self.json { Report::Json } else { self.output }
+    }
+}
+
+/// How `validate` says its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verdict {
+    Text,
+    /// Shaped as `terraform validate -json`
+    Json,
+    /// GitHub Actions error annotations
+    Github,
+    /// A GitLab code quality report
+    Gitlab,
+}
+
+#[derive(Debug, Args)]
+pub struct VerdictOutput {
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Verdict::Text)]
+    pub output: Verdict,
+
+    /// The same as `-o json`
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
+}
+
+impl VerdictOutput {
+    pub fn format(&self) -> Verdict {
+        if self.json {
+            Verdict::Json
+        } else {
+            self.output
+        }
+    }
+}
+
+/// How `apply` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// Bars on a terminal, timestamped lines elsewhere
+    Text,
+    /// As text, plus an error annotation per failure and a summary in $GITHUB_STEP_SUMMARY
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -545,6 +664,32 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub network: Network,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// `A..B` (A against B), `A...B` (the merge-base of A and B against B: what a pull request
+    /// from B into A changes), or `A` (A against the work tree) [default: HEAD]
+    pub range: Option<String>,
+
+    /// Directory (or file) of declarations in the repository
+    #[arg(default_value = ".")]
+    pub path: std::path::PathBuf,
+
+    /// The git repository [default: the one the declarations are in]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<std::path::PathBuf>,
+
+    /// Allow `@path` references to files outside the declarations directory
+    #[arg(long)]
+    pub allow_outside_refs: bool,
+
+    #[command(flatten)]
+    pub output: PlanOutput,
+
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -75,6 +75,7 @@ fn request<'a>(
         network: None,
         builder,
         base: None,
+        labels: Default::default(),
     }
 }
 

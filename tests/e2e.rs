@@ -387,7 +387,10 @@ fn create_update_delete_from_files() {
         &planned.stdout,
         format!("# BaseImage/busybox is not declared, kept: Image/{image} is built on it"),
     );
-    contains(&planned.stdout, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    contains(
+        &planned.stdout,
+        "Plan: 1 to add, 0 to change, 0 to destroy.",
+    );
     ok(&s.dispatch(&["create", "-f", "image.yaml"]));
     let twice = s.dispatch(&["create", "-f", "image.yaml"]);
     assert_eq!(twice.code, 1);

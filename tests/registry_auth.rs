@@ -88,6 +88,7 @@ async fn build_on(engine: &DockerEngine, base: &ImageRef, pinned: &str) {
         network: None,
         builder: Builder::BuildKit,
         base: Some(base),
+        labels: Default::default(),
     };
     engine
         .build(request, &|_| {})

@@ -16,7 +16,7 @@ use crate::model::image::Progress;
 use crate::plan::Plan;
 use crate::registry::Registry;
 use crate::state::{State, StateError, StateLock};
-use record::{Outcome, Tally};
+use record::{Outcome, Stamp, Tally};
 use schedule::{Next, Schedule};
 pub use step::Options;
 
@@ -68,15 +68,19 @@ pub async fn run<E: Engine, R: Registry>(
             break;
         };
         let now = crate::host::now();
+        let stamp = Stamp {
+            time: &now,
+            revision: cx.options.revision.as_ref(),
+        };
         let succeeded = result.is_ok();
         match result {
             Ok(done) => {
-                let message = record::success(state, change, done, &mut tally, &now);
+                let message = record::success(state, change, done, &mut tally, stamp);
                 cx.reporter
                     .finished(&change.address, Outcome::Done, &message);
             }
             Err(reason) => {
-                record::failure(state, change, &reason, &mut tally, &now);
+                record::failure(state, change, &reason, &mut tally, stamp);
                 cx.reporter
                     .finished(&change.address, Outcome::Failed, &reason);
             }

@@ -1,9 +1,17 @@
 //! What a finished step changes in the state, and the tally of an apply: pure functions of the
 //! outcome (and the time, passed in).
 
+use crate::model::Revision;
 use crate::model::image::BuildFailure;
 use crate::plan::Change;
 use crate::state::{Observed, ResourceState, State, Status};
+
+/// When a step ended, and the commit its declaration came from: what its record says.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub time: &'a str,
+    pub revision: Option<&'a Revision>,
+}
 
 /// What a successful step leaves behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +55,13 @@ impl Tally {
     }
 }
 
-/// Records a finished step at time `now`, counts it, and says in a few words what it did.
+/// Records a finished step, counts it, and says in a few words what it did.
 pub fn success(
     state: &mut State,
     change: &Change,
     done: Done,
     tally: &mut Tally,
-    now: &str,
+    stamp: Stamp<'_>,
 ) -> String {
     let (observed, message) = match done {
         Done::Deleted => {
@@ -106,15 +114,21 @@ pub fn success(
             (Some(observed), message)
         }
     };
-    record(state, change, Status::Ready, Vec::new(), observed, now);
+    record(state, change, Status::Ready, Vec::new(), observed, stamp);
     message
 }
 
-/// Records a failed step at time `now`, with its reason, one line an entry.
-pub fn failure(state: &mut State, change: &Change, reason: &str, tally: &mut Tally, now: &str) {
+/// Records a failed step, with its reason, one line an entry.
+pub fn failure(
+    state: &mut State,
+    change: &Change,
+    reason: &str,
+    tally: &mut Tally,
+    stamp: Stamp<'_>,
+) {
     tally.failed += 1;
     let reason = reason.lines().map(str::to_string).collect();
-    record(state, change, Status::Error, reason, None, now);
+    record(state, change, Status::Error, reason, None, stamp);
 }
 
 /// Why building `reference` failed: the engine's message, the step, its last lines.
@@ -135,7 +149,7 @@ fn record(
     status: Status,
     reason: Vec<String>,
     observed: Option<Observed>,
-    now: &str,
+    stamp: Stamp<'_>,
 ) {
     let Some(resource) = change.after.clone().or_else(|| change.before.clone()) else {
         return;
@@ -143,15 +157,16 @@ fn record(
     let created_time = state
         .resources
         .get(&change.address)
-        .map_or_else(|| now.to_string(), |r| r.created_time.clone());
+        .map_or_else(|| stamp.time.to_string(), |r| r.created_time.clone());
     let entry = ResourceState {
         spec_digest: resource.digest(),
         resource,
         status,
         reason,
         created_time,
-        modified_time: now.to_string(),
+        modified_time: stamp.time.to_string(),
         observed,
+        revision: stamp.revision.cloned(),
     };
     state.resources.insert(change.address.clone(), entry);
 }
@@ -181,7 +196,11 @@ mod tests {
         let mut tally = Tally::default();
         let change = create("b");
         let failed = "error when pulling image x/y:1: manifest unknown\nsecond line";
-        failure(&mut state, &change, failed, &mut tally, "t1");
+        let at = |time| Stamp {
+            time,
+            revision: None,
+        };
+        failure(&mut state, &change, failed, &mut tally, at("t1"));
         let entry = &state.resources[&change.address];
         assert_eq!(entry.status, Status::Error);
         assert_eq!(entry.reason.len(), 2);
@@ -191,12 +210,20 @@ mod tests {
             digest: Some("sha256:d".into()),
             reference: None,
         };
+        let revision = Revision {
+            commit: "0123456789abcdef".into(),
+            dirty: true,
+        };
+        let stamped = Stamp {
+            time: "t2",
+            revision: Some(&revision),
+        };
         let message = success(
             &mut state,
             &change,
             Done::Pulled(pulled.clone()),
             &mut tally,
-            "t2",
+            stamped,
         );
         assert_eq!(message, "pulled (sha256:d)");
         let entry = &state.resources[&change.address];
@@ -209,9 +236,10 @@ mod tests {
             (Status::Ready, "t1", "t2")
         );
         assert_eq!(entry.observed, Some(pulled));
+        assert_eq!(entry.revision.as_ref(), Some(&revision));
         assert_eq!(entry.spec_digest, change.after.as_ref().unwrap().digest());
         assert_eq!(
-            success(&mut state, &change, Done::Deleted, &mut tally, "t3"),
+            success(&mut state, &change, Done::Deleted, &mut tally, at("t3")),
             "deleted"
         );
         assert!(state.resources.is_empty());

@@ -12,7 +12,7 @@ use crate::build::{self, BuildInputs, TEMPLATE_LABEL, Template};
 use crate::engine::{BuildRequest, Engine};
 use crate::model::image::Builder;
 use crate::model::reference::ImageRef;
-use crate::model::{Address, BaseImageSpec, ImageSpec, Language, Resource, Spec};
+use crate::model::{Address, BaseImageSpec, ImageSpec, Language, Resource, Revision, Spec};
 use crate::plan::{Action, Change};
 use crate::registry::Registry;
 use crate::state::{Observed, State};
@@ -30,6 +30,10 @@ pub struct Options {
     pub builder: Builder,
     /// Dockerfile templates that replace the built-in ones, by language.
     pub templates: HashMap<Language, String>,
+    /// The commit the declarations came from, recorded with every resource and on every image.
+    pub revision: Option<Revision>,
+    /// Where the declarations' repository lives (its remote's URL), labelled on every image.
+    pub source_url: Option<String>,
 }
 
 /// What a step reads from the state, copied when it starts.
@@ -217,6 +221,12 @@ async fn build<E: Engine, R: Registry>(
         network: cx.options.network.as_deref(),
         builder: recipe::builder(cx.options.builder, &pin),
         base: Some(&base.docker_url),
+        labels: recipe::labels(
+            cx.options.revision.as_ref(),
+            cx.options.source_url.as_deref(),
+            &base.docker_url,
+            &pin,
+        ),
     };
     let image_id = cx
         .engine

@@ -2,12 +2,12 @@
 //! the base is pinned, which builder builds, where the template comes from, whether an image
 //! that exists can be reused, and which old image a rebuild leaves behind.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::context::{TEMPLATE_LABEL, Template};
 use crate::model::image::{Builder, LocalImage};
 use crate::model::reference::ImageRef;
-use crate::model::{BaseImageSpec, Language};
+use crate::model::{BaseImageSpec, Language, Revision};
 use crate::state::Observed;
 
 /// The base an image is built `FROM`.
@@ -120,6 +120,32 @@ pub fn superseded(
     (old != reference && !keep_images).then(|| old.clone())
 }
 
+/// The OCI annotations an image is labelled with: the commit it was declared at, the
+/// repository, and the base it is built on. Labels, not build inputs: a new commit with the
+/// same inputs reuses the image.
+pub fn labels(
+    revision: Option<&Revision>,
+    source: Option<&str>,
+    base: &ImageRef,
+    pin: &Pin,
+) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let mut label = |key: &str, value: String| {
+        labels.insert(format!("org.opencontainers.image.{key}"), value);
+    };
+    if let Some(revision) = revision {
+        label("revision", revision.commit.clone());
+    }
+    if let Some(source) = source {
+        label("source", source.to_string());
+    }
+    label("base.name", base.to_string());
+    if let Some((_, digest)) = pin.reference.split_once('@') {
+        label("base.digest", digest.to_string());
+    }
+    labels
+}
+
 /// The image a deletion removes, unless images are kept.
 pub fn removed(previous: Option<&Observed>, keep_images: bool) -> Option<String> {
     previous?.reference.clone().filter(|_| !keep_images)
@@ -230,6 +256,49 @@ mod tests {
             Existing::Push
         );
         assert_eq!(existing(&reference, true, None, None), Existing::Build);
+    }
+
+    #[test]
+    fn images_are_labelled_with_where_they_come_from() {
+        let revision = Revision {
+            commit: "abc123".into(),
+            dirty: false,
+        };
+        let base_ref = ImageRef::parse("127.0.0.1:5000/base/python3:1").unwrap();
+        let pin = Pin {
+            reference: format!("127.0.0.1:5000/base/python3@{DIGEST}"),
+            by_digest: true,
+        };
+        let given = labels(
+            Some(&revision),
+            Some("https://example.invalid/r.git"),
+            &base_ref,
+            &pin,
+        );
+        let keys: Vec<(&str, &str)> = given
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("org.opencontainers.image.base.digest", DIGEST),
+                (
+                    "org.opencontainers.image.base.name",
+                    "127.0.0.1:5000/base/python3:1"
+                ),
+                ("org.opencontainers.image.revision", "abc123"),
+                (
+                    "org.opencontainers.image.source",
+                    "https://example.invalid/r.git"
+                ),
+            ]
+        );
+        let by_id = Pin {
+            reference: "sha256:id".into(),
+            by_digest: false,
+        };
+        assert_eq!(labels(None, None, &base_ref, &by_id).len(), 1);
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub fn run(ws: &Workspace, args: &GetArgs) -> Result<ExitCode> {
         (GetOutput::Json, None) => super::json(&objects)?,
         (GetOutput::Yaml, Some(_)) => serde_saphyr::to_string(&objects[0])?,
         (GetOutput::Yaml, None) => serde_saphyr::to_string(&objects)?,
-        (GetOutput::Table, _) => table(kind, &objects),
+        (GetOutput::Table, _) => table(kind, &objects, false),
+        (GetOutput::Wide, _) => table(kind, &objects, true),
     };
     console::print(&text)?;
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 mod apply;
 mod create;
 mod delete;
+mod diff;
 mod get;
 mod plan;
 mod reference;
@@ -24,7 +25,7 @@ use dispatch::ops::Workspace;
 use dispatch::plan::Plan;
 use dispatch::report::{self, text::TextOptions};
 
-use crate::cli::{Cli, Command, Format, PlanOutput};
+use crate::cli::{Cli, Command, PlanOutput, Report};
 
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { source, output } => validate::run(&ws, &source, output.format()),
         Command::Plan(args) => plan::run(&ws, &args),
+        Command::Diff(args) => diff::run(&ws, &args),
         Command::Show { file, output } => show::run(&file, &output),
         Command::Apply(args) => apply::run(&ws, &args, quiet),
         Command::Create(args) => create::run(&ws, args, quiet),
@@ -71,19 +73,70 @@ fn color() -> bool {
     console::stdout_color()
 }
 
-/// Prints `plan` as `output` asks: text (or compact text), or JSON.
+/// Prints `plan` as `output` asks: text (or compact text), JSON, or for a CI system.
 fn print_plan(plan: &Plan, output: &PlanOutput) -> Result<()> {
-    let text = match output.output.format() {
-        Format::Json => json(&report::json::plan(plan))?,
-        Format::Text => report::text::plan(
+    let text = || {
+        report::text::plan(
             plan,
             TextOptions {
                 color: color(),
                 compact: output.compact,
             },
-        ),
+        )
     };
-    Ok(console::print(&text)?)
+    match output.format() {
+        Report::Text => console::print(&text())?,
+        Report::Json => console::print(&json(&report::json::plan(plan))?)?,
+        Report::Markdown => console::print(&report::markdown::summary(
+            plan,
+            report::markdown::COMMENT_LIMIT,
+        ))?,
+        Report::Github => {
+            console::print(&text())?;
+            step_summary(&report::markdown::summary(
+                plan,
+                report::markdown::STEP_SUMMARY_LIMIT,
+            ))?;
+        }
+        Report::Gitlab => {
+            // The report is the problems; a plan that could be made has none.
+            console::print(&json(&report::gitlab::code_quality(&[]))?)?;
+            eprint!("{}", text());
+        }
+    }
+    Ok(())
+}
+
+/// Appends `markdown` to the job's step summary, when GitHub Actions gives one.
+fn step_summary(markdown: &str) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)?;
+    std::io::Write::write_all(&mut file, format!("{markdown}\n").as_bytes())?;
+    Ok(())
+}
+
+/// What a CI system reads of a failure: annotations (GitHub) or a code quality report
+/// (GitLab) of the problems in the declarations; then the failure itself, for the log.
+fn for_ci<T>(result: Result<T, dispatch::ops::Error>, github: bool, gitlab: bool) -> Result<T> {
+    if let Err(err) = &result {
+        let diagnostics = err.diagnostics();
+        if github {
+            let annotations: Vec<_> = diagnostics
+                .iter()
+                .map(|d| report::github::Annotation::of(d, "dispatch"))
+                .collect();
+            console::print(&report::github::annotations(&annotations))?;
+        }
+        if gitlab {
+            console::print(&json(&report::gitlab::code_quality(diagnostics))?)?;
+        }
+    }
+    Ok(result?)
 }
 
 /// `value` as pretty JSON, on a line of its own.

@@ -5,26 +5,26 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use dispatch::console;
-use dispatch::decl::LoadOptions;
 use dispatch::ops::{self, Workspace, plan::PlanRequest};
 
-use crate::cli::{Format, PlanArgs};
+use crate::cli::{PlanArgs, Report};
 
 pub fn run(ws: &Workspace, args: &PlanArgs) -> Result<ExitCode> {
     let request = PlanRequest {
-        path: &args.source.path,
-        load: LoadOptions {
-            allow_outside_refs: args.source.allow_outside_refs,
-            ..LoadOptions::default()
-        },
+        input: args.source.input(),
         refresh: args.refresh,
         targets: &args.targets,
         out: args.out.as_deref(),
     };
-    let plan = ops::plan::plan(ws, &request)?;
+    let format = args.output.format();
+    let plan = super::for_ci(
+        ops::plan::plan(ws, &request),
+        format == Report::Github,
+        format == Report::Gitlab,
+    )?;
     super::print_plan(&plan, &args.output)?;
     if let Some(out) = &args.out
-        && args.output.output.format() == Format::Text
+        && matches!(format, Report::Text | Report::Github)
     {
         console::print(&format!("\nSaved the plan to: {}\n", out.display()))?;
     }

@@ -36,6 +36,8 @@ pub struct Declared {
     pub origin: Location,
     /// Where each of its document's fields has its value, by name (`dockerUrl`, say).
     pub fields: BTreeMap<String, Pos>,
+    /// The file its manifest was read from (`@requirements.txt` names `requirements.txt`).
+    pub manifest: Option<String>,
 }
 
 impl Declared {
@@ -45,6 +47,7 @@ impl Declared {
             resource,
             origin,
             fields: BTreeMap::new(),
+            manifest: None,
         }
     }
 
@@ -84,6 +87,7 @@ pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, D
         options,
         diagnostics: Vec::new(),
         manifests: HashMap::new(),
+        manifest_ref: None,
     };
     let files = loader.files();
     let mut named = Vec::new();
@@ -158,6 +162,8 @@ struct Named {
     resource: Option<Resource>,
     /// Where each top-level field has its value.
     fields: BTreeMap<String, Pos>,
+    /// The file the manifest was read from.
+    manifest: Option<String>,
 }
 
 /// One load: the source, the rules, and everything found wrong so far.
@@ -167,6 +173,8 @@ struct Loader<'s> {
     diagnostics: Vec<Diagnostic>,
     /// `@file` contents by path, read once however many documents name them.
     manifests: HashMap<PathBuf, Result<String, String>>,
+    /// The `@file` the document being read took its manifest from.
+    manifest_ref: Option<String>,
 }
 
 /// Declarations files: YAML, not hidden.
@@ -276,6 +284,7 @@ impl Loader<'_> {
                     resource: item.resource?,
                     origin: item.origin,
                     fields: item.fields,
+                    manifest: item.manifest,
                 };
                 Some((item.address, declared))
             })

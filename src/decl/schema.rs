@@ -16,6 +16,7 @@ use crate::model::{
 impl Loader<'_> {
     /// Converts one document to a resource, recording every problem in it.
     pub(super) fn document(&mut self, file: &Path, doc: &Node) -> Option<Named> {
+        self.manifest_ref = None;
         let mut fields = self.fields(file, doc, &DOCUMENT)?;
         let positions = fields
             .entries
@@ -85,6 +86,7 @@ impl Loader<'_> {
             base: base.map(|(base, pos)| (base, at(pos))),
             resource: spec.map(|spec| Resource { name, spec }),
             fields: positions,
+            manifest: self.manifest_ref.take(),
         })
     }
 
@@ -157,6 +159,10 @@ impl Loader<'_> {
             .require(file, node, &mut fields, "manifest", &RUNTIME_DEPENDENCIES)
             .and_then(|value| {
                 let text = self.string(file, "manifest", value)?;
+                self.manifest_ref = text
+                    .strip_prefix('@')
+                    .filter(|t| !t.starts_with('@'))
+                    .map(str::to_string);
                 self.resolve_text(file, value.pos, text)
             });
         self.unknown_fields(file, fields, &RUNTIME_DEPENDENCIES);

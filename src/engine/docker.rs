@@ -165,7 +165,8 @@ impl Engine for DockerEngine {
             .t(request.tag)
             .rm(true)
             .forcerm(true)
-            .buildargs(request.build_args);
+            .buildargs(request.build_args)
+            .labels(&request.labels.clone().into_iter().collect());
         if let Some(network) = request.network {
             options = options.networkmode(network);
         }

@@ -6,7 +6,7 @@ pub mod docker;
 pub mod fake;
 mod transcript;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::diag::Hint;
 use crate::model::image::{BuildFailure, Builder, LocalImage, Progress};
@@ -24,6 +24,8 @@ pub struct BuildRequest<'a> {
     pub builder: Builder,
     /// The base image, whose registry credentials BuildKit gets should it need them.
     pub base: Option<&'a ImageRef>,
+    /// Labels the image is given (not part of its identity: they are no build input).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Receives progress while a pull, build or push runs.

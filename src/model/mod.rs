@@ -266,6 +266,23 @@ pub enum Spec {
     Image(ImageSpec),
 }
 
+/// The commit declarations came from, and whether the work tree differed from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// The commit's full sha.
+    pub commit: String,
+    /// The declarations were read from a work tree with changes not committed.
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = &self.commit[..self.commit.len().min(12)];
+        write!(f, "{short}{}", if self.dirty { "-dirty" } else { "" })
+    }
+}
+
 /// A resource with everything resolved (no `@file` left): what a plan compares and the state keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {

@@ -1,24 +1,25 @@
 //! `dispatch apply`: plan under the state lock (or take a saved plan), ask for approval, run,
 //! and report.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::plan::refreshed;
-use super::{Error, Workspace, runtime};
+use super::{Error, Input, Workspace, runtime};
 use crate::apply::record::Tally;
 use crate::apply::{self, Context, Reporter};
 use crate::console::ApprovalError;
-use crate::decl::LoadOptions;
 use crate::engine::docker::DockerEngine;
 use crate::model::Address;
+use crate::model::diag::Location;
 use crate::plan::{self, Observations, Plan};
 use crate::registry::oci::Registries;
+use crate::source::git::Provenance;
 use crate::state::{State, StateLock};
 
 pub struct ApplyRequest<'a> {
-    /// The declarations (a directory or one file), or a saved plan.
-    pub path: &'a Path,
-    pub load: LoadOptions,
+    /// The declarations, or (its path) a saved plan.
+    pub input: Input,
     /// Apply without asking.
     pub auto_approve: bool,
     pub refresh: bool,
@@ -38,11 +39,15 @@ pub trait Interaction {
 }
 
 /// How an apply ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// The plan had no changes: nothing ran.
     NoChanges,
-    Ran(Tally),
+    Ran {
+        tally: Tally,
+        /// Where each resource is declared (none for a saved plan), to point at a failure.
+        origins: BTreeMap<Address, Location>,
+    },
 }
 
 pub fn apply(
@@ -53,8 +58,8 @@ pub fn apply(
     runtime()?.block_on(async {
         let lock = ws.lock()?;
         let loaded = ws.backend.load()?;
-        let saved = if is_saved_plan(request.path) {
-            Some(crate::planfile::load(request.path)?)
+        let saved = if request.input.revision.is_none() && is_saved_plan(&request.input.path) {
+            Some(crate::planfile::load(&request.input.path)?)
         } else {
             None
         };
@@ -63,11 +68,16 @@ pub fn apply(
         }
         let engine = ws.engine().await?;
         let mut state = loaded.unwrap_or_default();
+        let mut origins = BTreeMap::new();
         let plan = match saved {
             Some(saved) => saved.plan,
             None => {
-                let declarations =
-                    ws.declarations(request.path, request.load.clone(), Some(&state))?;
+                let declarations = ws.declarations(&request.input, Some(&state))?;
+                origins = declarations
+                    .resources
+                    .iter()
+                    .map(|(a, d)| (a.clone(), d.origin.clone()))
+                    .collect();
                 let observations = if request.refresh {
                     refreshed(ws, &declarations, &state, Some(&engine)).await?
                 } else {
@@ -96,8 +106,10 @@ pub fn apply(
             lock: lock.as_ref(),
             keep_images: request.keep_images,
             reporter: ui.reporter(),
+            provenance: ws.provenance(&request.input),
         };
-        execute(ws, &plan, &mut state, &run).await.map(Applied::Ran)
+        let tally = execute(ws, &plan, &mut state, &run).await?;
+        Ok(Applied::Ran { tally, origins })
     })
 }
 
@@ -114,6 +126,8 @@ pub(super) struct Run<'a> {
     pub lock: &'a dyn StateLock,
     pub keep_images: bool,
     pub reporter: &'a dyn Reporter,
+    /// Where the declarations came from, if from git.
+    pub provenance: Option<Provenance>,
 }
 
 /// Runs `plan`, Ctrl-C stopping what has not started.
@@ -123,7 +137,7 @@ pub(super) async fn execute(
     state: &mut State,
     run: &Run<'_>,
 ) -> Result<Tally, Error> {
-    let options = ws.apply_options(run.keep_images)?;
+    let options = ws.apply_options(run.keep_images, run.provenance.clone())?;
     let cx = Context {
         engine: run.engine,
         registries: run.registries,

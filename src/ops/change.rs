@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::apply::{Run, execute};
-use super::{Error, Workspace, runtime};
+use super::{Error, Input, Workspace, runtime};
 use crate::apply::Reporter;
 use crate::apply::record::Tally;
-use crate::decl::{Declarations, Declared, LoadOptions};
+use crate::decl::{Declarations, Declared};
 use crate::model::diag::{Location, Pos};
 use crate::model::reference::ImageRef;
 use crate::model::{
@@ -47,6 +47,16 @@ pub enum Request {
 }
 
 impl Request {
+    /// The file or folder of declarations the request names, if any.
+    fn file(&self) -> Option<&Path> {
+        match self {
+            Request::CreateFrom(path) | Request::UpdateFrom(path) | Request::DeleteFrom(path) => {
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+
     /// What the request sets out to do, for its closing line.
     pub fn verb(&self) -> Verb {
         match self {
@@ -74,6 +84,12 @@ pub fn change(
     keep_images: bool,
     reporter: &dyn Reporter,
 ) -> Result<Tally, Error> {
+    let provenance = request.file().and_then(|path| {
+        ws.provenance(&Input {
+            path: path.to_path_buf(),
+            ..Input::default()
+        })
+    });
     let edit = edit(ws, request)?;
     runtime()?.block_on(async {
         let lock = ws.lock()?;
@@ -108,6 +124,7 @@ pub fn change(
             lock: lock.as_ref(),
             keep_images,
             reporter,
+            provenance,
         };
         execute(ws, &plan, &mut state, &run).await
     })
@@ -270,8 +287,12 @@ fn insert(
 /// The resources declared in `path`, held to the same rules as `plan` holds them.
 fn from_file(ws: &Workspace, path: &Path) -> Result<Vec<Resource>, Error> {
     let state = ws.backend.load()?;
+    let input = Input {
+        path: path.to_path_buf(),
+        ..Input::default()
+    };
     Ok(ws
-        .declarations(path, LoadOptions::default(), state.as_ref())?
+        .declarations(&input, state.as_ref())?
         .resources
         .into_values()
         .map(|d| d.resource)

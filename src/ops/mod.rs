@@ -4,10 +4,11 @@
 
 pub mod apply;
 pub mod change;
+pub mod diff;
 pub mod plan;
 pub mod state;
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::apply::Options;
 use crate::build;
@@ -26,6 +27,7 @@ use crate::plan::saved::PlanFileError;
 use crate::refresh::RefreshError;
 use crate::registry::oci::Registries;
 use crate::source::fs::FsSource;
+use crate::source::git::{GitError, Provenance, Repo};
 use crate::state::local::LocalBackend;
 use crate::state::{Backend, State, StateError, StateLock};
 
@@ -48,6 +50,8 @@ pub enum Error {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    #[error(transparent)]
+    Git(#[from] GitError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
     #[error("cannot write the output: {0}")]
@@ -123,6 +127,7 @@ impl Hint for Error {
             Error::Refresh(e) => e.hint(),
             Error::Engine(e) => e.hint(),
             Error::Approval(e) => e.hint(),
+            Error::Git(e) => e.hint(),
             Error::AlreadyExist(_) => Some(
                 "use `dispatch update -f FILE` or `dispatch apply` to change what exists".into(),
             ),
@@ -164,6 +169,18 @@ impl Hint for Error {
     }
 }
 
+/// Where the declarations are: a folder or file in the work tree, or as it is at a commit.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Read them at this revision (any rev-parse syntax), through git, not from the work tree.
+    pub revision: Option<String>,
+    /// The repository, when not the one `path` is in.
+    pub repo: Option<PathBuf>,
+    /// Let `@path` name files outside the declarations' folder.
+    pub allow_outside_refs: bool,
+}
+
 /// Where a run works: its settings, where its state is kept, and how it names itself to a
 /// second writer.
 pub struct Workspace {
@@ -183,12 +200,10 @@ impl Workspace {
         }
     }
 
-    /// The declarations in the file or directory `path`, whose images may name `state`'s base
-    /// images.
+    /// The declarations `input` names, whose images may name `state`'s base images.
     pub fn declarations(
         &self,
-        path: &Path,
-        options: LoadOptions,
+        input: &Input,
         state: Option<&State>,
     ) -> Result<Declarations, Error> {
         let known_bases = state
@@ -199,9 +214,17 @@ impl Workspace {
             .collect();
         let options = LoadOptions {
             known_bases,
-            ..options
+            allow_outside_refs: input.allow_outside_refs,
         };
-        Ok(decl::load(&FsSource::new(path), options)?)
+        let loaded = match &input.revision {
+            None => decl::load(&FsSource::new(&input.path), options),
+            Some(rev) => {
+                let repo = Repo::open(input.repo.as_deref(), &input.path)?;
+                let commit = repo.commit(rev)?;
+                decl::load(&repo.source(commit, rev)?, options)
+            }
+        };
+        Ok(loaded?)
     }
 
     /// The state, or an empty one.
@@ -238,8 +261,20 @@ impl Workspace {
         )
     }
 
-    /// How to apply: the config, with the templates it names read.
-    pub fn apply_options(&self, keep_images: bool) -> Result<Options, Error> {
+    /// Where the declarations `input` names come from, if they are in a git repository.
+    pub fn provenance(&self, input: &Input) -> Option<Provenance> {
+        Repo::open(input.repo.as_deref(), &input.path)
+            .and_then(|repo| repo.provenance(input.revision.as_deref()))
+            .ok()
+    }
+
+    /// How to apply: the config, with the templates it names read, and where the declarations
+    /// came from.
+    pub fn apply_options(
+        &self,
+        keep_images: bool,
+        provenance: Option<Provenance>,
+    ) -> Result<Options, Error> {
         let mut templates = std::collections::HashMap::new();
         for (language, path) in &self.config.templates {
             let text = std::fs::read_to_string(path).map_err(|error| Error::Template {
@@ -258,6 +293,8 @@ impl Workspace {
             network: self.config.network.clone(),
             builder: self.config.builder,
             templates,
+            source_url: provenance.as_ref().and_then(|p| p.source.clone()),
+            revision: provenance.map(|p| p.revision),
         })
     }
 }

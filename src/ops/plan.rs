@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::{Error, Workspace, runtime};
-use crate::decl::{Declarations, LoadOptions};
+use super::{Error, Input, Workspace, runtime};
+use crate::decl::Declarations;
 use crate::engine::Engine;
 use crate::model::Address;
 use crate::plan::saved::SavedPlan;
@@ -13,9 +13,8 @@ use crate::refresh::{self, Sources};
 use crate::state::State;
 
 pub struct PlanRequest<'a> {
-    /// The declarations: a directory or one file.
-    pub path: &'a Path,
-    pub load: LoadOptions,
+    /// The declarations.
+    pub input: Input,
     /// Ask the registries and the engine what really exists.
     pub refresh: bool,
     /// Limit the plan to these and what they are built on.
@@ -26,7 +25,7 @@ pub struct PlanRequest<'a> {
 
 pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
     let state = ws.backend.load()?;
-    let declarations = ws.declarations(request.path, request.load.clone(), state.as_ref())?;
+    let declarations = ws.declarations(&request.input, state.as_ref())?;
     let observations = if request.refresh {
         let empty = State::new();
         let state = state.as_ref().unwrap_or(&empty);

@@ -1,8 +1,10 @@
-//! One resource before and after: which action that takes, and why.
+//! One resource before and after: which action that takes, and why; and two sets of
+//! declarations compared ([`between`]), as `dispatch diff` does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, ActionReason, Change};
+use super::{Action, ActionReason, Change, Plan};
+use crate::decl::Declarations;
 use crate::model::{Address, Kind, Resource, Spec};
 
 /// The change `action` makes to the resource at `address`, for `reasons`.
@@ -29,33 +31,41 @@ pub(super) fn change(
 }
 
 /// Field-by-field comparison of two different specs: tags alone change in place, anything
-/// an image is made of forces a replacement.
-pub(super) fn compare(before: &Resource, after: &Resource) -> (Action, Vec<String>) {
-    let mut replace = Vec::new();
+/// an image is made of forces a replacement. `manifest_file` names the file the new manifest
+/// was read from, for the reason.
+pub(super) fn compare(
+    before: &Resource,
+    after: &Resource,
+    manifest_file: Option<&str>,
+) -> (Action, Vec<String>) {
+    let mut replace: Vec<String> = Vec::new();
     match (&before.spec, &after.spec) {
         (Spec::BaseImage(b), Spec::BaseImage(a)) => {
             if b.docker_url != a.docker_url {
-                replace.push("dockerUrl changed");
+                replace.push("dockerUrl changed".into());
             }
             if b.language != a.language {
-                replace.push("language changed");
+                replace.push("language changed".into());
             }
         }
         (Spec::Image(b), Spec::Image(a)) => {
             if b.base_image_name != a.base_image_name {
-                replace.push("baseImageName changed");
+                replace.push("baseImageName changed".into());
             }
             if b.runtime_dependencies != a.runtime_dependencies {
-                replace.push("manifest changed");
+                replace.push(match manifest_file {
+                    Some(file) => format!("{file} changed"),
+                    None => "manifest changed".into(),
+                });
             }
             if b.system_dependencies != a.system_dependencies {
-                replace.push("system packages changed");
+                replace.push("system packages changed".into());
             }
         }
-        _ => replace.push("kind changed"),
+        _ => replace.push("kind changed".into()),
     }
     let tags_changed = before.tags() != after.tags();
-    let mut reasons: Vec<String> = replace.iter().map(|r| r.to_string()).collect();
+    let mut reasons: Vec<String> = replace.clone();
     if tags_changed {
         reasons.push("tags changed".into());
     }
@@ -106,5 +116,116 @@ pub(super) fn propagate_bases(changes: &mut BTreeMap<&Address, Change>) {
                 .reasons
                 .push(format!("base image {} {what}", image.base_image_name));
         }
+    }
+}
+
+/// What merging changes: the plan from declarations `before` to declarations `after`, with no
+/// state, engine or registry. Resources are matched by address, so a file renamed or a
+/// resource moved between files is no change.
+pub fn between(before: &Declarations, after: &Declarations) -> Plan {
+    let addresses: BTreeSet<&Address> = before
+        .resources
+        .keys()
+        .chain(after.resources.keys())
+        .collect();
+    let mut changes: BTreeMap<&Address, Change> = BTreeMap::new();
+    for address in addresses {
+        let old = before.get(address);
+        let new = after.resources.get(address);
+        let change = match (old, new) {
+            (None, Some(new)) => change(address, Action::Create, vec![], None, Some(&new.resource)),
+            (Some(old), None) => change(
+                address,
+                Action::Delete,
+                vec!["no longer declared".into()],
+                Some(old),
+                None,
+            ),
+            (Some(old), Some(new)) if *old == new.resource => change(
+                address,
+                Action::NoOp,
+                vec![],
+                Some(old),
+                Some(&new.resource),
+            ),
+            (Some(old), Some(new)) => {
+                let (action, reasons) = compare(old, &new.resource, new.manifest.as_deref());
+                change(address, action, reasons, Some(old), Some(&new.resource))
+            }
+            (None, None) => unreachable!("every address is on one side"),
+        };
+        changes.insert(address, change);
+    }
+    propagate_bases(&mut changes);
+    Plan {
+        changes: changes.into_values().collect(),
+        drift: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{base, declared, image};
+
+    fn actions(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| (c.address.to_string(), c.action, c.reasons.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn between_two_sets_of_declarations() {
+        let before = declared(&[
+            base("b", "x/b:1"),
+            image("i", "b", Some("numpy")),
+            image("gone", "b", None),
+            image("same", "b", Some("x")),
+        ]);
+        let mut after = declared(&[
+            base("b", "x/b:2"),
+            image("i", "b", Some("pandas")),
+            image("new", "b", None),
+            image("same", "b", Some("x")),
+        ]);
+        after
+            .resources
+            .get_mut(&Address::new(Kind::Image, "i"))
+            .unwrap()
+            .manifest = Some("requirements.txt".into());
+        let plan = between(&before, &after);
+        assert_eq!(
+            actions(&plan),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::Replace,
+                    vec!["dockerUrl changed".into()]
+                ),
+                (
+                    "Image/gone".into(),
+                    Action::Delete,
+                    vec!["no longer declared".into()]
+                ),
+                (
+                    "Image/i".into(),
+                    Action::Replace,
+                    vec![
+                        "requirements.txt changed".into(),
+                        "base image b will be replaced".into()
+                    ]
+                ),
+                ("Image/new".into(), Action::Create, vec![]),
+                (
+                    "Image/same".into(),
+                    Action::Replace,
+                    vec!["base image b will be replaced".into()]
+                ),
+            ]
+        );
+        // Identical sets: nothing to do, however the files were arranged.
+        assert!(!between(&before, &before).has_changes());
     }
 }

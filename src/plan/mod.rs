@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::diag::Hint;
 use crate::model::{Address, Resource};
 
+pub use diff::between;
 pub use planner::plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

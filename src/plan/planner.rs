@@ -39,7 +39,7 @@ pub fn plan(
                 } else if old.spec_digest == after.digest() {
                     (Action::NoOp, vec![])
                 } else {
-                    compare(before, after)
+                    compare(before, after, declared.manifest.as_deref())
                 };
                 if action != Action::Create
                     && let Some(drift) = observed.drift.get(address)

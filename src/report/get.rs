@@ -4,7 +4,7 @@
 use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle};
 use serde::Serialize;
 
-use crate::model::{Kind, Spec};
+use crate::model::{Kind, Revision, Spec};
 use crate::state::{ResourceState, Status};
 
 /// One resource as `get` shows it: the Dispatch API's field names (`name`, `dockerUrl`,
@@ -26,6 +26,9 @@ pub struct Object<'a> {
     digest: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image_id: Option<&'a str>,
+    /// The commit its declaration came from when last applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<&'a Revision>,
 }
 
 impl Object<'_> {
@@ -51,6 +54,7 @@ pub fn object(r: &ResourceState) -> Object<'_> {
         modified_time: &r.modified_time,
         digest: observed.and_then(|o| o.digest.as_deref()),
         image_id: observed.and_then(|o| o.image_id.as_deref()),
+        revision: r.revision.as_ref(),
     }
 }
 
@@ -69,14 +73,17 @@ const STYLE: TableStyle = TableStyle::new()
     .header_separator(LineStyle::none().fill('-').junction('-'))
     .content_lines(ContentLineStyle::none().junction('|'));
 
-/// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images; each column as wide as
-/// its widest cell.
-pub fn table(kind: Kind, objects: &[Object<'_>]) -> String {
+/// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images and, `wide`, the
+/// `REVISION` each was applied from; each column as wide as its widest cell.
+pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     let mut header = vec!["NAME", "URL"];
     if kind == Kind::Image {
         header.push("BASEIMAGE");
     }
     header.extend(["STATUS", "CREATED DATE"]);
+    if wide {
+        header.push("REVISION");
+    }
     let mut table = Table::new();
     table
         .load_style(STYLE)
@@ -89,6 +96,9 @@ pub fn table(kind: Kind, objects: &[Object<'_>]) -> String {
             row.push(image.base_image_name.clone());
         }
         row.extend([o.status.to_string(), o.created_time.to_string()]);
+        if wide {
+            row.push(o.revision.map(Revision::to_string).unwrap_or_default());
+        }
         table.add_row(row);
     }
     // The first column's cells start two spaces in, as the original's did.

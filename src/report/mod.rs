@@ -3,7 +3,10 @@
 
 pub mod error;
 pub mod get;
+pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod markdown;
 pub mod progress;
 pub mod text;
 

@@ -160,28 +160,21 @@ fn compact_line(out: &mut String, painter: &Painter, change: &Change) {
     );
 }
 
-fn block(out: &mut String, painter: &Painter, change: &Change) {
+/// The header of a change: `# Image/pandas must be replaced (manifest changed)`, without `#`.
+pub fn describe(change: &Change) -> String {
     let why = if change.reasons.is_empty() {
         String::new()
     } else {
         format!(" ({})", change.reasons.join("; "))
     };
-    let header = format!("  # {} {}{why}", change.address, verb(change));
+    format!("{} {}{why}", change.address, verb(change))
+}
+
+fn block(out: &mut String, painter: &Painter, change: &Change) {
+    let header = format!("  # {}", describe(change));
     let _ = writeln!(out, "{}", painter.paint(Style::new().bold(), &header));
     let style = action_style(change.action);
-    let before = change.before.as_ref().map(attributes).unwrap_or_default();
-    let after = change.after.as_ref().map(attributes).unwrap_or_default();
-    let rows: Vec<Row> = match change.action {
-        Action::Create => after
-            .into_iter()
-            .map(|(k, v)| Row::Set('+', k, v))
-            .collect(),
-        Action::Delete => before
-            .into_iter()
-            .map(|(k, v)| Row::Set('-', k, v))
-            .collect(),
-        _ => changed_rows(before, after),
-    };
+    let rows = rows(change);
     let sign = painter.paint(style, symbol(change.action));
     if rows.is_empty() {
         // Nothing declared changed (the base moved, or the image went missing): the header says why.
@@ -194,6 +187,55 @@ fn block(out: &mut String, painter: &Painter, change: &Change) {
         row.write(out, painter, width);
     }
     out.push_str("    }\n\n");
+}
+
+/// What changes in a resource, attribute by attribute.
+fn rows(change: &Change) -> Vec<Row> {
+    let before = change.before.as_ref().map(attributes).unwrap_or_default();
+    let after = change.after.as_ref().map(attributes).unwrap_or_default();
+    match change.action {
+        Action::Create => after
+            .into_iter()
+            .map(|(k, v)| Row::Set('+', k, v))
+            .collect(),
+        Action::Delete => before
+            .into_iter()
+            .map(|(k, v)| Row::Set('-', k, v))
+            .collect(),
+        _ => changed_rows(before, after),
+    }
+}
+
+/// A change as the lines of a unified diff (`+`, `-`, ` ` first), for a `diff` block.
+pub fn diff_lines(change: &Change) -> String {
+    let mut out = String::new();
+    for row in rows(change) {
+        match row {
+            Row::Set(sign, key, Value::Line(value)) => {
+                let _ = writeln!(out, "{sign} {key} = {value}");
+            }
+            Row::Set(sign, key, Value::Text(text)) => {
+                let _ = writeln!(out, "{sign} {key}:");
+                for line in text.lines() {
+                    let _ = writeln!(out, "{sign}     {line}");
+                }
+            }
+            Row::Changed(key, Value::Text(old), Value::Text(new)) => {
+                let _ = writeln!(out, "  {key}:");
+                let diff = similar::TextDiff::from_lines(&old, &new);
+                let unified = diff.unified_diff().context_radius(2).to_string();
+                for line in unified.lines().filter(|l| !l.starts_with("@@")) {
+                    let (sign, rest) = line.split_at(line.len().min(1));
+                    let _ = writeln!(out, "{sign}     {rest}");
+                }
+            }
+            Row::Changed(key, old, new) => {
+                let _ = writeln!(out, "- {key} = {}", show(&old));
+                let _ = writeln!(out, "+ {key} = {}", show(&new));
+            }
+        }
+    }
+    out
 }
 
 /// An attribute value: one line, or a text block (a manifest) shown as lines or a diff.

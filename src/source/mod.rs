@@ -3,6 +3,7 @@
 //! reference may point at, is decided by [`crate::decl`].
 
 pub mod fs;
+pub mod git;
 #[cfg(test)]
 pub mod memory;
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::diag::{Hint, denied, io_reason};
-use crate::model::{Address, Resource};
+use crate::model::{Address, Resource, Revision};
 
 /// The state format this build reads and writes.
 pub const STATE_VERSION: u32 = 1;
@@ -83,6 +83,9 @@ pub struct ResourceState {
     /// What the engine and registry held after the last successful apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<Observed>,
+    /// The commit the last apply of it took its declaration from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Revision>,
 }
 
 impl ResourceState {
@@ -96,6 +99,7 @@ impl ResourceState {
             created_time: time.to_string(),
             modified_time: time.to_string(),
             observed: None,
+            revision: None,
         }
     }
 }

@@ -1,0 +1,37 @@
+//! `dispatch diff`: what merging would do. Declarations at two revisions (or one and the work
+//! tree), compared: no state, no engine, no registry, so any CI runner can tell.
+
+use super::{Error, Input, Workspace};
+use crate::plan::{self, Plan};
+use crate::source::git::{Range, Repo};
+
+/// Compares the declarations `input` names at the two sides of `range` (`None`: `HEAD`
+/// against the work tree).
+pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, Error> {
+    let range = Range::parse(range.unwrap_or("HEAD"));
+    let open = || Repo::open(input.repo.as_deref(), &input.path);
+    let at = |rev: &str| Input {
+        revision: Some(rev.to_string()),
+        ..input.clone()
+    };
+    let (before, after) = match &range {
+        Range::Between(a, b) => (at(a), at(b)),
+        Range::Merging(a, b) => {
+            let repo = open()?;
+            let base = repo.merge_base(repo.commit(a)?, repo.commit(b)?)?;
+            // Named by its short sha in messages, as git shows a merge-base.
+            let short = base.to_string()[..8].to_string();
+            (at(&short), at(b))
+        }
+        Range::AgainstWorkTree(a) => (
+            at(a),
+            Input {
+                revision: None,
+                ..input.clone()
+            },
+        ),
+    };
+    let before = ws.declarations(&before, None)?;
+    let after = ws.declarations(&after, None)?;
+    Ok(plan::between(&before, &after))
+}

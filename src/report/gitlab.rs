@@ -1,0 +1,57 @@
+//! GitLab's code quality report: the problems found, as the merge request widget shows them.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::model::diag::Diagnostic;
+
+/// One issue of a code quality report (GitLab's subset of the Code Climate format).
+#[derive(Debug, Serialize)]
+pub struct Issue {
+    pub description: String,
+    pub check_name: &'static str,
+    /// Stable across runs: the same problem at the same place is the same issue.
+    pub fingerprint: String,
+    pub severity: &'static str,
+    pub location: IssueLocation,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IssueLocation {
+    pub path: String,
+    pub lines: Lines,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Lines {
+    pub begin: u32,
+}
+
+/// The report of `diagnostics`: an empty array when there are none.
+pub fn code_quality(diagnostics: &[Diagnostic]) -> Vec<Issue> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let file = d.location.file.display().to_string();
+            let path = file.split_once(':').map_or(file.as_str(), |(_, p)| p);
+            let path = path.trim_start_matches("./").to_string();
+            let mut description = d.message.clone();
+            if let Some(hint) = &d.hint {
+                description.push_str(&format!(" (hint: {hint})"));
+            }
+            let identity = format!("{path}\0{}\0{}", d.location.pos.line, d.message);
+            Issue {
+                fingerprint: format!("{:x}", Sha256::digest(identity.as_bytes())),
+                description,
+                check_name: "dispatch",
+                severity: "major",
+                location: IssueLocation {
+                    path,
+                    lines: Lines {
+                        begin: d.location.pos.line.max(1),
+                    },
+                },
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,500 @@
+//! Declarations at a git revision, read from the object database through libgit2: no
+//! checkout, the work tree untouched. Files are named `REV:path` (git's own notation), so every
+//! diagnostic says which revision it is about.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+
+use super::{Listing, Located, ReadError, Source};
+use crate::model::Revision;
+
+/// The mode git gives a symlink.
+const SYMLINK: i32 = 0o120000;
+/// How many symlinks a path may go through before it counts as a loop.
+const MAX_LINKS: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{path} is not in a git repository: {message}")]
+    NoRepository { path: String, message: String },
+    #[error("the repository {path} has no work tree, so a folder in it cannot be named")]
+    Bare { path: String },
+    #[error("{path} is not inside the repository at {repo}")]
+    Outside { path: String, repo: String },
+    #[error("unknown revision {rev}: {message}")]
+    Revision { rev: String, message: String },
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl crate::model::diag::Hint for GitError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            GitError::Revision { .. } => Some(
+                "name a commit as git does: a branch (main, origin/main), a tag, HEAD~2, a sha"
+                    .into(),
+            ),
+            GitError::NoRepository { .. } | GitError::Outside { .. } => {
+                Some("name the repository with --repo PATH".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+fn git(e: git2::Error) -> GitError {
+    GitError::Git(e.message().to_string())
+}
+
+/// Two sides to compare, in git's notation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Range {
+    /// `A..B`: A against B.
+    Between(String, String),
+    /// `A...B`: the merge-base of A and B against B, what a pull request from B into A changes.
+    Merging(String, String),
+    /// `A`: A against the work tree.
+    AgainstWorkTree(String),
+}
+
+impl Range {
+    /// `A..B`, `A...B` or `A`; an empty side is `HEAD`, as git reads it.
+    pub fn parse(text: &str) -> Range {
+        let side = |s: &str| {
+            if s.is_empty() {
+                "HEAD".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        if let Some((a, b)) = text.split_once("...") {
+            Range::Merging(side(a), side(b))
+        } else if let Some((a, b)) = text.split_once("..") {
+            Range::Between(side(a), side(b))
+        } else {
+            Range::AgainstWorkTree(side(text))
+        }
+    }
+}
+
+/// A repository and the folder in it the user named.
+pub struct Repo {
+    repo: Repository,
+    /// The named path, relative to the work tree's root (empty for the root).
+    relative: PathBuf,
+}
+
+impl Repo {
+    /// The repository at `repo`, or the one `path` is in; `path` as seen from its root.
+    pub fn open(repo: Option<&Path>, path: &Path) -> Result<Repo, GitError> {
+        let found = match repo {
+            Some(repo) => Repository::open(repo),
+            None => Repository::discover(existing_ancestor(path)),
+        }
+        .map_err(|e| GitError::NoRepository {
+            path: repo.unwrap_or(path).display().to_string(),
+            message: e.message().to_string(),
+        })?;
+        let workdir = found.workdir().ok_or_else(|| GitError::Bare {
+            path: found.path().display().to_string(),
+        })?;
+        let workdir = std::fs::canonicalize(workdir).map_err(|e| GitError::Git(e.to_string()))?;
+        let absolute = absolute(path);
+        let relative = absolute
+            .strip_prefix(&workdir)
+            .map(Path::to_path_buf)
+            .map_err(|_| GitError::Outside {
+                path: path.display().to_string(),
+                repo: workdir.display().to_string(),
+            })?;
+        Ok(Repo {
+            repo: found,
+            relative,
+        })
+    }
+
+    /// The commit `rev` names (any rev-parse syntax).
+    pub fn commit(&self, rev: &str) -> Result<Oid, GitError> {
+        let object = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| GitError::Revision {
+                rev: rev.to_string(),
+                message: e.message().to_string(),
+            })?;
+        let commit = object.peel_to_commit().map_err(|e| GitError::Revision {
+            rev: rev.to_string(),
+            message: e.message().to_string(),
+        })?;
+        Ok(commit.id())
+    }
+
+    /// The best common ancestor of two commits (`A...B`).
+    pub fn merge_base(&self, one: Oid, two: Oid) -> Result<Oid, GitError> {
+        self.repo.merge_base(one, two).map_err(git)
+    }
+
+    /// The declarations at `commit`, files named `rev:path`.
+    pub fn source(self, commit: Oid, rev: &str) -> Result<GitSource, GitError> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git)?
+            .id();
+        let is_file = matches!(find(&self.repo, tree, &self.relative), Ok(Found::Blob(_)));
+        Ok(GitSource {
+            root: PathBuf::from(format!("{rev}:{}", self.relative.display())),
+            prefix: format!("{rev}:"),
+            boundary: if is_file {
+                self.relative
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default()
+            } else {
+                self.relative.clone()
+            },
+            relative: self.relative,
+            is_file,
+            tree,
+            repo: Mutex::new(self.repo),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_urls_lose_their_credentials() {
+        assert_eq!(
+            without_credentials("https://ci:s3cret@git.example.invalid/team/images.git"),
+            "https://git.example.invalid/team/images.git"
+        );
+        assert_eq!(
+            without_credentials("ssh://git@git.example.invalid:22/x"),
+            "ssh://git.example.invalid:22/x"
+        );
+        assert_eq!(
+            without_credentials("git@git.example.invalid:team/x.git"),
+            "git@git.example.invalid:team/x.git"
+        );
+    }
+
+    #[test]
+    fn ranges_read_as_git_reads_them() {
+        assert_eq!(
+            Range::parse("main..feature"),
+            Range::Between("main".into(), "feature".into())
+        );
+        assert_eq!(
+            Range::parse("main...feature"),
+            Range::Merging("main".into(), "feature".into())
+        );
+        assert_eq!(Range::parse("v1.4"), Range::AgainstWorkTree("v1.4".into()));
+        assert_eq!(
+            Range::parse("main.."),
+            Range::Between("main".into(), "HEAD".into())
+        );
+        assert_eq!(
+            Range::parse("...feature"),
+            Range::Merging("HEAD".into(), "feature".into())
+        );
+        assert_eq!(
+            Range::parse("HEAD~2"),
+            Range::AgainstWorkTree("HEAD~2".into())
+        );
+    }
+}
+
+/// Where declarations came from: the commit, and the repository's remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub revision: Revision,
+    /// The `origin` remote's URL, without credentials.
+    pub source: Option<String>,
+}
+
+impl Repo {
+    /// The commit `rev` names (clean: it is read from the object database), or `HEAD` and
+    /// whether the work tree under the named path differs from it.
+    pub fn provenance(&self, rev: Option<&str>) -> Result<Provenance, GitError> {
+        let commit = self.commit(rev.unwrap_or("HEAD"))?;
+        let dirty = rev.is_none() && {
+            let mut options = git2::StatusOptions::new();
+            options.include_untracked(true).include_ignored(false);
+            if !self.relative.as_os_str().is_empty() {
+                options.pathspec(&self.relative);
+            }
+            !self
+                .repo
+                .statuses(Some(&mut options))
+                .map_err(git)?
+                .is_empty()
+        };
+        let source = self
+            .repo
+            .find_remote("origin")
+            .ok()
+            .and_then(|remote| remote.url().ok().map(without_credentials));
+        Ok(Provenance {
+            revision: Revision {
+                commit: commit.to_string(),
+                dirty,
+            },
+            source,
+        })
+    }
+}
+
+/// `https://user:token@host/repo.git` as `https://host/repo.git`: a URL fit for a label.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            if path.is_empty() {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+/// `path` made absolute and normal, whether it exists or not (a folder deleted in the work
+/// tree may exist at a revision).
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        return canonical;
+    }
+    let base = std::env::current_dir().unwrap_or_default();
+    let existing = existing_ancestor(path);
+    let anchor = std::fs::canonicalize(base.join(&existing)).unwrap_or(base.join(&existing));
+    let rest = path.strip_prefix(&existing).unwrap_or(path);
+    normal(&anchor.join(rest)).unwrap_or_else(|| anchor.join(rest))
+}
+
+/// The longest leading part of `path` that exists (`.` if none does).
+fn existing_ancestor(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `path` with `.` and `..` folded, or `None` if it climbs above where it starts.
+fn normal(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    let mut root = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => root.push(component),
+        }
+    }
+    Some(root.join(parts.iter().collect::<PathBuf>()))
+}
+
+/// What a path in a tree is.
+enum Found {
+    Blob(Oid),
+    Tree(Oid),
+}
+
+/// Looks `path` up in `tree`, following symlinks as long as they stay in the tree.
+fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, String> {
+    let mut path = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        if path.as_os_str().is_empty() {
+            return Ok(Found::Tree(tree));
+        }
+        // Resolve the first symlink on the way, if any, then look again.
+        let mut prefix = PathBuf::new();
+        let components: Vec<_> = path.components().collect();
+        let mut relinked = None;
+        for (i, component) in components.iter().enumerate() {
+            prefix.push(component);
+            let root = repo.find_tree(tree).map_err(|e| e.message().to_string())?;
+            let entry = root
+                .get_path(&prefix)
+                .map_err(|_| "No such file or directory".to_string())?;
+            if entry.filemode() == SYMLINK {
+                let blob = repo
+                    .find_blob(entry.id())
+                    .map_err(|e| e.message().to_string())?;
+                let target = Path::new(std::str::from_utf8(blob.content()).unwrap_or_default());
+                if target.is_absolute() {
+                    return Err("a symlink that leads outside the repository".into());
+                }
+                let joined = prefix.parent().unwrap_or(Path::new("")).join(target);
+                let rest: PathBuf = components[i + 1..].iter().collect();
+                let resolved = normal(&joined.join(rest))
+                    .ok_or("a symlink that leads outside the repository")?;
+                relinked = Some(resolved);
+                break;
+            }
+            if i + 1 == components.len() {
+                return match entry.kind() {
+                    Some(ObjectType::Blob) => Ok(Found::Blob(entry.id())),
+                    Some(ObjectType::Tree) => Ok(Found::Tree(entry.id())),
+                    _ => Err("not a file (a submodule?)".into()),
+                };
+            }
+        }
+        match relinked {
+            Some(next) => path = next,
+            None => unreachable!("every path ends in an entry or a symlink"),
+        }
+    }
+    Err("too many symlinks (a loop?)".into())
+}
+
+/// A folder (or one file) of declarations at a commit.
+pub struct GitSource {
+    repo: Mutex<Repository>,
+    tree: Oid,
+    /// `REV:path`, as messages name the root.
+    root: PathBuf,
+    /// `REV:`, which every name starts with.
+    prefix: String,
+    /// The declarations' path in the tree.
+    relative: PathBuf,
+    /// The folder references must stay inside.
+    boundary: PathBuf,
+    is_file: bool,
+}
+
+impl GitSource {
+    /// A path in the tree from a name this source gave out.
+    fn in_tree<'p>(&self, name: &'p Path) -> &'p Path {
+        let text = name.to_str().unwrap_or_default();
+        Path::new(text.strip_prefix(&self.prefix).unwrap_or(text))
+    }
+
+    fn named(&self, path: &Path) -> PathBuf {
+        PathBuf::from(format!("{}{}", self.prefix, path.display()))
+    }
+}
+
+impl Source for GitSource {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn is_file(&self) -> bool {
+        self.is_file
+    }
+
+    fn list(
+        &self,
+        keep: &dyn Fn(&Path) -> bool,
+        descend: &dyn Fn(&str) -> bool,
+    ) -> Option<Listing> {
+        let repo = self.repo.lock().expect("repository lock");
+        let start = match find(&repo, self.tree, &self.relative) {
+            Ok(Found::Blob(_)) => {
+                return Some(Listing {
+                    files: vec![self.named(&self.relative)],
+                    unreadable: Vec::new(),
+                });
+            }
+            Ok(Found::Tree(tree)) => tree,
+            Err(_) => return None,
+        };
+        let tree = repo.find_tree(start).ok()?;
+        let mut files = BTreeSet::new();
+        let walked = tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            let name = entry.name().unwrap_or_default();
+            match entry.kind() {
+                Some(ObjectType::Tree) if !descend(name) => TreeWalkResult::Skip,
+                Some(ObjectType::Blob) => {
+                    let in_tree = self.relative.join(format!("{dir}{name}"));
+                    if keep(&in_tree) {
+                        files.insert(in_tree);
+                    }
+                    TreeWalkResult::Ok
+                }
+                _ => TreeWalkResult::Ok,
+            }
+        });
+        walked.ok()?;
+        Some(Listing {
+            files: files.iter().map(|p| self.named(p)).collect(),
+            unreadable: Vec::new(),
+        })
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        let repo = self.repo.lock().expect("repository lock");
+        let blob = match find(&repo, self.tree, self.in_tree(path)).map_err(ReadError::Io)? {
+            Found::Blob(blob) => blob,
+            Found::Tree(_) => return Err(ReadError::Io("Is a directory".into())),
+        };
+        let blob = repo
+            .find_blob(blob)
+            .map_err(|e| ReadError::Io(e.message().to_string()))?;
+        let size = blob.size() as u64;
+        if size > limit {
+            return Err(ReadError::TooLarge { size, limit });
+        }
+        Ok(blob.content().to_vec())
+    }
+
+    fn locate(&self, from: &Path, reference: &str) -> Located {
+        let relative = Path::new(reference);
+        let dir = self.in_tree(from).parent().unwrap_or(Path::new(""));
+        let joined = normal(&dir.join(relative));
+        let path = self.named(joined.as_deref().unwrap_or(&dir.join(relative)));
+        let repo = self.repo.lock().expect("repository lock");
+        let symlink = joined.as_ref().is_some_and(|p| {
+            repo.find_tree(self.tree)
+                .ok()
+                .and_then(|t| t.get_path(p).ok())
+                .is_some_and(|e| e.filemode() == SYMLINK)
+        });
+        // Where it leads once symlinks are followed: it must stay in the declarations' folder.
+        let leads_inside = joined.as_ref().is_some_and(|p| {
+            p.starts_with(&self.boundary)
+                && match resolve(&repo, self.tree, p) {
+                    Some(target) => target.starts_with(&self.boundary),
+                    None => true, // missing: reading it says so
+                }
+        });
+        Located {
+            path,
+            outside: relative.is_absolute() || !leads_inside,
+            symlink,
+        }
+    }
+}
+
+/// Where `path` leads in `tree` once its symlinks are followed, if it exists there.
+fn resolve(repo: &Repository, tree: Oid, path: &Path) -> Option<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let root = repo.find_tree(tree).ok()?;
+        let entry = root.get_path(&path).ok()?;
+        if entry.filemode() != SYMLINK {
+            return Some(path);
+        }
+        let blob = repo.find_blob(entry.id()).ok()?;
+        let target = Path::new(std::str::from_utf8(blob.content()).ok()?);
+        if target.is_absolute() {
+            return Some(target.to_path_buf());
+        }
+        path = normal(&path.parent().unwrap_or(Path::new("")).join(target))
+            .unwrap_or_else(|| PathBuf::from("/"));
+    }
+    None
+}
