@@ -23,9 +23,11 @@
 //! resources, so the test suite stays fast while still checking that the bench works.
 
 use std::fmt::Write as _;
+
+mod generate;
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,8 +49,6 @@ const ENV_WRITE: &str = "DISPATCH_BENCH_WRITE";
 
 const DEFAULT_SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const QUICK_SIZE: usize = 200;
-const DOCS_PER_FILE: usize = 500;
-const TEAMS: usize = 4;
 
 fn main() {
     let env = |key| std::env::var(key).ok();
@@ -127,185 +127,13 @@ fn main() {
     print!("{}", table(&rows));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Generating the inputs
-
-const LANGUAGES: [&str; 4] = ["python3", "nodejs", "java", "powershell"];
-
-/// The shared manifest file each language's images refer to with `@file`, and its text.
-fn manifest_file(language: usize) -> (&'static str, &'static str) {
-    match language {
-        0 => (
-            "requirements.txt",
-            "numpy==1.26.4\npandas==2.2.2\nrequests>=2.31,<3\nboto3==1.34.100\npydantic>=2\n\
-             structlog==24.1.0\nhttpx==0.27.0\n",
-        ),
-        1 => (
-            "package.json",
-            "{\n  \"name\": \"fn\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n    \
-             \"axios\": \"^1.6.8\",\n    \"lodash\": \"^4.17.21\",\n    \"pino\": \"^8.20.0\"\n  }\n}\n",
-        ),
-        2 => (
-            "pom.xml",
-            "<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>io.example</groupId>\n  \
-             <artifactId>fn</artifactId>\n  <version>1.0</version>\n  <dependencies>\n    \
-             <dependency><groupId>com.google.guava</groupId><artifactId>guava</artifactId>\
-             <version>33.1.0-jre</version></dependency>\n  </dependencies>\n</project>\n",
-        ),
-        _ => (
-            "requirements.psd1",
-            "@{\n    'Az.Accounts' = '2.17.0'\n    'Pester' = '5.5.0'\n}\n",
-        ),
-    }
-}
-
-/// An inline manifest, a little different per image.
-fn inline_manifest(language: usize, i: usize) -> String {
-    match language {
-        0 => format!(
-            "numpy==1.26.{}\nrequests>=2.31\nclick==8.1.{}\n",
-            i % 5,
-            i % 8
-        ),
-        1 => format!(
-            "{{\"dependencies\": {{\"express\": \"^4.19.{}\", \"uuid\": \"^9.0.{}\"}}}}\n",
-            i % 3,
-            i % 2
-        ),
-        2 => format!(
-            "<project><dependencies><dependency>junit:junit:4.13.{}</dependency></dependencies></project>\n",
-            i % 3
-        ),
-        _ => format!("# modules\n@{{ 'PSReadLine' = '2.3.{}' }}\n", i % 5),
-    }
-}
-
-const PACKAGES: [(&str, Option<&str>); 6] = [
-    ("curl", None),
-    ("git", Some("1:2.39.2-1.1")),
-    ("libpq-dev", None),
-    ("ca-certificates", None),
-    ("jq", Some("1.6-2.1")),
-    ("openssl", Some("3.0.11-1~deb12u2")),
-];
-
-fn base_name(j: usize) -> String {
-    format!("base-{j:05}")
-}
-
-fn base_doc(out: &mut String, j: usize) {
-    let language = LANGUAGES[j % LANGUAGES.len()];
-    let _ = writeln!(out, "kind: BaseImage");
-    let _ = writeln!(out, "name: {}", base_name(j));
-    let _ = writeln!(
-        out,
-        "dockerUrl: 127.0.0.1:5000/dispatch/{language}-base-{j}:{}",
-        1 + j % 3
-    );
-    let _ = writeln!(out, "language: {language}");
-    if j.is_multiple_of(2) {
-        let _ = writeln!(
-            out,
-            "tags:\n  - key: role\n    value: base\n  - key: owner\n    value: platform-team"
-        );
-    }
-}
-
-fn image_doc(out: &mut String, i: usize, bases: usize) {
-    let base = i % bases;
-    let language = base % LANGUAGES.len();
-    let _ = writeln!(out, "kind: Image");
-    let _ = writeln!(out, "name: image-{i:06}");
-    let _ = writeln!(out, "baseImageName: {}", base_name(base));
-    match i % 3 {
-        // A shared `@file` manifest next to the YAML.
-        0 => {
-            let _ = writeln!(
-                out,
-                "runtimeDependencies:\n  manifest: '@{}'",
-                manifest_file(language).0
-            );
-        }
-        // A small inline manifest.
-        1 => {
-            let _ = writeln!(out, "runtimeDependencies:\n  manifest: |");
-            for line in inline_manifest(language, i).lines() {
-                let _ = writeln!(out, "    {line}");
-            }
-        }
-        _ => {}
-    }
-    if i.is_multiple_of(4) {
-        let _ = writeln!(out, "systemDependencies:\n  packages:");
-        for k in 0..1 + i % 3 {
-            let (name, version) = PACKAGES[(i + k) % PACKAGES.len()];
-            let _ = writeln!(out, "    - name: {name}");
-            if let Some(version) = version {
-                let _ = writeln!(out, "      version: \"{version}\"");
-            }
-        }
-    }
-    if i % 2 == 1 {
-        let _ = writeln!(
-            out,
-            "tags:\n  - key: team\n    value: team-{}\n  - key: function\n    value: fn-{i}",
-            i % TEAMS
-        );
-    }
-}
-
-/// Writes `declarations/` (N/10 base images, the rest images, ~500 documents a file, in a few
-/// folders) and `state.json` (every resource applied) under `dir`; returns a one-line summary.
+/// Writes `declarations/` ([`generate::declarations`]) and `state.json` (every resource
+/// applied) under `dir`; returns a one-line summary.
 fn generate(dir: &Path, size: usize) -> String {
-    let bases = (size / 10).max(1);
-    let images = size - bases;
     let root = dir.join("declarations");
-    let base_dir = root.join("base-images");
-    fs::create_dir_all(&base_dir).expect("create dir");
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut write = |path: PathBuf, text: &str| {
-        fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        files += 1;
-        bytes += text.len();
-    };
-    for (f, chunk) in (0..bases)
-        .collect::<Vec<_>>()
-        .chunks(DOCS_PER_FILE)
-        .enumerate()
-    {
-        let mut text = String::from("# Base images: an OS plus a language runtime.\n");
-        for (k, &j) in chunk.iter().enumerate() {
-            if k > 0 {
-                text.push_str("---\n");
-            }
-            base_doc(&mut text, j);
-        }
-        write(base_dir.join(format!("bases-{f:03}.yaml")), &text);
-    }
-    for team in 0..TEAMS {
-        let team_dir = root.join("images").join(format!("team-{team}"));
-        fs::create_dir_all(&team_dir).expect("create dir");
-        for language in 0..LANGUAGES.len() {
-            let (name, text) = manifest_file(language);
-            write(team_dir.join(name), text);
-        }
-    }
-    for (f, chunk) in (0..images)
-        .collect::<Vec<_>>()
-        .chunks(DOCS_PER_FILE)
-        .enumerate()
-    {
-        let mut text = String::from("# Images: a base image plus what a function needs.\n");
-        for (k, &i) in chunk.iter().enumerate() {
-            if k > 0 {
-                text.push_str("---\n");
-            }
-            image_doc(&mut text, i, bases);
-        }
-        let team_dir = root.join("images").join(format!("team-{}", f % TEAMS));
-        write(team_dir.join(format!("images-{f:03}.yaml")), &text);
-    }
+    let written = generate::declarations(&root, size);
+    let (bases, images, files, bytes) =
+        (written.bases, written.images, written.files, written.bytes);
 
     // The state: every declared resource applied, so the plan has nothing to do.
     let declared = decl::load(&FsSource::new(&root), LoadOptions::default()).unwrap_or_else(|d| {

@@ -757,6 +757,56 @@ mod tests {
         }
     }
 
+    /// Every `dispatch` command line in `text` (shell lines of a CI configuration).
+    fn invocations(value: &serde_json::Value, found: &mut Vec<Vec<String>>) {
+        match value {
+            serde_json::Value::String(script) => {
+                for line in script.lines() {
+                    let line = line.trim();
+                    let Some(words) = line.strip_prefix("dispatch ").and_then(shlex::split) else {
+                        continue;
+                    };
+                    // Redirections are the shell's, not dispatch's.
+                    let words: Vec<String> = words.into_iter().take_while(|w| w != ">").collect();
+                    found.push([vec!["dispatch".to_string()], words].concat());
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| invocations(v, found)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| invocations(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_ci_examples_use_only_flags_that_exist() {
+        for (file, text) in [
+            (
+                "github-workflow.yml",
+                include_str!("../examples/ci/github-workflow.yml"),
+            ),
+            (
+                "gitlab-ci.yml",
+                include_str!("../examples/ci/gitlab-ci.yml"),
+            ),
+        ] {
+            let config: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+            let mut found = Vec::new();
+            invocations(&config, &mut found);
+            let commands: Vec<&str> = found.iter().map(|words| words[1].as_str()).collect();
+            for expected in ["validate", "diff", "apply"] {
+                assert!(
+                    commands.contains(&expected),
+                    "{file} runs no `dispatch {expected}`"
+                );
+            }
+            for words in &found {
+                if let Err(e) = Cli::try_parse_from(words) {
+                    panic!("{file}: `{}` does not parse:\n{e}", words.join(" "));
+                }
+            }
+        }
+    }
+
     #[test]
     fn language_lists_its_values() {
         let mut command = Cli::command();
