@@ -140,9 +140,19 @@ pub enum Command {
   dispatch get images
   dispatch get image pandas -o json | jq .reason")]
     Get(GetArgs),
-    /// Inspect or edit the state
+    /// Inspect, edit or move the state
     #[command(subcommand)]
     State(StateCommand),
+    /// Free the state lock left by a run that died
+    #[command(after_help = "Examples:
+  dispatch force-unlock 0b9c8f1e-7d3a-4c55-9e0f-2a6b1c4d8e77
+
+The lock ID is in the message of the run that was refused (\"lock ID ...\"). Only that lock
+is freed: if another run holds the lock by then, nothing changes.")]
+    ForceUnlock {
+        /// The ID of the lock to free
+        lock_id: String,
+    },
     /// Print a shell's completion script
     #[command(after_help = "Examples:
   dispatch completions bash > /etc/bash_completion.d/dispatch
@@ -189,7 +199,11 @@ impl Command {
                 }) => (Some(writing), None, Some(network)),
                 None => args.batch.flags(),
             },
-            Command::State(StateCommand::Rm { writing, .. }) => (Some(writing), None, None),
+            Command::State(
+                StateCommand::Rm { writing, .. }
+                | StateCommand::Push { writing, .. }
+                | StateCommand::Pull { writing, .. },
+            ) => (Some(writing), None, None),
             _ => (None, None, None),
         }
     }
@@ -710,6 +724,34 @@ pub enum StateCommand {
         #[arg(required = true)]
         addresses: Vec<Address>,
 
+        #[command(flatten)]
+        writing: Writing,
+    },
+    /// Copy the local state file into the [backend] of dispatch.toml (a database)
+    #[command(after_help = "Examples:
+  dispatch state push                        .dispatch/state.json (or --state) to the database
+  dispatch state push old/state.json --force over a state of another lineage")]
+    Push {
+        /// The local state file [default: --state, else `state` in dispatch.toml, else
+        /// .dispatch/state.json]
+        file: Option<PathBuf>,
+        /// Overwrite a state of another lineage
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        writing: Writing,
+    },
+    /// Copy the state in the [backend] of dispatch.toml into a local file
+    #[command(after_help = "Examples:
+  dispatch state pull                   the database's state into .dispatch/state.json
+  dispatch state pull backup.json")]
+    Pull {
+        /// The local state file [default: --state, else `state` in dispatch.toml, else
+        /// .dispatch/state.json]
+        file: Option<PathBuf>,
+        /// Overwrite a state of another lineage
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         writing: Writing,
     },

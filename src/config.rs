@@ -50,6 +50,33 @@ pub struct Config {
     pub builder: Builder,
     pub build_args: HashMap<String, String>,
     pub templates: BTreeMap<Language, PathBuf>,
+    /// Where the state is kept.
+    pub backend: BackendConfig,
+}
+
+/// Where the state is kept: `config.state` (local), or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendConfig {
+    Local,
+    Postgres(PgSettings),
+}
+
+/// How long a PostgreSQL state lock lives without a heartbeat when nothing says otherwise.
+pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(120);
+pub const DEFAULT_PG_SCHEMA: &str = "dispatch";
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// A state in PostgreSQL, as `[backend]` and the environment say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgSettings {
+    /// A `postgres://` URL or a `key=value` string; `None`: the `PG*` variables alone.
+    pub url: Option<String>,
+    pub schema: String,
+    /// One of several independent states in one database.
+    pub workspace: String,
+    pub lock_ttl: Duration,
+    /// The longest a connection attempt may take.
+    pub connect_timeout: Duration,
 }
 
 impl Config {
@@ -67,10 +94,34 @@ impl Config {
         overrides: Overrides,
         env: impl Fn(&str) -> Option<String>,
     ) -> Config {
+        let env = |key: &str| env(key).filter(|value| !value.is_empty());
         let engine = env("DOCKER_HOST")
-            .filter(|host| !host.is_empty())
             .or(settings.engine.host)
             .unwrap_or_else(|| DEFAULT_ENGINE.to_string());
+        let timeout = overrides
+            .timeout
+            .or(settings.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let backend = settings.backend;
+        let kind = match env("DISPATCH_BACKEND").as_deref() {
+            Some("postgres") => Some(BackendKind::Postgres),
+            Some("local") => Some(BackendKind::Local),
+            _ => backend.kind,
+        };
+        let backend = match kind.unwrap_or_default() {
+            BackendKind::Local => BackendConfig::Local,
+            BackendKind::Postgres => BackendConfig::Postgres(PgSettings {
+                url: env("DISPATCH_PG_URL").or(backend.url),
+                schema: backend
+                    .schema
+                    .unwrap_or_else(|| DEFAULT_PG_SCHEMA.to_string()),
+                workspace: env("DISPATCH_WORKSPACE")
+                    .or(backend.workspace)
+                    .unwrap_or_else(|| DEFAULT_WORKSPACE.to_string()),
+                lock_ttl: backend.lock_ttl.unwrap_or(DEFAULT_LOCK_TTL),
+                connect_timeout: timeout,
+            }),
+        };
         Config {
             state: overrides
                 .state
@@ -84,10 +135,7 @@ impl Config {
                 .lock_timeout
                 .or(settings.lock_timeout)
                 .unwrap_or(Duration::ZERO),
-            timeout: overrides
-                .timeout
-                .or(settings.timeout)
-                .unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
             engine,
             destination: settings.registry.destination,
             insecure: settings.registry.insecure,
@@ -95,6 +143,7 @@ impl Config {
             builder: settings.build.builder.unwrap_or_default(),
             build_args: settings.build.args,
             templates: settings.templates,
+            backend,
         }
     }
 }
@@ -122,6 +171,35 @@ pub struct Settings {
     /// used instead of the built-in ones. Paths are relative to the current directory.
     #[serde(default)]
     pub templates: BTreeMap<Language, PathBuf>,
+    #[serde(default)]
+    pub backend: BackendSettings,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    /// The state file `state` names.
+    #[default]
+    Local,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackendSettings {
+    /// `local` (the default; the file `state` names) or `postgres`; `DISPATCH_BACKEND` wins.
+    #[serde(rename = "type")]
+    pub kind: Option<BackendKind>,
+    /// The database, e.g. "postgres://dispatch@db:5432/dispatch"; `DISPATCH_PG_URL` wins, and
+    /// the `PG*` variables fill in what it leaves out (the password in `PGPASSWORD`).
+    pub url: Option<String>,
+    /// The schema of dispatch's tables (default "dispatch").
+    pub schema: Option<String>,
+    /// Which of the database's states (default "default"); `DISPATCH_WORKSPACE` wins.
+    pub workspace: Option<String>,
+    /// How long a lock lives without a heartbeat before another run may take it over.
+    #[serde(default, with = "humantime_serde_opt")]
+    pub lock_ttl: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -239,6 +317,51 @@ mod humantime_serde_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backend_is_local_unless_postgres_is_asked_for() {
+        let resolve = |toml: &str, env: &[(&str, &str)]| {
+            let settings: Settings = toml::from_str(toml).unwrap();
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::resolve(settings, Overrides::default(), |key| {
+                env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+            })
+            .backend
+        };
+        assert_eq!(resolve("", &[]), BackendConfig::Local);
+        let toml = "timeout = \"9s\"\n[backend]\ntype = \"postgres\"\nurl = \"postgres://a@db/x\"\nschema = \"s\"\nworkspace = \"prod\"\nlock-ttl = \"30s\"\n";
+        assert_eq!(
+            resolve(toml, &[]),
+            BackendConfig::Postgres(PgSettings {
+                url: Some("postgres://a@db/x".into()),
+                schema: "s".into(),
+                workspace: "prod".into(),
+                lock_ttl: Duration::from_secs(30),
+                connect_timeout: Duration::from_secs(9),
+            })
+        );
+        let BackendConfig::Postgres(from_env) = resolve(
+            "",
+            &[
+                ("DISPATCH_BACKEND", "postgres"),
+                ("DISPATCH_PG_URL", "postgres://b@db/y"),
+                ("DISPATCH_WORKSPACE", "staging"),
+            ],
+        ) else {
+            panic!("DISPATCH_BACKEND=postgres asks for PostgreSQL");
+        };
+        assert_eq!(from_env.url.as_deref(), Some("postgres://b@db/y"));
+        assert_eq!(from_env.workspace, "staging");
+        assert_eq!(from_env.schema, DEFAULT_PG_SCHEMA);
+        assert_eq!(from_env.lock_ttl, DEFAULT_LOCK_TTL);
+        assert_eq!(
+            resolve(toml, &[("DISPATCH_BACKEND", "local")]),
+            BackendConfig::Local
+        );
+    }
 
     #[test]
     fn reads_every_key() {

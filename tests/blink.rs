@@ -2,48 +2,13 @@
 //! accepts and never answers. dispatch retries what may pass, gives up in bounded time, and
 //! says what failed where the declarations needed it. No engine needed: nothing is built.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-
-/// How the fake registry answers.
-#[derive(Clone, Copy)]
-enum Behaviour {
-    Status(u16),
-    /// Accepts the connection, reads the request, and says nothing.
-    Hang,
-}
-
-/// A registry on a free loopback port that answers as told; counts the requests.
-fn registry(behaviour: Behaviour) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counted = requests.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buffer = [0u8; 4096];
-            let _ = stream.read(&mut buffer);
-            counted.fetch_add(1, Ordering::SeqCst);
-            match behaviour {
-                Behaviour::Status(code) => {
-                    let response = format!(
-                        "HTTP/1.1 {code} Trouble\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    );
-                    let _ = stream.write_all(response.as_bytes());
-                }
-                Behaviour::Hang => held.push(stream),
-            }
-        }
-    });
-    (address, requests)
-}
+use common::{Behaviour, registry};
 
 /// `dispatch plan` of one base image at `registry`, with `args`.
 fn plan(registry: &str, args: &[&str]) -> (i32, String, Duration) {

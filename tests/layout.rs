@@ -3,10 +3,10 @@
 //! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, the state's and the
 //!    source's types, `apply::schedule`, `apply::record`, `refresh::observe`) touch no
 //!    filesystem, network, environment, clock or stdout, and import only each other.
-//! 2. The adapters (`source::fs`, `source::git`, `state::local`, `engine::docker`,
-//!    `registry::oci`) translate
-//!    and decide nothing: they import only `model`, their own module, `files`, `retry` and the
-//!    registry credentials.
+//! 2. The adapters (`source::fs`, `source::git`, `state::local`, `state::postgres`,
+//!    `engine::docker`, `registry::oci`) translate and decide nothing: they import only
+//!    `model`, their own module, their settings (`config`), `files`, `retry` and the registry
+//!    credentials.
 //! 3. The top-level modules import each other without a circle, and nothing in the library
 //!    names the binary's `commands` or `main`.
 //!
@@ -46,6 +46,7 @@ const NOT_PURE: &[&str] = &[
     "source::fs",
     "source::git",
     "state::local",
+    "state::postgres",
     "state::conformance",
 ];
 
@@ -53,12 +54,13 @@ const ADAPTERS: &[&str] = &[
     "source::fs",
     "source::git",
     "state::local",
+    "state::postgres",
     "engine::docker",
     "registry::oci",
 ];
 
 /// What adapters may use besides their own module.
-const ADAPTER_MAY_USE: &[&str] = &["model", "files", "retry", "registry::credentials"];
+const ADAPTER_MAY_USE: &[&str] = &["model", "config", "files", "retry", "registry::credentials"];
 
 /// What pure code must not do, and why.
 const IMPURE: &[(&str, &str)] = &[

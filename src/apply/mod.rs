@@ -38,7 +38,7 @@ pub struct Context<'a, E, R> {
 }
 
 /// Runs every change of `plan` that is not a no-op, recording each result in `state` and
-/// saving it as each step ends.
+/// checkpointing it as each step ends.
 pub async fn run<E: Engine, R: Registry>(
     plan: &Plan,
     state: &mut State,
@@ -86,8 +86,9 @@ pub async fn run<E: Engine, R: Registry>(
             }
         }
         schedule.finished(&change.address, succeeded);
-        lock.save(state)?;
+        lock.checkpoint(state, &change.address)?;
     }
+    lock.finish(state)?;
     tally.not_started = schedule.not_started();
     Ok(tally)
 }

@@ -47,7 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     let config =
         Config::load(Path::new("."), cli.overrides()).map_err(dispatch::ops::Error::from)?;
-    let ws = Workspace::local(config, command_line());
+    let ws = Workspace::new(config, command_line())?;
     match cli.command {
         Command::Validate { source, output } => validate::run(&ws, &source, output.format()),
         Command::Plan(args) => plan::run(&ws, &args),
@@ -59,6 +59,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete(args) => delete::run(&ws, args, quiet),
         Command::Get(args) => get::run(&ws, &args),
         Command::State(command) => state::run(&ws, &command),
+        Command::ForceUnlock { lock_id } => state::force_unlock(&ws, &lock_id),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     }
 }

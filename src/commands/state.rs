@@ -1,10 +1,11 @@
-//! `dispatch state list`, `dispatch state rm ADDRESS...`.
+//! `dispatch state list|rm|push|pull`, `dispatch force-unlock`.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use dispatch::console;
+use dispatch::ops::state::Copy;
 use dispatch::ops::{self, Workspace};
 
 use crate::cli::{Format, StateCommand};
@@ -34,6 +35,32 @@ pub fn run(ws: &Workspace, command: &StateCommand) -> Result<ExitCode> {
                 ))?;
             }
         }
+        StateCommand::Push { file, force, .. } | StateCommand::Pull { file, force, .. } => {
+            let (direction, verb) = match command {
+                StateCommand::Push { .. } => (Copy::Push, "Pushed"),
+                _ => (Copy::Pull, "Pulled"),
+            };
+            let file = file.as_ref().unwrap_or(&ws.config.state);
+            let count = ops::state::copy(ws, direction, file, *force)?;
+            let (from, to) = match direction {
+                Copy::Push => (file.display().to_string(), ws.backend.location()),
+                Copy::Pull => (ws.backend.location(), file.display().to_string()),
+            };
+            console::print(&format!(
+                "{verb} the state ({count} resource{}) from {from} to {to}.\n",
+                if count == 1 { "" } else { "s" }
+            ))?;
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dispatch force-unlock LOCK_ID`.
+pub fn force_unlock(ws: &Workspace, id: &str) -> Result<ExitCode> {
+    ws.backend.force_unlock(id).map_err(ops::Error::from)?;
+    console::print(&format!(
+        "Freed the lock {id} on {}.\n",
+        ws.backend.location()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -92,3 +92,15 @@ pub fn stdout_color() -> bool {
 pub fn stderr_color() -> bool {
     anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
+
+/// Writes `message` to stderr as a warning, which no output format on stdout carries.
+pub fn warn(message: &str) {
+    let painter = crate::report::Painter {
+        color: stderr_color(),
+    };
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{} {message}",
+        painter.paint(anstyle::AnsiColor::Yellow.on_default().bold(), "Warning:")
+    );
+}

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use crate::apply::Options;
 use crate::build;
+use crate::config::BackendConfig;
 use crate::config::{Config, SettingsError};
 use crate::console::ApprovalError;
 use crate::decl::{self, Declarations, LoadOptions};
@@ -29,6 +30,7 @@ use crate::registry::oci::Registries;
 use crate::source::fs::FsSource;
 use crate::source::git::{GitError, Provenance, Repo};
 use crate::state::local::LocalBackend;
+use crate::state::postgres::PgBackend;
 use crate::state::{Backend, State, StateError, StateLock};
 
 /// Everything that can stop an operation, each with what the user can do about it.
@@ -78,6 +80,19 @@ pub enum Error {
     NotInState(Address),
     #[error("there is no state yet; nothing to remove")]
     NoState,
+    #[error("there is no state at {0} to copy")]
+    NothingToCopy(String),
+    #[error("the state is kept in the local file {0} already; there is nowhere to copy it")]
+    LocalOnly(String),
+    #[error(
+        "{to} holds another state (lineage {found}) than {from} (lineage {lineage}); it was not overwritten"
+    )]
+    Lineage {
+        from: String,
+        to: String,
+        lineage: uuid::Uuid,
+        found: uuid::Uuid,
+    },
     #[error("{address} is still used by {}", list(.users))]
     InUse {
         address: Address,
@@ -143,6 +158,12 @@ impl Hint for Error {
                 crate::report::get::noun(address.kind)
             )),
             Error::NotInState(_) => Some("`dispatch state list` shows what is".into()),
+            Error::LocalOnly(_) => Some(
+                "`state push` and `state pull` copy between the local file and the [backend] in dispatch.toml; set type = \"postgres\" there".into(),
+            ),
+            Error::Lineage { .. } => Some(
+                "check that both name the same project; --force overwrites it (its history keeps the old one)".into(),
+            ),
             Error::InUse { users, .. } => {
                 Some(format!("delete {} first", agree(users.len(), "it", "them")))
             }
@@ -163,6 +184,7 @@ impl Hint for Error {
             | Error::Template { .. }
             | Error::Read { .. }
             | Error::NoState
+            | Error::NothingToCopy(_)
             | Error::InvalidReference { .. }
             | Error::InvalidLanguage(_) => None,
         }
@@ -191,13 +213,19 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// A workspace whose state is the local file `config.state`.
-    pub fn local(config: Config, command: String) -> Self {
-        Workspace {
-            backend: Box::new(LocalBackend::new(config.state.clone())),
+    /// A workspace whose state is where `config.backend` says; nothing is opened yet.
+    pub fn new(config: Config, command: String) -> Result<Self, Error> {
+        let backend: Box<dyn Backend> = match &config.backend {
+            BackendConfig::Local => Box::new(LocalBackend::new(config.state.clone())),
+            BackendConfig::Postgres(settings) => {
+                Box::new(PgBackend::new(settings, |key| std::env::var(key).ok())?)
+            }
+        };
+        Ok(Workspace {
+            backend,
             config,
             command,
-        }
+        })
     }
 
     /// The declarations `input` names, whose images may name `state`'s base images.
@@ -234,8 +262,19 @@ impl Workspace {
 
     /// Takes the state lock, waiting as long as the config says.
     pub fn lock(&self) -> Result<Box<dyn StateLock>, Error> {
+        self.lock_on(self.backend.as_ref())
+    }
+
+    /// Takes `backend`'s lock as this run, waiting as long as the config says.
+    pub fn lock_on(&self, backend: &dyn Backend) -> Result<Box<dyn StateLock>, Error> {
         let holder = crate::host::holder(&self.command);
-        Ok(self.backend.lock(self.config.lock_timeout, &holder)?)
+        let lock = backend.lock(self.config.lock_timeout, &holder)?;
+        if let Some(stale) = lock.replaced() {
+            crate::console::warn(&format!(
+                "took over the lock of {stale}: its heartbeat had stopped (the run died, or lost the database)"
+            ));
+        }
+        Ok(lock)
     }
 
     pub async fn engine(&self) -> Result<DockerEngine, Error> {

@@ -1,8 +1,13 @@
-//! The state as the user asks about it (`get`, `state list`) or edits it by hand (`state rm`).
+//! The state as the user asks about it (`get`, `state list`), edits it by hand (`state rm`) or
+//! moves it (`state push`, `state pull`).
+
+use std::path::Path;
 
 use super::{Error, Workspace};
+use crate::config::BackendConfig;
 use crate::model::{Address, Kind};
-use crate::state::ResourceState;
+use crate::state::local::LocalBackend;
+use crate::state::{Backend, ResourceState};
 
 /// The resources of `kind`, or the one named `name`.
 pub fn get(ws: &Workspace, kind: Kind, name: Option<&str>) -> Result<Vec<ResourceState>, Error> {
@@ -34,4 +39,46 @@ pub fn rm(ws: &Workspace, addresses: &[Address]) -> Result<(), Error> {
     }
     lock.save(&mut state)?;
     Ok(())
+}
+
+/// Which way `state push` and `state pull` copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copy {
+    /// The local file to the configured backend.
+    Push,
+    /// The configured backend to the local file.
+    Pull,
+}
+
+/// Copies the whole state between the local file `file` and the configured backend, keeping
+/// its lineage; the serial continues the destination's. A destination that holds another
+/// lineage is overwritten only when `force`. Returns how many resources were copied.
+pub fn copy(ws: &Workspace, direction: Copy, file: &Path, force: bool) -> Result<usize, Error> {
+    if ws.config.backend == BackendConfig::Local {
+        return Err(Error::LocalOnly(ws.backend.location()));
+    }
+    let local = LocalBackend::new(file);
+    let (from, to): (&dyn Backend, &dyn Backend) = match direction {
+        Copy::Push => (&local, ws.backend.as_ref()),
+        Copy::Pull => (ws.backend.as_ref(), &local),
+    };
+    let lock = ws.lock_on(to)?;
+    let mut state = from
+        .load()?
+        .ok_or_else(|| Error::NothingToCopy(from.location()))?;
+    if let Some(there) = to.load()? {
+        if there.lineage != state.lineage && !force {
+            return Err(Error::Lineage {
+                from: from.location(),
+                to: to.location(),
+                lineage: state.lineage,
+                found: there.lineage,
+            });
+        }
+        state.serial = there.serial;
+    } else {
+        state.serial = 0;
+    }
+    lock.save(&mut state)?;
+    Ok(state.resources.len())
 }

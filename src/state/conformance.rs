@@ -41,13 +41,16 @@ impl Tamper {
     }
 }
 
-/// A lock holder for tests: this process, a fixed time.
+/// A lock holder for tests: this process, a fixed time, a fresh lock ID.
 pub fn holder(command: &str) -> Holder {
     Holder {
+        id: uuid::Uuid::new_v4().to_string(),
         pid: std::process::id(),
         host: "conformance".into(),
+        user: "test".into(),
         command: command.into(),
         since: "2026-11-25T08:00:00Z".into(),
+        job: None,
     }
 }
 
@@ -56,7 +59,7 @@ type Check = fn(&dyn Subject);
 
 /// Runs every check, each on a fresh subject from `fresh`.
 pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
-    let checks: [(&str, Check); 8] = [
+    let checks: [(&str, Check); 10] = [
         ("an empty backend has no state", empty),
         ("saves round-trip, lineage kept, serial grows", round_trip),
         ("a second writer is refused and told the holder", exclusion),
@@ -65,6 +68,11 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
         ("the previous state is kept", previous),
         ("corrupt and too-new states are refused untouched", corrupt),
         ("a reader never sees half a save", atomic),
+        (
+            "checkpoints write one resource each and finish keeps them",
+            checkpoints,
+        ),
+        ("force-unlock frees only the lock it names", unlock_by_id),
     ];
     for (name, check) in checks {
         let subject = fresh();
@@ -76,8 +84,8 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
     }
 }
 
-/// A state of `n` base images.
-fn sample(n: usize) -> State {
+/// A state of `n` base images, for tests and benchmarks of backends.
+pub fn sample(n: usize) -> State {
     let mut state = State::new();
     state.resources = (0..n).map(|i| entry(&format!("base{i}"))).collect();
     state
@@ -135,6 +143,10 @@ fn exclusion(subject: &dyn Subject) {
         "{holder}"
     );
     assert!(holder.contains("`dispatch apply`"), "{holder}");
+    assert!(
+        holder.contains("lock ID "),
+        "the holder names the lock's ID: {holder}"
+    );
 }
 
 fn waiting(subject: &dyn Subject) {
@@ -234,4 +246,48 @@ fn atomic(subject: &dyn Subject) {
             "the reader missed the last save: {seen:?}"
         );
     });
+}
+
+fn checkpoints(subject: &dyn Subject) {
+    let backend = subject.backend();
+    let lock = backend.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = sample(3);
+    // The very first write may be a checkpoint.
+    lock.checkpoint(&mut state, &entry("base0").0).unwrap();
+    assert_eq!(subject.backend().load().unwrap().as_ref(), Some(&state));
+    let (changed, removed, added) = (entry("base0").0, entry("base1").0, entry("added"));
+    state.resources.get_mut(&changed).unwrap().reason = vec!["changed".into()];
+    lock.checkpoint(&mut state, &changed).unwrap();
+    state.resources.remove(&removed);
+    lock.checkpoint(&mut state, &removed).unwrap();
+    state.resources.extend([added.clone()]);
+    lock.checkpoint(&mut state, &added.0).unwrap();
+    assert_eq!(state.serial, 4);
+    // Another client sees every checkpoint before the command ends, and after.
+    assert_eq!(subject.backend().load().unwrap().as_ref(), Some(&state));
+    lock.finish(&mut state).unwrap();
+    assert_eq!(subject.backend().load().unwrap().as_ref(), Some(&state));
+    drop(lock);
+    let lock = backend.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut reloaded = subject.backend().load().unwrap().unwrap();
+    lock.save(&mut reloaded).unwrap();
+    assert_eq!(reloaded.serial, 5);
+    assert_eq!(reloaded.resources, state.resources);
+}
+
+fn unlock_by_id(subject: &dyn Subject) {
+    let held = holder("apply");
+    let lock = subject.backend().lock(Duration::ZERO, &held).unwrap();
+    let err = subject.backend().force_unlock("not-a-lock-id").unwrap_err();
+    assert!(matches!(err, StateError::NoSuchLock { .. }), "{err}");
+    // Still held.
+    assert!(
+        subject
+            .backend()
+            .lock(Duration::ZERO, &holder("second"))
+            .is_err()
+    );
+    drop(lock);
+    let err = subject.backend().force_unlock(&held.id).unwrap_err();
+    assert!(matches!(err, StateError::NoSuchLock { .. }), "{err}");
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{Backend, Holder, STATE_VERSION, State, StateError, StateLock};
+use crate::model::Address;
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -65,26 +66,60 @@ impl Backend for MemoryBackend {
         shared.holder = Some(holder.clone());
         Ok(Box::new(MemoryLock {
             backend: self.clone(),
+            id: holder.id.clone(),
         }))
     }
 
     fn location(&self) -> String {
         "memory".into()
     }
+
+    fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        let (mutex, released) = &*self.shared;
+        let mut shared = mutex.lock().unwrap();
+        match &shared.holder {
+            Some(holder) if holder.id == id => {
+                shared.holder = None;
+                released.notify_all();
+                Ok(())
+            }
+            other => Err(StateError::NoSuchLock {
+                id: id.to_string(),
+                holder: other.as_ref().map(Holder::to_string),
+            }),
+        }
+    }
 }
 
 struct MemoryLock {
     backend: MemoryBackend,
+    id: String,
 }
 
 impl StateLock for MemoryLock {
     fn save(&self, state: &mut State) -> Result<(), StateError> {
         assert_eq!(state.version, STATE_VERSION);
-        state.next();
         let mut shared = self.backend.shared.0.lock().unwrap();
+        match &shared.holder {
+            Some(holder) if holder.id == self.id => {}
+            other => {
+                return Err(StateError::LockLost {
+                    by: other.as_ref().map_or("nobody".into(), Holder::to_string),
+                });
+            }
+        }
+        state.next();
         shared.previous = shared.stored.take();
         shared.stored = Some(serde_json::to_string(state).expect("state serializes"));
         shared.saves.push(state.clone());
+        Ok(())
+    }
+
+    fn checkpoint(&self, state: &mut State, _: &Address) -> Result<(), StateError> {
+        self.save(state)
+    }
+
+    fn finish(&self, _: &mut State) -> Result<(), StateError> {
         Ok(())
     }
 }
@@ -92,8 +127,11 @@ impl StateLock for MemoryLock {
 impl Drop for MemoryLock {
     fn drop(&mut self) {
         let (mutex, released) = &*self.backend.shared;
-        mutex.lock().unwrap().holder = None;
-        released.notify_all();
+        let mut shared = mutex.lock().unwrap();
+        if shared.holder.as_ref().is_some_and(|h| h.id == self.id) {
+            shared.holder = None;
+            released.notify_all();
+        }
     }
 }
 

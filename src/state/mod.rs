@@ -1,11 +1,12 @@
 //! The state: what dispatch last made real. The types here are plain data; where the state is
-//! kept is a [`Backend`] ([`local`] today), and every backend passes the same [`conformance`]
-//! suite.
+//! kept is a [`Backend`] (a [`local`] file, or [`postgres`] for a team), and every backend passes
+//! the same [`conformance`] suite.
 
 pub mod conformance;
 pub mod local;
 #[cfg(test)]
 pub mod memory;
+pub mod postgres;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -128,19 +129,39 @@ fn empty_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
 /// Who holds the write lock, kept with it so that a second writer can name them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
+    /// The lock's own ID, for `dispatch force-unlock`.
+    #[serde(default)]
+    pub id: String,
     pub pid: u32,
     pub host: String,
+    #[serde(default)]
+    pub user: String,
     pub command: String,
     pub since: String,
+    /// The CI job that runs the command, when a CI system says (GitHub Actions, GitLab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let user = if self.user.is_empty() {
+            String::new()
+        } else {
+            format!("{}@", self.user)
+        };
         write!(
             f,
-            "pid {} on {} (`{}`) since {}",
+            "pid {} on {user}{} (`{}`) since {}",
             self.pid, self.host, self.command, self.since
-        )
+        )?;
+        if let Some(job) = &self.job {
+            write!(f, ", job {job}")?;
+        }
+        if !self.id.is_empty() {
+            write!(f, "; lock ID {}", self.id)?;
+        }
+        Ok(())
     }
 }
 
@@ -151,20 +172,20 @@ pub enum StateError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("state {path} is corrupt ({message}); it was not changed")]
+    #[error("state {location} is corrupt ({message}); it was not changed")]
     Corrupt {
-        path: PathBuf,
+        location: String,
         message: String,
         /// The previous state, if one is kept.
         backup: Option<PathBuf>,
     },
     #[error(
-        "state {path} has format version {found}{}, newer than this dispatch ({}) understands ({STATE_VERSION}); it was not changed",
+        "state {location} has format version {found}{}, newer than this dispatch ({}) understands ({STATE_VERSION}); it was not changed",
         .written_by.as_ref().map(|v| format!(" (written by dispatch {v})")).unwrap_or_default(),
         env!("CARGO_PKG_VERSION")
     )]
     TooNew {
-        path: PathBuf,
+        location: String,
         found: u32,
         written_by: Option<String>,
     },
@@ -180,6 +201,20 @@ pub enum StateError {
     },
     #[error("state is locked by {holder}")]
     Locked { holder: String },
+    #[error("the state lock was taken over by another writer ({by}); nothing more was written")]
+    LockLost { by: String },
+    #[error(
+        "the state changed under this run: it was at serial {found}, not the serial {expected} this run wrote last; nothing was written"
+    )]
+    Conflict { expected: u64, found: u64 },
+    #[error("no lock {id} on the state{}", .holder.as_ref().map(|h| format!(" (it is locked by {h})")).unwrap_or_default())]
+    NoSuchLock { id: String, holder: Option<String> },
+    #[error("the lock {id} is held by a running process (pid {pid}), which alone can release it")]
+    Unbreakable { id: String, pid: u32 },
+    #[error("state {location}: {detail}")]
+    Database { location: String, detail: String },
+    #[error("the PostgreSQL backend's settings are invalid: {0}")]
+    Settings(String),
 }
 
 impl Hint for StateError {
@@ -197,7 +232,22 @@ impl Hint for StateError {
             }
             StateError::TooNew { .. } => Some("upgrade dispatch".into()),
             StateError::Locked { .. } => Some(
-                "wait for that run to finish, or pass --lock-timeout 5m to wait for it; if no such process runs, the lock is already free".into(),
+                "wait for that run to finish, or pass --lock-timeout 5m to wait for it; if it died, `dispatch force-unlock LOCK_ID` frees the lock".into(),
+            ),
+            StateError::LockLost { .. } | StateError::Conflict { .. } => Some(
+                "another run writes this state now; plan again once it is done".into(),
+            ),
+            StateError::NoSuchLock { .. } => {
+                Some("the lock ID is in the message of the run that was refused".into())
+            }
+            StateError::Database { .. } => Some(
+                "check that the server is up and `[backend] url` in dispatch.toml (or DISPATCH_PG_URL, or the PG* variables) names it; the password goes in PGPASSWORD".into(),
+            ),
+            StateError::Settings(_) => Some(
+                "the keys of [backend] are documented in README.md, section \"Shared state\"".into(),
+            ),
+            StateError::Unbreakable { .. } => Some(
+                "a local state's lock is released when its holder exits; stop that process, or wait for it".into(),
             ),
             StateError::Read { path, error }
             | StateError::Write { path, error }
@@ -223,8 +273,11 @@ pub trait Backend: Send + Sync {
     /// Takes the exclusive write lock, waiting up to `timeout` for another holder to let go.
     fn lock(&self, timeout: Duration, holder: &Holder) -> Result<Box<dyn StateLock>, StateError>;
 
-    /// Where the state is, as messages name it.
+    /// Where the state is, as messages name it (never with credentials).
     fn location(&self) -> String;
+
+    /// Frees the lock `id`, left by a run that died.
+    fn force_unlock(&self, id: &str) -> Result<(), StateError>;
 }
 
 /// Proof of the exclusive write lock, and the only way to write the state. Released on drop.
@@ -232,6 +285,18 @@ pub trait StateLock: Send + Sync {
     /// Writes `state` with its serial incremented (see [`State::next`]), replacing the
     /// previous one in one step.
     fn save(&self, state: &mut State) -> Result<(), StateError>;
+
+    /// Records that the resource at `address` changed in `state` (or left it): one write,
+    /// whatever the size of the state, made after each resource an apply finishes.
+    fn checkpoint(&self, state: &mut State, address: &Address) -> Result<(), StateError>;
+
+    /// Ends the command's writes (a journal is folded into the state).
+    fn finish(&self, state: &mut State) -> Result<(), StateError>;
+
+    /// The holder of a stale lock this one took over, to tell the user.
+    fn replaced(&self) -> Option<&Holder> {
+        None
+    }
 }
 
 impl State {

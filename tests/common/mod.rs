@@ -2,8 +2,12 @@
 //! services are, a sandbox to run dispatch in, and checks of its output.
 #![allow(dead_code)] // each test binary uses some of these
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assert_cmd::Command;
 
@@ -295,4 +299,39 @@ impl Drop for OwnRegistry {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// How a fake registry answers.
+#[derive(Clone, Copy)]
+pub enum Behaviour {
+    Status(u16),
+    /// Accepts the connection, reads the request, and says nothing.
+    Hang,
+}
+
+/// A registry on a free loopback port that answers as told; counts the requests.
+pub fn registry(behaviour: Behaviour) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            counted.fetch_add(1, Ordering::SeqCst);
+            match behaviour {
+                Behaviour::Status(code) => {
+                    let response = format!(
+                        "HTTP/1.1 {code} Trouble\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                    let _ = stream.write_all(response.as_bytes());
+                }
+                Behaviour::Hang => held.push(stream),
+            }
+        }
+    });
+    (address, requests)
 }

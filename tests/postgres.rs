@@ -1,0 +1,582 @@
+//! The PostgreSQL state backend on a real server (`.ci/postgres` starts a private cluster):
+//! the conformance suite every backend passes, then what only a shared database has — tables
+//! made and migrated on first use, heartbeats, stale and stolen locks, compare-and-swap, one
+//! row per checkpoint — and runners (separate folders, one database) taking turns.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use dispatch::config::PgSettings;
+use dispatch::state::conformance::{self, Subject, Tamper, holder};
+use dispatch::state::postgres::PgBackend;
+use dispatch::state::{Backend, State, StateError};
+
+use common::{Behaviour, Sandbox, base_doc, contains, env, ok, registry};
+
+/// The schema the tests share; each test has workspaces (or a schema) of its own.
+const SCHEMA: &str = "dispatch_tests";
+
+fn url() -> String {
+    env("DISPATCH_TEST_PG_URL")
+}
+
+fn password() -> String {
+    env("DISPATCH_TEST_PG_PASSWORD")
+}
+
+/// The URL without its password, as a dispatch.toml in git would hold it.
+fn public_url() -> String {
+    url().replace(&format!(":{}@", password()), "@")
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn settings(schema: &str, workspace: &str, ttl: Duration) -> PgSettings {
+    PgSettings {
+        url: Some(url()),
+        schema: schema.into(),
+        workspace: workspace.into(),
+        lock_ttl: ttl,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+fn backend(settings: &PgSettings) -> PgBackend {
+    PgBackend::new(settings, |_| None).unwrap()
+}
+
+/// A connection of the test's own, to look behind the backend.
+fn sql() -> postgres::Client {
+    postgres::Client::connect(&url(), postgres::NoTls).unwrap()
+}
+
+/// A workspace in the shared schema, for the conformance suite.
+struct Pg {
+    settings: PgSettings,
+}
+
+impl Pg {
+    fn fresh() -> Pg {
+        let pg = Pg {
+            settings: settings(SCHEMA, &unique("conformance"), Duration::from_secs(120)),
+        };
+        // The tables exist before anything is tampered with.
+        drop(pg.backend().lock(Duration::ZERO, &holder("setup")).unwrap());
+        pg
+    }
+}
+
+impl Subject for Pg {
+    fn backend(&self) -> Box<dyn Backend> {
+        Box::new(backend(&self.settings))
+    }
+
+    fn tamper(&self, how: Tamper) {
+        let mut db = sql();
+        let workspace = &self.settings.workspace;
+        db.execute(
+            "INSERT INTO dispatch_tests.workspaces (name, lineage, serial, version)
+             VALUES ($1, gen_random_uuid(), 1, 1) ON CONFLICT (name) DO NOTHING",
+            &[workspace],
+        )
+        .unwrap();
+        match how {
+            Tamper::Garbage => db
+                .execute(
+                    "INSERT INTO dispatch_tests.resources (workspace, address, entry, serial)
+                     VALUES ($1, 'BaseImage/x', '{\"garbage\": true}', 1)
+                     ON CONFLICT (workspace, address) DO UPDATE SET entry = excluded.entry",
+                    &[workspace],
+                )
+                .unwrap(),
+            Tamper::Version(version) => db
+                .execute(
+                    "UPDATE dispatch_tests.workspaces SET version = $2 WHERE name = $1",
+                    &[workspace, &(version as i32)],
+                )
+                .unwrap(),
+        };
+    }
+
+    /// The state before the last write: the current one with that write's history undone.
+    fn previous(&self) -> Option<State> {
+        let mut state = self.backend().load().unwrap()?;
+        let rows = sql()
+            .query(
+                "SELECT address, before::text FROM dispatch_tests.history
+                 WHERE workspace = $1 AND serial = $2",
+                &[&self.settings.workspace, &(state.serial as i64)],
+            )
+            .unwrap();
+        for row in rows {
+            let address = row.get::<_, &str>(0).parse().unwrap();
+            match row.get::<_, Option<&str>>(1) {
+                Some(before) => {
+                    state
+                        .resources
+                        .insert(address, serde_json::from_str(before).unwrap());
+                }
+                None => {
+                    state.resources.remove(&address);
+                }
+            }
+        }
+        state.serial -= 1;
+        Some(state)
+    }
+}
+
+#[test]
+fn passes_the_conformance_suite() {
+    conformance::run(&|| Box::new(Pg::fresh()));
+}
+
+#[test]
+fn tables_are_made_on_first_write_and_migrated_once() {
+    let schema = unique("fresh");
+    let exists = || {
+        sql()
+            .query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+                &[&schema],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            == 1
+    };
+    let settings = settings(&schema, "default", Duration::from_secs(120));
+    // A reader makes nothing: it may have no right to.
+    assert_eq!(backend(&settings).load().unwrap(), None);
+    assert!(!exists());
+    // Eight runners start at once on an empty database: each gets through.
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let runners: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    backend(&settings)
+                        .lock(Duration::from_secs(30), &holder("apply"))
+                        .map(drop)
+                })
+            })
+            .collect();
+        runners.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(exists());
+    let version: String = sql()
+        .query_one(
+            &format!("SELECT value FROM {schema}.meta WHERE key = 'schema_version'"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, "1");
+    // A database migrated by a newer dispatch is refused, not written.
+    sql()
+        .execute(
+            &format!("UPDATE {schema}.meta SET value = '99' WHERE key = 'schema_version'"),
+            &[],
+        )
+        .unwrap();
+    let err = backend(&settings)
+        .lock(Duration::ZERO, &holder("apply"))
+        .err()
+        .unwrap();
+    assert!(matches!(err, StateError::TooNew { found: 99, .. }), "{err}");
+}
+
+#[test]
+fn workspaces_and_schemas_are_independent_states() {
+    let a = settings(SCHEMA, &unique("a"), Duration::from_secs(120));
+    let b = settings(SCHEMA, &unique("b"), Duration::from_secs(120));
+    let other_schema = settings(&unique("other"), &a.workspace, Duration::from_secs(120));
+    let _held = backend(&a).lock(Duration::ZERO, &holder("a")).unwrap();
+    // The same workspace name in another schema, and another workspace: not locked.
+    for other in [&b, &other_schema] {
+        let lock = backend(other).lock(Duration::ZERO, &holder("b")).unwrap();
+        lock.save(&mut State::new()).unwrap();
+    }
+    assert_eq!(backend(&a).load().unwrap(), None);
+}
+
+#[test]
+fn a_heartbeat_keeps_a_lock_alive_past_its_ttl() {
+    let s = settings(SCHEMA, &unique("beat"), Duration::from_secs(1));
+    let _held = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let err = backend(&s)
+        .lock(Duration::ZERO, &holder("second"))
+        .err()
+        .expect("a lock with a live heartbeat is not stale");
+    assert!(matches!(err, StateError::Locked { .. }), "{err}");
+    contains(&err.to_string(), "last heartbeat 0s ago");
+}
+
+#[test]
+fn a_stale_lock_is_taken_over_and_its_writer_cannot_write_after() {
+    let s = settings(SCHEMA, &unique("stale"), Duration::from_secs(1));
+    let first = backend(&s);
+    let dead = first
+        .lock(Duration::ZERO, &holder("dispatch apply"))
+        .unwrap();
+    let mut state = State::new();
+    dead.save(&mut state).unwrap();
+    // The holder stops beating, as a process killed or cut off from the database would.
+    sql()
+        .execute(
+            "UPDATE dispatch_tests.locks SET heartbeat = now() - interval '1 minute'
+             WHERE workspace = $1",
+            &[&s.workspace],
+        )
+        .unwrap();
+    let started = Instant::now();
+    let taker = backend(&s)
+        .lock(
+            Duration::from_secs(10),
+            &holder("dispatch apply --lock-timeout 10s"),
+        )
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let replaced = taker
+        .replaced()
+        .expect("the takeover names whose lock it was");
+    assert_eq!(replaced.command, "dispatch apply");
+    // The old writer comes back: its write fails before changing anything.
+    let err = dead.save(&mut state.clone()).unwrap_err();
+    assert!(matches!(err, StateError::LockLost { .. }), "{err}");
+    contains(&err.to_string(), "dispatch apply --lock-timeout 10s");
+    assert_eq!(backend(&s).load().unwrap().unwrap().serial, 1);
+    let mut latest = backend(&s).load().unwrap().unwrap();
+    taker.save(&mut latest).unwrap();
+    assert_eq!(latest.serial, 2);
+}
+
+#[test]
+fn a_writer_whose_lock_row_was_cleared_fails_before_its_next_write() {
+    let s = settings(SCHEMA, &unique("stolen"), Duration::from_secs(120));
+    let lock = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = State::new();
+    lock.save(&mut state).unwrap();
+    let before = backend(&s).load().unwrap();
+    sql()
+        .execute(
+            "DELETE FROM dispatch_tests.locks WHERE workspace = $1",
+            &[&s.workspace],
+        )
+        .unwrap();
+    let address = "BaseImage/x".parse().unwrap();
+    let err = lock.checkpoint(&mut state, &address).unwrap_err();
+    assert!(matches!(err, StateError::LockLost { .. }), "{err}");
+    assert_eq!(
+        backend(&s).load().unwrap(),
+        before,
+        "the state is as it was"
+    );
+}
+
+#[test]
+fn a_write_over_a_serial_it_did_not_read_is_refused() {
+    let s = settings(SCHEMA, &unique("cas"), Duration::from_secs(120));
+    let lock = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = State::new();
+    lock.save(&mut state).unwrap();
+    sql()
+        .execute(
+            "UPDATE dispatch_tests.workspaces SET serial = 7 WHERE name = $1",
+            &[&s.workspace],
+        )
+        .unwrap();
+    let err = lock.save(&mut state.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StateError::Conflict {
+                expected: 1,
+                found: 7
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_checkpoint_writes_one_row() {
+    let s = settings(SCHEMA, &unique("rows"), Duration::from_secs(120));
+    let lock = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = conformance::sample(200);
+    lock.save(&mut state).unwrap();
+    let address = state.resources.keys().nth(17).unwrap().clone();
+    state.resources.get_mut(&address).unwrap().reason = vec!["rebuilt".into()];
+    lock.checkpoint(&mut state, &address).unwrap();
+    let rows: Vec<(String, i64)> = sql()
+        .query(
+            "SELECT address, serial FROM dispatch_tests.resources
+             WHERE workspace = $1 AND serial = $2",
+            &[&s.workspace, &(state.serial as i64)],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(rows, [(address.to_string(), 2)]);
+    assert_eq!(backend(&s).load().unwrap().unwrap(), state);
+}
+
+#[test]
+fn force_unlock_frees_the_lock_it_names_and_its_writer_stops() {
+    let s = settings(SCHEMA, &unique("force"), Duration::from_secs(120));
+    let held = holder("apply");
+    let lock = backend(&s).lock(Duration::ZERO, &held).unwrap();
+    let err = backend(&s).force_unlock("someone-else").unwrap_err();
+    contains(&err.to_string(), "it is locked by pid");
+    backend(&s).force_unlock(&held.id).unwrap();
+    let _next = backend(&s).lock(Duration::ZERO, &holder("next")).unwrap();
+    let err = lock.save(&mut State::new()).unwrap_err();
+    assert!(matches!(err, StateError::LockLost { .. }), "{err}");
+}
+
+#[test]
+fn connection_failures_name_the_database_but_never_the_password() {
+    let wrong = PgSettings {
+        url: Some(url().replace(&password(), "not-the-password")),
+        ..settings(SCHEMA, "default", Duration::from_secs(120))
+    };
+    let err = backend(&wrong).load().unwrap_err().to_string();
+    contains(&err, "password authentication failed");
+    contains(&err, "postgres://dispatch@127.0.0.1:");
+    assert!(!err.contains("not-the-password"), "{err}");
+    // Nothing listens on port 1.
+    let refused = PgSettings {
+        url: Some("postgres://dispatch:secret@127.0.0.1:1/dispatch".into()),
+        ..wrong
+    };
+    let err = backend(&refused).load().unwrap_err().to_string();
+    contains(&err, "postgres://dispatch@127.0.0.1:1/dispatch");
+    contains(&err, "refused");
+    assert!(!err.contains("secret"), "{err}");
+}
+
+/// A sandbox whose state is the workspace `workspace` of the test database, with a lock TTL of
+/// `ttl`; the password only in the environment, as CI would pass it.
+fn runner(name: &str, workspace: &str, ttl: &str) -> Sandbox {
+    let s = Sandbox::new(name);
+    s.write(
+        "dispatch.toml",
+        &format!(
+            "[backend]\ntype = \"postgres\"\nurl = \"{}\"\nschema = \"{SCHEMA}\"\nworkspace = \"{workspace}\"\nlock-ttl = \"{ttl}\"\n",
+            public_url()
+        ),
+    );
+    s
+}
+
+/// `dispatch` in `s` with the database's password in PGPASSWORD.
+fn run(s: &Sandbox, args: &[&str]) -> common::Run {
+    let run = s.dispatch_with(args, &[("PGPASSWORD", &password())]);
+    for output in [&run.stdout, &run.stderr] {
+        assert!(
+            !output.contains(&password()),
+            "the password was printed:\n{output}"
+        );
+    }
+    run
+}
+
+/// `dispatch apply` of a base image at a registry that never answers: it holds the lock until
+/// `--timeout`, or until killed.
+fn stuck_apply(s: &Sandbox, timeout: &str) -> Child {
+    let (silent, _) = registry(Behaviour::Hang);
+    s.write(
+        "stuck/bases.yaml",
+        &base_doc("stuck", &format!("{silent}/base/x:1")),
+    );
+    std::process::Command::cargo_bin("dispatch")
+        .unwrap()
+        .current_dir(s.path())
+        .env("DOCKER_CONFIG", s.path().join("docker-config"))
+        .env("PGPASSWORD", password())
+        .args([
+            "apply",
+            "--auto-approve",
+            "-q",
+            "--timeout",
+            timeout,
+            "stuck",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `workspace` is locked; the lock's ID.
+fn locked(workspace: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(row) = sql()
+            .query_opt(
+                "SELECT id FROM dispatch_tests.locks WHERE workspace = $1",
+                &[&workspace],
+            )
+            .unwrap()
+        {
+            return row.get(0);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first runner never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_runners_take_turns_and_share_one_state() {
+    let workspace = unique("runners");
+    let first = runner("first", &workspace, "2m");
+    let second = runner("second", &workspace, "2m");
+    second.write(
+        "images/bases.yaml",
+        &base_doc("shared", &env("DISPATCH_TEST_BASE")),
+    );
+    let mut stuck = stuck_apply(&first, "6s");
+    locked(&workspace);
+    // Refused at once, naming the holder.
+    let refused = run(&second, &["apply", "--auto-approve", "images"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    contains(
+        &refused.stderr,
+        format!("state is locked by pid {}", stuck.id()),
+    );
+    contains(&refused.stderr, "lock ID ");
+    // Waiting, it runs once the first is done.
+    let waited = run(
+        &second,
+        &[
+            "apply",
+            "--auto-approve",
+            "-q",
+            "--lock-timeout",
+            "2m",
+            "images",
+        ],
+    );
+    ok(&waited);
+    assert!(
+        stuck.try_wait().unwrap().is_some(),
+        "the first ran to its end first"
+    );
+    // A third runner, with no state of its own, sees what the second applied.
+    let third = runner("third", &workspace, "2m");
+    let listed = run(&third, &["get", "base-images"]);
+    ok(&listed);
+    contains(&listed.stdout, "shared");
+    contains(&listed.stdout, "READY");
+}
+
+#[test]
+fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
+    let workspace = unique("killed");
+    let first = runner("first", &workspace, "3s");
+    let second = runner("second", &workspace, "3s");
+    second.write(
+        "images/bases.yaml",
+        &base_doc("after", &env("DISPATCH_TEST_BASE")),
+    );
+
+    let mut stuck = stuck_apply(&first, "2m");
+    locked(&workspace);
+    stuck.kill().unwrap();
+    stuck.wait().unwrap();
+    let refused = run(&second, &["apply", "--auto-approve", "images"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    contains(&refused.stderr, format!("pid {}", stuck.id()));
+    let started = Instant::now();
+    let took_over = run(
+        &second,
+        &[
+            "apply",
+            "--auto-approve",
+            "-q",
+            "--lock-timeout",
+            "1m",
+            "images",
+        ],
+    );
+    ok(&took_over);
+    contains(
+        &took_over.stderr,
+        format!("took over the lock of pid {}", stuck.id()),
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+
+    // Killed again; this time freed by hand, at once.
+    let mut stuck = stuck_apply(&first, "2m");
+    let id = locked(&workspace);
+    stuck.kill().unwrap();
+    stuck.wait().unwrap();
+    let refused = run(&second, &["plan", "images"]);
+    ok(&refused); // readers take no lock
+    let refused = run(&second, &["state", "rm", "BaseImage/after"]);
+    assert_eq!(refused.code, 1);
+    contains(&refused.stderr, format!("lock ID {id}"));
+    let freed = run(&second, &["force-unlock", &id]);
+    ok(&freed);
+    contains(&freed.stdout, format!("Freed the lock {id}"));
+    ok(&run(&second, &["state", "rm", "BaseImage/after"]));
+}
+
+#[test]
+fn state_push_and_pull_move_a_state_keeping_its_lineage() {
+    let workspace = unique("moved");
+    let s = Sandbox::new("push");
+    s.write(
+        "images/bases.yaml",
+        &base_doc("moved", &env("DISPATCH_TEST_BASE")),
+    );
+    // Applied with the local file, as before the team shared its state.
+    ok(&s.dispatch(&["apply", "--auto-approve", "-q", "images"]));
+    let local: State = serde_json::from_str(
+        &std::fs::read_to_string(s.path().join(".dispatch/state.json")).unwrap(),
+    )
+    .unwrap();
+    let nowhere = s.dispatch(&["state", "push"]);
+    assert_eq!(nowhere.code, 1);
+    contains(&nowhere.stderr, "there is nowhere to copy it");
+
+    let shared = runner("push", &workspace, "2m");
+    std::fs::copy(
+        s.path().join(".dispatch/state.json"),
+        shared.write("old/state.json", ""),
+    )
+    .unwrap();
+    let pushed = run(&shared, &["state", "push", "old/state.json"]);
+    ok(&pushed);
+    contains(
+        &pushed.stdout,
+        "Pushed the state (1 resource) from old/state.json to postgres://dispatch@",
+    );
+    let listed = run(&shared, &["get", "base-image", "moved", "-o", "json"]);
+    ok(&listed);
+    contains(&listed.stdout, "\"READY\"");
+
+    // Another project's state is not pushed over it without --force.
+    let other = shared.write("other.json", &serde_json::to_string(&State::new()).unwrap());
+    let refused = run(&shared, &["state", "push", other.to_str().unwrap()]);
+    assert_eq!(refused.code, 1);
+    contains(&refused.stderr, "holds another state");
+    contains(&refused.stderr, "--force");
+
+    let pulled = run(&shared, &["state", "pull", "copy.json"]);
+    ok(&pulled);
+    let copy: State =
+        serde_json::from_str(&std::fs::read_to_string(shared.path().join("copy.json")).unwrap())
+            .unwrap();
+    assert_eq!(copy.lineage, local.lineage);
+    assert_eq!(copy.resources, local.resources);
+}
