@@ -10,6 +10,7 @@
 //! from its object database (no checkout), both sides loaded and compared. Without `--bench`
 //! (as `cargo test --all-targets` runs it) it makes one quick run of 1,000 resources.
 
+mod args;
 mod generate;
 
 use std::path::Path;
@@ -72,20 +73,8 @@ fn repository(size: usize) -> (tempfile::TempDir, String) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
+    let Some(args::Args { bench, sizes }) = args::parse(&DEFAULT_SIZES, QUICK_SIZE) else {
         return;
-    }
-    let bench = args.iter().any(|a| a == "--bench");
-    let sizes: Vec<usize> = args
-        .iter()
-        .filter_map(|a| a.replace(['_', ','], "").parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .collect();
-    let sizes = match (bench, sizes.is_empty()) {
-        (_, false) => sizes,
-        (true, true) => DEFAULT_SIZES.to_vec(),
-        (false, true) => vec![QUICK_SIZE],
     };
     let runs = if bench { 7 } else { 1 };
     println!(

@@ -27,6 +27,7 @@
 
 use std::fmt::Write as _;
 
+mod args;
 mod generate;
 use std::fs;
 use std::io::Read;
@@ -69,23 +70,12 @@ fn main() {
         return;
     }
 
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bench_mode = args.iter().any(|a| a == "--bench");
-    if args.iter().any(|a| a == "--list") {
-        // A test runner asking what is in here: this binary has no named tests to list.
+    let Some(args::Args {
+        bench: bench_mode,
+        sizes,
+    }) = args::parse(&DEFAULT_SIZES, QUICK_SIZE)
+    else {
         return;
-    }
-    // Sizes are the numeric arguments (`1000`, `10_000`, `100,000`); anything else (libtest
-    // flags, test name filters from `cargo test -- NAME`) is not for this bench and is ignored.
-    let sizes: Vec<usize> = args
-        .iter()
-        .filter_map(|a| a.replace(['_', ','], "").parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .collect();
-    let sizes = match (bench_mode, sizes.is_empty()) {
-        (_, false) => sizes,
-        (true, true) => DEFAULT_SIZES.to_vec(),
-        (false, true) => vec![QUICK_SIZE],
     };
 
     if let Some(out) = env(ENV_WRITE) {

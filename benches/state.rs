@@ -22,24 +22,16 @@ use dispatch::state::local::LocalBackend;
 use dispatch::state::postgres::PgBackend;
 use dispatch::state::{Backend, State, conformance};
 
+mod args;
+
 const DEFAULT_SIZES: [usize; 3] = [100, 1_000, 10_000];
+const QUICK_SIZE: usize = 100;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bench_mode = args.iter().any(|a| a == "--bench");
-    if args.iter().any(|a| a == "--list") {
+    let Some(args::Args { bench, sizes }) = args::parse(&DEFAULT_SIZES, QUICK_SIZE) else {
         return;
-    }
-    let sizes: Vec<usize> = args
-        .iter()
-        .filter_map(|a| a.replace(['_', ','], "").parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .collect();
-    let (sizes, checkpoints, saves) = match (bench_mode, sizes.is_empty()) {
-        (false, _) => (vec![100], 20, 3),
-        (true, true) => (DEFAULT_SIZES.to_vec(), 300, 20),
-        (true, false) => (sizes, 300, 20),
     };
+    let (checkpoints, saves) = if bench { (300, 20) } else { (20, 3) };
     let pg_url = ["DISPATCH_BENCH_PG_URL", "DISPATCH_TEST_PG_URL"]
         .iter()
         .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()));
