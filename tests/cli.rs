@@ -431,3 +431,33 @@ fn the_original_plural_nouns_work() {
         deleted.stderr
     );
 }
+
+#[test]
+fn force_unlock_frees_a_dead_runs_lock_but_not_a_live_one() {
+    let s = common::Sandbox::new("unlock");
+    let lock_file = s.path().join(".dispatch/state.lock");
+    let mut stuck = s.stuck_apply("2m", &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let holder = loop {
+        let text = std::fs::read_to_string(&lock_file).unwrap_or_default();
+        if let Ok(holder) = serde_json::from_str::<dispatch::state::Holder>(&text) {
+            break holder;
+        }
+        assert!(std::time::Instant::now() < deadline, "no lock was taken");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let refused = s.dispatch(&["force-unlock", &holder.id]);
+    assert_eq!(refused.code, 1);
+    common::contains(
+        &refused.stderr,
+        format!("is held by a running process (pid {})", stuck.id()),
+    );
+    let unknown = s.dispatch(&["force-unlock", "not-a-lock"]);
+    assert_eq!(unknown.code, 1);
+    common::contains(&unknown.stderr, "no lock not-a-lock on the state");
+    stuck.kill().unwrap();
+    stuck.wait().unwrap();
+    let freed = s.dispatch(&["force-unlock", &holder.id]);
+    common::ok(&freed);
+    common::contains(&freed.stdout, format!("Freed the lock {}", holder.id));
+}

@@ -5,16 +5,14 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use dispatch::config::PgSettings;
 use dispatch::state::conformance::{self, Subject, Tamper, holder};
 use dispatch::state::postgres::PgBackend;
 use dispatch::state::{Backend, State, StateError};
 
-use common::{Behaviour, Sandbox, base_doc, contains, env, ok, registry};
+use common::{Sandbox, base_doc, contains, env, ok};
 
 /// The schema the tests share; each test has workspaces (or a schema) of its own.
 const SCHEMA: &str = "dispatch_tests";
@@ -387,33 +385,6 @@ fn run(s: &Sandbox, args: &[&str]) -> common::Run {
     run
 }
 
-/// `dispatch apply` of a base image at a registry that never answers: it holds the lock until
-/// `--timeout`, or until killed.
-fn stuck_apply(s: &Sandbox, timeout: &str) -> Child {
-    let (silent, _) = registry(Behaviour::Hang);
-    s.write(
-        "stuck/bases.yaml",
-        &base_doc("stuck", &format!("{silent}/base/x:1")),
-    );
-    std::process::Command::cargo_bin("dispatch")
-        .unwrap()
-        .current_dir(s.path())
-        .env("DOCKER_CONFIG", s.path().join("docker-config"))
-        .env("PGPASSWORD", password())
-        .args([
-            "apply",
-            "--auto-approve",
-            "-q",
-            "--timeout",
-            timeout,
-            "stuck",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// Waits until `workspace` is locked; the lock's ID.
 fn locked(workspace: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -444,7 +415,7 @@ fn two_runners_take_turns_and_share_one_state() {
         "images/bases.yaml",
         &base_doc("shared", &env("DISPATCH_TEST_BASE")),
     );
-    let mut stuck = stuck_apply(&first, "6s");
+    let mut stuck = first.stuck_apply("6s", &[("PGPASSWORD", &password())]);
     locked(&workspace);
     // Refused at once, naming the holder.
     let refused = run(&second, &["apply", "--auto-approve", "images"]);
@@ -489,7 +460,7 @@ fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
         &base_doc("after", &env("DISPATCH_TEST_BASE")),
     );
 
-    let mut stuck = stuck_apply(&first, "2m");
+    let mut stuck = first.stuck_apply("2m", &[("PGPASSWORD", &password())]);
     locked(&workspace);
     stuck.kill().unwrap();
     stuck.wait().unwrap();
@@ -516,7 +487,7 @@ fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
     assert!(started.elapsed() < Duration::from_secs(30));
 
     // Killed again; this time freed by hand, at once.
-    let mut stuck = stuck_apply(&first, "2m");
+    let mut stuck = first.stuck_apply("2m", &[("PGPASSWORD", &password())]);
     let id = locked(&workspace);
     stuck.kill().unwrap();
     stuck.wait().unwrap();

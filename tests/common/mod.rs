@@ -110,6 +110,36 @@ impl Sandbox {
         serde_json::from_str(&run.stdout).unwrap()
     }
 
+    /// `dispatch apply` of a base image at a registry that never answers, with `vars`: it
+    /// holds the state lock until `--timeout`, or until killed.
+    pub fn stuck_apply(&self, timeout: &str, vars: &[(&str, &str)]) -> std::process::Child {
+        use assert_cmd::cargo::CommandCargoExt;
+        let (silent, _) = registry(Behaviour::Hang);
+        self.write(
+            "stuck/bases.yaml",
+            &base_doc("stuck", &format!("{silent}/base/x:1")),
+        );
+        let mut command = Process::cargo_bin("dispatch").unwrap();
+        command
+            .current_dir(self.path())
+            .env("DOCKER_CONFIG", self.path().join("docker-config"))
+            .env_remove("DISPATCH_STATE")
+            .args([
+                "apply",
+                "--auto-approve",
+                "-q",
+                "--timeout",
+                timeout,
+                "stuck",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (key, value) in vars {
+            command.env(key, value);
+        }
+        command.spawn().unwrap()
+    }
+
     /// A registry tag of our own for the busybox base, so a test can move it.
     pub fn own_base(&self, source: &str) -> String {
         let target = format!("{}/{}/base:1", env("DISPATCH_TEST_REGISTRY"), self.id);
