@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             };
             let text =
                 report::error::render(diagnostics, &format!("{err:#}"), hint.as_deref(), painter);
+            let text = dispatch::model::text::for_terminal(&text);
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
             ExitCode::from(1)
         }

@@ -87,3 +87,43 @@ fn a_registry_that_never_answers_is_given_up_at_the_timeout() {
         "points at the dockerUrl line: {stderr}"
     );
 }
+
+#[test]
+fn an_engine_that_never_answers_is_given_up_at_the_timeout_and_named() {
+    let (engine, _) = registry(Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bases.yaml"),
+        "kind: BaseImage\nname: b\ndockerUrl: 127.0.0.1:1/base/x:1\nlanguage: python3\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let output = Command::cargo_bin("dispatch")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("DOCKER_HOST", format!("tcp://{engine}"))
+        .args([
+            "apply",
+            "--auto-approve",
+            "--no-color",
+            "--timeout",
+            "2s",
+            ".",
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach the Docker engine at tcp://{engine}: no answer within 2s"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join(".dispatch/state.json").exists(),
+        "nothing recorded"
+    );
+}

@@ -461,3 +461,102 @@ fn force_unlock_frees_a_dead_runs_lock_but_not_a_live_one() {
     common::ok(&freed);
     common::contains(&freed.stdout, format!("Freed the lock {}", holder.id));
 }
+
+#[cfg(unix)]
+#[test]
+fn the_state_its_backup_and_its_lock_are_private_under_any_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    state_of(&dir.path().join("state.json"), 2);
+    std::fs::remove_file(dir.path().join("state.lock")).unwrap();
+    let dispatch = assert_cmd::cargo::cargo_bin("dispatch");
+    let status = Process::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000 && exec '{}' --state state.json state rm BaseImage/base-0",
+            dispatch.display()
+        ))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    for name in ["state.json", "state.json.backup", "state.lock"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_lock_left_by_a_run_that_died_is_named_and_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    state_of(&state, 2);
+    let mut gone = Process::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let left = dispatch::state::Holder {
+        pid,
+        host: host.trim().into(),
+        command: "dispatch apply".into(),
+        ..conformance::holder("x")
+    };
+    std::fs::write(
+        dir.path().join("state.lock"),
+        serde_json::to_string(&left).unwrap(),
+    )
+    .unwrap();
+    let run = dispatch_in(
+        dir.path(),
+        &["--state", "state.json", "state", "rm", "BaseImage/base-0"],
+        &[],
+    );
+    common::ok(&run);
+    common::contains(
+        &run.stderr,
+        format!(
+            "the state lock was left by pid {pid} (`dispatch apply`, since {}), which is no longer running; proceeding",
+            left.since
+        ),
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_holder_that_recorded_nothing_is_named_by_the_os() {
+    let dir = tempfile::tempdir().unwrap();
+    state_of(&dir.path().join("state.json"), 2);
+    let lock = dir.path().join("state.lock");
+    std::fs::write(&lock, "").unwrap();
+    let mut holder = Process::new("flock")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        let run = dispatch_in(
+            dir.path(),
+            &["--state", "state.json", "state", "rm", "BaseImage/base-0"],
+            &[],
+        );
+        if run.code != 0 || std::time::Instant::now() > deadline {
+            break run;
+        }
+        // flock had not taken it yet: put the resource back and try again.
+        state_of(&dir.path().join("state.json"), 2);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    common::contains(
+        &run.stderr,
+        format!("state is locked by pid {} (`flock ", holder.id()),
+    );
+    common::contains(&run.stderr, "which recorded nothing in the lock file");
+}

@@ -86,6 +86,37 @@ fn first_plan_creates_everything() {
 }
 
 #[test]
+fn hostile_values_cannot_forge_or_hide_lines() {
+    let (_dir, state) = temp_state();
+    let dir = "testdata/plan/hostile";
+    let hazard = |text: &str| {
+        text.chars()
+            .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    };
+    for (name, args) in [
+        ("hostile_plan", vec![dir]),
+        ("hostile_plan_compact", vec![dir, "--compact"]),
+        ("hostile_plan_markdown", vec![dir, "-o", "markdown"]),
+    ] {
+        let run = plan(&state, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(hazard(&run.stdout), None, "{name}: {:?}", run.stdout);
+        assert!(!run.stdout.contains('\u{202e}'), "{name}");
+        assert!(
+            !run.stdout.lines().any(|l| l.starts_with("Plan: 0")),
+            "{name}: a value started a line of its own"
+        );
+        insta::assert_snapshot!(name, run.stdout);
+    }
+    // JSON keeps the values exactly, escaped as JSON escapes them.
+    let json = plan(&state, &[dir, "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(hazard(&json.stdout), None);
+    let tags = &value["resource_changes"][0]["change"]["after"]["tags"][0];
+    assert_eq!(tags["value"], "x\u{1b}[2K\u{1b}[1A\u{1b}[8mhidden");
+}
+
+#[test]
 fn applied_declarations_plan_no_changes() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);

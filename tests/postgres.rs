@@ -240,10 +240,11 @@ fn a_stale_lock_is_taken_over_and_its_writer_cannot_write_after() {
         )
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
-    let replaced = taker
-        .replaced()
+    let notice = taker
+        .notice()
         .expect("the takeover names whose lock it was");
-    assert_eq!(replaced.command, "dispatch apply");
+    contains(&notice, "took over the lock of pid");
+    contains(&notice, "(`dispatch apply`)");
     // The old writer comes back: its write fails before changing anything.
     let err = dead.save(&mut state.clone()).unwrap_err();
     assert!(matches!(err, StateError::LockLost { .. }), "{err}");

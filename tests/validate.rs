@@ -23,10 +23,18 @@ struct Outcome {
 
 /// Runs `dispatch validate PATH --no-color` in `dir`, so reports name files relative to it.
 fn validate(dir: &Path, path: &str) -> Outcome {
+    validate_with(dir, &[path])
+}
+
+/// `dispatch validate ARGS... --no-color` in `dir`.
+fn validate_with(dir: &Path, args: &[&str]) -> Outcome {
     let output = Command::cargo_bin("dispatch")
         .unwrap()
         .current_dir(dir)
-        .args(["validate", path, "--no-color"])
+        .arg("validate")
+        .args(args)
+        .arg("--no-color")
+        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     Outcome {
@@ -140,6 +148,82 @@ fn hostile_input_fails_fast() {
         let took = expect_invalid(dir.path(), case, &format!("hostile__{case}"));
         assert!(took < FAST, "{case} took {took:?}");
     });
+}
+
+/// An Image naming `reference`, and its base.
+fn naming(reference: &str) -> String {
+    format!(
+        "kind: BaseImage\nname: b\ndockerUrl: 127.0.0.1:5000/b:1\nlanguage: python3\n---\nkind: Image\nname: i\nbaseImageName: b\nruntimeDependencies:\n  manifest: '@{reference}'\n"
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn only_regular_files_are_read_and_symlinks_out_are_refused_alike() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let case = |name: &str, files: &[(&str, String)]| {
+        fs::create_dir_all(dir.path().join(name)).unwrap();
+        for (file, text) in files {
+            fs::write(dir.path().join(name).join(file), text).unwrap();
+        }
+        dir.path().join(name)
+    };
+    let fifo = |path: &Path| {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    // A FIFO named by @file, and one named *.yaml: nothing writes to either.
+    fifo(&case("fifo-ref", &[("images.yaml", naming("pipe.txt"))]).join("pipe.txt"));
+    fifo(
+        &case(
+            "fifo-yaml",
+            &[("images.yaml", naming("r.txt")), ("r.txt", "x\n".into())],
+        )
+        .join("pipe.yaml"),
+    );
+    // A character device, where references may lead outside: /dev/zero never ends.
+    case("device-ref", &[("images.yaml", naming("/dev/zero"))]);
+    symlink("/dev/zero", case("device-yaml", &[]).join("zero.yaml")).unwrap();
+    // A *.yaml symlink leading outside, refused as an @file one is.
+    case(
+        "elsewhere",
+        &[(
+            "secret.yaml",
+            "kind: BaseImage\nname: s\ndockerUrl: 127.0.0.1:5000/s:1\nlanguage: python3\n".into(),
+        )],
+    );
+    symlink(
+        "../elsewhere/secret.yaml",
+        case("yaml-symlink-outside", &[]).join("linked.yaml"),
+    )
+    .unwrap();
+
+    let cases = ["fifo-ref", "fifo-yaml", "yaml-symlink-outside"].map(String::from);
+    check_all(&cases, |case| {
+        let took = expect_invalid(dir.path(), case, &format!("special__{case}"));
+        assert!(took < FAST, "{case} took {took:?}");
+    });
+    for case in ["device-ref", "device-yaml"] {
+        let started = Instant::now();
+        let outcome = validate_with(dir.path(), &[case, "--allow-outside-refs"]);
+        assert!(
+            started.elapsed() < FAST,
+            "{case} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(outcome.code, Some(1), "{case}: {}", outcome.stderr);
+        pin(&format!("special__{case}"), case, &outcome.stderr);
+    }
+    // Allowed outside, the symlinked file is read like any other.
+    let outcome = validate_with(
+        dir.path(),
+        &["yaml-symlink-outside", "--allow-outside-refs"],
+    );
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
 }
 
 #[test]

@@ -70,6 +70,7 @@ pub fn print(text: &str) -> std::io::Result<()> {
     if CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
+    let text = crate::model::text::for_terminal(text);
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -98,9 +99,11 @@ pub fn warn(message: &str) {
     let painter = crate::report::Painter {
         color: stderr_color(),
     };
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "{} {message}",
+    let line = format!(
+        "{} {message}\n",
         painter.paint(anstyle::AnsiColor::Yellow.on_default().bold(), "Warning:")
     );
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(crate::model::text::for_terminal(&line).as_bytes());
 }

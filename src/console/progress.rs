@@ -87,7 +87,7 @@ impl Reporter for Bars {
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("valid template"),
         );
-        bar.set_message(what.to_string());
+        bar.set_message(crate::model::text::escape(what).into_owned());
     }
 
     fn progress(&self, address: &Address, progress: &Progress) {

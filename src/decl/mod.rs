@@ -172,7 +172,8 @@ struct Loader<'s> {
     options: LoadOptions,
     diagnostics: Vec<Diagnostic>,
     /// `@file` contents by path, read once however many documents name them.
-    manifests: HashMap<PathBuf, Result<String, String>>,
+    /// Each `@file` read once: its text, or why not (and what to do).
+    manifests: HashMap<PathBuf, Result<String, (String, Option<String>)>>,
     /// The `@file` the document being read took its manifest from.
     manifest_ref: Option<String>,
 }
@@ -210,13 +211,27 @@ impl Loader<'_> {
         for (path, reason) in &listing.unreadable {
             self.error(path, Pos::FILE, format!("cannot read: {reason}"));
         }
-        if listing.files.is_empty() && self.diagnostics.is_empty() {
+        let mut files = listing.files;
+        if self.options.allow_outside_refs {
+            files.extend(listing.outside);
+            files.sort();
+        } else {
+            for path in &listing.outside {
+                self.error(
+                    path,
+                    Pos::FILE,
+                    "is a symlink that points outside the declarations directory",
+                )
+                .set_hint("keep declarations inside the directory, or pass --allow-outside-refs");
+            }
+        }
+        if files.is_empty() && self.diagnostics.is_empty() {
             self.error(&root, Pos::FILE, "no *.yaml or *.yml files found")
                 .set_hint(
                     "declarations are YAML files with `kind: BaseImage` or `kind: Image` documents",
                 );
         }
-        listing.files
+        files
     }
 
     fn load_file(&mut self, file: &Path, parsed: Parsed, out: &mut Vec<Named>) {

@@ -40,19 +40,21 @@ impl Loader<'_> {
         let loaded = self
             .manifests
             .entry(target.clone())
-            .or_insert_with(|| read_text(source, &target).map_err(|(_, message, _)| message))
+            .or_insert_with(|| {
+                read_text(source, &target).map_err(|(_, message, hint)| (message, hint))
+            })
             .clone();
         match loaded {
             Ok(content) => Some(content),
-            Err(message) => {
+            Err((message, hint)) => {
                 self.error(
                     file,
                     pos,
                     format!("cannot read `@{reference}` ({}): {message}", target.display()),
                 )
-                .set_hint(
-                    "the path is relative to the folder of this YAML file; write `@@text` for a literal `@`",
-                );
+                .set_hint(hint.unwrap_or_else(|| {
+                    "the path is relative to the folder of this YAML file; write `@@text` for a literal `@`".into()
+                }));
                 None
             }
         }
@@ -62,8 +64,12 @@ impl Loader<'_> {
 /// Reads a UTF-8 text file of bounded size, saying where it is not UTF-8.
 pub(super) fn read_text(source: &dyn Source, path: &Path) -> Result<String, Problem> {
     let bytes = source.read(path, MAX_FILE_BYTES).map_err(|e| {
-        let hint = matches!(e, ReadError::TooLarge { .. })
-            .then(|| "split large declarations into several files".to_string());
+        let hint = match e {
+            ReadError::TooLarge { .. } => Some("split large declarations into several files"),
+            ReadError::NotRegular(_) => Some("only regular files are read: name a file there"),
+            ReadError::Io(_) => None,
+        }
+        .map(str::to_string);
         (Pos::FILE, e.to_string(), hint)
     })?;
     String::from_utf8(bytes).map_err(|err| {

@@ -5,6 +5,7 @@
 //! validation can report every problem at its own `line:col` instead of stopping at the first
 //! serde error. Duplicate keys are kept too: the loader reports them with both positions.
 
+use crate::model::text::{code_point, is_hazard};
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -179,6 +180,12 @@ fn explain(err: &Error, text: &str) -> SyntaxError {
                     },
                     None => error(clean_message(msg), None),
                 },
+                ErrorKind::UnexpectedCharacter { character } if is_hazard(*character) => error(
+                    format!("unexpected character {}", code_point(*character)),
+                    Some(
+                        "remove it: YAML allows control characters only as escapes in double-quoted strings (\"\\a\")",
+                    ),
+                ),
                 ErrorKind::UnexpectedCharacter { character } => error(
                     format!("unexpected character `{character}`"),
                     (*character == '@').then_some(
@@ -216,13 +223,32 @@ fn tab_in_indentation(text: &str, from: Pos) -> Option<Pos> {
 }
 
 /// serde-saphyr appends "at line L, column C" to its messages; we print the position first.
+/// A character one cannot see is named by its code point (`U+0007`), not quoted raw.
 fn clean_message(message: &str) -> String {
-    message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .trim()
-        .to_string()
+    let message = message.split(" at line ").next().unwrap_or(message).trim();
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        let quoted = rest.strip_prefix('`').and_then(|r| {
+            let c = r.chars().next().filter(|&c| is_hazard(c))?;
+            r[c.len_utf8()..].starts_with('`').then_some(c)
+        });
+        match quoted {
+            Some(hidden) => {
+                out.push_str(&code_point(hidden));
+                rest = &rest[2 + hidden.len_utf8()..];
+            }
+            None if is_hazard(c) => {
+                out.push_str(&code_point(c));
+                rest = &rest[c.len_utf8()..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -468,6 +494,19 @@ mod tests {
         );
         let err = parse_stream("a:\n  b:\n  \t c: 1\n").unwrap_err();
         assert_eq!(err.pos, Pos::new(3, 3));
+    }
+
+    #[test]
+    fn characters_one_cannot_see_are_named_by_code_point() {
+        for (text, named) in [
+            ("kind: Base\u{7}Image\n", "U+0007"),
+            ("name: \u{0}\n", "U+0000"),
+            ("a: 1\n\u{1b}[2K: 2\n", "U+001B"),
+        ] {
+            let err = parse_stream(text).unwrap_err();
+            assert!(err.message.contains(named), "{text:?}: {}", err.message);
+            assert!(!err.message.chars().any(is_hazard), "{:?}", err.message);
+        }
     }
 
     #[test]

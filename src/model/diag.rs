@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::text::escape;
+
 /// A 1-based position in a file. Line 0 means "the whole file".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Pos {
@@ -70,9 +72,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)?;
+        // File names and messages quote what the declarations hold: shown escaped.
+        let location = self.location.to_string();
+        write!(f, "{}: {}", escape(&location), escape(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", escape(hint))?;
         }
         Ok(())
     }

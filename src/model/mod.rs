@@ -4,6 +4,7 @@
 pub mod diag;
 pub mod image;
 pub mod reference;
+pub mod text;
 pub mod words;
 
 use std::fmt;

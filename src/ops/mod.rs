@@ -269,10 +269,8 @@ impl Workspace {
     pub fn lock_on(&self, backend: &dyn Backend) -> Result<Box<dyn StateLock>, Error> {
         let holder = crate::host::holder(&self.command);
         let lock = backend.lock(self.config.lock_timeout, &holder)?;
-        if let Some(stale) = lock.replaced() {
-            crate::console::warn(&format!(
-                "took over the lock of {stale}: its heartbeat had stopped (the run died, or lost the database)"
-            ));
+        if let Some(notice) = lock.notice() {
+            crate::console::warn(&notice);
         }
         Ok(lock)
     }

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::model::diag::{Diagnostic, Location};
+use crate::model::text::{escape, escape_lines};
 
 /// At most this many annotations a step: GitHub shows ten per step and drops the rest.
 pub const MAX_ANNOTATIONS: usize = 10;
@@ -41,18 +42,22 @@ pub fn annotations(annotations: &[Annotation]) -> String {
             // A revision's file (`main:images/a.yaml`) is annotated at its path.
             let file = at.file.display().to_string();
             let path = file.split_once(':').map_or(file.as_str(), |(_, p)| p);
-            properties.push(format!("file={}", property(path.trim_start_matches("./"))));
+            properties.push(format!(
+                "file={}",
+                property(&escape(path.trim_start_matches("./")))
+            ));
             if at.pos.line > 0 {
                 properties.push(format!("line={}", at.pos.line));
                 properties.push(format!("col={}", at.pos.col));
             }
         }
-        properties.push(format!("title={}", property(&annotation.title)));
+        properties.push(format!("title={}", property(&escape(&annotation.title))));
+        // A log shows escape sequences as colours and moves: the message's are made visible.
         let _ = writeln!(
             out,
             "::error {}::{}",
             properties.join(","),
-            data(&annotation.message)
+            data(&escape_lines(&annotation.message))
         );
     }
     if annotations.len() > MAX_ANNOTATIONS {
@@ -98,7 +103,7 @@ mod tests {
         let one = annotations(&[Annotation::of(&diagnostic(2), "invalid declaration")]);
         assert_eq!(
             one,
-            "::error file=images/a%2Cb.yaml,line=2,col=3,title=invalid declaration::unknown field `nmae`%0D%0Ain Image: 100%25%0Ahint: did you mean `name`?\n"
+            "::error file=images/a%2Cb.yaml,line=2,col=3,title=invalid declaration::unknown field `nmae`\\r%0Ain Image: 100%25%0Ahint: did you mean `name`?\n"
         );
         let many: Vec<Annotation> = (1..=13)
             .map(|l| Annotation::of(&diagnostic(l), "t"))

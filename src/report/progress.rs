@@ -3,6 +3,7 @@
 use crate::apply::record::Outcome;
 use crate::model::Address;
 use crate::model::image::Step;
+use crate::model::text::{escape, escape_lines};
 
 /// How a log line names an outcome.
 pub fn word(outcome: Outcome) -> &'static str {
@@ -24,7 +25,7 @@ pub fn mark(outcome: Outcome) -> &'static str {
 
 /// A log line: `2026-11-25T08:00:00Z BaseImage/python3: pulling ...`.
 pub fn line(time: &str, address: &Address, text: &str) -> String {
-    format!("{time} {address}: {text}\n")
+    format!("{time} {address}: {}\n", escape_lines(text))
 }
 
 /// A build step as progress shows it, its text cut to `width` characters with `…` (for a
@@ -34,7 +35,7 @@ pub fn step(step: &Step, width: usize) -> String {
         Some((at, _)) => format!("{}…", &step.text[..at]),
         None => step.text.clone(),
     };
-    format!("step {}/{}: {text}", step.number, step.of)
+    format!("step {}/{}: {}", step.number, step.of, escape(&text))
 }
 
 /// A step's end in a log: `done: pulled (sha256:...)`.
@@ -44,7 +45,7 @@ pub fn finished(outcome: Outcome, message: &str) -> String {
 
 /// A step's end under the bars: `✓ BaseImage/python3: pulled (sha256:...)`.
 pub fn finished_mark(outcome: Outcome, address: &Address, message: &str) -> String {
-    format!("{} {address}: {message}", mark(outcome))
+    format!("{} {address}: {}", mark(outcome), escape_lines(message))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::Painter;
 use crate::apply::record::Tally;
+use crate::model::text::{escape, escape_lines};
 use crate::model::words::{agree, count};
 use crate::model::{Kind, Resource, Spec};
 use crate::plan::{Action, Change, Plan};
@@ -93,7 +94,7 @@ pub fn plan(plan: &Plan, options: TextOptions) -> String {
                 out,
                 "  # {} is {}\n",
                 change.address,
-                change.reasons.join("; ")
+                escape(&change.reasons.join("; "))
             );
         }
     }
@@ -147,7 +148,7 @@ fn compact_line(out: &mut String, painter: &Painter, change: &Change) {
     let why = if change.reasons.is_empty() {
         String::new()
     } else {
-        format!(": {}", change.reasons.join("; "))
+        format!(": {}", escape(&change.reasons.join("; ")))
     };
     let _ = writeln!(
         out,
@@ -165,7 +166,7 @@ pub fn describe(change: &Change) -> String {
     let why = if change.reasons.is_empty() {
         String::new()
     } else {
-        format!(" ({})", change.reasons.join("; "))
+        format!(" ({})", escape(&change.reasons.join("; ")))
     };
     format!("{} {}{why}", change.address, verb(change))
 }
@@ -361,7 +362,10 @@ fn attributes(resource: &Resource) -> Vec<(&'static str, Value)> {
         Spec::Image(i) => {
             attributes.push(("baseImageName", quoted(&i.base_image_name)));
             if let Some(runtime) = &i.runtime_dependencies {
-                attributes.push(("manifest", Value::Text(runtime.manifest.clone())));
+                attributes.push((
+                    "manifest",
+                    Value::Text(escape_lines(&runtime.manifest).into_owned()),
+                ));
             }
             if let Some(system) = &i.system_dependencies {
                 attributes.push((
@@ -374,7 +378,13 @@ fn attributes(resource: &Resource) -> Vec<(&'static str, Value)> {
     if !resource.tags().is_empty() {
         attributes.push((
             "tags",
-            list(resource.tags().iter().map(|t| t.to_string()).collect()),
+            list(
+                resource
+                    .tags()
+                    .iter()
+                    .map(|t| escape(&t.to_string()).into_owned())
+                    .collect(),
+            ),
         ));
     }
     attributes

@@ -49,7 +49,7 @@ impl Source for FsSource {
         if self.root.is_file() {
             return Some(Listing {
                 files: vec![self.root.clone()],
-                unreadable: Vec::new(),
+                ..Listing::default()
             });
         }
         if !self.root.is_dir() {
@@ -66,8 +66,21 @@ impl Source for FsSource {
             });
         for entry in walker {
             match entry {
-                Ok(entry) if keep(entry.path()) && entry.path().is_file() => {
-                    listing.files.push(entry.path().to_path_buf());
+                Ok(entry) if keep(entry.path()) && !entry.file_type().is_dir() => {
+                    let path = entry.path().to_path_buf();
+                    // Following a symlink, as reading will.
+                    match fs::metadata(&path) {
+                        Ok(meta) if meta.is_dir() => {}
+                        Ok(meta) if !meta.is_file() => {
+                            let reason = ReadError::NotRegular(kind(&meta.file_type()));
+                            listing.unreadable.push((path, reason.to_string()));
+                        }
+                        Ok(_) if entry.path_is_symlink() && escapes(&self.boundary, &path) => {
+                            listing.outside.push(path);
+                        }
+                        Ok(_) => listing.files.push(path),
+                        Err(e) => listing.unreadable.push((path, io_reason(&e))),
+                    }
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -79,16 +92,28 @@ impl Source for FsSource {
         Some(listing)
     }
 
+    /// Only a regular file is read, and never past `limit` bytes counted as they come: a FIFO
+    /// would block, a device (`/dev/zero`) never end, and a file may grow while it is read.
     fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         let io = |e: std::io::Error| ReadError::Io(io_reason(&e));
-        let size = fs::metadata(path).map_err(io)?.len();
+        let regular = |meta: &fs::Metadata| match meta.is_file() {
+            true => Ok(meta.len()),
+            false => Err(ReadError::NotRegular(kind(&meta.file_type()))),
+        };
+        let size = regular(&fs::metadata(path).map_err(io)?)?;
         if size > limit {
             return Err(ReadError::TooLarge { size, limit });
         }
+        // Non-blocking, so that a FIFO put in its place since cannot block the open; what was
+        // opened is checked again.
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = options.open(path).map_err(io)?;
+        regular(&file.metadata().map_err(io)?)?;
         let mut bytes = Vec::with_capacity(size as usize);
-        fs::File::open(path)
-            .and_then(|file| file.take(limit + 1).read_to_end(&mut bytes))
-            .map_err(io)?;
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
         if bytes.len() as u64 > limit {
             // Grew since its size was read.
             return Err(ReadError::TooLarge {
@@ -107,6 +132,31 @@ impl Source for FsSource {
             symlink: fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()),
             path,
         }
+    }
+}
+
+/// What a file that is not a regular one is, in words.
+fn kind(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
     }
 }
 

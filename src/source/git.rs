@@ -406,7 +406,7 @@ impl Source for GitSource {
             Ok(Found::Blob(_)) => {
                 return Some(Listing {
                     files: vec![self.named(&self.relative)],
-                    unreadable: Vec::new(),
+                    ..Listing::default()
                 });
             }
             Ok(Found::Tree(tree)) => tree,
@@ -431,7 +431,7 @@ impl Source for GitSource {
         walked.ok()?;
         Some(Listing {
             files: files.iter().map(|p| self.named(p)).collect(),
-            unreadable: Vec::new(),
+            ..Listing::default()
         })
     }
 
@@ -439,7 +439,7 @@ impl Source for GitSource {
         let repo = self.repo.lock().expect("repository lock");
         let blob = match find(&repo, self.tree, self.in_tree(path)).map_err(ReadError::Io)? {
             Found::Blob(blob) => blob,
-            Found::Tree(_) => return Err(ReadError::Io("Is a directory".into())),
+            Found::Tree(_) => return Err(ReadError::NotRegular("a directory")),
         };
         let blob = repo
             .find_blob(blob)

@@ -70,7 +70,7 @@ impl Source for MemorySource {
             .collect();
         Some(Listing {
             files,
-            unreadable: Vec::new(),
+            ..Listing::default()
         })
     }
 

@@ -16,6 +16,9 @@ pub struct Listing {
     pub files: Vec<PathBuf>,
     /// Entries that could not be read while listing, and why.
     pub unreadable: Vec<(PathBuf, String)>,
+    /// Declarations files that are symlinks leading outside the root, sorted: read only
+    /// when references may lead outside too.
+    pub outside: Vec<PathBuf>,
 }
 
 /// Where a `@path` reference leads.
@@ -33,6 +36,9 @@ pub struct Located {
 pub enum ReadError {
     #[error("file is {size} bytes, over the limit of {} MiB", .limit >> 20)]
     TooLarge { size: u64, limit: u64 },
+    /// A FIFO, a device, a socket or a directory: reading it could block or never end.
+    #[error("it is {0}, not a regular file")]
+    NotRegular(&'static str),
     #[error("{0}")]
     Io(String),
 }

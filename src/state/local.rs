@@ -155,13 +155,18 @@ impl Backend for LocalBackend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(lock_error)?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(lock_error)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // Private, like the state: a lock file others may open is one they may hold.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(lock_error)?;
+        #[cfg(unix)]
+        {
+            // One made by an older dispatch, or under another umask: tightened if it is ours.
+            use std::os::unix::fs::PermissionsExt;
+            let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
+        }
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
@@ -170,16 +175,19 @@ impl Backend for LocalBackend {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(fs::TryLockError::WouldBlock) => {
-                    let mut recorded = String::new();
-                    let _ = file.read_to_string(&mut recorded);
-                    let holder = serde_json::from_str::<Holder>(&recorded)
-                        .map(|info| info.to_string())
-                        .unwrap_or_else(|_| format!("another process (see {})", path.display()));
+                    let holder = match recorded(&mut file) {
+                        Some(holder) => holder.to_string(),
+                        None => silent_holder(&file)
+                            .unwrap_or_else(|| format!("another process (see {})", path.display())),
+                    };
                     return Err(StateError::Locked { holder });
                 }
                 Err(fs::TryLockError::Error(error)) => return Err(lock_error(error)),
             }
         }
+        // A holder recorded but gone: its run died (the OS released its lock) before it could
+        // clear the file.
+        let left = recorded(&mut file).filter(|h| h.host == holder.host && !running(h.pid));
         let json = serde_json::to_string(holder).expect("lock holder serializes");
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
@@ -188,6 +196,7 @@ impl Backend for LocalBackend {
         let lock = LocalLock {
             backend: self.clone(),
             file,
+            left,
         };
         // A journal left by a run that crashed is folded in before anything is appended, so
         // that a torn last record never sits before a new one.
@@ -241,6 +250,56 @@ impl Backend for LocalBackend {
 struct LocalLock {
     backend: LocalBackend,
     file: File,
+    /// The holder a run that died left recorded in the file.
+    left: Option<Holder>,
+}
+
+/// The holder recorded in the lock file, if it names one.
+fn recorded(file: &mut File) -> Option<Holder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Whether process `pid` runs on this host, where the OS can tell (Linux); assumed so elsewhere.
+fn running(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The process that holds `file` locked though it recorded nothing, as the OS tells
+/// (`/proc/locks` on Linux): `pid 123 (`dispatch apply`)`.
+fn silent_holder(file: &File) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inode = file.metadata().ok()?.ino();
+        let locks = fs::read_to_string("/proc/locks").ok()?;
+        // `1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF`
+        let pid = locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (pid, id) = (fields.get(4)?, fields.get(5)?);
+            (id.rsplit(':').next()?.parse::<u64>().ok()? == inode).then_some(*pid)
+        })?;
+        let command = fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|raw| {
+                let words: Vec<String> = raw
+                    .split(|&b| b == 0)
+                    .filter(|w| !w.is_empty())
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                format!(" (`{}`)", words.join(" "))
+            })
+            .unwrap_or_default();
+        Some(format!(
+            "pid {pid}{command}, which recorded nothing in the lock file"
+        ))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
 }
 
 impl LocalLock {
@@ -293,9 +352,11 @@ impl StateLock for LocalLock {
         let mut line = serde_json::to_vec(&record).expect("a record serializes");
         line.push(b'\n');
         let journal = self.backend.journal_path();
-        OpenOptions::new()
-            .create(true)
-            .append(true)
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
             .open(&journal)
             .and_then(|mut file| {
                 file.write_all(&line)?;
@@ -312,6 +373,15 @@ impl StateLock for LocalLock {
             self.write(state)?;
         }
         Ok(())
+    }
+
+    fn notice(&self) -> Option<String> {
+        self.left.as_ref().map(|left| {
+            format!(
+                "the state lock was left by pid {} (`{}`, since {}), which is no longer running; proceeding",
+                left.pid, left.command, left.since
+            )
+        })
     }
 }
 
@@ -393,6 +463,15 @@ mod tests {
         let (backend, state) = interrupted(dir.path());
         let journal = fs::read_to_string(backend.journal_path()).unwrap();
         assert_eq!(journal.lines().count(), 2, "one record per checkpoint");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(backend.journal_path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the journal is private");
+        }
         let file: State =
             serde_json::from_str(&fs::read_to_string(backend.path()).unwrap()).unwrap();
         assert_eq!(file.serial, 1, "the file itself is untouched");

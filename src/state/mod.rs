@@ -293,8 +293,8 @@ pub trait StateLock: Send + Sync {
     /// Ends the command's writes (a journal is folded into the state).
     fn finish(&self, state: &mut State) -> Result<(), StateError>;
 
-    /// The holder of a stale lock this one took over, to tell the user.
-    fn replaced(&self) -> Option<&Holder> {
+    /// What the user should know about how the lock was taken: whose stale lock it replaced.
+    fn notice(&self) -> Option<String> {
         None
     }
 }

@@ -717,8 +717,12 @@ impl StateLock for PgLock {
             .map(drop)
     }
 
-    fn replaced(&self) -> Option<&Holder> {
-        self.replaced.as_ref()
+    fn notice(&self) -> Option<String> {
+        self.replaced.as_ref().map(|stale| {
+            format!(
+                "took over the lock of {stale}: its heartbeat had stopped (the run died, or lost the database)"
+            )
+        })
     }
 }
 
