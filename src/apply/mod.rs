@@ -18,6 +18,7 @@ use crate::registry::Registry;
 use crate::state::{State, StateError, StateLock};
 use record::{Outcome, Stamp, Tally};
 use schedule::{Next, Schedule};
+use step::Finished;
 pub use step::Options;
 
 /// Receives what an apply is doing. Shared by every running step.
@@ -73,20 +74,28 @@ pub async fn run<E: Engine, R: Registry>(
             revision: cx.options.revision.as_ref(),
         };
         let succeeded = result.is_ok();
-        match result {
-            Ok(done) => {
+        let (outcome, mut message, leftover) = match result {
+            Ok(Finished { done, leftover }) => {
                 let message = record::success(state, change, done, &mut tally, stamp);
-                cx.reporter
-                    .finished(&change.address, Outcome::Done, &message);
+                (Outcome::Done, message, leftover)
             }
             Err(reason) => {
                 record::failure(state, change, &reason, &mut tally, stamp);
-                cx.reporter
-                    .finished(&change.address, Outcome::Failed, &reason);
+                (Outcome::Failed, reason, None)
             }
-        }
+        };
         schedule.finished(&change.address, succeeded);
         lock.checkpoint(state, &change.address)?;
+        // Only once the state no longer names it is an image removed: a kill in between
+        // leaves an unused image behind, never a resource recorded READY without its image.
+        if let Some(image) = leftover
+            && let Err(e) = cx.engine.remove(&image).await
+        {
+            message.push_str(&format!(
+                " (the image it leaves, {image}, was not removed: {e})"
+            ));
+        }
+        cx.reporter.finished(&change.address, outcome, &message);
     }
     lock.finish(state)?;
     tally.not_started = schedule.not_started();

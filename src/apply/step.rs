@@ -64,6 +64,22 @@ impl Inputs {
     }
 }
 
+/// A step that succeeded: what it did, and the image it leaves to remove once the state no
+/// longer names it (the one a rebuild replaced, or a deleted resource's).
+pub(super) struct Finished {
+    pub done: Done,
+    pub leftover: Option<String>,
+}
+
+impl From<Done> for Finished {
+    fn from(done: Done) -> Self {
+        Finished {
+            done,
+            leftover: None,
+        }
+    }
+}
+
 /// An error as the reason a step records.
 fn text(error: impl Display) -> String {
     error.to_string()
@@ -74,30 +90,26 @@ pub(super) async fn run<E: Engine, R: Registry>(
     change: &Change,
     inputs: Inputs,
     cx: &Context<'_, E, R>,
-) -> Result<Done, String> {
+) -> Result<Finished, String> {
     let address = &change.address;
     match (change.action, change.after.as_ref().map(|r| &r.spec)) {
-        (Action::Delete, _) => delete(address, inputs, cx).await,
+        (Action::Delete, _) => {
+            cx.reporter.started(address, "deleting");
+            Ok(Finished {
+                done: Done::Deleted,
+                leftover: recipe::removed(inputs.previous.as_ref(), cx.options.keep_images),
+            })
+        }
         (Action::Update, _) => {
             cx.reporter.started(address, "updating tags");
-            Ok(Done::Updated)
+            Ok(Done::Updated.into())
         }
-        (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx).await,
+        (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx)
+            .await
+            .map(Finished::from),
         (_, Some(Spec::Image(image))) => build(address, image, inputs, cx).await,
         (_, None) => Err("nothing to create".into()),
     }
-}
-
-async fn delete<E: Engine, R: Registry>(
-    address: &Address,
-    inputs: Inputs,
-    cx: &Context<'_, E, R>,
-) -> Result<Done, String> {
-    cx.reporter.started(address, "deleting");
-    if let Some(image) = recipe::removed(inputs.previous.as_ref(), cx.options.keep_images) {
-        cx.engine.remove(&image).await.map_err(text)?;
-    }
-    Ok(Done::Deleted)
 }
 
 /// Pulls `base`: at `planned`, the digest the plan was made with, when there is one, so that
@@ -152,7 +164,7 @@ async fn build<E: Engine, R: Registry>(
     image: &ImageSpec,
     inputs: Inputs,
     cx: &Context<'_, E, R>,
-) -> Result<Done, String> {
+) -> Result<Finished, String> {
     let progress = |p| cx.reporter.progress(address, &p);
     let base_name = &image.base_image_name;
     let (base_resource, base_observed) = inputs
@@ -198,7 +210,7 @@ async fn build<E: Engine, R: Registry>(
         None => None,
     };
     match recipe::existing(&reference, destination.is_some(), local.as_ref(), remote) {
-        Existing::Reuse(observed) => return Ok(Done::Reused(observed)),
+        Existing::Reuse(observed) => return Ok(Done::Reused(observed).into()),
         Existing::Push => {
             cx.reporter
                 .started(address, &format!("pushing {reference}, built earlier"));
@@ -207,7 +219,8 @@ async fn build<E: Engine, R: Registry>(
                 image_id: local.map(|image| image.id),
                 digest: Some(digest),
                 reference: Some(reference.to_string()),
-            }));
+            })
+            .into());
         }
         Existing::Build => {}
     }
@@ -241,19 +254,18 @@ async fn build<E: Engine, R: Registry>(
         }
         None => None,
     };
-    let superseded = recipe::superseded(
-        inputs.previous.as_ref(),
-        reference.as_str(),
-        cx.options.keep_images,
-    );
-    if let Some(old) = superseded {
-        cx.engine.remove(&old).await.map_err(text)?;
-    }
-    Ok(Done::Built(Observed {
-        image_id: Some(image_id),
-        digest,
-        reference: Some(reference.to_string()),
-    }))
+    Ok(Finished {
+        done: Done::Built(Observed {
+            image_id: Some(image_id),
+            digest,
+            reference: Some(reference.to_string()),
+        }),
+        leftover: recipe::superseded(
+            inputs.previous.as_ref(),
+            reference.as_str(),
+            cx.options.keep_images,
+        ),
+    })
 }
 
 /// The build template a base image carries: the files of the directory its

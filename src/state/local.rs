@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Holder, ResourceState, STATE_VERSION, State, StateError, StateLock};
-use crate::files::{folder, write_atomic};
+use crate::files::{folder, remove_stale_temps, write_atomic};
 use crate::model::Address;
 
 /// A state file on the local filesystem.
@@ -198,6 +198,11 @@ impl Backend for LocalBackend {
             file,
             left,
         };
+        // Under the lock no writer runs: a temp file is what a killed one left.
+        remove_stale_temps(self.path()).map_err(|error| StateError::Write {
+            path: self.path.clone(),
+            error,
+        })?;
         // A journal left by a run that crashed is folded in before anything is appended, so
         // that a torn last record never sits before a new one.
         if self.journal_path().exists()

@@ -140,6 +140,32 @@ impl Sandbox {
         command.spawn().unwrap()
     }
 
+    /// Settings for builds that take a moment and are pushed: parallelism 4, the test registry
+    /// as destination, and a template whose build runs a step in a container.
+    pub fn build_and_push(&self) {
+        self.write(
+            "template.Dockerfile",
+            "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG PACKAGES_FILE\nCOPY ${PACKAGES_FILE} /manifest.txt\nRUN cat /manifest.txt && sleep 0.3\n",
+        );
+        self.write(
+            "dispatch.toml",
+            &format!(
+                "parallelism = 4\n[registry]\ndestination = \"{}/{}\"\n[templates]\npython3 = \"template.Dockerfile\"\n",
+                env("DISPATCH_TEST_REGISTRY"),
+                self.id
+            ),
+        );
+    }
+
+    /// An Image on `base` whose manifest names this sandbox and `version`: each new version
+    /// is a build new to the engine (see [`Sandbox::build_and_push`]).
+    pub fn image_doc(&self, name: &str, base: &str, version: usize) -> String {
+        format!(
+            "kind: Image\nname: {name}\nbaseImageName: {base}\nruntimeDependencies:\n  manifest: \"{} {version}\"\n",
+            self.id
+        )
+    }
+
     /// A registry tag of our own for the busybox base, so a test can move it.
     pub fn own_base(&self, source: &str) -> String {
         let target = format!("{}/{}/base:1", env("DISPATCH_TEST_REGISTRY"), self.id);
