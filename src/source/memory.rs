@@ -1,4 +1,4 @@
-//! A source held in memory, for fast tests of loading and validation.
+//! A source held in memory, for fast tests of loading and validation, and for fuzzing.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -14,11 +14,20 @@ pub struct MemorySource {
 
 impl MemorySource {
     pub fn new(files: &[(&str, &str)]) -> Self {
+        Self::from_bytes(
+            files
+                .iter()
+                .map(|(path, text)| (path.to_string(), text.as_bytes().to_vec())),
+        )
+    }
+
+    /// Files whose bytes need not be text.
+    pub fn from_bytes(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
         MemorySource {
             root: PathBuf::from("."),
             files: files
-                .iter()
-                .map(|(path, text)| (Path::new(".").join(path), text.as_bytes().to_vec()))
+                .into_iter()
+                .map(|(path, bytes)| (Path::new(".").join(path), bytes))
                 .collect(),
         }
     }

@@ -1,10 +1,10 @@
-//! Where declarations come from: a directory on disk ([`fs`]) today, a git revision tomorrow.
+//! Where declarations come from: a directory on disk ([`fs`]), a git revision ([`git`]), or memory
+//! ([`memory`], for tests and fuzzing).
 //! A source answers questions about its files; what counts as a declarations file, and what a
 //! reference may point at, is decided by [`crate::decl`].
 
 pub mod fs;
 pub mod git;
-#[cfg(test)]
 pub mod memory;
 
 use std::path::{Path, PathBuf};
