@@ -37,6 +37,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "DISPATCH_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
 
+    /// A file or folder of `kind: Policy` documents to check besides any among the
+    /// declarations (repeatable; adds to `policies` in dispatch.toml)
+    #[arg(
+        long = "policy",
+        global = true,
+        env = "DISPATCH_POLICY",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    pub policies: Vec<PathBuf>,
+
     /// Never colour the output (NO_COLOR=1 does the same)
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -58,6 +69,7 @@ impl Cli {
             parallelism: parallel.and_then(|p| p.parallelism).map(usize::from),
             lock_timeout: writing.and_then(|w| w.lock_timeout),
             timeout: network.and_then(|n| n.timeout),
+            policies: self.policies.clone(),
         }
     }
 
@@ -140,6 +152,17 @@ pub enum Command {
   dispatch get images
   dispatch get image pandas -o json | jq .reason")]
     Get(GetArgs),
+    /// Show the software an image holds, or find the images that hold a package
+    #[command(after_help = "Examples:
+  dispatch catalog pandas                      its packages: ecosystem, name, version, base or image
+  dispatch catalog pandas -o cyclonedx > sbom.json
+  dispatch catalog --package 'pandas<1.0'      every image holding pandas before 1.0
+  dispatch catalog --package npm:lodash@<4.17.21 -o json
+
+Catalogs are read after every pull and build, without running the image, and kept beside the
+state: these questions are answered offline. A version range is written in its ecosystem's own
+syntax: PEP 440 for pypi, npm's ranges for npm, an exact version or a prefix (`2.14.*`) for maven.")]
+    Catalog(CatalogArgs),
     /// Inspect, edit or move the state
     #[command(subcommand)]
     State(StateCommand),
@@ -496,10 +519,39 @@ impl GetFormat {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// The image or base image (`NAME`, or `Image/NAME` and `BaseImage/NAME` where both exist)
+    #[arg(required_unless_present = "package")]
+    pub name: Option<String>,
+
+    /// List the images holding a package: NAME, NAME with a version range, or ECOSYSTEM:NAME
+    #[arg(long, value_name = "QUERY", conflicts_with = "name")]
+    pub package: Option<String>,
+
+    /// Output format (cyclonedx and spdx for one image)
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = CatalogOutput::Table)]
+    pub output: CatalogOutput,
+
+    /// The same as `-o json`
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatalogOutput {
+    Table,
+    Json,
+    /// A CycloneDX 1.5 SBOM (JSON)
+    Cyclonedx,
+    /// An SPDX 2.3 SBOM (JSON)
+    Spdx,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GetOutput {
     Table,
-    /// The table, and the commit each was applied from
+    /// The table, the commit each was applied from and how many packages it holds
     Wide,
     Json,
     Yaml,

@@ -32,6 +32,7 @@ pub struct Overrides {
     pub parallelism: Option<usize>,
     pub lock_timeout: Option<Duration>,
     pub timeout: Option<Duration>,
+    pub policies: Vec<PathBuf>,
 }
 
 /// The settings of one run, every precedence already applied.
@@ -52,6 +53,8 @@ pub struct Config {
     pub templates: BTreeMap<Language, PathBuf>,
     /// Where the state is kept.
     pub backend: BackendConfig,
+    /// Files or folders of `kind: Policy` documents kept apart from the declarations.
+    pub policies: Vec<PathBuf>,
 }
 
 /// Where the state is kept: `config.state` (local), or a PostgreSQL database.
@@ -144,6 +147,11 @@ impl Config {
             build_args: settings.build.args,
             templates: settings.templates,
             backend,
+            policies: settings
+                .policies
+                .into_iter()
+                .chain(overrides.policies)
+                .collect(),
         }
     }
 }
@@ -173,6 +181,10 @@ pub struct Settings {
     pub templates: BTreeMap<Language, PathBuf>,
     #[serde(default)]
     pub backend: BackendSettings,
+    /// Files or folders of `kind: Policy` documents checked besides those among the
+    /// declarations (`--policy` adds more). Paths are relative to the current directory.
+    #[serde(default)]
+    pub policies: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -466,6 +478,7 @@ mod tests {
             parallelism: Some(8),
             lock_timeout: Some(Duration::from_secs(5)),
             timeout: Some(Duration::from_secs(7)),
+            policies: vec!["ci/policy.yaml".into()],
         };
         let resolved = Config::resolve(file.clone(), flags, env);
         assert_eq!(

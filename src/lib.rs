@@ -3,10 +3,12 @@
 //! Data flows one way: declarations ([`decl`], desired), the [`state`] (recorded) and a
 //! [`refresh`] (observed) feed the pure [`plan`], which a [`report`] renderer prints or
 //! [`apply`] carries out through the [`engine`] and [`registry`], recording the outcome in the
-//! state. [`ops`] holds one call per command; [`model`] the light types everything shares.
+//! state, and the [`catalog`] of what each image holds. [`ops`] holds one call per command;
+//! [`model`] the light types everything shares.
 
 pub mod apply;
 pub mod build;
+pub mod catalog;
 pub mod config;
 pub mod console;
 pub mod decl;
@@ -17,6 +19,7 @@ pub mod model;
 pub mod ops;
 pub mod plan;
 pub mod planfile;
+pub mod policy;
 pub mod refresh;
 pub mod registry;
 pub mod report;

@@ -43,6 +43,8 @@ pub fn declared(resources: &[Resource]) -> Declarations {
             .iter()
             .map(|r| (r.address(), declared(r)))
             .collect(),
+        policies: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 

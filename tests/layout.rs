@@ -1,7 +1,8 @@
 //! The layout's rules, checked on the source itself (README.md, "Layout and design notes"):
 //!
-//! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, the state's and the
-//!    source's types, `apply::schedule`, `apply::record`, `refresh::observe`) touch no
+//! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, the state's and
+//!    the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
+//!    `catalog::scan`, `catalog::query`) touch no
 //!    filesystem, network, environment, clock or stdout, and import only each other.
 //! 2. The adapters (`source::fs`, `source::git`, `state::local`, `state::postgres`,
 //!    `engine::docker`, `registry::oci`) translate and decide nothing: they import only
@@ -39,6 +40,9 @@ const PURE: &[&str] = &[
     "apply::schedule",
     "apply::record",
     "refresh::observe",
+    "catalog::scan",
+    "catalog::query",
+    "policy",
 ];
 
 /// Modules under a pure prefix that are adapters or harnesses, not pure code.

@@ -117,6 +117,25 @@ fn hostile_values_cannot_forge_or_hide_lines() {
 }
 
 #[test]
+fn policy_warnings_follow_the_plan_and_are_listed_in_its_json() {
+    let (_dir, state) = temp_state();
+    let policy = ["--policy", "testdata/plan/policies/warn.yaml"];
+    let run = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "--no-color"]].concat(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("v1_policy_warnings", run.stdout);
+    let json = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "json"]].concat(),
+    );
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    common::assert_plan_schema(&document);
+    insta::assert_json_snapshot!("v1_policy_warnings_json", document["policy_violations"]);
+}
+
+#[test]
 fn applied_declarations_plan_no_changes() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);

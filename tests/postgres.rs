@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use dispatch::config::PgSettings;
 use dispatch::state::conformance::{self, Subject, Tamper, holder};
 use dispatch::state::postgres::PgBackend;
-use dispatch::state::{Backend, State, StateError};
+use dispatch::state::{Backend, Catalogs, State, StateError};
 
 use common::{Sandbox, base_doc, contains, env, ok};
 
@@ -173,7 +173,19 @@ fn tables_are_made_on_first_write_and_migrated_once() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(version, "1");
+    assert_eq!(version, "2");
+    // A database of the first version (before catalogs) is migrated by the next writer.
+    sql()
+        .batch_execute(&format!(
+            "DROP TABLE {schema}.catalogs; UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'"
+        ))
+        .unwrap();
+    let migrated = backend(&settings);
+    drop(migrated.lock(Duration::ZERO, &holder("apply")).unwrap());
+    let catalog = dispatch::model::catalog::Catalog::default();
+    migrated.put_catalog("sha256:0", &catalog).unwrap();
+    let kept = migrated.catalogs(&["sha256:0".to_string()]).unwrap();
+    assert_eq!(kept.get("sha256:0"), Some(&catalog));
     // A database migrated by a newer dispatch is refused, not written.
     sql()
         .execute(

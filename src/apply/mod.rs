@@ -13,9 +13,10 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use crate::engine::Engine;
 use crate::model::Address;
 use crate::model::image::Progress;
+use crate::model::policy::Policy;
 use crate::plan::Plan;
 use crate::registry::Registry;
-use crate::state::{State, StateError, StateLock};
+use crate::state::{Catalogs, State, StateError, StateLock};
 use record::{Outcome, Stamp, Tally};
 use schedule::{Next, Schedule};
 use step::Finished;
@@ -33,6 +34,10 @@ pub struct Context<'a, E, R> {
     pub engine: &'a E,
     pub registries: &'a R,
     pub options: &'a Options,
+    /// Where the catalog of each pulled or built image is recorded.
+    pub catalogs: &'a dyn Catalogs,
+    /// What images may hold: one that breaks an error-severity rule is refused, not pushed.
+    pub policies: &'a [Policy],
     pub reporter: &'a dyn Reporter,
     /// Set on Ctrl-C: no new step starts; running ones finish.
     pub cancel: &'a AtomicBool,
@@ -75,8 +80,15 @@ pub async fn run<E: Engine, R: Registry>(
         };
         let succeeded = result.is_ok();
         let (outcome, mut message, leftover) = match result {
-            Ok(Finished { done, leftover }) => {
-                let message = record::success(state, change, done, &mut tally, stamp);
+            Ok(Finished {
+                done,
+                leftover,
+                note,
+            }) => {
+                let mut message = record::success(state, change, done, &mut tally, stamp);
+                if let Some(note) = note {
+                    message.push_str(&format!(" ({note})"));
+                }
                 (Outcome::Done, message, leftover)
             }
             Err(reason) => {
@@ -170,6 +182,8 @@ mod tests {
             engine,
             registries: &FakeRegistry::default(),
             options: &options,
+            catalogs: &backend,
+            policies: &[],
             reporter: &reporter,
             cancel,
         };

@@ -164,7 +164,7 @@ mod tests {
         changes.sort_by(|a, b| a.address.cmp(&b.address));
         Plan {
             changes,
-            drift: vec![],
+            ..Plan::default()
         }
     }
 

@@ -9,11 +9,13 @@ use super::Context;
 use super::record::{self, Done};
 use crate::build::recipe::{self, Existing};
 use crate::build::{self, BuildInputs, TEMPLATE_LABEL, Template};
+use crate::catalog;
 use crate::engine::{BuildRequest, Engine};
 use crate::model::image::Builder;
 use crate::model::reference::ImageRef;
 use crate::model::{Address, BaseImageSpec, ImageSpec, Language, Resource, Revision, Spec};
 use crate::plan::{Action, Change};
+use crate::policy::check;
 use crate::registry::Registry;
 use crate::state::{Observed, State};
 
@@ -69,6 +71,8 @@ impl Inputs {
 pub(super) struct Finished {
     pub done: Done,
     pub leftover: Option<String>,
+    /// What went wrong that does not fail the step (a catalog that could not be taken).
+    pub note: Option<String>,
 }
 
 impl From<Done> for Finished {
@@ -76,6 +80,7 @@ impl From<Done> for Finished {
         Finished {
             done,
             leftover: None,
+            note: None,
         }
     }
 }
@@ -96,17 +101,15 @@ pub(super) async fn run<E: Engine, R: Registry>(
         (Action::Delete, _) => {
             cx.reporter.started(address, "deleting");
             Ok(Finished {
-                done: Done::Deleted,
                 leftover: recipe::removed(inputs.previous.as_ref(), cx.options.keep_images),
+                ..Done::Deleted.into()
             })
         }
         (Action::Update, _) => {
             cx.reporter.started(address, "updating tags");
             Ok(Done::Updated.into())
         }
-        (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx)
-            .await
-            .map(Finished::from),
+        (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx).await,
         (_, Some(Spec::Image(image))) => build(address, image, inputs, cx).await,
         (_, None) => Err("nothing to create".into()),
     }
@@ -119,7 +122,7 @@ async fn pull<E: Engine, R: Registry>(
     base: &BaseImageSpec,
     planned: Option<&str>,
     cx: &Context<'_, E, R>,
-) -> Result<Done, String> {
+) -> Result<Finished, String> {
     let url = &base.docker_url;
     let planned = planned.filter(|_| url.digest.is_none());
     let (reference, what) = match planned {
@@ -152,11 +155,45 @@ async fn pull<E: Engine, R: Registry>(
         .clone()
         .or_else(|| planned.map(str::to_string))
         .or_else(|| image.digest_in(url));
-    Ok(Done::Pulled(Observed {
-        image_id: Some(image.id),
-        digest,
-        reference: None,
-    }))
+    let too_old = match &image.created {
+        Some(created) => check::base_age(cx.policies, address, created, &crate::host::now()),
+        None => Vec::new(),
+    };
+    let age = check::verdict(&too_old)?;
+    let note = checked(cx, address, &image.id, None).await?;
+    let note = age
+        .into_iter()
+        .chain(note)
+        .reduce(|a, b| format!("{a}; {b}"));
+    Ok(Finished {
+        note,
+        ..Done::Pulled(Observed {
+            image_id: Some(image.id),
+            digest,
+            reference: None,
+        })
+        .into()
+    })
+}
+
+/// Catalogues engine image `image` over its `base` (found or taken), and checks what it
+/// holds against the policies: the error is the reason it is refused for, the note its
+/// warnings. Failing to take the catalog fails the step only when a policy needs it; else
+/// that is the note.
+async fn checked<E: Engine, R: Registry>(
+    cx: &Context<'_, E, R>,
+    address: &Address,
+    image: &str,
+    base: Option<&str>,
+) -> Result<Option<String>, String> {
+    cx.reporter.started(address, "reading what it holds");
+    match catalog::ensure(cx.engine, cx.catalogs, image, base).await {
+        Ok(taken) => check::verdict(&check::catalog(cx.policies, address, &taken.entries())),
+        Err(e) if check::checks_packages(cx.policies) => Err(format!(
+            "refused: the policies check what images hold, and this one could not be read: {e}"
+        )),
+        Err(e) => Ok(Some(format!("not catalogued: {e}"))),
+    }
 }
 
 async fn build<E: Engine, R: Registry>(
@@ -209,62 +246,76 @@ async fn build<E: Engine, R: Registry>(
         Some(_) => cx.registries.digest(&reference).await.ok(),
         None => None,
     };
-    match recipe::existing(&reference, destination.is_some(), local.as_ref(), remote) {
-        Existing::Reuse(observed) => return Ok(Done::Reused(observed).into()),
+    let existing = recipe::existing(&reference, destination.is_some(), local.as_ref(), remote);
+    let image_id = match &existing {
+        Existing::Reuse(observed) => observed.image_id.clone(),
+        Existing::Push => local.map(|image| image.id),
+        Existing::Build => {
+            cx.reporter
+                .started(address, &format!("building {reference}"));
+            let build_args = context.with_args(&cx.options.build_args);
+            let request = BuildRequest {
+                context: context.tar,
+                tag: reference.as_str(),
+                build_args: &build_args,
+                network: cx.options.network.as_deref(),
+                builder: recipe::builder(cx.options.builder, &pin),
+                base: Some(&base.docker_url),
+                labels: recipe::labels(
+                    cx.options.revision.as_ref(),
+                    cx.options.source_url.as_deref(),
+                    &base.docker_url,
+                    &pin,
+                ),
+            };
+            let id = cx
+                .engine
+                .build(request, &progress)
+                .await
+                .map_err(|failure| record::build_failure_reason(reference.as_str(), &failure))?;
+            Some(id)
+        }
+    };
+    // Catalogued before anything is pushed.
+    let base_id = base_observed.as_ref().and_then(|o| o.image_id.as_deref());
+    let note = match &image_id {
+        Some(id) => checked(cx, address, id, base_id).await?,
+        None => None,
+    };
+    let observed = |digest| Observed {
+        image_id: image_id.clone(),
+        digest,
+        reference: Some(reference.to_string()),
+    };
+    let (done, leftover) = match existing {
+        Existing::Reuse(observed) => (Done::Reused(observed), None),
         Existing::Push => {
             cx.reporter
                 .started(address, &format!("pushing {reference}, built earlier"));
             let digest = cx.engine.push(&reference, &progress).await.map_err(text)?;
-            return Ok(Done::Pushed(Observed {
-                image_id: local.map(|image| image.id),
-                digest: Some(digest),
-                reference: Some(reference.to_string()),
-            })
-            .into());
+            (Done::Pushed(observed(Some(digest))), None)
         }
-        Existing::Build => {}
-    }
-    cx.reporter
-        .started(address, &format!("building {reference}"));
-    let build_args = context.with_args(&cx.options.build_args);
-    let request = BuildRequest {
-        context: context.tar,
-        tag: reference.as_str(),
-        build_args: &build_args,
-        network: cx.options.network.as_deref(),
-        builder: recipe::builder(cx.options.builder, &pin),
-        base: Some(&base.docker_url),
-        labels: recipe::labels(
-            cx.options.revision.as_ref(),
-            cx.options.source_url.as_deref(),
-            &base.docker_url,
-            &pin,
-        ),
-    };
-    let image_id = cx
-        .engine
-        .build(request, &progress)
-        .await
-        .map_err(|failure| record::build_failure_reason(reference.as_str(), &failure))?;
-    let digest = match destination {
-        Some(_) => {
-            cx.reporter
-                .started(address, &format!("pushing {reference}"));
-            Some(cx.engine.push(&reference, &progress).await.map_err(text)?)
+        Existing::Build => {
+            let digest = match destination {
+                Some(_) => {
+                    cx.reporter
+                        .started(address, &format!("pushing {reference}"));
+                    Some(cx.engine.push(&reference, &progress).await.map_err(text)?)
+                }
+                None => None,
+            };
+            let leftover = recipe::superseded(
+                inputs.previous.as_ref(),
+                reference.as_str(),
+                cx.options.keep_images,
+            );
+            (Done::Built(observed(digest)), leftover)
         }
-        None => None,
     };
     Ok(Finished {
-        done: Done::Built(Observed {
-            image_id: Some(image_id),
-            digest,
-            reference: Some(reference.to_string()),
-        }),
-        leftover: recipe::superseded(
-            inputs.previous.as_ref(),
-            reference.as_str(),
-            cx.options.keep_images,
-        ),
+        done,
+        leftover,
+        note,
     })
 }
 

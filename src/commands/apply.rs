@@ -10,6 +10,7 @@ use dispatch::apply::Reporter;
 use dispatch::apply::record::Outcome;
 use dispatch::console::{self, ApprovalError};
 use dispatch::model::Address;
+use dispatch::model::catalog::Filled;
 use dispatch::model::diag::Location;
 use dispatch::model::image::Progress as Moving;
 use dispatch::ops::apply::{Applied, ApplyRequest, Interaction};
@@ -77,8 +78,19 @@ pub fn run(ws: &Workspace, args: &ApplyArgs, quiet: bool) -> Result<ExitCode> {
     };
     let github = args.output == Progress::Github;
     let applied = super::for_ci(ops::apply::apply(ws, &request, &terminal), github, false)?;
-    let Applied::Ran { tally, origins } = applied else {
-        return Ok(ExitCode::SUCCESS);
+    let (tally, origins) = match applied {
+        Applied::NoChanges { filled } => {
+            catalogued(&filled)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Applied::Ran {
+            tally,
+            origins,
+            filled,
+        } => {
+            catalogued(&filled)?;
+            (tally, origins)
+        }
     };
     let line = report::text::tally(&tally);
     let code = super::finish(&line, &tally)?;
@@ -87,6 +99,15 @@ pub fn run(ws: &Workspace, args: &ApplyArgs, quiet: bool) -> Result<ExitCode> {
         annotate(&failed, &origins, &line)?;
     }
     Ok(code)
+}
+
+/// What filling in missing catalogs did; what it could not do, as warnings.
+fn catalogued(filled: &Filled) -> Result<()> {
+    for failure in &filled.failed {
+        console::warn(&format!("not catalogued: {failure}"));
+    }
+    console::print(&report::text::filled(filled))?;
+    Ok(())
 }
 
 /// An annotation per failure, at its declaration; the closing line in the step summary.

@@ -18,7 +18,20 @@ pub fn run(ws: &Workspace, args: &GetArgs) -> Result<ExitCode> {
         GetWhat::Image { name, format } => (Kind::Image, name, format),
     };
     let selected = ops::state::get(ws, kind, name.as_deref())?;
-    let objects: Vec<Object<'_>> = selected.iter().map(object).collect();
+    // The catalogs are read only for the formats that show them.
+    let shelf = match format.format() {
+        GetOutput::Table => None,
+        _ => Some(ops::catalog::of(ws, &selected)?),
+    };
+    let objects: Vec<Object<'_>> = selected
+        .iter()
+        .map(|r| {
+            let entries = shelf
+                .as_ref()
+                .and_then(|s| s.entries(&r.resource.address()));
+            object(r, entries.as_deref())
+        })
+        .collect();
     let text = match (format.format(), name) {
         (GetOutput::Json, Some(_)) => super::json(&objects[0])?,
         (GetOutput::Json, None) => super::json(&objects)?,

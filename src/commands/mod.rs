@@ -2,6 +2,7 @@
 //! outcome becomes output and an exit code.
 
 mod apply;
+mod catalog;
 mod create;
 mod delete;
 mod diff;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Update { file, keep, .. } => update::run(&ws, file, keep.keep_images, quiet),
         Command::Delete(args) => delete::run(&ws, args, quiet),
         Command::Get(args) => get::run(&ws, &args),
+        Command::Catalog(args) => catalog::run(&ws, &args),
         Command::State(command) => state::run(&ws, &command),
         Command::ForceUnlock { lock_id } => state::force_unlock(&ws, &lock_id),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),

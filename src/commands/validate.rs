@@ -6,6 +6,8 @@ use anyhow::Result;
 
 use dispatch::console;
 use dispatch::model::Kind;
+use dispatch::model::diag::Diagnostic;
+use dispatch::model::policy::Violation;
 use dispatch::ops::{Error, Workspace};
 use dispatch::report;
 
@@ -20,12 +22,15 @@ pub fn run(ws: &Workspace, source: &Source, format: Verdict) -> Result<ExitCode>
                 declarations.count(Kind::BaseImage),
                 declarations.count(Kind::Image),
             );
-            console::print(&super::json(&report::json::validation(&[], Some(counts)))?)?;
+            let warnings = diagnostics(&declarations.warnings);
+            let verdict = report::json::validation(&[], &warnings, Some(counts));
+            console::print(&super::json(&verdict)?)?;
             Ok(ExitCode::SUCCESS)
         }
         (Verdict::Json, Err(Error::Declarations(diagnostics))) => {
             console::print(&super::json(&report::json::validation(
                 &diagnostics.0,
+                &[],
                 None,
             ))?)?;
             Ok(ExitCode::from(1))
@@ -37,6 +42,9 @@ pub fn run(ws: &Workspace, source: &Source, format: Verdict) -> Result<ExitCode>
                 declarations.count(Kind::BaseImage),
                 declarations.count(Kind::Image),
             );
+            for warning in &declarations.warnings {
+                console::warn(&warning.diagnostic().to_string());
+            }
             if format == Verdict::Gitlab {
                 console::print(&super::json(&report::gitlab::code_quality(&[]))?)?;
                 eprint!("{valid}");
@@ -46,4 +54,8 @@ pub fn run(ws: &Workspace, source: &Source, format: Verdict) -> Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn diagnostics(violations: &[Violation]) -> Vec<Diagnostic> {
+    violations.iter().map(Violation::diagnostic).collect()
 }

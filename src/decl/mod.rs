@@ -2,6 +2,7 @@
 //! resolved, every problem reported at its `file:line:col`. Pure over the source: no
 //! filesystem of its own.
 
+mod policy;
 mod refs;
 mod schema;
 pub mod yaml;
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::diag::{Diagnostic, Diagnostics, Location, Pos, suggest};
+use crate::model::policy::{Policy, Violation};
 use crate::model::{Address, Kind, Resource};
 use crate::source::Source;
 use yaml::Node;
@@ -63,10 +65,14 @@ impl Declared {
     }
 }
 
-/// Every resource declared under one directory, keyed and ordered by address.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Every resource declared under one directory, keyed and ordered by address, and the
+/// policies declared beside them.
+#[derive(Debug, Clone, Default)]
 pub struct Declarations {
     pub resources: BTreeMap<Address, Declared>,
+    pub policies: Vec<Policy>,
+    /// The policy rules they break with a warning, once checked.
+    pub warnings: Vec<Violation>,
 }
 
 impl Declarations {
@@ -80,6 +86,28 @@ impl Declarations {
     }
 }
 
+/// The policies of `source`, which holds nothing else: a file or folder kept apart from the
+/// declarations (`--policy`).
+pub fn load_policies(source: &dyn Source) -> Result<Vec<Policy>, Diagnostics> {
+    let loaded = load(source, LoadOptions::default())?;
+    let strays: Vec<Diagnostic> = loaded
+        .resources
+        .values()
+        .map(|d| {
+            Diagnostic::new(
+                d.origin.clone(),
+                format!("{} in a policy file", d.resource.address()),
+            )
+            .with_hint("a file or folder given as a policy holds only `kind: Policy` documents")
+        })
+        .collect();
+    if strays.is_empty() {
+        Ok(loaded.policies)
+    } else {
+        Err(Diagnostics(strays))
+    }
+}
+
 /// Loads every `*.yaml`/`*.yml` of `source` (or the file it is).
 pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, Diagnostics> {
     let mut loader = Loader {
@@ -88,6 +116,7 @@ pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, D
         diagnostics: Vec::new(),
         manifests: HashMap::new(),
         manifest_ref: None,
+        policies: Vec::new(),
     };
     let files = loader.files();
     let mut named = Vec::new();
@@ -176,6 +205,7 @@ struct Loader<'s> {
     manifests: HashMap<PathBuf, Result<String, (String, Option<String>)>>,
     /// The `@file` the document being read took its manifest from.
     manifest_ref: Option<String>,
+    policies: Vec<Policy>,
 }
 
 /// Declarations files: YAML, not hidden.
@@ -287,6 +317,18 @@ impl Loader<'_> {
             self.diagnostics
                 .push(Diagnostic::new(at.clone(), message).with_hint(hint));
         }
+        for (i, policy) in self.policies.iter().enumerate() {
+            if let Some(first) = self.policies[..i].iter().find(|p| p.name == policy.name) {
+                let message = format!(
+                    "duplicate Policy `{}`: already declared at {}",
+                    policy.name, first.origin
+                );
+                self.diagnostics.push(
+                    Diagnostic::new(policy.origin.clone(), message)
+                        .with_hint("policy names are unique; rename one of the two"),
+                );
+            }
+        }
         if !self.diagnostics.is_empty() {
             self.diagnostics.sort();
             self.diagnostics.dedup();
@@ -304,7 +346,11 @@ impl Loader<'_> {
                 Some((item.address, declared))
             })
             .collect();
-        Ok(Declarations { resources })
+        Ok(Declarations {
+            resources,
+            policies: self.policies,
+            warnings: Vec::new(),
+        })
     }
 }
 

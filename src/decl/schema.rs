@@ -31,13 +31,18 @@ impl Loader<'_> {
             }
             Some(node) => {
                 let text = self.string(file, "kind", node)?;
+                if text == "Policy" {
+                    let policy = self.policy(file, doc, fields)?;
+                    self.policies.push(policy);
+                    return None;
+                }
                 match Kind::ALL.into_iter().find(|k| k.as_str() == text) {
                     Some(kind) => kind,
                     None => {
-                        let hint =
-                            suggest(&text, Kind::ALL.map(Kind::as_str)).unwrap_or_else(|| {
-                                "dispatch knows `BaseImage` and `Image`".to_string()
-                            });
+                        let kinds = [Kind::BaseImage.as_str(), Kind::Image.as_str(), "Policy"];
+                        let hint = suggest(&text, kinds).unwrap_or_else(|| {
+                            "dispatch knows `BaseImage`, `Image` and `Policy`".to_string()
+                        });
                         self.error(file, node.pos, format!("unknown kind `{text}`"))
                             .hint = Some(hint);
                         return None;
@@ -273,7 +278,7 @@ impl Loader<'_> {
     }
 
     /// Resolves `@path` (relative to the folder of `file`) and `@@literal`.
-    fn require<'n>(
+    pub(super) fn require<'n>(
         &mut self,
         file: &Path,
         node: &Node,
@@ -293,7 +298,12 @@ impl Loader<'_> {
         value
     }
 
-    fn fields<'n>(&mut self, file: &Path, node: &'n Node, shape: &Shape) -> Option<Fields<'n>> {
+    pub(super) fn fields<'n>(
+        &mut self,
+        file: &Path,
+        node: &'n Node,
+        shape: &Shape,
+    ) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
             self.error(
                 file,
@@ -333,7 +343,7 @@ impl Loader<'_> {
         Some(fields)
     }
 
-    fn string(&mut self, file: &Path, key: &str, node: &Node) -> Option<String> {
+    pub(super) fn string(&mut self, file: &Path, key: &str, node: &Node) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             other => {
@@ -354,7 +364,7 @@ impl Loader<'_> {
         }
     }
 
-    fn list<'n>(
+    pub(super) fn list<'n>(
         &mut self,
         file: &Path,
         key: &str,
@@ -376,7 +386,7 @@ impl Loader<'_> {
     }
 
     /// Reports the fields nobody took.
-    fn unknown_fields(&mut self, file: &Path, fields: Fields<'_>, shape: &Shape) {
+    pub(super) fn unknown_fields(&mut self, file: &Path, fields: Fields<'_>, shape: &Shape) {
         for (name, pos, _) in fields
             .entries
             .into_iter()
@@ -396,12 +406,12 @@ impl Loader<'_> {
 }
 
 /// The fields of a mapping, taken one by one; what is left at the end is unknown.
-struct Fields<'n> {
+pub(super) struct Fields<'n> {
     entries: Vec<(&'n str, Pos, Option<&'n Node>)>,
 }
 
 impl<'n> Fields<'n> {
-    fn take(&mut self, key: &str) -> Option<&'n Node> {
+    pub(super) fn take(&mut self, key: &str) -> Option<&'n Node> {
         self.entries
             .iter_mut()
             .find(|(name, _, _)| *name == key)
@@ -417,20 +427,20 @@ impl<'n> Fields<'n> {
 }
 
 /// A kind of mapping in the declarations: its name in messages, its fields, how to write it.
-struct Shape {
+pub(super) struct Shape {
     /// Names one in "... must be a mapping".
-    noun: &'static str,
+    pub(super) noun: &'static str,
     /// Names one in "unknown field `x` in ...".
-    name: &'static str,
-    fields: &'static [&'static str],
-    hint: &'static str,
+    pub(super) name: &'static str,
+    pub(super) fields: &'static [&'static str],
+    pub(super) hint: &'static str,
 }
 
 const DOCUMENT: Shape = Shape {
     noun: "a document",
     name: "document",
     fields: &["kind"],
-    hint: "start each document with `kind: BaseImage` or `kind: Image`, and separate documents with `---`",
+    hint: "start each document with `kind: BaseImage`, `kind: Image` or `kind: Policy`, and separate documents with `---`",
 };
 
 const BASE_IMAGE: Shape = Shape {

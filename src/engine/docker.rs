@@ -92,6 +92,150 @@ impl DockerEngine {
     }
 }
 
+impl DockerEngine {
+    /// A container of `image` to read files from: created, never started.
+    async fn reader(&self, image: &str) -> Result<String, EngineError> {
+        let config = ContainerCreateBody {
+            image: Some(image.to_string()),
+            // Never run; an image without CMD cannot be created without one.
+            cmd: Some(vec!["dispatch-reads-files".to_string()]),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        Ok(self
+            .docker
+            .create_container(None::<CreateContainerOptions>, config)
+            .await
+            .map_err(|e| EngineError::Files {
+                detail: format!(
+                    "cannot create a container of {image}: {}",
+                    engine_message(&e)
+                ),
+            })?
+            .id)
+    }
+
+    async fn remove_reader(&self, container: &str) -> Result<(), EngineError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        self.docker
+            .remove_container(container, Some(options))
+            .await
+            .map_err(|e| EngineError::Files {
+                detail: format!(
+                    "cannot remove container {container}: {}",
+                    engine_message(&e)
+                ),
+            })
+    }
+
+    /// The files under `root` in `container` that `keep` accepts, by absolute path. The
+    /// archive streams through a tar reader on a blocking thread; only kept files are held.
+    async fn select_in(
+        &self,
+        container: &str,
+        root: &str,
+        keep: fn(&str) -> bool,
+        max: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(root)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        // The archive's entries are named from the root's own name: `lib/...` for /usr/local/lib.
+        let parent = root
+            .rsplit_once('/')
+            .map_or("", |(parent, _)| parent)
+            .to_string();
+        let (chunks, received) = tokio::sync::mpsc::channel(16);
+        let reading = tokio::task::spawn_blocking(move || {
+            select_from_archive(Chunks::new(received), &parent, keep, max)
+        });
+        let mut missing = false;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if chunks.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {
+                    missing = true;
+                    break;
+                }
+                Err(e) => return Err(format!("cannot read {root}: {}", engine_message(&e))),
+            }
+        }
+        drop(chunks);
+        let selected = reading
+            .await
+            .map_err(|e| format!("cannot read the archive of {root}: {e}"))?;
+        if missing {
+            return Ok(Vec::new());
+        }
+        selected.map_err(|e| format!("cannot read the archive of {root}: {e}"))
+    }
+}
+
+/// The chunks of a stream as a `Read`, for a blocking reader fed by async code.
+struct Chunks {
+    received: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    current: bytes::Bytes,
+}
+
+impl Chunks {
+    fn new(received: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> Self {
+        Chunks {
+            received,
+            current: bytes::Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.received.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// The regular files of a tar that `keep` accepts by absolute path (`parent` + entry path),
+/// each at most `max` bytes; the rest is read past, not held.
+fn select_from_archive(
+    archive: impl std::io::Read,
+    parent: &str,
+    keep: fn(&str) -> bool,
+    max: u64,
+) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut selected = Vec::new();
+    for entry in tar::Archive::new(archive).entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular || entry.size() > max {
+            continue;
+        }
+        let path = format!("{parent}/{}", entry.path()?.to_string_lossy());
+        if keep(&path) {
+            let mut content = Vec::with_capacity(entry.size() as usize);
+            std::io::Read::read_to_end(&mut entry, &mut content)?;
+            selected.push((path, content));
+        }
+    }
+    Ok(selected)
+}
+
 impl Engine for DockerEngine {
     async fn pull(
         &self,
@@ -152,6 +296,7 @@ impl Engine for DockerEngine {
             id: image.id.unwrap_or_default(),
             repo_digests: image.repo_digests.unwrap_or_default(),
             labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
+            created: image.created.map(|t| t.to_string()),
         }))
     }
 
@@ -260,43 +405,39 @@ impl Engine for DockerEngine {
 
     /// Read from a container that is created, never started, and always removed.
     async fn files(&self, image: &str, path: &str) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
-        let config = ContainerCreateBody {
-            image: Some(image.to_string()),
-            // Never run; an image without CMD cannot be created without one.
-            cmd: Some(vec!["dispatch-reads-files".to_string()]),
-            network_disabled: Some(true),
-            ..Default::default()
-        };
-        let files = |detail: String| EngineError::Files { detail };
-        let container = self
-            .docker
-            .create_container(None::<CreateContainerOptions>, config)
-            .await
-            .map_err(|e| {
-                files(format!(
-                    "cannot create a container of {image}: {}",
-                    engine_message(&e)
-                ))
-            })?
-            .id;
+        let container = self.reader(image).await?;
         let read = self.read_archive(&container, path).await;
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        let removed = self
-            .docker
-            .remove_container(&container, Some(options))
-            .await
-            .map_err(|e| {
-                files(format!(
-                    "cannot remove container {container}: {}",
-                    engine_message(&e)
-                ))
-            });
-        let read = read.map_err(files)?;
+        let removed = self.remove_reader(&container).await;
+        let read = read.map_err(|detail| EngineError::Files { detail })?;
         removed?;
         Ok(read)
+    }
+
+    async fn select(
+        &self,
+        image: &str,
+        roots: &[&str],
+        keep: fn(&str) -> bool,
+        max: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let container = self.reader(image).await?;
+        let mut selected = Vec::new();
+        let mut failed = None;
+        for root in roots {
+            match self.select_in(&container, root, keep, max).await {
+                Ok(files) => selected.extend(files),
+                Err(detail) => {
+                    failed = Some(detail);
+                    break;
+                }
+            }
+        }
+        let removed = self.remove_reader(&container).await;
+        if let Some(detail) = failed {
+            return Err(EngineError::Files { detail });
+        }
+        removed?;
+        Ok(selected)
     }
 }
 

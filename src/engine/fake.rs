@@ -174,4 +174,15 @@ impl Engine for FakeEngine {
             detail: format!("{path} is not in the image {image}"),
         })
     }
+
+    /// Fake images hold no files: their catalog is empty.
+    async fn select(
+        &self,
+        _: &str,
+        _: &[&str],
+        _: fn(&str) -> bool,
+        _: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        Ok(Vec::new())
+    }
 }

@@ -94,4 +94,15 @@ pub trait Engine {
     /// The regular files under `path` in `image` (paths relative to it; a file is named by
     /// its own name), read without running anything in the image.
     async fn files(&self, image: &str, path: &str) -> Result<Vec<(String, Vec<u8>)>, EngineError>;
+
+    /// The regular files under `roots` in `image` that `keep` accepts by absolute path, each
+    /// at most `max` bytes, read without running anything in the image and without holding
+    /// whole trees (what is installed, for the catalog). A root the image lacks is skipped.
+    async fn select(
+        &self,
+        image: &str,
+        roots: &[&str],
+        keep: fn(&str) -> bool,
+        max: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError>;
 }

@@ -16,6 +16,8 @@ pub struct LocalImage {
     pub repo_digests: Vec<String>,
     /// The labels of its config.
     pub labels: HashMap<String, String>,
+    /// When it was made (RFC 3339), as its config says.
+    pub created: Option<String>,
 }
 
 impl LocalImage {

@@ -1,10 +1,13 @@
 //! The resources dispatch manages, as declared and as recorded in the state: light types with
 //! no I/O, shared by every layer above.
 
+pub mod catalog;
 pub mod diag;
 pub mod image;
+pub mod policy;
 pub mod reference;
 pub mod text;
+pub mod versions;
 pub mod words;
 
 use std::fmt;

@@ -8,10 +8,13 @@ use super::plan::refreshed;
 use super::{Error, Input, Workspace, runtime};
 use crate::apply::record::Tally;
 use crate::apply::{self, Context, Reporter};
+use crate::catalog;
 use crate::console::ApprovalError;
 use crate::engine::docker::DockerEngine;
 use crate::model::Address;
+use crate::model::catalog::Filled;
 use crate::model::diag::Location;
+use crate::model::policy::Policy;
 use crate::plan::{self, Observations, Plan};
 use crate::registry::oci::Registries;
 use crate::source::git::Provenance;
@@ -42,11 +45,13 @@ pub trait Interaction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// The plan had no changes: nothing ran.
-    NoChanges,
+    NoChanges { filled: Filled },
     Ran {
         tally: Tally,
         /// Where each resource is declared (none for a saved plan), to point at a failure.
         origins: BTreeMap<Address, Location>,
+        /// The catalogs taken for images recorded without one.
+        filled: Filled,
     },
 }
 
@@ -69,10 +74,14 @@ pub fn apply(
         let engine = ws.engine().await?;
         let mut state = loaded.unwrap_or_default();
         let mut origins = BTreeMap::new();
+        // A saved plan's declarations were checked when it was made; what images hold is
+        // checked against the policies kept apart from them.
+        let mut policies = ws.policies()?;
         let plan = match saved {
             Some(saved) => saved.plan,
             None => {
                 let declarations = ws.declarations(&request.input, Some(&state))?;
+                policies = declarations.policies.clone();
                 origins = declarations
                     .resources
                     .iter()
@@ -86,7 +95,8 @@ pub fn apply(
                 let plan = plan::plan(&declarations, Some(&state), &observations, request.targets)?;
                 ui.show(&plan).map_err(Error::Output)?;
                 if !plan.has_changes() {
-                    return Ok(Applied::NoChanges);
+                    let filled = catalog::fill(&engine, ws.backend.as_ref(), &state).await;
+                    return Ok(Applied::NoChanges { filled });
                 }
                 if !request.auto_approve {
                     ui.approve()?;
@@ -107,9 +117,15 @@ pub fn apply(
             keep_images: request.keep_images,
             reporter: ui.reporter(),
             provenance: ws.provenance(&request.input),
+            policies: &policies,
         };
         let tally = execute(ws, &plan, &mut state, &run).await?;
-        Ok(Applied::Ran { tally, origins })
+        let filled = catalog::fill(&engine, ws.backend.as_ref(), &state).await;
+        Ok(Applied::Ran {
+            tally,
+            origins,
+            filled,
+        })
     })
 }
 
@@ -128,6 +144,7 @@ pub(super) struct Run<'a> {
     pub reporter: &'a dyn Reporter,
     /// Where the declarations came from, if from git.
     pub provenance: Option<Provenance>,
+    pub policies: &'a [Policy],
 }
 
 /// Runs `plan`, Ctrl-C stopping what has not started.
@@ -142,6 +159,8 @@ pub(super) async fn execute(
         engine: run.engine,
         registries: run.registries,
         options: &options,
+        catalogs: ws.backend.as_ref(),
+        policies: run.policies,
         reporter: run.reporter,
         cancel: crate::console::watch_interrupts(),
     };

@@ -107,6 +107,8 @@ pub fn change(
                     (a.clone(), declared)
                 })
                 .collect(),
+            policies: Vec::new(),
+            warnings: Vec::new(),
         };
         let targets = apply_edit(&mut desired, &origin, edit, &state)?;
         let plan = plan::plan(&desired, Some(&state), &Observations::default(), &targets)?;
@@ -118,6 +120,7 @@ pub fn change(
                 .map(|r| &r.resource)
                 .chain(desired.resources.values().map(|d| &d.resource)),
         );
+        let policies = ws.policies()?;
         let run = Run {
             engine: &engine,
             registries: &registries,
@@ -125,6 +128,7 @@ pub fn change(
             keep_images,
             reporter,
             provenance,
+            policies: &policies,
         };
         execute(ws, &plan, &mut state, &run).await
     })

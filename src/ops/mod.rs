@@ -3,6 +3,7 @@
 //! load, refresh, plan, apply, record.
 
 pub mod apply;
+pub mod catalog;
 pub mod change;
 pub mod diff;
 pub mod plan;
@@ -19,12 +20,14 @@ use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
+use crate::model::policy::{Policy, Severity, Violation};
 use crate::model::words::agree;
 use crate::model::{
-    Address, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION, Resource, Spec,
+    Address, Kind, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION, Resource, Spec,
 };
 use crate::plan::PlanError;
 use crate::plan::saved::PlanFileError;
+use crate::policy;
 use crate::refresh::RefreshError;
 use crate::registry::oci::Registries;
 use crate::source::fs::FsSource;
@@ -112,6 +115,14 @@ pub enum Error {
     Packages { path: String, detail: String },
     #[error("{path}: invalid package {package:?}")]
     InvalidPackage { path: String, package: String },
+    #[error("{0} has no image yet")]
+    NoImage(Address),
+    #[error("{0} has no catalog")]
+    NotCatalogued(Address),
+    #[error("both {} and {} are named {name:?}", Address::new(Kind::BaseImage, .name), Address::new(Kind::Image, .name))]
+    Ambiguous { name: String },
+    #[error("{0}")]
+    InvalidQuery(String),
 }
 
 impl Error {
@@ -158,6 +169,16 @@ impl Hint for Error {
                 crate::report::get::noun(address.kind)
             )),
             Error::NotInState(_) => Some("`dispatch state list` shows what is".into()),
+            Error::NoImage(_) => Some("`dispatch apply` pulls or builds it".into()),
+            Error::NotCatalogued(_) => Some(
+                "`dispatch apply` catalogues every recorded image without a catalog that the engine still holds".into(),
+            ),
+            Error::Ambiguous { name } => Some(format!(
+                "name one: `dispatch catalog BaseImage/{name}` or `dispatch catalog Image/{name}`"
+            )),
+            Error::InvalidQuery(_) => Some(
+                "write NAME, NAME with a range in its ecosystem's syntax (`pandas<1.0`, `lodash@^4.17`), or ECOSYSTEM:NAME (`deb:openssl`)".into(),
+            ),
             Error::LocalOnly(_) => Some(
                 "`state push` and `state pull` copy between the local file and the [backend] in dispatch.toml; set type = \"postgres\" there".into(),
             ),
@@ -228,6 +249,15 @@ impl Workspace {
         })
     }
 
+    /// The policies kept apart from the declarations (`--policy`, `policies` in dispatch.toml).
+    pub fn policies(&self) -> Result<Vec<Policy>, Error> {
+        let mut policies = Vec::new();
+        for path in &self.config.policies {
+            policies.extend(decl::load_policies(&FsSource::new(path))?);
+        }
+        Ok(policies)
+    }
+
     /// The declarations `input` names, whose images may name `state`'s base images.
     pub fn declarations(
         &self,
@@ -252,7 +282,18 @@ impl Workspace {
                 decl::load(&repo.source(commit, rev)?, options)
             }
         };
-        Ok(loaded?)
+        let mut declarations = loaded?;
+        declarations.policies.extend(self.policies()?);
+        // A broken rule of error severity stops the command as an invalid declaration does.
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            policy::check::declarations(&declarations.policies, &declarations)
+                .into_iter()
+                .partition(|v| v.severity == Severity::Error);
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors.iter().map(Violation::diagnostic).collect()).into());
+        }
+        declarations.warnings = warnings;
+        Ok(declarations)
     }
 
     /// The state, or an empty one.

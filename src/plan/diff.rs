@@ -160,6 +160,7 @@ pub fn between(before: &Declarations, after: &Declarations) -> Plan {
     Plan {
         changes: changes.into_values().collect(),
         drift: Vec::new(),
+        warnings: after.warnings.clone(),
     }
 }
 

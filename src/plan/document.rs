@@ -7,10 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Summary};
+use crate::model::policy::Violation;
 use crate::model::{Address, Kind, Resource};
 
 /// The version of the document: the major number changes on any incompatible change.
-pub const FORMAT_VERSION: &str = "2.0";
+pub const FORMAT_VERSION: &str = "2.1";
 
 /// The major version this build reads.
 const FORMAT_MAJOR: &str = "2";
@@ -25,6 +26,34 @@ pub struct Document {
     /// Every resource in scope, unchanged ones as `["no-op"]`.
     pub resource_changes: Vec<Entry<Resource>>,
     pub summary: Summary,
+    /// The policy rules the declarations break with a warning (since 2.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_violations: Vec<PolicyViolation>,
+}
+
+/// A broken policy rule, for a program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyViolation {
+    pub address: Address,
+    pub policy: String,
+    pub rule: String,
+    pub severity: String,
+    pub message: String,
+    /// `file:line:col`.
+    pub location: String,
+}
+
+impl From<&Violation> for PolicyViolation {
+    fn from(v: &Violation) -> Self {
+        PolicyViolation {
+            address: v.address.clone(),
+            policy: v.policy.clone(),
+            rule: v.rule.as_str().to_string(),
+            severity: v.severity.to_string(),
+            message: v.message.clone(),
+            location: v.at.to_string(),
+        }
+    }
 }
 
 /// One resource, as terraform's `resource_changes[]` and `resource_drift[]` entries are.
@@ -100,6 +129,7 @@ impl Document {
             resource_drift,
             resource_changes,
             summary: plan.summary(),
+            policy_violations: plan.warnings.iter().map(PolicyViolation::from).collect(),
         }
     }
 
@@ -157,7 +187,11 @@ impl Document {
                 })
             })
             .collect::<Result<_, String>>()?;
-        Ok(Plan { changes, drift })
+        Ok(Plan {
+            changes,
+            drift,
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -258,6 +292,7 @@ mod tests {
                     },
                 },
             ],
+            warnings: Vec::new(),
         };
         let document = Document::new(&plan);
         assert_eq!(document.summary.add, 2);

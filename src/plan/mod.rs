@@ -9,6 +9,7 @@ pub mod saved;
 
 use std::collections::BTreeMap;
 
+use crate::model::policy::Violation;
 use serde::{Deserialize, Serialize};
 
 use crate::model::diag::Hint;
@@ -98,6 +99,8 @@ pub struct Drifted {
 pub struct Plan {
     pub changes: Vec<Change>,
     pub drift: Vec<Drifted>,
+    /// The policy rules the declarations break with a warning (an error stops the plan).
+    pub warnings: Vec<Violation>,
 }
 
 /// The plan counted. `add` and `destroy` count as terraform does, a replacement in both.

@@ -112,6 +112,7 @@ pub fn plan(
     Ok(Plan {
         changes: changes.into_values().collect(),
         drift,
+        warnings: desired.warnings.clone(),
     })
 }
 

@@ -4,6 +4,10 @@
 use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle};
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
+use crate::model::catalog::{Ecosystem, Entry, counts};
+use crate::model::text::escape;
 use crate::model::{Kind, Revision, Spec};
 use crate::state::{ResourceState, Status};
 
@@ -29,6 +33,9 @@ pub struct Object<'a> {
     /// The commit its declaration came from when last applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     revision: Option<&'a Revision>,
+    /// How many packages of each ecosystem its catalog holds (`dispatch catalog` lists them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog: Option<BTreeMap<Ecosystem, usize>>,
 }
 
 impl Object<'_> {
@@ -40,7 +47,8 @@ impl Object<'_> {
     }
 }
 
-pub fn object(r: &ResourceState) -> Object<'_> {
+/// `r` as `get` shows it, with the packages of its catalog (`None` when it has none).
+pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a> {
     let observed = r.observed.as_ref();
     Object {
         name: &r.resource.name,
@@ -55,6 +63,7 @@ pub fn object(r: &ResourceState) -> Object<'_> {
         digest: observed.and_then(|o| o.digest.as_deref()),
         image_id: observed.and_then(|o| o.image_id.as_deref()),
         revision: r.revision.as_ref(),
+        catalog: catalog.map(counts),
     }
 }
 
@@ -82,15 +91,9 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     }
     header.extend(["STATUS", "CREATED DATE"]);
     if wide {
-        header.push("REVISION");
+        header.extend(["REVISION", "PACKAGES"]);
     }
-    let mut table = Table::new();
-    table
-        .load_style(STYLE)
-        .force_no_tty()
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header);
-    for o in objects {
+    let rows = objects.iter().map(|o| {
         let mut row = vec![o.name.to_string(), o.url().to_string()];
         if let Spec::Image(image) = o.spec {
             row.push(image.base_image_name.clone());
@@ -98,8 +101,25 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         row.extend([o.status.to_string(), o.created_time.to_string()]);
         if wide {
             row.push(o.revision.map(Revision::to_string).unwrap_or_default());
+            let packages = o.catalog.as_ref().map(|c| c.values().sum::<usize>());
+            row.push(packages.map(|n| n.to_string()).unwrap_or_default());
         }
-        table.add_row(row);
+        row
+    });
+    grid(&header, rows)
+}
+
+/// A table in the original CLI's style, its cells escaped (they hold what images and
+/// declarations say).
+pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(STYLE)
+        .force_no_tty()
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row.iter().map(|cell| escape(cell)).collect::<Vec<_>>());
     }
     // The first column's cells start two spaces in, as the original's did.
     if let Some(first) = table.column_mut(0) {

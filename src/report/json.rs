@@ -68,14 +68,23 @@ pub fn diagnostic(d: &Diagnostic) -> JsonDiagnostic<'_> {
     }
 }
 
-/// The verdict on a set of declarations: `diagnostics`, or the counts of a valid set.
-pub fn validation(diagnostics: &[Diagnostic], counts: Option<(usize, usize)>) -> Validation<'_> {
+/// The verdict on a set of declarations: `diagnostics` (errors) and `warnings`, and the
+/// counts of a valid set.
+pub fn validation<'a>(
+    diagnostics: &'a [Diagnostic],
+    warnings: &'a [Diagnostic],
+    counts: Option<(usize, usize)>,
+) -> Validation<'a> {
+    let warned = warnings.iter().map(|w| JsonDiagnostic {
+        severity: "warning",
+        ..diagnostic(w)
+    });
     Validation {
         format_version: "1.0",
         valid: diagnostics.is_empty(),
         error_count: diagnostics.len(),
-        warning_count: 0,
-        diagnostics: diagnostics.iter().map(diagnostic).collect(),
+        warning_count: warnings.len(),
+        diagnostics: diagnostics.iter().map(diagnostic).chain(warned).collect(),
         base_images: counts.map(|c| c.0),
         images: counts.map(|c| c.1),
     }

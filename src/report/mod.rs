@@ -1,6 +1,7 @@
 //! Renderers: each turns the same values (a plan, a tally, the state's resources, an error)
 //! into text for one audience. Pure: they return strings; whoever holds stdout prints them.
 
+pub mod catalog;
 pub mod error;
 pub mod get;
 pub mod github;
@@ -8,6 +9,7 @@ pub mod gitlab;
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod sbom;
 pub mod text;
 
 use anstyle::Style;

@@ -7,6 +7,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::Painter;
 use crate::apply::record::Tally;
+use crate::model::catalog::Filled;
+use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
 use crate::model::words::{agree, count};
 use crate::model::{Kind, Resource, Spec};
@@ -99,6 +101,22 @@ pub fn plan(plan: &Plan, options: TextOptions) -> String {
         }
     }
     out.push_str(&summary(&painter, plan));
+    out.push_str(&warnings(&painter, &plan.warnings));
+    out
+}
+
+/// The policy rules broken with a warning, each at its place, as terraform prints warnings
+/// after a plan.
+pub fn warnings(painter: &Painter, violations: &[Violation]) -> String {
+    let mut out = String::new();
+    for violation in violations {
+        let _ = write!(
+            out,
+            "\n{} {}\n",
+            painter.paint(AnsiColor::Yellow.on_default().bold(), "Warning:"),
+            violation.diagnostic()
+        );
+    }
     out
 }
 
@@ -397,6 +415,26 @@ pub fn validated(base_images: usize, images: usize) -> String {
         count(base_images, "base image"),
         count(images, "image")
     )
+}
+
+/// What filling in missing catalogs did, when it did anything (failures are warnings).
+pub fn filled(filled: &Filled) -> String {
+    let mut lines = String::new();
+    if filled.read > 0 {
+        lines.push_str(&format!(
+            "Catalogued {} recorded without a catalog.\n",
+            count(filled.read, "image")
+        ));
+    }
+    if filled.absent > 0 {
+        lines.push_str(&format!(
+            "{} {} no catalog and {} no longer in the engine: each gets one when next pulled or built.\n",
+            count(filled.absent, "image"),
+            agree(filled.absent, "has", "have"),
+            agree(filled.absent, "is", "are")
+        ));
+    }
+    lines
 }
 
 /// `Apply complete! 3 pulled, 2 built, 0 deleted, 1 failed.` plus whatever else happened.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Backend, Holder, ResourceState, State, StateError};
+use crate::model::catalog::{Catalog, Ecosystem, Package};
 use crate::model::reference::ImageRef;
 use crate::model::{BaseImageSpec, Language, Resource, Spec};
 
@@ -59,7 +60,7 @@ type Check = fn(&dyn Subject);
 
 /// Runs every check, each on a fresh subject from `fresh`.
 pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
-    let checks: [(&str, Check); 10] = [
+    let checks: [(&str, Check); 11] = [
         ("an empty backend has no state", empty),
         ("saves round-trip, lineage kept, serial grows", round_trip),
         ("a second writer is refused and told the holder", exclusion),
@@ -73,6 +74,7 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
             checkpoints,
         ),
         ("force-unlock frees only the lock it names", unlock_by_id),
+        ("catalogs are kept by image apart from the state", catalogs),
     ];
     for (name, check) in checks {
         let subject = fresh();
@@ -290,4 +292,28 @@ fn unlock_by_id(subject: &dyn Subject) {
     drop(lock);
     let err = subject.backend().force_unlock(&held.id).unwrap_err();
     assert!(matches!(err, StateError::NoSuchLock { .. }), "{err}");
+}
+
+fn catalogs(subject: &dyn Subject) {
+    let package = |name: &str| Package::plain(Ecosystem::Pypi, name, "1.0");
+    let base = Catalog::layered(vec![package("pip")], None);
+    let image = Catalog::layered(
+        vec![package("pip"), package("requests")],
+        Some(("sha256:b0", &base)),
+    );
+    let backend = subject.backend();
+    // No lock is needed, and no state: a catalog is keyed by what it describes.
+    backend.put_catalog("sha256:b0", &base).unwrap();
+    backend.put_catalog("sha256:i1", &image).unwrap();
+    backend.put_catalog("sha256:i1", &image).unwrap();
+    let ids = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let found = subject
+        .backend()
+        .catalogs(&ids(&["sha256:i1", "sha256:none", "sha256:b0"]))
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found["sha256:b0"], base);
+    assert_eq!(found["sha256:i1"], image);
+    assert!(subject.backend().catalogs(&[]).unwrap().is_empty());
+    assert_eq!(subject.backend().load().unwrap(), None);
 }

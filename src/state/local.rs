@@ -12,9 +12,14 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Backend, Holder, ResourceState, STATE_VERSION, State, StateError, StateLock};
+use std::collections::BTreeMap;
+
+use super::{
+    Backend, Catalogs, Holder, ResourceState, STATE_VERSION, State, StateError, StateLock,
+};
 use crate::files::{folder, remove_stale_temps, write_atomic};
 use crate::model::Address;
+use crate::model::catalog::Catalog;
 
 /// A state file on the local filesystem.
 #[derive(Debug, Clone)]
@@ -41,6 +46,18 @@ impl LocalBackend {
 
     pub fn journal_path(&self) -> PathBuf {
         self.beside(".journal")
+    }
+
+    /// Where the catalog of engine image `image` (`sha256:...`) is kept: `catalog/` beside
+    /// the state, one file an image; `None` for an id that is not one.
+    pub fn catalog_path(&self, image: &str) -> Option<PathBuf> {
+        let (algorithm, hex) = image.split_once(':')?;
+        let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+        (plain(algorithm) && plain(hex)).then(|| {
+            folder(&self.path)
+                .join("catalog")
+                .join(format!("{algorithm}-{hex}.json"))
+        })
     }
 
     fn beside(&self, suffix: &str) -> PathBuf {
@@ -125,6 +142,42 @@ pub fn parse(path: &Path, text: &str, backup: Option<PathBuf>) -> Result<State, 
                 backup,
             }),
         },
+    }
+}
+
+impl Catalogs for LocalBackend {
+    fn catalogs(&self, images: &[String]) -> Result<BTreeMap<String, Catalog>, StateError> {
+        let mut found = BTreeMap::new();
+        for image in images {
+            let Some(path) = self.catalog_path(image) else {
+                continue;
+            };
+            match fs::read(&path) {
+                // One that does not parse is missing: the next apply reads the image again.
+                Ok(bytes) => {
+                    if let Ok(contents) = serde_json::from_slice(&bytes) {
+                        found.insert(image.clone(), contents);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(StateError::Read { path, error }),
+            }
+        }
+        Ok(found)
+    }
+
+    fn put_catalog(&self, image: &str, catalog: &Catalog) -> Result<(), StateError> {
+        let Some(path) = self.catalog_path(image) else {
+            return Ok(());
+        };
+        let write_error = |error| StateError::Write {
+            path: path.clone(),
+            error,
+        };
+        let dir = folder(&path);
+        fs::create_dir_all(dir).map_err(write_error)?;
+        let json = serde_json::to_vec(catalog).expect("a catalog serializes");
+        write_atomic(dir, &path, &json).map_err(write_error)
     }
 }
 

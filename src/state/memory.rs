@@ -4,8 +4,11 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Backend, Holder, STATE_VERSION, State, StateError, StateLock};
+use std::collections::BTreeMap;
+
+use super::{Backend, Catalogs, Holder, STATE_VERSION, State, StateError, StateLock};
 use crate::model::Address;
+use crate::model::catalog::Catalog;
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -15,6 +18,7 @@ struct Shared {
     holder: Option<Holder>,
     /// Every state saved, in order.
     saves: Vec<State>,
+    catalogs: BTreeMap<String, Catalog>,
 }
 
 /// A backend whose handles (clones) all share one state.
@@ -39,6 +43,22 @@ impl MemoryBackend {
             .previous
             .as_deref()
             .map(|json| serde_json::from_str(json).unwrap())
+    }
+}
+
+impl Catalogs for MemoryBackend {
+    fn catalogs(&self, images: &[String]) -> Result<BTreeMap<String, Catalog>, StateError> {
+        let shared = self.shared.0.lock().unwrap();
+        Ok(images
+            .iter()
+            .filter_map(|i| Some((i.clone(), shared.catalogs.get(i)?.clone())))
+            .collect())
+    }
+
+    fn put_catalog(&self, image: &str, catalog: &Catalog) -> Result<(), StateError> {
+        let mut shared = self.shared.0.lock().unwrap();
+        shared.catalogs.insert(image.to_string(), catalog.clone());
+        Ok(())
     }
 }
 

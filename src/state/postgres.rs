@@ -16,16 +16,22 @@ use std::time::{Duration, Instant};
 use postgres::types::Type;
 use postgres::{Client, IsolationLevel, NoTls, Transaction};
 
-use super::{Backend, Holder, ResourceState, STATE_VERSION, State, StateError, StateLock};
+use std::collections::BTreeMap;
+
+use super::{
+    Backend, Catalogs, Holder, ResourceState, STATE_VERSION, State, StateError, StateLock,
+};
 use crate::config::PgSettings;
 use crate::model::Address;
+use crate::model::catalog::Catalog;
 
 /// History rows are kept for this many writes back.
 const HISTORY_WRITES: i64 = 1000;
 
 /// The tables, by schema version: `MIGRATIONS[n]` takes a schema from version n to n + 1.
 /// `{s}` is the quoted schema name.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE IF NOT EXISTS {s}.workspaces (
         name text PRIMARY KEY,
         lineage uuid NOT NULL,
@@ -56,7 +62,14 @@ const MIGRATIONS: &[&str] = &["
         at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (workspace, serial, address)
     );
-"];
+",
+    "
+    CREATE TABLE IF NOT EXISTS {s}.catalogs (
+        image text PRIMARY KEY,
+        contents jsonb NOT NULL
+    );
+",
+];
 
 /// The statements, with the schema filled in once.
 #[derive(Debug)]
@@ -74,6 +87,8 @@ struct Sql {
     read_serial: String,
     write_resources: String,
     trim_history: String,
+    read_catalogs: String,
+    write_catalog: String,
 }
 
 impl Sql {
@@ -143,6 +158,12 @@ impl Sql {
                 ON CONFLICT (workspace, address) DO UPDATE
                     SET entry = excluded.entry, serial = excluded.serial"),
             trim_history: q("DELETE FROM {s}.history WHERE workspace = $1 AND serial <= $2"),
+            read_catalogs: q(
+                "SELECT image, contents::text FROM {s}.catalogs WHERE image = ANY ($1)",
+            ),
+            write_catalog: q("
+                INSERT INTO {s}.catalogs (image, contents) VALUES ($1, $2::jsonb)
+                ON CONFLICT (image) DO NOTHING"),
         }
     }
 }
@@ -407,6 +428,54 @@ fn is_race(e: &postgres::Error) -> bool {
         ]
         .contains(code)
     })
+}
+
+impl Catalogs for PgBackend {
+    fn catalogs(&self, images: &[String]) -> Result<BTreeMap<String, Catalog>, StateError> {
+        let location = self.inner.location.clone();
+        let images = images.to_vec();
+        self.transaction(Isolation::Snapshot, move |tx, sql, _| {
+            let fail = |e: postgres::Error| database(&location, &e);
+            let has_tables: bool = tx
+                .query_typed_one(&sql.has_tables, &[])
+                .map_err(fail)?
+                .get(0);
+            if !has_tables {
+                return Ok(BTreeMap::new());
+            }
+            let rows = tx
+                .query_typed(&sql.read_catalogs, &[(&images, Type::TEXT_ARRAY)])
+                .map_err(fail);
+            // A database not yet migrated to catalogs has none.
+            let rows = match rows {
+                Err(StateError::Database { detail, .. }) if detail.contains("catalogs") => {
+                    return Ok(BTreeMap::new());
+                }
+                rows => rows?,
+            };
+            Ok(rows
+                .iter()
+                .filter_map(|row| {
+                    let contents = serde_json::from_str(row.get::<_, &str>(1)).ok()?;
+                    Some((row.get::<_, String>(0), contents))
+                })
+                .collect())
+        })
+    }
+
+    fn put_catalog(&self, image: &str, catalog: &Catalog) -> Result<(), StateError> {
+        let location = self.inner.location.clone();
+        let image = image.to_string();
+        let json = serde_json::to_string(catalog).expect("a catalog serializes");
+        self.transaction(Isolation::Write, move |tx, sql, _| {
+            tx.execute_typed(
+                &sql.write_catalog,
+                &[(&image, Type::TEXT), (&json, Type::TEXT)],
+            )
+            .map_err(|e| database(&location, &e))
+            .map(drop)
+        })
+    }
 }
 
 impl Backend for PgBackend {

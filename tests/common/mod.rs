@@ -2,6 +2,8 @@
 //! services are, a sandbox to run dispatch in, and checks of its output.
 #![allow(dead_code)] // each test binary uses some of these
 
+pub mod sbom;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,419 @@
+//! Reading what is installed from an image's files, without running anything from it: the
+//! package managers' own records (dpkg's status, apk's installed database), Python
+//! distributions' metadata, npm packages' `package.json`, the `pom.properties` inside Maven
+//! jars, and PowerShell module manifests. Pure: the files come from the engine.
+
+use std::io::Read;
+
+use packageurl::PackageUrl;
+
+use crate::model::catalog::{Ecosystem, Package};
+use crate::model::versions::pep503;
+
+/// Where an image keeps the records this scan reads; each is read if the image has it.
+pub const ROOTS: &[&str] = &[
+    "/etc/os-release",
+    "/usr/lib/os-release",
+    "/var/lib/dpkg/status",
+    "/lib/apk/db/installed",
+    "/usr/lib/python3",
+    "/usr/local/lib",
+    "/usr/lib/node_modules",
+    "/function",
+    "/opt/microsoft/powershell",
+    "/usr/local/share/powershell",
+];
+
+/// Where os-release may be: Debian's /etc/os-release is a link to the second.
+const OS_RELEASE: [&str; 2] = ["/etc/os-release", "/usr/lib/os-release"];
+
+/// A file larger than this is not read (a jar is read whole to find its `pom.properties`).
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// Whether the image file at `path` (absolute) is one the scan reads.
+pub fn wanted(path: &str) -> bool {
+    OS_RELEASE.contains(&path)
+        || path == "/var/lib/dpkg/status"
+        || path == "/lib/apk/db/installed"
+        || (path.ends_with("/METADATA") && parent_ends_with(path, ".dist-info"))
+        || (path.ends_with("/PKG-INFO") && parent_ends_with(path, ".egg-info"))
+        || npm_manifest(path)
+        || path.ends_with(".jar")
+        || (path.ends_with(".psd1") && path.contains("/Modules/"))
+}
+
+fn parent_ends_with(path: &str, suffix: &str) -> bool {
+    path.rsplit_once('/')
+        .is_some_and(|(parent, _)| parent.ends_with(suffix))
+}
+
+/// `.../node_modules/NAME/package.json` or `.../node_modules/@SCOPE/NAME/package.json`: an
+/// installed package's own manifest, not one of the files it ships.
+fn npm_manifest(path: &str) -> bool {
+    let Some(rest) = path.strip_suffix("/package.json") else {
+        return false;
+    };
+    let Some((before, package)) = rest.rsplit_once("/node_modules/") else {
+        return false;
+    };
+    let _ = before;
+    match package.split_once('/') {
+        None => !package.is_empty(),
+        Some((scope, name)) => scope.starts_with('@') && !name.is_empty() && !name.contains('/'),
+    }
+}
+
+/// The packages `files` (absolute path, bytes) record.
+pub fn scan(files: &[(String, Vec<u8>)]) -> Vec<Package> {
+    let distro = OS_RELEASE.iter().find_map(|wanted| {
+        let (_, bytes) = files.iter().find(|(path, _)| path == wanted)?;
+        os_release(&String::from_utf8_lossy(bytes))
+    });
+    let mut packages = Vec::new();
+    for (path, bytes) in files {
+        let text = || String::from_utf8_lossy(bytes);
+        match path.as_str() {
+            _ if OS_RELEASE.contains(&path.as_str()) => {}
+            "/var/lib/dpkg/status" => packages.extend(dpkg(&text(), distro.as_ref())),
+            "/lib/apk/db/installed" => packages.extend(apk(&text(), distro.as_ref())),
+            _ if path.ends_with("/METADATA") || path.ends_with("/PKG-INFO") => {
+                packages.extend(python(&text()))
+            }
+            _ if path.ends_with("/package.json") => packages.extend(npm(bytes)),
+            _ if path.ends_with(".jar") => packages.extend(maven(bytes)),
+            _ if path.ends_with(".psd1") => packages.extend(powershell(path, &text())),
+            _ => {}
+        }
+    }
+    packages
+}
+
+/// The distribution, as `ID` and `VERSION_ID` of os-release say (`debian`, `12`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distro {
+    pub id: String,
+    pub version: Option<String>,
+}
+
+fn os_release(text: &str) -> Option<Distro> {
+    let field = |key: &str| {
+        text.lines().find_map(|line| {
+            let value = line.strip_prefix(key)?.strip_prefix('=')?;
+            Some(value.trim().trim_matches('"').to_string())
+        })
+    };
+    Some(Distro {
+        id: field("ID")?,
+        version: field("VERSION_ID"),
+    })
+}
+
+fn purl(
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+    version: &str,
+    qualifiers: &[(&str, &str)],
+) -> Option<String> {
+    let mut purl = PackageUrl::new(kind, name).ok()?;
+    if let Some(namespace) = namespace {
+        purl.with_namespace(namespace).ok()?;
+    }
+    purl.with_version(version).ok()?;
+    for (key, value) in qualifiers {
+        purl.add_qualifier(*key, *value).ok()?;
+    }
+    Some(purl.to_string())
+}
+
+fn package(
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+    purl: Option<String>,
+) -> Option<Package> {
+    Some(Package {
+        ecosystem,
+        name: name.to_string(),
+        version: version.to_string(),
+        purl: purl?,
+    })
+}
+
+/// The `Key: value` fields of each blank-line-separated stanza (continuation lines dropped).
+fn stanzas(text: &str, separator: char) -> impl Iterator<Item = Vec<(&str, &str)>> {
+    text.split("\n\n").map(move |stanza| {
+        stanza
+            .lines()
+            .filter(|line| !line.starts_with([' ', '\t']))
+            .filter_map(|line| line.split_once(separator))
+            .map(|(key, value)| (key.trim(), value.trim()))
+            .collect()
+    })
+}
+
+fn distro_qualifier(distro: Option<&Distro>) -> Option<String> {
+    let distro = distro?;
+    Some(match &distro.version {
+        Some(version) => format!("{}-{version}", distro.id),
+        None => distro.id.clone(),
+    })
+}
+
+/// dpkg's status file: the packages whose status says installed.
+fn dpkg(text: &str, distro: Option<&Distro>) -> Vec<Package> {
+    let namespace = distro.map_or("debian", |d| d.id.as_str());
+    let qualifier = distro_qualifier(distro);
+    stanzas(text, ':')
+        .filter_map(|fields| {
+            let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            if !get("Status")?.ends_with(" installed") {
+                return None;
+            }
+            let (name, version) = (get("Package")?, get("Version")?);
+            let mut qualifiers = Vec::new();
+            if let Some(arch) = get("Architecture") {
+                qualifiers.push(("arch", arch));
+            }
+            if let Some(distro) = &qualifier {
+                qualifiers.push(("distro", distro.as_str()));
+            }
+            let purl = purl("deb", Some(namespace), name, version, &qualifiers);
+            package(Ecosystem::Deb, name, version, purl)
+        })
+        .collect()
+}
+
+/// apk's installed database: `P:` name, `V:` version, `A:` architecture.
+fn apk(text: &str, distro: Option<&Distro>) -> Vec<Package> {
+    let namespace = distro.map_or("alpine", |d| d.id.as_str());
+    let qualifier = distro_qualifier(distro);
+    stanzas(text, ':')
+        .filter_map(|fields| {
+            let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            let (name, version) = (get("P")?, get("V")?);
+            let mut qualifiers = Vec::new();
+            if let Some(arch) = get("A") {
+                qualifiers.push(("arch", arch));
+            }
+            if let Some(distro) = &qualifier {
+                qualifiers.push(("distro", distro.as_str()));
+            }
+            let purl = purl("apk", Some(namespace), name, version, &qualifiers);
+            package(Ecosystem::Apk, name, version, purl)
+        })
+        .collect()
+}
+
+/// A Python distribution's core metadata (`METADATA`, `PKG-INFO`): `Name` and `Version`.
+fn python(text: &str) -> Option<Package> {
+    let headers = text.split("\n\n").next()?;
+    let field = |key: &str| {
+        headers.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim())
+        })
+    };
+    let (name, version) = (field("Name")?, field("Version")?);
+    let normal: String = pep503(name).collect();
+    let purl = purl("pypi", None, &normal, version, &[]);
+    package(Ecosystem::Pypi, &normal, version, purl)
+}
+
+/// An installed npm package's `package.json`.
+fn npm(bytes: &[u8]) -> Option<Package> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        name: String,
+        version: String,
+    }
+    let manifest: Manifest = serde_json::from_slice(bytes).ok()?;
+    let (namespace, name) = match manifest.name.split_once('/') {
+        Some((scope, name)) if scope.starts_with('@') => (Some(scope), name),
+        _ => (None, manifest.name.as_str()),
+    };
+    let purl = purl("npm", namespace, name, &manifest.version, &[]);
+    package(Ecosystem::Npm, &manifest.name, &manifest.version, purl)
+}
+
+/// The Maven coordinates a jar carries in `META-INF/maven/GROUP/ARTIFACT/pom.properties`.
+fn maven(bytes: &[u8]) -> Option<Package> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let name = archive
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|name| name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties"))?
+        .into_owned();
+    let mut text = String::new();
+    archive
+        .by_name(&name)
+        .ok()?
+        .take(1 << 16)
+        .read_to_string(&mut text)
+        .ok()?;
+    let field = |key: &str| {
+        text.lines().find_map(|line| {
+            let (k, v) = line.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    let (group, artifact, version) = (field("groupId")?, field("artifactId")?, field("version")?);
+    let purl = purl("maven", Some(&group), &artifact, &version, &[]);
+    package(
+        Ecosystem::Maven,
+        &format!("{group}:{artifact}"),
+        &version,
+        purl,
+    )
+}
+
+/// A module manifest `.../Modules/NAME/[VERSION/]NAME.psd1`: its `ModuleVersion`.
+fn powershell(path: &str, text: &str) -> Option<Package> {
+    let file = path.rsplit('/').next()?;
+    let name = file.strip_suffix(".psd1")?;
+    let (_, below) = path.rsplit_once("/Modules/")?;
+    if below.split('/').next()? != name {
+        // Not a module's own manifest (a data file of some module).
+        return None;
+    }
+    let version = text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "ModuleVersion").then(|| value.trim().trim_matches(['\'', '"']).to_string())
+    })?;
+    let purl = purl("nuget", None, name, &version, &[]);
+    package(Ecosystem::Powershell, name, &version, purl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+        list.iter()
+            .map(|(p, b)| (p.to_string(), b.to_vec()))
+            .collect()
+    }
+
+    fn names(packages: &[Package]) -> Vec<String> {
+        packages
+            .iter()
+            .map(|p| format!("{} {} {} {}", p.ecosystem, p.name, p.version, p.purl))
+            .collect()
+    }
+
+    #[test]
+    fn debian_packages_installed_with_their_distribution() {
+        let status = b"Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\nDescription: GNU C Library\n multi-line text\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: python3\nStatus: install ok installed\nVersion: 3.11.2-1+b1\n";
+        let found = scan(&files(&[
+            (
+                "/usr/lib/os-release",
+                b"PRETTY_NAME=\"Debian GNU/Linux 12\"\nID=debian\nVERSION_ID=\"12\"\n",
+            ),
+            ("/var/lib/dpkg/status", status),
+        ]));
+        assert_eq!(
+            names(&found),
+            [
+                "deb libc6 2.36-9+deb12u4 pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12",
+                "deb python3 3.11.2-1+b1 pkg:deb/debian/python3@3.11.2-1%2Bb1?distro=debian-12",
+            ]
+        );
+    }
+
+    #[test]
+    fn alpine_packages() {
+        let db = b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\n\nP:busybox\nV:1.36.1-r5\n";
+        let found = scan(&files(&[("/lib/apk/db/installed", db)]));
+        assert_eq!(
+            names(&found),
+            [
+                "apk musl 1.2.4-r2 pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64",
+                "apk busybox 1.36.1-r5 pkg:apk/alpine/busybox@1.36.1-r5",
+            ]
+        );
+    }
+
+    #[test]
+    fn python_distributions_by_their_normalized_names() {
+        let found = scan(&files(&[
+            (
+                "/usr/local/lib/python3.11/site-packages/Flask_Cors-4.0.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: Flask_Cors\nVersion: 4.0.0\n\nlong description\nName: not this\n",
+            ),
+            (
+                "/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
+                b"Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\n",
+            ),
+        ]));
+        assert_eq!(
+            names(&found),
+            [
+                "pypi flask-cors 4.0.0 pkg:pypi/flask-cors@4.0.0",
+                "pypi six 1.16.0 pkg:pypi/six@1.16.0",
+            ]
+        );
+    }
+
+    #[test]
+    fn npm_packages_scoped_or_not_and_only_their_own_manifests() {
+        assert!(wanted("/function/node_modules/lodash/package.json"));
+        assert!(wanted("/function/node_modules/@types/node/package.json"));
+        assert!(wanted(
+            "/function/node_modules/a/node_modules/b/package.json"
+        ));
+        assert!(!wanted("/function/node_modules/lodash/fp/package.json"));
+        assert!(!wanted("/function/package.json"));
+        let found = scan(&files(&[
+            (
+                "/function/node_modules/@types/node/package.json",
+                br#"{"name": "@types/node", "version": "20.11.5"}"#,
+            ),
+            ("/function/node_modules/broken/package.json", b"{"),
+        ]));
+        assert_eq!(
+            names(&found),
+            ["npm @types/node 20.11.5 pkg:npm/%40types/node@20.11.5"]
+        );
+    }
+
+    #[test]
+    fn maven_coordinates_from_the_jar() {
+        let mut jar = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        jar.start_file(
+            "META-INF/maven/com.google.guava/guava/pom.properties",
+            options,
+        )
+        .unwrap();
+        std::io::Write::write_all(
+            &mut jar,
+            b"#Generated\ngroupId=com.google.guava\nartifactId=guava\nversion=33.1.0-jre\n",
+        )
+        .unwrap();
+        let bytes = jar.finish().unwrap().into_inner();
+        let found = scan(&[("/function/lib/guava-33.1.0-jre.jar".into(), bytes)]);
+        assert_eq!(
+            names(&found),
+            ["maven com.google.guava:guava 33.1.0-jre pkg:maven/com.google.guava/guava@33.1.0-jre"]
+        );
+        assert!(scan(&files(&[("/function/lib/not-a-zip.jar", b"garbage")])).is_empty());
+    }
+
+    #[test]
+    fn powershell_modules_by_their_own_manifest() {
+        let found = scan(&files(&[
+            (
+                "/usr/local/share/powershell/Modules/Pester/5.5.0/Pester.psd1",
+                b"@{\n    RootModule = 'Pester.psm1'\n    ModuleVersion = '5.5.0'\n}\n",
+            ),
+            (
+                "/usr/local/share/powershell/Modules/Pester/5.5.0/en-US/Strings.psd1",
+                b"ModuleVersion = '0'\n",
+            ),
+        ]));
+        assert_eq!(
+            names(&found),
+            ["powershell Pester 5.5.0 pkg:nuget/Pester@5.5.0"]
+        );
+    }
+}

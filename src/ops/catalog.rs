@@ -1,0 +1,98 @@
+//! `dispatch catalog`: what a recorded image holds, and which images hold a package; read
+//! offline from the state and the catalogs kept beside it.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::{Error, Workspace};
+use crate::catalog::query::{self, Recorded};
+use crate::model::catalog::{Catalog, Entry};
+use crate::model::{Address, Kind};
+use crate::state::{ResourceState, State};
+
+/// The recorded images and their catalogs, for the queries of [`query`].
+pub struct Shelf {
+    pub recorded: Vec<Recorded>,
+    pub catalogs: BTreeMap<String, Catalog>,
+}
+
+impl Shelf {
+    /// The catalogs of `recorded`, read in one request to the backend.
+    fn read(ws: &Workspace, recorded: Vec<Recorded>) -> Result<Shelf, Error> {
+        let mut ids: Vec<String> = recorded.iter().flat_map(Recorded::ids).cloned().collect();
+        ids.sort();
+        ids.dedup();
+        let catalogs = ws.backend.catalogs(&ids)?;
+        Ok(Shelf { recorded, catalogs })
+    }
+
+    /// The packages of the image at `address`, if it is catalogued.
+    pub fn entries(&self, address: &Address) -> Option<Vec<Entry>> {
+        let recorded = self.recorded.iter().find(|r| &r.address == address)?;
+        recorded.entries(&self.catalogs)
+    }
+}
+
+/// Every recorded image with its catalog.
+pub fn all(ws: &Workspace) -> Result<Shelf, Error> {
+    Shelf::read(ws, query::recorded(&ws.state()?))
+}
+
+/// The catalogs of those of `resources` that have an image.
+pub fn of(ws: &Workspace, resources: &[ResourceState]) -> Result<Shelf, Error> {
+    let wanted: Vec<Address> = resources.iter().map(|r| r.resource.address()).collect();
+    shelf(ws, &ws.state()?, &wanted)
+}
+
+/// The catalogs of those of `wanted` that `state` records an image for.
+fn shelf(ws: &Workspace, state: &State, wanted: &[Address]) -> Result<Shelf, Error> {
+    let wanted: HashSet<&Address> = wanted.iter().collect();
+    let recorded = query::recorded(state)
+        .into_iter()
+        .filter(|r| wanted.contains(&r.address))
+        .collect();
+    Shelf::read(ws, recorded)
+}
+
+/// One image and what it holds.
+pub struct Shown {
+    pub resource: ResourceState,
+    pub entries: Vec<Entry>,
+}
+
+/// The image `name` names (`NAME`, or `KIND/NAME` where both kinds have one) and its packages.
+pub fn show(ws: &Workspace, name: &str) -> Result<Shown, Error> {
+    let state = ws.state()?;
+    let address = resolve(&state, name)?;
+    let resource = state
+        .resources
+        .get(&address)
+        .ok_or_else(|| Error::NotFound(address.clone()))?;
+    let shelf = shelf(ws, &state, std::slice::from_ref(&address))?;
+    if !shelf.recorded.iter().any(|r| r.address == address) {
+        return Err(Error::NoImage(address));
+    }
+    let entries = shelf
+        .entries(&address)
+        .ok_or_else(|| Error::NotCatalogued(address.clone()))?;
+    Ok(Shown {
+        resource: resource.clone(),
+        entries,
+    })
+}
+
+/// The address `name` means: `KIND/NAME` as written, or the one resource of either kind called
+/// `NAME`.
+fn resolve(state: &State, name: &str) -> Result<Address, Error> {
+    if name.contains('/') {
+        return name.parse().map_err(Error::InvalidQuery);
+    }
+    let mut named = Kind::ALL
+        .into_iter()
+        .map(|kind| Address::new(kind, name))
+        .filter(|address| state.resources.contains_key(address));
+    match (named.next(), named.next()) {
+        (Some(address), None) => Ok(address),
+        (Some(_), Some(_)) => Err(Error::Ambiguous { name: name.into() }),
+        (None, _) => Err(Error::NotFound(Address::new(Kind::Image, name))),
+    }
+}

@@ -1,0 +1,490 @@
+//! The checks: pure functions from declarations, catalogs and dates to the rules they break.
+//! Declarations are checked at `validate` and `plan` (a manifest's own lines included);
+//! catalogs at apply, once an image is built and before it is pushed.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::manifest::{self, Declared as Dependency};
+use crate::decl::{Declarations, Declared};
+use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
+use crate::model::diag::{Location, Pos};
+use crate::model::policy::{PackageRule, Packages, Policy, RuleKind, Severity, Violation};
+use crate::model::{Address, Spec};
+
+/// What the declarations break: base images' references and languages, and the
+/// dependencies images declare in their manifests.
+pub fn declarations(policies: &[Policy], declarations: &Declarations) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for (address, declared) in &declarations.resources {
+        let broke = |severity: Severity, policy: &Policy, kind, at: Location, message: String| {
+            violation(policy, severity, kind, address, at, message)
+        };
+        match &declared.resource.spec {
+            Spec::BaseImage(base) => {
+                let url = base.docker_url.as_str();
+                for policy in policies {
+                    if let Some(rule) = &policy.allowed_base_images
+                        && !rule.value.iter().any(|p| p.matcher.is_match(url))
+                    {
+                        let allowed: Vec<&str> =
+                            rule.value.iter().map(|p| p.text.as_str()).collect();
+                        found.push(broke(
+                            rule.severity,
+                            policy,
+                            RuleKind::AllowedBaseImages,
+                            declared.at("dockerUrl"),
+                            format!(
+                                "{url} is not an allowed base image: policy {} allows {}",
+                                policy.name,
+                                allowed.join(", ")
+                            ),
+                        ));
+                    }
+                    if let Some(rule) = &policy.require_digest
+                        && base.docker_url.digest.is_none()
+                    {
+                        found.push(broke(
+                            rule.severity,
+                            policy,
+                            RuleKind::RequireDigest,
+                            declared.at("dockerUrl"),
+                            format!(
+                                "{url} is not pinned by digest, as policy {} requires",
+                                policy.name
+                            ),
+                        ));
+                    }
+                    if let Some(rule) = &policy.languages
+                        && !rule.value.contains(&base.language)
+                    {
+                        let allowed: Vec<&str> = rule.value.iter().map(|l| l.as_str()).collect();
+                        found.push(broke(
+                            rule.severity,
+                            policy,
+                            RuleKind::Languages,
+                            declared.at("language"),
+                            format!(
+                                "language {} is not allowed by policy {} (allowed: {})",
+                                base.language,
+                                policy.name,
+                                allowed.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            Spec::Image(image) => {
+                let Some(runtime) = &image.runtime_dependencies else {
+                    continue;
+                };
+                let Some(language) = declarations
+                    .get(&declared.resource.depends_on().expect("an image has a base"))
+                    .and_then(|base| match &base.spec {
+                        Spec::BaseImage(b) => Some(b.language),
+                        Spec::Image(_) => None,
+                    })
+                else {
+                    continue;
+                };
+                let dependencies = manifest::declared(language, &runtime.manifest);
+                for policy in policies {
+                    let Some(rule) = &policy.packages else {
+                        continue;
+                    };
+                    for dependency in &dependencies {
+                        if let Some(message) =
+                            declared_breaks(&rule.value, dependency, &policy.name)
+                        {
+                            let at = manifest_location(declared, dependency.pos);
+                            found.push(broke(
+                                rule.severity,
+                                policy,
+                                RuleKind::Packages,
+                                at,
+                                message,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What a declared dependency breaks, if anything. A dependency that names no exact version
+/// breaks a rule only when the rule covers every version: which one pip or npm picks is known
+/// once the image is built, and its catalog is checked then.
+fn declared_breaks(rules: &Packages, dependency: &Dependency, policy: &str) -> Option<String> {
+    let as_package = |version: &str| Package {
+        ecosystem: dependency.ecosystem,
+        name: dependency.name.clone(),
+        version: version.to_string(),
+        purl: String::new(),
+    };
+    let covers = |rule: &PackageRule| match &dependency.pinned {
+        Some(version) => rule.query.matches(&as_package(version)),
+        None => rule.query.ranges.is_empty() && rule.query.matches(&as_package("")),
+    };
+    if let Some(rule) = rules.deny.iter().find(|r| covers(r)) {
+        return Some(format!(
+            "{} is denied by policy {policy} ({rule})",
+            dependency.text
+        ));
+    }
+    let allowed_here = rules
+        .allow
+        .iter()
+        .filter(|r| r.query.ecosystem == Some(dependency.ecosystem));
+    let mut allowed_here = allowed_here.peekable();
+    if dependency.pinned.is_some() && allowed_here.peek().is_some() && !allowed_here.any(covers) {
+        return Some(format!(
+            "{} is not among the {} packages policy {policy} allows",
+            dependency.text, dependency.ecosystem
+        ));
+    }
+    None
+}
+
+/// Where a manifest's line is: in its own file when it was read from one (`@requirements.txt`,
+/// beside the YAML that names it), else at the declaration's `runtimeDependencies`.
+fn manifest_location(declared: &Declared, pos: Pos) -> Location {
+    match &declared.manifest {
+        Some(name) => Location {
+            file: declared
+                .origin
+                .file
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(name),
+            pos,
+        },
+        None => declared.at("runtimeDependencies"),
+    }
+}
+
+/// What the packages an image holds break: a denied package anywhere in it, and, where a
+/// policy lists the packages it allows in an ecosystem, one the image's own layers add that
+/// it does not list (a base's packages are its administrators' choice).
+/// Each is placed at the rule it breaks: at apply, that is where to look.
+pub fn catalog(policies: &[Policy], address: &Address, entries: &[Entry]) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for policy in policies {
+        let Some(rule) = &policy.packages else {
+            continue;
+        };
+        for entry in entries {
+            let package = &entry.package;
+            let held = || {
+                format!(
+                    "{} {} ({})",
+                    package.name, package.version, package.ecosystem
+                )
+            };
+            let (message, at) =
+                if let Some(deny) = rule.value.deny.iter().find(|r| r.query.matches(package)) {
+                    (
+                        format!(
+                            "it holds {}, denied by policy {} ({deny})",
+                            held(),
+                            policy.name
+                        ),
+                        &deny.at,
+                    )
+                } else if entry.origin == Origin::Image
+                    && listed(&rule.value.allow, package.ecosystem)
+                    && !rule.value.allow.iter().any(|r| r.query.matches(package))
+                {
+                    let message = format!(
+                        "it holds {}, not among the {} packages policy {} allows",
+                        held(),
+                        package.ecosystem,
+                        policy.name
+                    );
+                    (message, &rule.at)
+                } else {
+                    continue;
+                };
+            found.push(violation(
+                policy,
+                rule.severity,
+                RuleKind::Packages,
+                address,
+                at.clone(),
+                message,
+            ));
+        }
+    }
+    found
+}
+
+fn listed(allow: &[PackageRule], ecosystem: Ecosystem) -> bool {
+    allow.iter().any(|r| r.query.ecosystem == Some(ecosystem))
+}
+
+/// Whether a base image made at `created` is older at `now` than a policy allows (both
+/// RFC 3339, as the engine and the host say). Each is placed at the rule it breaks.
+pub fn base_age(policies: &[Policy], base: &Address, created: &str, now: &str) -> Vec<Violation> {
+    // Engines write fractions of a second, which the weak parser does not take.
+    let time = |t: &str| humantime::parse_rfc3339_weak(t.split('.').next().unwrap_or(t)).ok();
+    let (Some(made), Some(now)) = (time(created), time(now)) else {
+        return Vec::new();
+    };
+    let age = now.duration_since(made).unwrap_or(Duration::ZERO);
+    policies
+        .iter()
+        .filter_map(|policy| {
+            let rule = policy.max_base_age.as_ref()?;
+            let message = format!(
+                "base image {} was made {} ago, more than the {} policy {} allows",
+                base.name,
+                days(age),
+                days(rule.value),
+                policy.name
+            );
+            (age > rule.value).then(|| {
+                violation(
+                    policy,
+                    rule.severity,
+                    RuleKind::MaxBaseAge,
+                    base,
+                    rule.at.clone(),
+                    message,
+                )
+            })
+        })
+        .collect()
+}
+
+fn days(d: Duration) -> String {
+    crate::model::words::count((d.as_secs() / 86_400) as usize, "day")
+}
+
+fn violation(
+    policy: &Policy,
+    severity: Severity,
+    kind: RuleKind,
+    address: &Address,
+    at: Location,
+    message: String,
+) -> Violation {
+    Violation {
+        at,
+        severity,
+        address: address.clone(),
+        policy: policy.name.clone(),
+        rule: kind,
+        message,
+    }
+}
+
+/// Whether any policy checks what images hold: then an image that cannot be catalogued
+/// cannot be let through.
+pub fn checks_packages(policies: &[Policy]) -> bool {
+    policies.iter().any(|p| p.packages.is_some())
+}
+
+/// What `violations` of an image mean at apply: the reason it is refused for (its errors),
+/// or a note of its warnings.
+pub fn verdict(violations: &[Violation]) -> Result<Option<String>, String> {
+    let messages = |severity| {
+        let found: Vec<&str> = violations
+            .iter()
+            .filter(|v| v.severity == severity)
+            .map(|v| v.message.as_str())
+            .collect();
+        (!found.is_empty()).then(|| found.join("; "))
+    };
+    match messages(Severity::Error) {
+        Some(errors) => Err(format!("refused by policy: {errors}")),
+        None => Ok(messages(Severity::Warning).map(|w| format!("policy warning: {w}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decl::{self, LoadOptions};
+    use crate::model::Kind;
+    use crate::source::memory::MemorySource;
+
+    const BASES: &str = "kind: BaseImage\nname: ok\ndockerUrl: 127.0.0.1:5000/base/py@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nlanguage: python3\n---\nkind: BaseImage\nname: stray\ndockerUrl: 127.0.0.1:5000/other/team/node:18\nlanguage: nodejs\n";
+    const IMAGES: &str = "kind: Image\nname: fn\nbaseImageName: ok\nruntimeDependencies:\n  manifest: '@requirements.txt'\n";
+    const REQUIREMENTS: &str = "# pinned\nrequests==2.31.0\npandas==0.23.0\nnumpy>=1.0\nflask\n";
+
+    /// `file:line:col severity rule message` of each violation of `policy` by the sample.
+    fn violations(policy: &str) -> Vec<String> {
+        let files = [
+            ("bases.yaml", BASES),
+            ("images.yaml", IMAGES),
+            ("requirements.txt", REQUIREMENTS),
+            ("policy.yaml", policy),
+        ];
+        let loaded = decl::load(&MemorySource::new(&files), LoadOptions::default()).unwrap();
+        declarations(&loaded.policies, &loaded)
+            .iter()
+            .map(|v| format!("{} {} {} {}", v.at, v.severity, v.rule.as_str(), v.message))
+            .collect()
+    }
+
+    fn policy(rules: &str) -> String {
+        format!("kind: Policy\nname: p\n{rules}")
+    }
+
+    #[test]
+    fn base_images_outside_the_patterns_are_named_at_their_docker_url() {
+        let found = violations(&policy(
+            "allowedBaseImages:\n  images: ['127.0.0.1:5000/base/*']\n",
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("./bases.yaml:8:12 error allowedBaseImages 127.0.0.1:5000/other/team/node:18 is not an allowed base image"), "{found:?}");
+        // `*` stops at `/`; `**` does not.
+        assert_eq!(
+            violations(&policy(
+                "allowedBaseImages:\n  images: ['127.0.0.1:5000/*/*']\n"
+            ))
+            .len(),
+            1
+        );
+        assert!(
+            violations(&policy(
+                "allowedBaseImages:\n  images: ['127.0.0.1:5000/**']\n"
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn digests_and_languages_with_their_severity() {
+        let found = violations(&policy(
+            "requireDigest: {severity: warning}\nlanguages:\n  allowed: [python3]\n",
+        ));
+        assert_eq!(
+            found,
+            [
+                "./bases.yaml:8:12 warning requireDigest 127.0.0.1:5000/other/team/node:18 is not pinned by digest, as policy p requires",
+                "./bases.yaml:9:11 error languages language nodejs is not allowed by policy p (allowed: python3)",
+            ]
+        );
+        assert_eq!(violations(&policy("requireDigest: true\n")).len(), 1);
+    }
+
+    #[test]
+    fn denied_dependencies_are_named_at_their_manifest_line() {
+        let deny =
+            |entry: &str| violations(&policy(&format!("packages:\n  deny:\n    - {entry}\n")));
+        assert_eq!(
+            deny("{ecosystem: pypi, name: pandas, versions: '<1.0'}"),
+            [
+                "./requirements.txt:3:1 error packages pandas==0.23.0 is denied by policy p (pandas<1.0)"
+            ]
+        );
+        // The boundary: 1.0 itself is outside `<1.0`, inside `<=0.23.0`.
+        assert!(deny("{ecosystem: pypi, name: pandas, versions: '<0.23.0'}").is_empty());
+        assert_eq!(
+            deny("{ecosystem: pypi, name: Pandas, versions: '<=0.23.0'}").len(),
+            1
+        );
+        // An unpinned dependency breaks only a rule on every version; its catalog decides later.
+        assert!(deny("{ecosystem: pypi, name: numpy, versions: '<2'}").is_empty());
+        assert_eq!(
+            deny("{ecosystem: pypi, name: flask}"),
+            ["./requirements.txt:5:1 error packages flask is denied by policy p (flask)"]
+        );
+        // Another ecosystem's rule does not apply.
+        assert!(deny("{ecosystem: npm, name: pandas}").is_empty());
+    }
+
+    #[test]
+    fn an_allow_list_names_the_pinned_dependencies_it_does_not_list() {
+        let found = violations(&policy(
+            "packages:\n  allow:\n    - {ecosystem: pypi, name: requests}\n    - {ecosystem: pypi, name: numpy}\n",
+        ));
+        assert_eq!(
+            found,
+            [
+                "./requirements.txt:3:1 error packages pandas==0.23.0 is not among the pypi packages policy p allows"
+            ]
+        );
+    }
+
+    fn entry(ecosystem: Ecosystem, name: &str, version: &str, origin: Origin) -> Entry {
+        Entry {
+            package: Package::plain(ecosystem, name, version),
+            origin,
+        }
+    }
+
+    fn policies(rules: &str) -> Vec<Policy> {
+        let files = [("policy.yaml", policy(rules))];
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        decl::load_policies(&MemorySource::new(&files)).unwrap()
+    }
+
+    #[test]
+    fn a_catalog_is_checked_for_denied_packages_anywhere_and_unlisted_ones_of_its_own() {
+        let address = Address::new(Kind::Image, "fn");
+        let entries = [
+            entry(Ecosystem::Deb, "openssl", "3.0.11-1", Origin::Base),
+            entry(Ecosystem::Pypi, "six", "1.16.0", Origin::Image),
+            entry(Ecosystem::Pypi, "pip", "23.0.1", Origin::Base),
+        ];
+        let denied = policies(
+            "packages:\n  deny:\n    - {ecosystem: pypi, name: six, versions: '<=1.16.0'}\n    - {ecosystem: deb, name: openssl, versions: '<< 3.0.12'}\n",
+        );
+        let found: Vec<String> = catalog(&denied, &address, &entries)
+            .iter()
+            .map(|v| format!("{} {}", v.at, v.message))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "./policy.yaml:6:7 it holds openssl 3.0.11-1 (deb), denied by policy p (openssl@<< 3.0.12)",
+                "./policy.yaml:5:7 it holds six 1.16.0 (pypi), denied by policy p (six<=1.16.0)",
+            ]
+        );
+        assert!(
+            verdict(&catalog(&denied, &address, &entries))
+                .unwrap_err()
+                .starts_with("refused by policy: it holds openssl")
+        );
+        // Allowing pypi packages leaves the base's own pip alone.
+        let allowed = policies(
+            "packages:\n  allow:\n    - {ecosystem: pypi, name: requests}\n  severity: warning\n",
+        );
+        let found = catalog(&allowed, &address, &entries);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].message,
+            "it holds six 1.16.0 (pypi), not among the pypi packages policy p allows"
+        );
+        assert_eq!(
+            verdict(&found),
+            Ok(Some("policy warning: it holds six 1.16.0 (pypi), not among the pypi packages policy p allows".into())),
+            "a warning refuses nothing"
+        );
+        assert!(checks_packages(&allowed) && !checks_packages(&policies("requireDigest: true\n")));
+    }
+
+    #[test]
+    fn a_base_older_than_allowed_is_named() {
+        let rules = policies("maxBaseAge:\n  age: 30days\n  severity: warning\n");
+        let base = Address::new(Kind::BaseImage, "py");
+        let now = "2026-05-28T12:00:00Z";
+        let day = 86_400;
+        let made = |secs: u64| {
+            let then = humantime::parse_rfc3339(now).unwrap() - Duration::from_secs(secs);
+            humantime::format_rfc3339_nanos(then).to_string()
+        };
+        assert!(base_age(&rules, &base, &made(30 * day), now).is_empty());
+        let found = base_age(&rules, &base, &made(30 * day + 1), now);
+        assert_eq!(
+            found[0].message,
+            "base image py was made 30 days ago, more than the 30 days policy p allows"
+        );
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(base_age(&rules, &base, "not a date", now).is_empty());
+    }
+}
