@@ -149,6 +149,37 @@ fn failed_build_names_the_step_and_its_output() {
 }
 
 #[test]
+fn a_base_older_than_a_policy_allows_is_refused_when_pulled() {
+    let s = Sandbox::new("maxage");
+    s.write(
+        "decl/base.yaml",
+        &base_doc("aged", &env("DISPATCH_TEST_BASE")),
+    );
+    s.write(
+        "policy.yaml",
+        "kind: Policy\nname: fresh\nmaxBaseAge:\n  age: 1s\n",
+    );
+    let run = s.dispatch(&["--policy", "policy.yaml", "apply", "decl", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let object = s.json(&["get", "base-image", "aged", "--json"]);
+    assert_eq!(object["status"], "ERROR");
+    let reason = object["reason"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with("refused by policy: base image aged was made ")
+            && reason.ends_with(" ago, more than the 1 second policy fresh allows"),
+        "{reason}"
+    );
+    // As a warning, it is pulled and the warning is noted where the pull is reported.
+    s.write(
+        "policy.yaml",
+        "kind: Policy\nname: fresh\nmaxBaseAge:\n  age: 1s\n  severity: warning\n",
+    );
+    let run = s.dispatch(&["--policy", "policy.yaml", "apply", "decl", "--auto-approve"]);
+    ok(&run);
+    contains(&run.stdout, "(policy warning: base image aged was made ");
+}
+
+#[test]
 fn apply_builds_a_directory_and_reapplies_nothing() {
     let s = Sandbox::new("directory");
     let (base1, base2) = (env("DISPATCH_TEST_BASE"), env("DISPATCH_TEST_BASE_2"));

@@ -133,6 +133,16 @@ fn policy_warnings_follow_the_plan_and_are_listed_in_its_json() {
     let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     common::assert_plan_schema(&document);
     insta::assert_json_snapshot!("v1_policy_warnings_json", document["policy_violations"]);
+    // On GitHub, each is a warning annotation where it is broken.
+    let github = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "github"]].concat(),
+    );
+    assert!(
+        github.stdout.contains("::warning file=testdata/plan/v1/images.yaml,line=11,col=3,title=policy advice::\"express\": \"4.18.2\" is denied by policy advice (express@<4.19.2)%0Ahint: "),
+        "{}",
+        github.stdout
+    );
 }
 
 #[test]

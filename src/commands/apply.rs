@@ -122,6 +122,7 @@ fn annotate(
             at: origins.get(address).cloned(),
             title: format!("{address} failed"),
             message: reason.clone(),
+            warning: false,
         })
         .collect();
     console::print(&report::github::annotations(&annotations))?;

@@ -96,6 +96,8 @@ fn print_plan(plan: &Plan, output: &PlanOutput) -> Result<()> {
         ))?,
         Report::Github => {
             console::print(&text())?;
+            let warnings = report::github::Annotation::warnings(&plan.warnings);
+            console::print(&report::github::annotations(&warnings))?;
             step_summary(&report::markdown::summary(
                 plan,
                 report::markdown::STEP_SUMMARY_LIMIT,

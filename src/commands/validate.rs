@@ -45,6 +45,10 @@ pub fn run(ws: &Workspace, source: &Source, format: Verdict) -> Result<ExitCode>
             for warning in &declarations.warnings {
                 console::warn(&warning.diagnostic().to_string());
             }
+            if format == Verdict::Github {
+                let warnings = report::github::Annotation::warnings(&declarations.warnings);
+                console::print(&report::github::annotations(&warnings))?;
+            }
             if format == Verdict::Gitlab {
                 console::print(&super::json(&report::gitlab::code_quality(&[]))?)?;
                 eprint!("{valid}");

@@ -296,7 +296,11 @@ impl Engine for DockerEngine {
             id: image.id.unwrap_or_default(),
             repo_digests: image.repo_digests.unwrap_or_default(),
             labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
-            created: image.created.map(|t| t.to_string()),
+            created: image.created.and_then(|t| {
+                let secs = u64::try_from(t.unix_timestamp()).ok()?;
+                let at = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+                Some(humantime::format_rfc3339_seconds(at).to_string())
+            }),
         }))
     }
 

@@ -240,8 +240,8 @@ pub fn base_age(policies: &[Policy], base: &Address, created: &str, now: &str) -
             let message = format!(
                 "base image {} was made {} ago, more than the {} policy {} allows",
                 base.name,
-                days(age),
-                days(rule.value),
+                roughly(age),
+                roughly(rule.value),
                 policy.name
             );
             (age > rule.value).then(|| {
@@ -258,8 +258,14 @@ pub fn base_age(policies: &[Policy], base: &Address, created: &str, now: &str) -
         .collect()
 }
 
-fn days(d: Duration) -> String {
-    crate::model::words::count((d.as_secs() / 86_400) as usize, "day")
+/// A duration as a person reads an age: in its largest whole unit, from days to seconds.
+fn roughly(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| secs >= *size)
+        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
+    crate::model::words::count(n as usize, unit)
 }
 
 fn violation(
@@ -486,5 +492,12 @@ mod tests {
         );
         assert_eq!(found[0].severity, Severity::Warning);
         assert!(base_age(&rules, &base, "not a date", now).is_empty());
+        let fresh = policies("maxBaseAge: {age: 90s}\n");
+        let found = base_age(&fresh, &base, &made(3 * 3_600 + 5), now);
+        assert_eq!(
+            found[0].message,
+            "base image py was made 3 hours ago, more than the 1 minute policy p allows"
+        );
+        assert_eq!(found[0].severity, Severity::Error);
     }
 }

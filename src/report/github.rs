@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::model::diag::{Diagnostic, Location};
+use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
 
 /// At most this many annotations a step: GitHub shows ten per step and drops the rest.
@@ -15,6 +16,8 @@ pub struct Annotation {
     pub at: Option<Location>,
     pub title: String,
     pub message: String,
+    /// A warning (a policy's advice) rather than an error.
+    pub warning: bool,
 }
 
 impl Annotation {
@@ -28,7 +31,19 @@ impl Annotation {
             at: Some(diagnostic.location.clone()),
             title: title.to_string(),
             message,
+            warning: false,
         }
+    }
+
+    /// The policy rules a plan breaks with a warning, each where it is broken.
+    pub fn warnings(violations: &[Violation]) -> Vec<Annotation> {
+        violations
+            .iter()
+            .map(|v| Annotation {
+                warning: true,
+                ..Annotation::of(&v.diagnostic(), &format!("policy {}", v.policy))
+            })
+            .collect()
     }
 }
 
@@ -55,7 +70,12 @@ pub fn annotations(annotations: &[Annotation]) -> String {
         // A log shows escape sequences as colours and moves: the message's are made visible.
         let _ = writeln!(
             out,
-            "::error {}::{}",
+            "::{} {}::{}",
+            if annotation.warning {
+                "warning"
+            } else {
+                "error"
+            },
             properties.join(","),
             data(&escape_lines(&annotation.message))
         );

@@ -60,6 +60,26 @@ impl LocalBackend {
         })
     }
 
+    fn read_catalogs(&self, images: &[String]) -> Result<Vec<(String, Catalog)>, StateError> {
+        let mut found = Vec::new();
+        for image in images {
+            let Some(path) = self.catalog_path(image) else {
+                continue;
+            };
+            match fs::read(&path) {
+                // One that does not parse is missing: the next apply reads the image again.
+                Ok(bytes) => {
+                    if let Ok(catalog) = serde_json::from_slice(&bytes) {
+                        found.push((image.clone(), catalog));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(StateError::Read { path, error }),
+            }
+        }
+        Ok(found)
+    }
+
     fn beside(&self, suffix: &str) -> PathBuf {
         let mut name = self.path.as_os_str().to_owned();
         name.push(suffix);
@@ -146,24 +166,21 @@ pub fn parse(path: &Path, text: &str, backup: Option<PathBuf>) -> Result<State, 
 }
 
 impl Catalogs for LocalBackend {
+    /// One file an image, read on every core: `catalog --package` reads thousands.
     fn catalogs(&self, images: &[String]) -> Result<BTreeMap<String, Catalog>, StateError> {
-        let mut found = BTreeMap::new();
-        for image in images {
-            let Some(path) = self.catalog_path(image) else {
-                continue;
-            };
-            match fs::read(&path) {
-                // One that does not parse is missing: the next apply reads the image again.
-                Ok(bytes) => {
-                    if let Ok(contents) = serde_json::from_slice(&bytes) {
-                        found.insert(image.clone(), contents);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => return Err(StateError::Read { path, error }),
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = images.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = images
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| self.read_catalogs(part)))
+                .collect();
+            let mut found = BTreeMap::new();
+            for reader in readers {
+                found.extend(reader.join().expect("a catalog reader does not panic")?);
             }
-        }
-        Ok(found)
+            Ok(found)
+        })
     }
 
     fn put_catalog(&self, image: &str, catalog: &Catalog) -> Result<(), StateError> {
