@@ -377,3 +377,30 @@ fn a_denied_transitive_package_fails_the_image_at_apply() {
     let tags = String::from_utf8_lossy(&pushed.stdout);
     assert!(!tags.contains("\"tags\":[\""), "pushed: {tags}");
 }
+
+#[test]
+fn the_example_policy_lets_the_python_example_through_with_a_warning() {
+    let dir = example("python");
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policy/platform.yaml");
+    let policy = policy.to_str().unwrap();
+    let (code, stdout, stderr) = dispatch(dir.path(), &["--policy", policy, "validate"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("is not pinned by digest, as policy platform requires"),
+        "{stderr}"
+    );
+    // A requirement it denies is named at its line.
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "six==1.16.0\nPyYAML==5.3.1\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = dispatch(dir.path(), &["--policy", policy, "validate"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "requirements.txt:2:1: PyYAML==5.3.1 is denied by policy platform (pyyaml<5.4)"
+        ),
+        "{stderr}"
+    );
+}

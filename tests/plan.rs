@@ -133,6 +133,27 @@ fn policy_warnings_follow_the_plan_and_are_listed_in_its_json() {
     let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     common::assert_plan_schema(&document);
     insta::assert_json_snapshot!("v1_policy_warnings_json", document["policy_violations"]);
+    // In a pull request's comment, under the counts.
+    let markdown = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "markdown"]].concat(),
+    );
+    insta::assert_snapshot!(
+        "v1_policy_warnings_markdown",
+        markdown.stdout.split("<details>").next().unwrap()
+    );
+    // On GitLab, each is a minor issue of the code quality report.
+    let gitlab = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "gitlab"]].concat(),
+    );
+    let issues: serde_json::Value = serde_json::from_str(&gitlab.stdout).unwrap();
+    assert_eq!(issues.as_array().map(Vec::len), Some(4), "{issues}");
+    assert_eq!(issues[3]["severity"], "minor");
+    assert_eq!(
+        issues[3]["location"]["path"],
+        "testdata/plan/v1/images.yaml"
+    );
     // On GitHub, each is a warning annotation where it is broken.
     let github = plan(
         &state,

@@ -181,6 +181,8 @@ fn tables_are_made_on_first_write_and_migrated_once() {
         ))
         .unwrap();
     let migrated = backend(&settings);
+    // Read before any writer migrates it: no catalogs yet, and no error.
+    assert!(migrated.catalogs(&["sha256:0".into()]).unwrap().is_empty());
     drop(migrated.lock(Duration::ZERO, &holder("apply")).unwrap());
     let catalog = dispatch::model::catalog::Catalog::default();
     migrated.put_catalog("sha256:0", &catalog).unwrap();

@@ -1,12 +1,14 @@
 //! What every fuzz target checks of a set of declarations files: loading answers (declarations
 //! or diagnostics, never a panic); a plan from nothing and from the declarations' own applied
 //! state can be made and rendered; the latter has no changes; and no human-readable rendering
-//! carries a control character (other than line breaks and tabs) or a bidirectional override.
+//! carries a control character (other than line breaks and tabs) or a bidirectional override,
+//! policy violations (over the manifests' own lines) included.
 
 use dispatch::decl::{self, LoadOptions};
 use dispatch::model::diag::Diagnostic;
 use dispatch::model::text::is_hazard;
 use dispatch::plan::{self, Observations, Plan};
+use dispatch::policy::check;
 use dispatch::report::text::{self, TextOptions};
 use dispatch::report::{self, Painter};
 use dispatch::source::memory::MemorySource;
@@ -15,13 +17,18 @@ use dispatch::state::{ResourceState, State};
 /// Loads `files`, plans and renders, and checks every property above.
 pub fn exercise(files: Vec<(String, Vec<u8>)>) {
     let source = MemorySource::from_bytes(files);
-    let declared = match decl::load(&source, LoadOptions::default()) {
+    let mut declared = match decl::load(&source, LoadOptions::default()) {
         Ok(declared) => declared,
         Err(diagnostics) => {
             shown("the error report", &errors(&diagnostics.0));
             return;
         }
     };
+    // The policies declared among them, over their manifests, as `plan` checks them.
+    let violations = check::declarations(&declared.policies, &declared);
+    let diagnostics: Vec<Diagnostic> = violations.iter().map(|v| v.diagnostic()).collect();
+    shown("the policy report", &errors(&diagnostics));
+    declared.warnings = violations;
     let fresh =
         plan::plan(&declared, None, &Observations::default(), &[]).expect("a plan from nothing");
     rendered(&fresh);

@@ -104,8 +104,8 @@ fn print_plan(plan: &Plan, output: &PlanOutput) -> Result<()> {
             ))?;
         }
         Report::Gitlab => {
-            // The report is the problems; a plan that could be made has none.
-            console::print(&json(&report::gitlab::code_quality(&[]))?)?;
+            // The report is the problems: a plan that could be made has only warnings.
+            console::print(&json(&report::gitlab::advice(&plan.warnings))?)?;
             eprint!("{}", text());
         }
     }

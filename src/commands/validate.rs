@@ -50,7 +50,9 @@ pub fn run(ws: &Workspace, source: &Source, format: Verdict) -> Result<ExitCode>
                 console::print(&report::github::annotations(&warnings))?;
             }
             if format == Verdict::Gitlab {
-                console::print(&super::json(&report::gitlab::code_quality(&[]))?)?;
+                console::print(&super::json(&report::gitlab::advice(
+                    &declarations.warnings,
+                ))?)?;
                 eprint!("{valid}");
             } else {
                 console::print(&valid)?;

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::model::diag::Diagnostic;
+use crate::model::policy::Violation;
 
 /// One issue of a code quality report (GitLab's subset of the Code Climate format).
 #[derive(Debug, Serialize)]
@@ -29,6 +30,16 @@ pub struct Lines {
 
 /// The report of `diagnostics`: an empty array when there are none.
 pub fn code_quality(diagnostics: &[Diagnostic]) -> Vec<Issue> {
+    issues(diagnostics, "major")
+}
+
+/// The report of what valid declarations still break: policy rules of warning severity.
+pub fn advice(violations: &[Violation]) -> Vec<Issue> {
+    let diagnostics: Vec<Diagnostic> = violations.iter().map(Violation::diagnostic).collect();
+    issues(&diagnostics, "minor")
+}
+
+fn issues(diagnostics: &[Diagnostic], severity: &'static str) -> Vec<Issue> {
     diagnostics
         .iter()
         .map(|d| {
@@ -44,7 +55,7 @@ pub fn code_quality(diagnostics: &[Diagnostic]) -> Vec<Issue> {
                 fingerprint: format!("{:x}", Sha256::digest(identity.as_bytes())),
                 description,
                 check_name: "dispatch",
-                severity: "major",
+                severity,
                 location: IssueLocation {
                     path,
                     lines: Lines {

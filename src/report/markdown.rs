@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::text;
+use crate::model::policy::Violation;
 use crate::plan::{Action, Plan};
 
 /// A pull request comment holds 65,536 characters: keep a margin.
@@ -102,6 +103,35 @@ fn head(plan: &Plan) -> String {
         "| add | change | destroy | replace | unchanged |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
         s.add, s.change, s.destroy, s.replace, s.unchanged
     );
+    out.push_str(&warnings(&plan.warnings));
+    out
+}
+
+/// The policy rules the change breaks with a warning, at most ten, each where it is broken.
+fn warnings(violations: &[Violation]) -> String {
+    if violations.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "> [!CAUTION]\n> {} against policy:\n",
+        crate::model::words::count(violations.len(), "warning")
+    );
+    for v in violations.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "> - <code>{}</code>: {}",
+            html(&v.at.to_string()),
+            html(&v.message)
+        );
+    }
+    if violations.len() > 10 {
+        let _ = writeln!(
+            out,
+            "> - and {} more, in the job log",
+            violations.len() - 10
+        );
+    }
+    out.push('\n');
     out
 }
 

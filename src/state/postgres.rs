@@ -76,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
 struct Sql {
     schema: String,
     has_tables: String,
+    has_catalogs: String,
     read_version: String,
     read_workspace: String,
     read_resources: String,
@@ -98,6 +99,7 @@ impl Sql {
         Sql {
             schema: s.clone(),
             has_tables: q("SELECT to_regclass('{s}.meta') IS NOT NULL"),
+            has_catalogs: q("SELECT to_regclass('{s}.catalogs') IS NOT NULL"),
             read_version: q("SELECT value::integer FROM {s}.meta WHERE key = 'schema_version'"),
             read_workspace: q(
                 "SELECT lineage, serial, version, written_by FROM {s}.workspaces WHERE name = $1",
@@ -435,24 +437,13 @@ impl Catalogs for PgBackend {
         let location = self.inner.location.clone();
         let images = images.to_vec();
         self.transaction(Isolation::Snapshot, move |tx, sql, _| {
-            let fail = |e: postgres::Error| database(&location, &e);
-            let has_tables: bool = tx
-                .query_typed_one(&sql.has_tables, &[])
-                .map_err(fail)?
-                .get(0);
-            if !has_tables {
+            // A database not yet migrated to catalogs (a reader migrates nothing) has none.
+            if !exists(tx, &sql.has_catalogs, &location)? {
                 return Ok(BTreeMap::new());
             }
             let rows = tx
                 .query_typed(&sql.read_catalogs, &[(&images, Type::TEXT_ARRAY)])
-                .map_err(fail);
-            // A database not yet migrated to catalogs has none.
-            let rows = match rows {
-                Err(StateError::Database { detail, .. }) if detail.contains("catalogs") => {
-                    return Ok(BTreeMap::new());
-                }
-                rows => rows?,
-            };
+                .map_err(|e| database(&location, &e))?;
             Ok(rows
                 .iter()
                 .filter_map(|row| {
@@ -483,11 +474,7 @@ impl Backend for PgBackend {
         let location = self.inner.location.clone();
         self.transaction(Isolation::Snapshot, move |tx, sql, workspace| {
             let fail = |e: postgres::Error| database(&location, &e);
-            let has_tables: bool = tx
-                .query_typed_one(&sql.has_tables, &[])
-                .map_err(fail)?
-                .get(0);
-            if !has_tables {
+            if !exists(tx, &sql.has_tables, &location)? {
                 return Ok(None);
             }
             let Some(row) = tx
@@ -819,6 +806,14 @@ fn to_json(entry: &ResourceState) -> String {
 }
 
 /// A database error as the user reads it: the server's message, or what failed on the way.
+/// Whether `query` (a `to_regclass` of a table) finds the table.
+fn exists(tx: &mut Transaction, query: &str, location: &str) -> Result<bool, StateError> {
+    let row = tx
+        .query_typed_one(query, &[])
+        .map_err(|e| database(location, &e))?;
+    Ok(row.get(0))
+}
+
 fn database(location: &str, e: &postgres::Error) -> StateError {
     let detail = match e.as_db_error() {
         Some(db) => match db.detail() {
