@@ -68,6 +68,7 @@ fn write_state(dir: &Path, size: usize) {
         image_id: Some(image),
         digest: None,
         reference: None,
+        created: None,
     };
     let mut record = |resource: Resource, image: String| {
         let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");

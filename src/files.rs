@@ -34,9 +34,18 @@ fn temp_prefix(path: &Path) -> String {
 /// with its name, such as its backup) left when they were killed. Only for a caller that
 /// holds the lock under which those files are written: no writer can be running.
 pub fn remove_stale_temps(path: &Path) -> std::io::Result<usize> {
-    let prefix = temp_prefix(path);
+    remove_temps(folder(path), &temp_prefix(path))
+}
+
+/// Removes the temp files any writer into `dir` left (their names start with `.`); under the
+/// same condition as [`remove_stale_temps`].
+pub fn remove_stale_temps_in(dir: &Path) -> std::io::Result<usize> {
+    remove_temps(dir, ".")
+}
+
+fn remove_temps(dir: &Path, prefix: &str) -> std::io::Result<usize> {
     let mut removed = 0;
-    let entries = match std::fs::read_dir(folder(path)) {
+    let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
@@ -45,8 +54,7 @@ pub fn remove_stale_temps(path: &Path) -> std::io::Result<usize> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) && entry.file_type()?.is_file()
-        {
+        if name.starts_with(prefix) && name.ends_with(TEMP_SUFFIX) && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }
@@ -87,5 +95,9 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, [".other.tmp", "state.json", "state.json.tmp"]);
+        // In a folder of one writer's files (the catalogs), every temp file is stale.
+        assert_eq!(remove_stale_temps_in(dir.path()).unwrap(), 1);
+        assert_eq!(remove_stale_temps_in(&dir.path().join("none")).unwrap(), 0);
+        assert!(dir.path().join("state.json.tmp").exists());
     }
 }

@@ -177,6 +177,24 @@ fn a_base_older_than_a_policy_allows_is_refused_when_pulled() {
     let run = s.dispatch(&["--policy", "policy.yaml", "apply", "decl", "--auto-approve"]);
     ok(&run);
     contains(&run.stdout, "(policy warning: base image aged was made ");
+    // It ages where it was pulled: every plan checks it, at its dockerUrl.
+    let run = s.dispatch(&["--policy", "policy.yaml", "plan", "decl"]);
+    ok(&run);
+    contains(&run.stdout, "No changes.");
+    contains(
+        &run.stdout,
+        "Warning: decl/base.yaml:3:12: base image aged was made ",
+    );
+    s.write(
+        "policy.yaml",
+        "kind: Policy\nname: fresh\nmaxBaseAge:\n  age: 1s\n",
+    );
+    let run = s.dispatch(&["--policy", "policy.yaml", "plan", "decl"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    contains(
+        &run.stderr,
+        "decl/base.yaml:3:12: base image aged was made ",
+    );
 }
 
 #[test]

@@ -167,6 +167,36 @@ fn policy_warnings_follow_the_plan_and_are_listed_in_its_json() {
 }
 
 #[test]
+fn catalog_names_what_it_cannot_show_and_why() {
+    let (_dir, state) = temp_state();
+    applied_state("testdata/plan/same-name", &state);
+    let ambiguous = dispatch(&state, &["catalog", "api"]);
+    assert_eq!(ambiguous.code, 1);
+    insta::assert_snapshot!("catalog_ambiguous", ambiguous.stderr);
+    // Recorded, but never pulled or built by this state: nothing to read.
+    let unmade = dispatch(&state, &["catalog", "Image/api"]);
+    assert_eq!(unmade.code, 1);
+    insta::assert_snapshot!("catalog_no_image", unmade.stderr);
+    let unknown = dispatch(&state, &["catalog", "nope"]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.starts_with("error: Image/nope not found"),
+        "{}",
+        unknown.stderr
+    );
+    let query = dispatch(&state, &["catalog", "--package", "pandas<<<1"]);
+    assert_eq!(query.code, 1);
+    insta::assert_snapshot!("catalog_bad_query", query.stderr);
+    let sbom = dispatch(&state, &["catalog", "--package", "pandas", "-o", "spdx"]);
+    assert_eq!(sbom.code, 1, "{}", sbom.stdout);
+    assert!(
+        sbom.stderr.contains("name it instead of --package"),
+        "{}",
+        sbom.stderr
+    );
+}
+
+#[test]
 fn applied_declarations_plan_no_changes() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);

@@ -209,6 +209,7 @@ mod tests {
             image_id: Some("sha256:id".into()),
             digest: Some("sha256:d".into()),
             reference: None,
+            created: None,
         };
         let revision = Revision {
             commit: "0123456789abcdef".into(),

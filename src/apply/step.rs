@@ -171,6 +171,7 @@ async fn pull<E: Engine, R: Registry>(
             image_id: Some(image.id),
             digest,
             reference: None,
+            created: image.created,
         })
         .into()
     })
@@ -286,6 +287,7 @@ async fn build<E: Engine, R: Registry>(
         image_id: image_id.clone(),
         digest,
         reference: Some(reference.to_string()),
+        created: None,
     };
     let (done, leftover) = match existing {
         Existing::Reuse(observed) => (Done::Reused(observed), None),

@@ -99,6 +99,7 @@ pub fn existing(
         image_id,
         digest,
         reference: Some(reference.to_string()),
+        created: None,
     };
     let id = local.map(|image| image.id.clone());
     match (destination, local, remote) {
@@ -170,6 +171,7 @@ mod tests {
             image_id: id.map(str::to_string),
             digest: digest.map(str::to_string),
             reference: reference.map(str::to_string),
+            created: None,
         }
     }
 

@@ -285,10 +285,16 @@ impl Workspace {
         let mut declarations = loaded?;
         declarations.policies.extend(self.policies()?);
         // A broken rule of error severity stops the command as an invalid declaration does.
-        let (errors, warnings): (Vec<_>, Vec<_>) =
-            policy::check::declarations(&declarations.policies, &declarations)
-                .into_iter()
-                .partition(|v| v.severity == Severity::Error);
+        let policies = &declarations.policies;
+        let mut violations = policy::check::declarations(policies, &declarations);
+        if let Some(state) = state {
+            let now = crate::host::now();
+            let aged = policy::check::recorded_bases(policies, &declarations, state, &now);
+            violations.extend(aged);
+        }
+        let (errors, warnings): (Vec<_>, Vec<_>) = violations
+            .into_iter()
+            .partition(|v| v.severity == Severity::Error);
         if !errors.is_empty() {
             return Err(Diagnostics(errors.iter().map(Violation::diagnostic).collect()).into());
         }

@@ -11,6 +11,7 @@ use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
 use crate::model::diag::{Location, Pos};
 use crate::model::policy::{PackageRule, Packages, Policy, RuleKind, Severity, Violation};
 use crate::model::{Address, Spec};
+use crate::state::State;
 
 /// What the declarations break: base images' references and languages, and the
 /// dependencies images declare in their manifests.
@@ -258,6 +259,42 @@ pub fn base_age(policies: &[Policy], base: &Address, created: &str, now: &str) -
         .collect()
 }
 
+/// The ages of the base images `state` records as pulled for what is still declared, each
+/// placed at its `dockerUrl`: a base pulled long ago ages at every plan. One whose declaration
+/// changed is checked when it is pulled again.
+pub fn recorded_bases(
+    policies: &[Policy],
+    declarations: &Declarations,
+    state: &State,
+    now: &str,
+) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for (address, declared) in &declarations.resources {
+        let Some(recorded) = state.resources.get(address) else {
+            continue;
+        };
+        let created = recorded
+            .observed
+            .as_ref()
+            .and_then(|o| o.created.as_deref());
+        let (Spec::BaseImage(_), Some(created)) = (&declared.resource.spec, created) else {
+            continue;
+        };
+        if recorded.spec_digest != declared.resource.digest() {
+            continue;
+        }
+        found.extend(
+            base_age(policies, address, created, now)
+                .into_iter()
+                .map(|v| Violation {
+                    at: declared.at("dockerUrl"),
+                    ..v
+                }),
+        );
+    }
+    found
+}
+
 /// A duration as a person reads an age: in its largest whole unit, from days to seconds.
 fn roughly(d: Duration) -> String {
     let secs = d.as_secs();
@@ -472,6 +509,50 @@ mod tests {
             "a warning refuses nothing"
         );
         assert!(checks_packages(&allowed) && !checks_packages(&policies("requireDigest: true\n")));
+    }
+
+    #[test]
+    fn a_recorded_base_ages_at_its_docker_url_until_its_declaration_changes() {
+        let rules = "kind: Policy\nname: p\nmaxBaseAge: {age: 30days}\n";
+        let load = |bases: &str| {
+            let files = [("bases.yaml", bases), ("policy.yaml", rules)];
+            decl::load(&MemorySource::new(&files), LoadOptions::default()).unwrap()
+        };
+        let declared = load(BASES);
+        let mut state = State::new();
+        for (address, d) in &declared.resources {
+            let mut recorded =
+                crate::state::ResourceState::applied(d.resource.clone(), "2026-01-01T00:00:00Z");
+            recorded.observed = Some(crate::state::Observed {
+                image_id: None,
+                digest: None,
+                reference: None,
+                created: Some("2026-01-01T00:00:00.123456789Z".into()),
+            });
+            state.resources.insert(address.clone(), recorded);
+        }
+        let found: Vec<String> = recorded_bases(
+            &declared.policies,
+            &declared,
+            &state,
+            "2026-03-01T00:00:00Z",
+        )
+        .iter()
+        .map(|v| format!("{} {}", v.at, v.message))
+        .collect();
+        assert_eq!(
+            found,
+            [
+                "./bases.yaml:3:12 base image ok was made 59 days ago, more than the 30 days policy p allows",
+                "./bases.yaml:8:12 base image stray was made 59 days ago, more than the 30 days policy p allows",
+            ]
+        );
+        // Declared otherwise now: it is pulled again, and checked then.
+        let changed = load(&BASES.replace("node:18", "node:20"));
+        assert_eq!(
+            recorded_bases(&changed.policies, &changed, &state, "2026-03-01T00:00:00Z").len(),
+            1
+        );
     }
 
     #[test]

@@ -81,6 +81,7 @@ mod tests {
                     image_id: Some("sha256:id".into()),
                     digest: Some(digest.into()),
                     reference: None,
+                    created: None,
                 },
             ),
             (
@@ -89,6 +90,7 @@ mod tests {
                     image_id: Some("sha256:built".into()),
                     digest: None,
                     reference: Some(built.into()),
+                    created: None,
                 },
             ),
         ] {

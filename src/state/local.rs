@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::{
     Backend, Catalogs, Holder, ResourceState, STATE_VERSION, State, StateError, StateLock,
 };
-use crate::files::{folder, remove_stale_temps, write_atomic};
+use crate::files::{folder, remove_stale_temps, remove_stale_temps_in, write_atomic};
 use crate::model::Address;
 use crate::model::catalog::Catalog;
 
@@ -26,6 +26,9 @@ use crate::model::catalog::Catalog;
 pub struct LocalBackend {
     path: PathBuf,
 }
+
+/// The folder beside the state that holds the catalogs, one file an image.
+const CATALOG_DIR: &str = "catalog";
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -55,7 +58,7 @@ impl LocalBackend {
         let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
         (plain(algorithm) && plain(hex)).then(|| {
             folder(&self.path)
-                .join("catalog")
+                .join(CATALOG_DIR)
                 .join(format!("{algorithm}-{hex}.json"))
         })
     }
@@ -268,11 +271,15 @@ impl Backend for LocalBackend {
             file,
             left,
         };
-        // Under the lock no writer runs: a temp file is what a killed one left.
-        remove_stale_temps(self.path()).map_err(|error| StateError::Write {
-            path: self.path.clone(),
-            error,
-        })?;
+        // Under the lock no writer runs: a temp file is what a killed one left. Catalogs are
+        // written under it too, by apply.
+        let catalogs = folder(&self.path).join(CATALOG_DIR);
+        remove_stale_temps(self.path())
+            .and_then(|_| remove_stale_temps_in(&catalogs))
+            .map_err(|error| StateError::Write {
+                path: self.path.clone(),
+                error,
+            })?;
         // A journal left by a run that crashed is folded in before anything is appended, so
         // that a torn last record never sits before a new one.
         if self.journal_path().exists()

@@ -120,6 +120,10 @@ pub struct Observed {
     /// The reference a built image is tagged as, `<destination>/<name>:<inputs digest>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// When the image was made (RFC 3339), as its config says: a pulled base's age is checked
+    /// against the policies at every plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// Earlier states wrote `""` for an unknown image id.
