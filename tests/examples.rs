@@ -194,6 +194,12 @@ fn python_example_is_catalogued_from_its_files() {
     let object = json(dir.path(), &["get", "image", "python-deps", "-o", "json"]);
     assert!(object["catalog"]["deb"].as_u64().unwrap() > 50, "{object}");
     assert!(object["catalog"]["pypi"].as_u64().unwrap() >= 2, "{object}");
+    let (_, wide, _) = dispatch(dir.path(), &["get", "images", "-o", "wide"]);
+    assert!(
+        wide.lines().next().unwrap().ends_with("| PACKAGES"),
+        "{wide}"
+    );
+    assert!(wide.contains(&format!("| {}\n", image.len())), "{wide}");
 
     // Standard SBOMs, valid against their official schemas.
     let cyclonedx = json(dir.path(), &["catalog", "python-deps", "-o", "cyclonedx"]);

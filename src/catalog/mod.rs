@@ -71,7 +71,7 @@ async fn take<E: Engine>(
     base: Option<(&str, &Catalog)>,
 ) -> Result<Catalog, String> {
     let files = engine
-        .select(image, scan::ROOTS, scan::wanted, scan::MAX_FILE)
+        .select(image, scan::ROOTS, scan::wanted, scan::LIMITS)
         .await
         .map_err(|e| format!("cannot read what image {image} holds: {e}"))?;
     let catalog = Catalog::layered(scan::scan(&files), base);

@@ -8,6 +8,7 @@ use std::io::Read;
 use packageurl::PackageUrl;
 
 use crate::model::catalog::{Ecosystem, Package};
+use crate::model::image::Limits;
 use crate::model::versions::pep503;
 
 /// Where an image keeps the records this scan reads; each is read if the image has it.
@@ -27,8 +28,13 @@ pub const ROOTS: &[&str] = &[
 /// Where os-release may be: Debian's /etc/os-release is a link to the second.
 const OS_RELEASE: [&str; 2] = ["/etc/os-release", "/usr/lib/os-release"];
 
-/// A file larger than this is not read (a jar is read whole to find its `pom.properties`).
-pub const MAX_FILE: u64 = 64 << 20;
+/// What a scan reads of an image at most: a file larger than the first is passed over (a jar
+/// is read whole to find its `pom.properties`), and an image whose records come to more than
+/// the second is not catalogued rather than held in memory.
+pub const LIMITS: Limits = Limits {
+    file: 64 << 20,
+    total: 1 << 30,
+};
 
 /// Whether the image file at `path` (absolute) is one the scan reads.
 pub fn wanted(path: &str) -> bool {
@@ -74,8 +80,8 @@ pub fn scan(files: &[(String, Vec<u8>)]) -> Vec<Package> {
         let text = || String::from_utf8_lossy(bytes);
         match path.as_str() {
             _ if OS_RELEASE.contains(&path.as_str()) => {}
-            "/var/lib/dpkg/status" => packages.extend(dpkg(&text(), distro.as_ref())),
-            "/lib/apk/db/installed" => packages.extend(apk(&text(), distro.as_ref())),
+            "/var/lib/dpkg/status" => packages.extend(os_packages(&text(), distro.as_ref(), &DPKG)),
+            "/lib/apk/db/installed" => packages.extend(os_packages(&text(), distro.as_ref(), &APK)),
             _ if path.ends_with("/METADATA") || path.ends_with("/PKG-INFO") => {
                 packages.extend(python(&text()))
             }
@@ -160,47 +166,62 @@ fn distro_qualifier(distro: Option<&Distro>) -> Option<String> {
     })
 }
 
-/// dpkg's status file: the packages whose status says installed.
-fn dpkg(text: &str, distro: Option<&Distro>) -> Vec<Package> {
-    let namespace = distro.map_or("debian", |d| d.id.as_str());
-    let qualifier = distro_qualifier(distro);
-    stanzas(text, ':')
-        .filter_map(|fields| {
-            let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-            if !get("Status")?.ends_with(" installed") {
-                return None;
-            }
-            let (name, version) = (get("Package")?, get("Version")?);
-            let mut qualifiers = Vec::new();
-            if let Some(arch) = get("Architecture") {
-                qualifiers.push(("arch", arch));
-            }
-            if let Some(distro) = &qualifier {
-                qualifiers.push(("distro", distro.as_str()));
-            }
-            let purl = purl("deb", Some(namespace), name, version, &qualifiers);
-            package(Ecosystem::Deb, name, version, purl)
-        })
-        .collect()
+/// How an OS package database names its fields (both are `Key: value` stanzas).
+struct Records {
+    ecosystem: Ecosystem,
+    /// The distribution when os-release names none.
+    distro: &'static str,
+    name: &'static str,
+    version: &'static str,
+    arch: &'static str,
+    /// The field, and the end of its value, of a package that is installed, if records of
+    /// removed ones are kept too.
+    installed: Option<(&'static str, &'static str)>,
 }
 
+/// dpkg's status file: the packages whose status says installed.
+const DPKG: Records = Records {
+    ecosystem: Ecosystem::Deb,
+    distro: "debian",
+    name: "Package",
+    version: "Version",
+    arch: "Architecture",
+    installed: Some(("Status", " installed")),
+};
+
 /// apk's installed database: `P:` name, `V:` version, `A:` architecture.
-fn apk(text: &str, distro: Option<&Distro>) -> Vec<Package> {
-    let namespace = distro.map_or("alpine", |d| d.id.as_str());
+const APK: Records = Records {
+    ecosystem: Ecosystem::Apk,
+    distro: "alpine",
+    name: "P",
+    version: "V",
+    arch: "A",
+    installed: None,
+};
+
+/// The installed packages of an OS package database, `records` telling its fields.
+fn os_packages(text: &str, distro: Option<&Distro>, records: &Records) -> Vec<Package> {
+    let namespace = distro.map_or(records.distro, |d| d.id.as_str());
     let qualifier = distro_qualifier(distro);
     stanzas(text, ':')
         .filter_map(|fields| {
             let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-            let (name, version) = (get("P")?, get("V")?);
+            if let Some((field, end)) = records.installed
+                && !get(field)?.ends_with(end)
+            {
+                return None;
+            }
+            let (name, version) = (get(records.name)?, get(records.version)?);
             let mut qualifiers = Vec::new();
-            if let Some(arch) = get("A") {
+            if let Some(arch) = get(records.arch) {
                 qualifiers.push(("arch", arch));
             }
             if let Some(distro) = &qualifier {
                 qualifiers.push(("distro", distro.as_str()));
             }
-            let purl = purl("apk", Some(namespace), name, version, &qualifiers);
-            package(Ecosystem::Apk, name, version, purl)
+            let kind = records.ecosystem.as_str();
+            let purl = purl(kind, Some(namespace), name, version, &qualifiers);
+            package(records.ecosystem, name, version, purl)
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use dispatch::catalog::query;
 use dispatch::console;
 use dispatch::model::versions::Query;
 use dispatch::ops::{self, Error, Workspace};
-use dispatch::report::catalog::{Listing, found, image_reference, table};
+use dispatch::report::catalog::{Listing, found, table};
 use dispatch::report::sbom::{self, Subject};
 
 use dispatch::state::ResourceState;
@@ -47,7 +47,7 @@ pub fn run(ws: &Workspace, args: &CatalogArgs) -> Result<ExitCode> {
             let serial = serial(resource);
             let subject = || Subject {
                 name: &resource.resource.name,
-                reference: image_reference(resource),
+                reference: resource.image_reference(),
                 image_id: resource
                     .observed
                     .as_ref()

@@ -17,11 +17,13 @@ pub fn run(ws: &Workspace, args: &GetArgs) -> Result<ExitCode> {
         GetWhat::BaseImage { name, format } => (Kind::BaseImage, name, format),
         GetWhat::Image { name, format } => (Kind::Image, name, format),
     };
-    let selected = ops::state::get(ws, kind, name.as_deref())?;
     // The catalogs are read only for the formats that show them.
-    let shelf = match format.format() {
-        GetOutput::Table => None,
-        _ => Some(ops::catalog::of(ws, &selected)?),
+    let (selected, shelf) = match format.format() {
+        GetOutput::Table => (ops::state::get(ws, kind, name.as_deref())?, None),
+        _ => {
+            let (selected, shelf) = ops::catalog::get(ws, kind, name.as_deref())?;
+            (selected, Some(shelf))
+        }
     };
     let objects: Vec<Object<'_>> = selected
         .iter()

@@ -16,7 +16,7 @@ use futures_util::{Stream, StreamExt};
 
 use super::transcript::Transcript;
 use super::{BuildRequest, Engine, EngineError, OnProgress};
-use crate::model::image::{BuildFailure, Builder, LocalImage, Progress};
+use crate::model::image::{BuildFailure, Builder, Limits, LocalImage, Progress};
 use crate::model::reference::ImageRef;
 use crate::registry::credentials::{self, Credential};
 use crate::retry::{self, GaveUp};
@@ -138,7 +138,7 @@ impl DockerEngine {
         container: &str,
         root: &str,
         keep: fn(&str) -> bool,
-        max: u64,
+        limits: Limits,
     ) -> Result<Vec<(String, Vec<u8>)>, String> {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(root)
@@ -153,7 +153,7 @@ impl DockerEngine {
             .to_string();
         let (chunks, received) = tokio::sync::mpsc::channel(16);
         let reading = tokio::task::spawn_blocking(move || {
-            select_from_archive(Chunks::new(received), &parent, keep, max)
+            select_from_archive(Chunks::new(received), &parent, keep, limits)
         });
         let mut missing = false;
         while let Some(chunk) = stream.next().await {
@@ -213,21 +213,29 @@ impl std::io::Read for Chunks {
 }
 
 /// The regular files of a tar that `keep` accepts by absolute path (`parent` + entry path),
-/// each at most `max` bytes; the rest is read past, not held.
+/// within `limits`; the rest is read past, not held.
 fn select_from_archive(
     archive: impl std::io::Read,
     parent: &str,
     keep: fn(&str) -> bool,
-    max: u64,
+    limits: Limits,
 ) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     let mut selected = Vec::new();
+    let mut total = 0;
     for entry in tar::Archive::new(archive).entries()? {
         let mut entry = entry?;
-        if entry.header().entry_type() != tar::EntryType::Regular || entry.size() > max {
+        if entry.header().entry_type() != tar::EntryType::Regular || entry.size() > limits.file {
             continue;
         }
         let path = format!("{parent}/{}", entry.path()?.to_string_lossy());
         if keep(&path) {
+            total += entry.size();
+            if total > limits.total {
+                return Err(std::io::Error::other(format!(
+                    "its package records come to more than {} MiB",
+                    limits.total >> 20
+                )));
+            }
             let mut content = Vec::with_capacity(entry.size() as usize);
             std::io::Read::read_to_end(&mut entry, &mut content)?;
             selected.push((path, content));
@@ -422,13 +430,19 @@ impl Engine for DockerEngine {
         image: &str,
         roots: &[&str],
         keep: fn(&str) -> bool,
-        max: u64,
+        limits: Limits,
     ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         let container = self.reader(image).await?;
-        let mut selected = Vec::new();
+        let mut selected: Vec<(String, Vec<u8>)> = Vec::new();
         let mut failed = None;
         for root in roots {
-            match self.select_in(&container, root, keep, max).await {
+            // What the roots before this one hold counts against the total.
+            let held: u64 = selected.iter().map(|(_, bytes)| bytes.len() as u64).sum();
+            let left = Limits {
+                total: limits.total.saturating_sub(held),
+                ..limits
+            };
+            match self.select_in(&container, root, keep, left).await {
                 Ok(files) => selected.extend(files),
                 Err(detail) => {
                     failed = Some(detail);
@@ -575,5 +589,44 @@ impl LayerBytes {
             .values()
             .fold((0, 0), |(c, t), (lc, lt)| (c + lc, t + lt));
         Progress::Bytes { current, total }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive(files: &[(&str, usize)]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, size) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(*size as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, path, &vec![b'x'; *size][..])
+                .unwrap();
+        }
+        tar.into_inner().unwrap()
+    }
+
+    #[test]
+    fn an_archive_is_read_within_its_limits() {
+        let tar = archive(&[
+            ("lib/a.jar", 10),
+            ("lib/big.jar", 100),
+            ("lib/b.txt", 10),
+            ("lib/c.jar", 10),
+        ]);
+        let keep = |path: &str| path.ends_with(".jar");
+        let limits = |file, total| Limits { file, total };
+        let kept = select_from_archive(&tar[..], "/usr", keep, limits(50, 20)).unwrap();
+        let names: Vec<&str> = kept.iter().map(|(p, _)| p.as_str()).collect();
+        // Too big a file is passed over; what is not kept does not count.
+        assert_eq!(names, ["/usr/lib/a.jar", "/usr/lib/c.jar"]);
+        let err = select_from_archive(&tar[..], "/usr", keep, limits(50, 19)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "its package records come to more than 0 MiB"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::{BuildRequest, Engine, EngineError, OnProgress};
-use crate::model::image::{BuildFailure, LocalImage, Step};
+use crate::model::image::{BuildFailure, Limits, LocalImage, Step};
 use crate::model::reference::ImageRef;
 
 /// What the fake has been asked to do, in order: `pull REF`, `build TAG`, `push REF`,
@@ -181,7 +181,7 @@ impl Engine for FakeEngine {
         _: &str,
         _: &[&str],
         _: fn(&str) -> bool,
-        _: u64,
+        _: Limits,
     ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         Ok(Vec::new())
     }

@@ -9,7 +9,7 @@ mod transcript;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::model::diag::Hint;
-use crate::model::image::{BuildFailure, Builder, LocalImage, Progress};
+use crate::model::image::{BuildFailure, Builder, Limits, LocalImage, Progress};
 use crate::model::reference::ImageRef;
 
 /// One build: a context and how to build it.
@@ -95,14 +95,15 @@ pub trait Engine {
     /// its own name), read without running anything in the image.
     async fn files(&self, image: &str, path: &str) -> Result<Vec<(String, Vec<u8>)>, EngineError>;
 
-    /// The regular files under `roots` in `image` that `keep` accepts by absolute path, each
-    /// at most `max` bytes, read without running anything in the image and without holding
-    /// whole trees (what is installed, for the catalog). A root the image lacks is skipped.
+    /// The regular files under `roots` in `image` that `keep` accepts by absolute path, read
+    /// without running anything in the image and without holding whole trees (what is
+    /// installed, for the catalog). A root the image lacks is skipped; a file over
+    /// `limits.file` is passed over, and more than `limits.total` in all is an error.
     async fn select(
         &self,
         image: &str,
         roots: &[&str],
         keep: fn(&str) -> bool,
-        max: u64,
+        limits: Limits,
     ) -> Result<Vec<(String, Vec<u8>)>, EngineError>;
 }

@@ -86,6 +86,16 @@ pub struct BuildFailure {
     pub last_lines: Vec<String>,
 }
 
+/// How much of an image `Engine::select` may hold: an image's files are whatever its
+/// packages put there.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest file kept.
+    pub file: u64,
+    /// All the files kept, together.
+    pub total: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

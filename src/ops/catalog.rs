@@ -1,7 +1,7 @@
 //! `dispatch catalog`: what a recorded image holds, and which images hold a package; read
 //! offline from the state and the catalogs kept beside it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{Error, Workspace};
 use crate::catalog::query::{self, Recorded};
@@ -13,6 +13,8 @@ use crate::state::{ResourceState, State};
 pub struct Shelf {
     pub recorded: Vec<Recorded>,
     pub catalogs: BTreeMap<String, Catalog>,
+    /// Where each address is in `recorded`.
+    index: HashMap<Address, usize>,
 }
 
 impl Shelf {
@@ -22,13 +24,19 @@ impl Shelf {
         ids.sort();
         ids.dedup();
         let catalogs = ws.backend.catalogs(&ids)?;
-        Ok(Shelf { recorded, catalogs })
+        let index = (recorded.iter().enumerate())
+            .map(|(i, r)| (r.address.clone(), i))
+            .collect();
+        Ok(Shelf {
+            recorded,
+            catalogs,
+            index,
+        })
     }
 
     /// The packages of the image at `address`, if it is catalogued.
     pub fn entries(&self, address: &Address) -> Option<Vec<Entry>> {
-        let recorded = self.recorded.iter().find(|r| &r.address == address)?;
-        recorded.entries(&self.catalogs)
+        self.recorded[*self.index.get(address)?].entries(&self.catalogs)
     }
 }
 
@@ -37,10 +45,18 @@ pub fn all(ws: &Workspace) -> Result<Shelf, Error> {
     Shelf::read(ws, query::recorded(&ws.state()?))
 }
 
-/// The catalogs of those of `resources` that have an image.
-pub fn of(ws: &Workspace, resources: &[ResourceState]) -> Result<Shelf, Error> {
-    let wanted: Vec<Address> = resources.iter().map(|r| r.resource.address()).collect();
-    shelf(ws, &ws.state()?, &wanted)
+/// What `get` shows: the resources of `kind` (or the one named `name`), with the catalogs of
+/// those that have an image, from one read of the state.
+pub fn get(
+    ws: &Workspace,
+    kind: Kind,
+    name: Option<&str>,
+) -> Result<(Vec<ResourceState>, Shelf), Error> {
+    let state = ws.state()?;
+    let selected = super::state::select(&state, kind, name)?;
+    let wanted: Vec<Address> = selected.iter().map(|r| r.resource.address()).collect();
+    let shelf = shelf(ws, &state, &wanted)?;
+    Ok((selected, shelf))
 }
 
 /// The catalogs of those of `wanted` that `state` records an image for.

@@ -7,23 +7,32 @@ use super::{Error, Workspace};
 use crate::config::BackendConfig;
 use crate::model::{Address, Kind};
 use crate::state::local::LocalBackend;
-use crate::state::{Backend, ResourceState};
+use crate::state::{Backend, ResourceState, State};
 
 /// The resources of `kind`, or the one named `name`.
 pub fn get(ws: &Workspace, kind: Kind, name: Option<&str>) -> Result<Vec<ResourceState>, Error> {
-    let mut state = ws.state()?;
+    select(&ws.state()?, kind, name)
+}
+
+/// The resources of `kind` in `state`, or the one named `name`.
+pub(super) fn select(
+    state: &State,
+    kind: Kind,
+    name: Option<&str>,
+) -> Result<Vec<ResourceState>, Error> {
     match name {
         Some(name) => {
             let address = Address::new(kind, name);
-            match state.resources.remove(&address) {
-                Some(r) => Ok(vec![r]),
+            match state.resources.get(&address) {
+                Some(r) => Ok(vec![r.clone()]),
                 None => Err(Error::NotFound(address)),
             }
         }
         None => Ok(state
             .resources
-            .into_values()
+            .values()
             .filter(|r| r.resource.kind() == kind)
+            .cloned()
             .collect()),
     }
 }

@@ -62,18 +62,10 @@ impl<'a> Listing<'a> {
         Listing {
             kind: address.kind,
             name: &r.resource.name,
-            docker_url: image_reference(r),
+            docker_url: r.image_reference(),
             image_id: observed.and_then(|o| o.image_id.as_deref()),
             packages: entries,
         }
-    }
-}
-
-/// The reference of the image a resource stands for: a built image's tag, a base's URL.
-pub fn image_reference(r: &ResourceState) -> Option<&str> {
-    match &r.resource.spec {
-        crate::model::Spec::BaseImage(b) => Some(b.docker_url.as_str()),
-        crate::model::Spec::Image(_) => r.observed.as_ref()?.reference.as_deref(),
     }
 }
 

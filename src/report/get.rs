@@ -36,15 +36,9 @@ pub struct Object<'a> {
     /// How many packages of each ecosystem its catalog holds (`dispatch catalog` lists them).
     #[serde(skip_serializing_if = "Option::is_none")]
     catalog: Option<BTreeMap<Ecosystem, usize>>,
-}
-
-impl Object<'_> {
-    fn url(&self) -> &str {
-        match self.spec {
-            Spec::BaseImage(b) => b.docker_url.as_str(),
-            Spec::Image(_) => self.docker_url.unwrap_or_default(),
-        }
-    }
+    /// The image it stands for, as the table's URL column shows it.
+    #[serde(skip)]
+    url: Option<&'a str>,
 }
 
 /// `r` as `get` shows it, with the packages of its catalog (`None` when it has none).
@@ -53,8 +47,8 @@ pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a>
     Object {
         name: &r.resource.name,
         spec: &r.resource.spec,
-        docker_url: observed
-            .and_then(|o| o.reference.as_deref())
+        docker_url: r
+            .image_reference()
             .filter(|_| r.resource.kind() == Kind::Image),
         status: r.status,
         reason: &r.reason,
@@ -64,6 +58,7 @@ pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a>
         image_id: observed.and_then(|o| o.image_id.as_deref()),
         revision: r.revision.as_ref(),
         catalog: catalog.map(counts),
+        url: r.image_reference(),
     }
 }
 
@@ -94,7 +89,7 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         header.extend(["REVISION", "PACKAGES"]);
     }
     let rows = objects.iter().map(|o| {
-        let mut row = vec![o.name.to_string(), o.url().to_string()];
+        let mut row = vec![o.name.to_string(), o.url.unwrap_or_default().to_string()];
         if let Spec::Image(image) = o.spec {
             row.push(image.base_image_name.clone());
         }

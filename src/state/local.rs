@@ -169,10 +169,15 @@ pub fn parse(path: &Path, text: &str, backup: Option<PathBuf>) -> Result<State, 
 }
 
 impl Catalogs for LocalBackend {
-    /// One file an image, read on every core: `catalog --package` reads thousands.
+    /// One file an image, read on every core when there are many: `catalog --package` reads
+    /// thousands, a step two.
     fn catalogs(&self, images: &[String]) -> Result<BTreeMap<String, Catalog>, StateError> {
+        const ALONE: usize = 64;
+        if images.len() <= ALONE {
+            return Ok(self.read_catalogs(images)?.into_iter().collect());
+        }
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
-        let chunk = images.len().div_ceil(workers).max(1);
+        let chunk = images.len().div_ceil(workers);
         std::thread::scope(|scope| {
             let readers: Vec<_> = images
                 .chunks(chunk)

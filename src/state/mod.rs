@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::model::catalog::Catalog;
 use crate::model::diag::{Hint, denied, io_reason};
-use crate::model::{Address, Resource, Revision};
+use crate::model::{Address, Resource, Revision, Spec};
 
 /// The state format this build reads and writes.
 pub const STATE_VERSION: u32 = 1;
@@ -91,6 +91,14 @@ pub struct ResourceState {
 }
 
 impl ResourceState {
+    /// The image it stands for: a base image's `dockerUrl`, the tag an image was built as.
+    pub fn image_reference(&self) -> Option<&str> {
+        match &self.resource.spec {
+            Spec::BaseImage(base) => Some(base.docker_url.as_str()),
+            Spec::Image(_) => self.observed.as_ref()?.reference.as_deref(),
+        }
+    }
+
     /// `resource` as recorded after a successful apply at `time`, with nothing observed.
     pub fn applied(resource: Resource, time: &str) -> Self {
         ResourceState {
