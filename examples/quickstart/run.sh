@@ -8,11 +8,16 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 say() { printf '==> %s\n' "$*" >&2; }
 
-say "services: the Docker engine, a registry and a python3 base (about a minute the first time)"
-bash "$ROOT/examples/up.sh"
-say "building dispatch (release): about three minutes the first time on 2 cores, seconds after"
-cargo build --release --manifest-path "$ROOT/Cargo.toml"
-DISPATCH="$ROOT/target/release/dispatch"
+# The services come up while dispatch compiles: one waits on the network, the other on the cores.
+say "services: the Docker engine, a registry and a python3 base (about a minute the first time), in the background"
+bash "$ROOT/examples/up.sh" &
+services=$!
+# The dev profile, the one the tests share: `.ci/run` after this reuses every compiled crate.
+say "building dispatch (target/debug/dispatch): about three minutes the first time on 2 cores, seconds after"
+cargo build --locked --bin dispatch --manifest-path "$ROOT/Cargo.toml"
+DISPATCH="$ROOT/target/debug/dispatch"
+say "waiting for the services"
+wait "$services" || { say "the services did not come up (see above)"; exit 1; }
 
 cd "$HERE"
 say "dispatch plan"

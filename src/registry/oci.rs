@@ -50,6 +50,9 @@ impl Registries {
 
     fn client(&self) -> &Client {
         self.client.get_or_init(|| {
+            // reqwest is built without a crypto provider of its own: rustls's ring is the
+            // process's. Installing it twice (another client, a library user) is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             Client::new(ClientConfig {
                 protocol: ClientProtocol::HttpsExcept(self.plain_http.clone()),
                 connect_timeout: Some(self.timeout),
