@@ -50,7 +50,8 @@ pub struct Config {
     pub network: Option<String>,
     pub builder: Builder,
     pub build_args: HashMap<String, String>,
-    pub templates: BTreeMap<Language, PathBuf>,
+    /// The Dockerfile templates `[templates]` names, read with the settings.
+    pub templates: BTreeMap<Language, Template>,
     /// Where the state is kept.
     pub backend: BackendConfig,
     /// Files or folders of `kind: Policy` documents kept apart from the declarations.
@@ -82,11 +83,21 @@ pub struct PgSettings {
     pub connect_timeout: Duration,
 }
 
+/// A Dockerfile template that replaces a language's built-in one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// As `[templates]` names it.
+    pub path: PathBuf,
+    pub text: String,
+}
+
 impl Config {
-    /// Reads `dispatch.toml` from `dir` and resolves it under `overrides` and the environment.
+    /// Reads `dispatch.toml` and the templates it names from `dir`, and resolves them under
+    /// `overrides` and the environment.
     pub fn load(dir: &Path, overrides: Overrides) -> Result<Config, SettingsError> {
         let settings = Settings::load(dir)?;
-        Ok(Config::resolve(settings, overrides, |key| {
+        let templates = settings.read_templates(dir)?;
+        Ok(Config::resolve(settings, templates, overrides, |key| {
             std::env::var(key).ok()
         }))
     }
@@ -94,6 +105,7 @@ impl Config {
     /// `overrides` > `env` > `settings` > defaults. An empty variable counts as unset.
     pub fn resolve(
         settings: Settings,
+        templates: BTreeMap<Language, Template>,
         overrides: Overrides,
         env: impl Fn(&str) -> Option<String>,
     ) -> Config {
@@ -145,7 +157,7 @@ impl Config {
             network: settings.build.network.map(toml::Spanned::into_inner),
             builder: settings.build.builder.unwrap_or_default(),
             build_args: settings.build.args,
-            templates: settings.templates,
+            templates,
             backend,
             policies: settings
                 .policies
@@ -251,6 +263,12 @@ pub enum SettingsError {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error("cannot read the {language} template {} named in dispatch.toml: {}", .path.display(), io_reason(.error))]
+    Template {
+        language: Language,
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{path}:{line}:{col}: {message}")]
     Invalid {
         path: PathBuf,
@@ -266,7 +284,7 @@ impl Hint for SettingsError {
             SettingsError::Invalid { .. } => {
                 Some("the keys are documented in README.md, section \"dispatch.toml\"".into())
             }
-            SettingsError::Read { .. } => None,
+            SettingsError::Read { .. } | SettingsError::Template { .. } => None,
         }
     }
 }
@@ -295,6 +313,22 @@ impl Settings {
             .check()
             .map_err(|(offset, message)| invalid(offset, message))?;
         Ok(settings)
+    }
+
+    /// The templates `[templates]` names, read from `dir`.
+    fn read_templates(&self, dir: &Path) -> Result<BTreeMap<Language, Template>, SettingsError> {
+        let read = |(language, path): (&Language, &PathBuf)| {
+            let text = std::fs::read_to_string(dir.join(path)).map_err(|error| {
+                SettingsError::Template {
+                    language: *language,
+                    path: path.clone(),
+                    error,
+                }
+            })?;
+            let path = path.clone();
+            Ok((*language, Template { path, text }))
+        };
+        self.templates.iter().map(read).collect()
     }
 
     /// Settings that parse but cannot work together: where, and why.
@@ -338,7 +372,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            Config::resolve(settings, Overrides::default(), |key| {
+            Config::resolve(settings, BTreeMap::new(), Overrides::default(), |key| {
                 env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
             })
             .backend
@@ -445,7 +479,12 @@ mod tests {
     #[test]
     fn flags_win_over_the_environment_over_the_file_over_defaults() {
         let none = |_: &str| None;
-        let defaults = Config::resolve(Settings::default(), Overrides::default(), none);
+        let defaults = Config::resolve(
+            Settings::default(),
+            BTreeMap::new(),
+            Overrides::default(),
+            none,
+        );
         assert_eq!(defaults.state, Path::new(DEFAULT_STATE));
         assert_eq!(defaults.parallelism, DEFAULT_PARALLELISM);
         assert_eq!(defaults.lock_timeout, Duration::ZERO);
@@ -461,7 +500,7 @@ mod tests {
             },
             ..Settings::default()
         };
-        let from_file = Config::resolve(file.clone(), Overrides::default(), none);
+        let from_file = Config::resolve(file.clone(), BTreeMap::new(), Overrides::default(), none);
         assert_eq!(
             (
                 from_file.state.as_path(),
@@ -480,7 +519,7 @@ mod tests {
             timeout: Some(Duration::from_secs(7)),
             policies: vec!["ci/policy.yaml".into()],
         };
-        let resolved = Config::resolve(file.clone(), flags, env);
+        let resolved = Config::resolve(file.clone(), BTreeMap::new(), flags, env);
         assert_eq!(
             (
                 resolved.state.as_path(),
@@ -495,7 +534,7 @@ mod tests {
         // An empty DOCKER_HOST is unset.
         let empty = |_: &str| Some(String::new());
         assert_eq!(
-            Config::resolve(file, Overrides::default(), empty).engine,
+            Config::resolve(file, BTreeMap::new(), Overrides::default(), empty).engine,
             "unix:///file.sock"
         );
     }

@@ -10,7 +10,6 @@ pub mod apply;
 pub mod build;
 pub mod catalog;
 pub mod config;
-pub mod console;
 pub mod decl;
 pub mod engine;
 pub mod files;

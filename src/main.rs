@@ -3,10 +3,10 @@
 //! Exit codes: 0 success, 1 any error (usage errors included), 2 only for "changes present"
 //! under `--detailed-exitcode`.
 
-mod cli;
 mod commands;
+mod console;
+mod views;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -29,12 +29,14 @@ fn main() -> ExitCode {
             let diagnostics = failure.map(|e| e.diagnostics()).unwrap_or_default();
             let hint = failure.and_then(Hint::hint);
             let painter = Painter {
-                color: dispatch::console::stderr_color(),
+                color: console::stderr_color(),
             };
-            let text =
-                report::error::render(diagnostics, &format!("{err:#}"), hint.as_deref(), painter);
-            let text = dispatch::model::text::for_terminal(&text);
-            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            console::eprint(&report::error::render(
+                diagnostics,
+                &format!("{err:#}"),
+                hint.as_deref(),
+                painter,
+            ));
             ExitCode::from(1)
         }
     }
@@ -42,15 +44,15 @@ fn main() -> ExitCode {
 
 /// The command line, or the exit code of a usage error (1, not clap's 2, which under
 /// `--detailed-exitcode` means "changes present"), help or version (0).
-fn parse() -> Result<cli::Cli, ExitCode> {
+fn parse() -> Result<commands::Cli, ExitCode> {
     let no_color = std::env::args_os().any(|a| a == "--no-color");
-    let mut command = cli::Cli::command();
+    let mut command = commands::Cli::command();
     if no_color {
         command = command.color(clap::ColorChoice::Never);
     }
     command
         .try_get_matches()
-        .and_then(|matches| cli::Cli::from_arg_matches(&matches))
+        .and_then(|matches| commands::Cli::from_arg_matches(&matches))
         .map_err(|err| {
             let _ = err.print();
             if err.use_stderr() {

@@ -1,15 +1,115 @@
 //! `dispatch create base-image|image ...`, `dispatch create -f PATH`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
+use clap::Subcommand;
+use clap::builder::PossibleValuesParser;
 
+use dispatch::model::Language;
 use dispatch::ops::Workspace;
 use dispatch::ops::change::Request;
 
-use crate::cli::{CreateArgs, CreateWhat};
+use super::flags::{Batch, Given, Network, Writing};
 
-pub fn run(ws: &Workspace, args: CreateArgs, quiet: bool) -> Result<ExitCode> {
+/// Create resources (the original Dispatch commands): `create base-image`, `create image`, `create -f`
+#[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:
+  dispatch create base-image python3 127.0.0.1:5000/base/python3:1 --language python3
+  dispatch create image pandas python3 --runtime-deps requirements.txt
+  dispatch create -f images/"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    what: Option<What>,
+
+    /// Create everything declared in a file or directory
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    file: Option<PathBuf>,
+
+    #[command(flatten)]
+    batch: Batch,
+}
+
+/// The languages a base image can be for.
+fn languages() -> PossibleValuesParser {
+    PossibleValuesParser::new(Language::ALL.map(Language::as_str))
+}
+
+#[derive(Debug, Subcommand)]
+enum What {
+    /// Pull a base image: `create base-image NAME URL --language L`
+    #[command(
+        visible_alias = "base-images",
+        after_help = "Examples:
+  dispatch create base-image python3 127.0.0.1:5000/base/python3:1 --language python3 --tag team=ml"
+    )]
+    BaseImage {
+        /// The base image's name, e.g. python3
+        name: String,
+        /// The image reference to pull, e.g. 127.0.0.1:5000/base/python3:1
+        url: String,
+        /// The language its images are written in
+        #[arg(long, value_parser = languages())]
+        language: String,
+        /// KEY=VALUE; repeatable
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        writing: Writing,
+        #[command(flatten)]
+        network: Network,
+    },
+    /// Build an image on a base image: `create image NAME BASE [--runtime-deps FILE]`
+    #[command(
+        visible_alias = "images",
+        after_help = "Examples:
+  dispatch create image pandas python3 --runtime-deps requirements.txt --system-deps packages.yaml"
+    )]
+    Image {
+        /// The image's name, e.g. pandas
+        name: String,
+        /// The base image's name
+        base: String,
+        /// The language manifest, e.g. requirements.txt
+        #[arg(long, value_name = "FILE")]
+        runtime_deps: Option<PathBuf>,
+        /// A YAML list of packages (`- name: curl` / `  version: 7.61.1`)
+        #[arg(long, value_name = "FILE")]
+        system_deps: Option<PathBuf>,
+        /// KEY=VALUE; repeatable
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        writing: Writing,
+        #[command(flatten)]
+        network: Network,
+    },
+}
+
+impl Args {
+    /// The settings these flags give.
+    pub fn given(&self) -> Given<'_> {
+        match &self.what {
+            Some(What::BaseImage {
+                writing, network, ..
+            })
+            | Some(What::Image {
+                writing, network, ..
+            }) => Given {
+                writing: Some(writing),
+                network: Some(network),
+                ..Given::default()
+            },
+            None => Given::batch(&self.batch),
+        }
+    }
+}
+
+pub fn run(ws: &Workspace, args: Args, quiet: bool) -> Result<ExitCode> {
     let request = match (args.what, args.file) {
         (Some(what), _) => request(what),
         (None, Some(file)) => Request::CreateFrom(file),
@@ -21,9 +121,9 @@ pub fn run(ws: &Workspace, args: CreateArgs, quiet: bool) -> Result<ExitCode> {
     super::change(ws, request, false, quiet)
 }
 
-fn request(what: CreateWhat) -> Request {
+fn request(what: What) -> Request {
     match what {
-        CreateWhat::BaseImage {
+        What::BaseImage {
             name,
             url,
             language,
@@ -35,7 +135,7 @@ fn request(what: CreateWhat) -> Request {
             language,
             tags,
         },
-        CreateWhat::Image {
+        What::Image {
             name,
             base,
             runtime_deps,
@@ -49,5 +149,28 @@ fn request(what: CreateWhat) -> Request {
             system_deps,
             tags,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use crate::commands::Cli;
+
+    #[test]
+    fn language_lists_its_values() {
+        let mut command = Cli::command();
+        let create = command.find_subcommand_mut("create").unwrap();
+        let help = create
+            .find_subcommand_mut("base-image")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains("python3, nodejs, java, powershell")
+                || help.contains("[possible values: python3, nodejs, java, powershell]"),
+            "{help}"
+        );
     }
 }

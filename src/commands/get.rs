@@ -4,24 +4,80 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::{Subcommand, ValueEnum};
 
-use dispatch::console;
 use dispatch::model::Kind;
 use dispatch::ops::{self, Workspace};
 use dispatch::report::get::{Object, object, table};
 
-use crate::cli::{GetArgs, GetOutput, GetWhat};
+use super::flags::{Format, Output};
+use crate::console;
+use crate::views::json;
 
-pub fn run(ws: &Workspace, args: &GetArgs) -> Result<ExitCode> {
-    let (kind, name, format) = match &args.what {
-        GetWhat::BaseImage { name, format } => (Kind::BaseImage, name, format),
-        GetWhat::Image { name, format } => (Kind::Image, name, format),
+/// Show resources: `get base-image [NAME]`, `get image [NAME]`
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  dispatch get images
+  dispatch get image pandas -o json | jq .reason")]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, Subcommand)]
+enum What {
+    /// List base images, or show one
+    #[command(
+        visible_alias = "base-images",
+        after_help = "Examples:
+  dispatch get base-images
+  dispatch get base-image python3 -o yaml"
+    )]
+    BaseImage(Which),
+    /// List images, or show one
+    #[command(
+        visible_alias = "images",
+        after_help = "Examples:
+  dispatch get images -o json | jq length
+  dispatch get image pandas"
+    )]
+    Image(Which),
+}
+
+#[derive(Debug, clap::Args)]
+struct Which {
+    /// The resource's name; all of them without it
+    name: Option<String>,
+    #[command(flatten)]
+    output: Output<Shape>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Shape {
+    Table,
+    /// The table, the commit each was applied from and how many packages it holds
+    Wide,
+    /// An object for one resource, an array for a list
+    Json,
+    Yaml,
+}
+
+impl Format for Shape {
+    const JSON: Self = Shape::Json;
+    const DEFAULT: &'static str = "table";
+}
+
+pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {
+    let (kind, which) = match &args.what {
+        What::BaseImage(which) => (Kind::BaseImage, which),
+        What::Image(which) => (Kind::Image, which),
     };
+    let (name, shape) = (which.name.as_deref(), which.output.format());
     // The catalogs are read only for the formats that show them.
-    let (selected, shelf) = match format.format() {
-        GetOutput::Table => (ops::state::get(ws, kind, name.as_deref())?, None),
+    let (selected, shelf) = match shape {
+        Shape::Table => (ops::state::get(ws, kind, name)?, None),
         _ => {
-            let (selected, shelf) = ops::catalog::get(ws, kind, name.as_deref())?;
+            let (selected, shelf) = ops::catalog::get(ws, kind, name)?;
             (selected, Some(shelf))
         }
     };
@@ -34,13 +90,13 @@ pub fn run(ws: &Workspace, args: &GetArgs) -> Result<ExitCode> {
             object(r, entries.as_deref())
         })
         .collect();
-    let text = match (format.format(), name) {
-        (GetOutput::Json, Some(_)) => super::json(&objects[0])?,
-        (GetOutput::Json, None) => super::json(&objects)?,
-        (GetOutput::Yaml, Some(_)) => serde_saphyr::to_string(&objects[0])?,
-        (GetOutput::Yaml, None) => serde_saphyr::to_string(&objects)?,
-        (GetOutput::Table, _) => table(kind, &objects, false),
-        (GetOutput::Wide, _) => table(kind, &objects, true),
+    let text = match (shape, name) {
+        (Shape::Json, Some(_)) => json(&objects[0])?,
+        (Shape::Json, None) => json(&objects)?,
+        (Shape::Yaml, Some(_)) => serde_saphyr::to_string(&objects[0])?,
+        (Shape::Yaml, None) => serde_saphyr::to_string(&objects)?,
+        (Shape::Table, _) => table(kind, &objects, false),
+        (Shape::Wide, _) => table(kind, &objects, true),
     };
     console::print(&text)?;
     Ok(ExitCode::SUCCESS)

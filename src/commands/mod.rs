@@ -1,11 +1,13 @@
-//! One file per command: its flags become a request, one library call does the work, and the
-//! outcome becomes output and an exit code.
+//! The command line: one file per command holds its flags (`Args`) and its `run`, which turns
+//! them into a request, makes one library call and hands the result to the view `-o` chose.
+//! The flag groups several commands share are in [`flags`].
 
 mod apply;
 mod catalog;
 mod create;
 mod delete;
 mod diff;
+mod flags;
 mod get;
 mod plan;
 mod reference;
@@ -14,19 +16,107 @@ mod state;
 mod update;
 mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::{Parser, Subcommand};
 
 use dispatch::apply::record::Tally;
 use dispatch::config::Config;
-use dispatch::console;
-use dispatch::ops::Workspace;
-use dispatch::plan::Plan;
-use dispatch::report::{self, text::TextOptions};
+use dispatch::ops::{self, Workspace};
+use dispatch::report;
 
-use crate::cli::{Cli, Command, PlanOutput, Report};
+use crate::console::Terminal;
+use crate::views::{ApplyView, Said, View};
+use flags::Given;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dispatch",
+    version,
+    about = "Declarative reconciler for container images",
+    max_term_width = 100,
+    after_help = "Examples:
+  dispatch validate images/                 check the declarations
+  dispatch plan --detailed-exitcode         what apply would do (exit 2 on changes)
+  dispatch apply --auto-approve             pull and build it
+  dispatch -C deploy get images -o json     the images, from another folder's state"
+)]
+pub struct Cli {
+    /// Run as if started in DIR: dispatch.toml and the default state are found there
+    #[arg(
+        short = 'C',
+        long = "chdir",
+        global = true,
+        env = "DISPATCH_CHDIR",
+        value_name = "DIR"
+    )]
+    pub chdir: Option<PathBuf>,
+
+    /// State file [default: `state` in dispatch.toml, else .dispatch/state.json]
+    #[arg(long, global = true, env = "DISPATCH_STATE", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// A file or folder of `kind: Policy` documents to check besides any among the
+    /// declarations (repeatable; adds to `policies` in dispatch.toml)
+    #[arg(
+        long = "policy",
+        global = true,
+        env = "DISPATCH_POLICY",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    pub policies: Vec<PathBuf>,
+
+    /// Never colour the output (NO_COLOR=1 does the same)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Print only the result, no progress (also after the command: `apply -q`)
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Validate(validate::Args),
+    Plan(plan::Args),
+    Show(show::Args),
+    Diff(diff::Args),
+    Apply(apply::Args),
+    Create(create::Args),
+    Update(update::Args),
+    Delete(delete::Args),
+    Get(get::Args),
+    Catalog(catalog::Args),
+    #[command(subcommand)]
+    State(state::Command),
+    ForceUnlock(state::UnlockArgs),
+    Completions(reference::CompletionsArgs),
+    Man(reference::ManArgs),
+}
+
+impl Command {
+    /// The settings this command's flags give.
+    fn given(&self) -> Given<'_> {
+        match self {
+            Command::Plan(args) => Given {
+                network: Some(&args.network),
+                ..Given::default()
+            },
+            Command::Apply(args) => Given::batch(&args.batch),
+            Command::Update(args) => Given::batch(&args.batch),
+            Command::Create(args) => args.given(),
+            Command::Delete(args) => args.given(),
+            Command::State(command) => command.given(),
+            _ => Given::default(),
+        }
+    }
+}
 
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -39,30 +129,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
         })?;
     }
-    let quiet = cli.quiet();
+    let given = cli.command.given();
+    let quiet = cli.quiet || given.writing.is_some_and(|w| w.quiet);
     // Commands that need neither settings nor state.
     match &cli.command {
-        Command::Completions { shell } => return reference::completions(*shell),
-        Command::Man { out_dir } => return reference::man(out_dir.as_deref()),
+        Command::Completions(args) => return reference::completions(args),
+        Command::Man(args) => return reference::man(args),
         _ => {}
     }
-    let config =
-        Config::load(Path::new("."), cli.overrides()).map_err(dispatch::ops::Error::from)?;
+    let overrides = given.overrides(cli.state.clone(), cli.policies.clone());
+    let config = Config::load(Path::new("."), overrides).map_err(ops::Error::from)?;
     let ws = Workspace::new(config, command_line())?;
     match cli.command {
-        Command::Validate { source, output } => validate::run(&ws, &source, output.format()),
+        Command::Validate(args) => validate::run(&ws, &args),
         Command::Plan(args) => plan::run(&ws, &args),
         Command::Diff(args) => diff::run(&ws, &args),
-        Command::Show { file, output } => show::run(&file, &output),
+        Command::Show(args) => show::run(&args),
         Command::Apply(args) => apply::run(&ws, &args, quiet),
         Command::Create(args) => create::run(&ws, args, quiet),
-        Command::Update { file, keep, .. } => update::run(&ws, file, keep.keep_images, quiet),
+        Command::Update(args) => update::run(&ws, args, quiet),
         Command::Delete(args) => delete::run(&ws, args, quiet),
         Command::Get(args) => get::run(&ws, &args),
         Command::Catalog(args) => catalog::run(&ws, &args),
-        Command::State(command) => state::run(&ws, &command),
-        Command::ForceUnlock { lock_id } => state::force_unlock(&ws, &lock_id),
-        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
+        Command::State(command) => state::run(&ws, &command, quiet),
+        Command::ForceUnlock(args) => state::force_unlock(&ws, &args),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }
 
@@ -71,87 +162,36 @@ fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether standard output gets colour.
-fn color() -> bool {
-    console::stdout_color()
-}
-
-/// Prints `plan` as `output` asks: text (or compact text), JSON, or for a CI system.
-fn print_plan(plan: &Plan, output: &PlanOutput) -> Result<()> {
-    let text = || {
-        report::text::plan(
-            plan,
-            TextOptions {
-                color: color(),
-                compact: output.compact,
-            },
-        )
-    };
-    match output.format() {
-        Report::Text => console::print(&text())?,
-        Report::Json => console::print(&json(&report::json::plan(plan))?)?,
-        Report::Markdown => console::print(&report::markdown::summary(
-            plan,
-            report::markdown::COMMENT_LIMIT,
-        ))?,
-        Report::Github => {
-            console::print(&text())?;
-            let warnings = report::github::Annotation::warnings(&plan.warnings);
-            console::print(&report::github::annotations(&warnings))?;
-            step_summary(&report::markdown::summary(
-                plan,
-                report::markdown::STEP_SUMMARY_LIMIT,
-            ))?;
-        }
-        Report::Gitlab => {
-            // The report is the problems: a plan that could be made has only warnings.
-            console::print(&json(&report::gitlab::advice(&plan.warnings))?)?;
-            eprint!("{}", text());
-        }
+/// `result`, after `view` pointed at what failed; a failure the view said all of ends the
+/// command with exit 1 and nothing more.
+fn viewed<T>(view: &dyn View, result: Result<T, ops::Error>) -> Result<Result<T, ExitCode>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(error) => match view.failed(&error)? {
+            Said::All => Ok(Err(ExitCode::from(1))),
+            Said::Partly => Err(error.into()),
+        },
     }
-    Ok(())
 }
 
-/// Appends `markdown` to the job's step summary, when GitHub Actions gives one.
-fn step_summary(markdown: &str) -> Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)?;
-    std::io::Write::write_all(&mut file, format!("{markdown}\n").as_bytes())?;
-    Ok(())
-}
-
-/// What a CI system reads of a failure: annotations (GitHub) or a code quality report
-/// (GitLab) of the problems in the declarations; then the failure itself, for the log.
-fn for_ci<T>(result: Result<T, dispatch::ops::Error>, github: bool, gitlab: bool) -> Result<T> {
-    if let Err(err) = &result {
-        let diagnostics = err.diagnostics();
-        if github {
-            let annotations: Vec<_> = diagnostics
-                .iter()
-                .map(|d| report::github::Annotation::of(d, "dispatch"))
-                .collect();
-            console::print(&report::github::annotations(&annotations))?;
-        }
-        if gitlab {
-            console::print(&json(&report::gitlab::code_quality(diagnostics))?)?;
-        }
+/// 2 when `detailed` asks for it and something would change, else 0.
+fn changes_code(detailed: bool, has_changes: bool) -> ExitCode {
+    if detailed && has_changes {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     }
-    Ok(result?)
 }
 
-/// `value` as pretty JSON, on a line of its own.
-fn json(value: &impl serde::Serialize) -> Result<String> {
-    Ok(serde_json::to_string_pretty(value)? + "\n")
-}
-
-/// Prints how an apply went; exit 1 unless everything succeeded.
-fn finish(line: &str, tally: &Tally) -> Result<ExitCode> {
-    console::print(&format!("\n{line}\n"))?;
+/// How an apply went, in `view`; exit 1 unless everything succeeded.
+fn finish(
+    view: &dyn ApplyView,
+    line: &str,
+    tally: &Tally,
+    terminal: Terminal,
+    origins: &std::collections::BTreeMap<dispatch::model::Address, dispatch::model::diag::Location>,
+) -> Result<ExitCode> {
+    view.applied(line, &terminal.failures(), origins)?;
     Ok(if tally.succeeded() {
         ExitCode::SUCCESS
     } else {
@@ -162,12 +202,107 @@ fn finish(line: &str, tally: &Tally) -> Result<ExitCode> {
 /// Runs one of the original commands' requests; ends with that command's own summary.
 fn change(
     ws: &Workspace,
-    request: dispatch::ops::change::Request,
+    request: ops::change::Request,
     keep_images: bool,
     quiet: bool,
 ) -> Result<ExitCode> {
     let verb = request.verb();
-    let reporter = console::progress::for_stdout(quiet);
-    let tally = dispatch::ops::change::change(ws, request, keep_images, reporter.as_ref())?;
-    finish(&report::text::changed(verb, &tally), &tally)
+    let terminal = Terminal::new(quiet);
+    let tally = ops::change::change(ws, request, keep_images, &terminal)?;
+    let line = report::text::changed(verb, &tally);
+    let view = crate::views::Human::default();
+    finish(&view, &line, &tally, terminal, &Default::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command with its full name, `dispatch state rm` say.
+    fn commands(command: &clap::Command, prefix: &str) -> Vec<(String, clap::Command)> {
+        let name = format!("{prefix}{}", command.get_name());
+        let mut all = vec![(name.clone(), command.clone())];
+        for sub in command.get_subcommands() {
+            all.extend(commands(sub, &format!("{name} ")));
+        }
+        all
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example_and_described_arguments() {
+        for (name, mut command) in commands(&Cli::command(), "") {
+            if command.get_name() == "help" {
+                continue;
+            }
+            let help = command.render_long_help().to_string();
+            let runnable =
+                !command.has_subcommands() || command.is_args_conflicts_with_subcommands_set();
+            if runnable || name == "dispatch" {
+                assert!(help.contains("Examples:"), "{name} has no example:\n{help}");
+            }
+            for arg in command.get_arguments().filter(|a| a.is_positional()) {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{name}: argument {} has no description",
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    /// Every `dispatch` command line in `text` (shell lines of a CI configuration).
+    fn invocations(value: &serde_json::Value, found: &mut Vec<Vec<String>>) {
+        match value {
+            serde_json::Value::String(script) => {
+                for line in script.lines() {
+                    let line = line.trim();
+                    let Some(words) = line.strip_prefix("dispatch ").and_then(shlex::split) else {
+                        continue;
+                    };
+                    // Redirections are the shell's, not dispatch's.
+                    let words: Vec<String> = words.into_iter().take_while(|w| w != ">").collect();
+                    found.push([vec!["dispatch".to_string()], words].concat());
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| invocations(v, found)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| invocations(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_ci_examples_use_only_flags_that_exist() {
+        for (file, text) in [
+            (
+                "github-workflow.yml",
+                include_str!("../../examples/ci/github-workflow.yml"),
+            ),
+            (
+                "gitlab-ci.yml",
+                include_str!("../../examples/ci/gitlab-ci.yml"),
+            ),
+        ] {
+            let config: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+            let mut found = Vec::new();
+            invocations(&config, &mut found);
+            let commands: Vec<&str> = found.iter().map(|words| words[1].as_str()).collect();
+            for expected in ["validate", "diff", "apply"] {
+                assert!(
+                    commands.contains(&expected),
+                    "{file} runs no `dispatch {expected}`"
+                );
+            }
+            for words in &found {
+                if let Err(e) = Cli::try_parse_from(words) {
+                    panic!("{file}: `{}` does not parse:\n{e}", words.join(" "));
+                }
+            }
+        }
+    }
 }

@@ -1,36 +1,64 @@
 //! `dispatch plan [DIR]`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use dispatch::console;
 use dispatch::ops::{self, Workspace, plan::PlanRequest};
 
-use crate::cli::{PlanArgs, Report};
+use super::flags::{Network, PlanFormat, PlanOutput, Planning, Source};
+use crate::console;
 
-pub fn run(ws: &Workspace, args: &PlanArgs) -> Result<ExitCode> {
+/// Show what apply would do to make the images match the declarations
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  dispatch plan                                   every *.yaml under the current folder
+  dispatch plan --detailed-exitcode images/       exit 0: no changes, 2: changes, 1: error
+  dispatch plan --out release.plan                save it for `dispatch apply release.plan`
+  dispatch plan -o json | jq '.resource_changes[].change.actions'")]
+pub struct Args {
+    #[command(flatten)]
+    source: Source,
+
+    #[command(flatten)]
+    output: PlanOutput,
+
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
+    #[arg(long)]
+    detailed_exitcode: bool,
+
+    /// Save the plan to FILE (mode 0600), for `dispatch apply FILE`
+    #[arg(long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    #[command(flatten)]
+    planning: Planning,
+
+    #[command(flatten)]
+    pub network: Network,
+}
+
+pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {
     let request = PlanRequest {
         input: args.source.input(),
-        refresh: args.refresh,
-        targets: &args.targets,
+        refresh: args.planning.refresh,
+        targets: &args.planning.targets,
         out: args.out.as_deref(),
     };
-    let format = args.output.format();
-    let plan = super::for_ci(
-        ops::plan::plan(ws, &request),
-        format == Report::Github,
-        format == Report::Gitlab,
-    )?;
-    super::print_plan(&plan, &args.output)?;
+    let view = args.output.view();
+    let plan = match super::viewed(view.as_ref(), ops::plan::plan(ws, &request))? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    view.plan(&plan)?;
     if let Some(out) = &args.out
-        && matches!(format, Report::Text | Report::Github)
+        && matches!(args.output.format(), PlanFormat::Text | PlanFormat::Github)
     {
         console::print(&format!("\nSaved the plan to: {}\n", out.display()))?;
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::changes_code(
+        args.detailed_exitcode,
+        plan.has_changes(),
+    ))
 }

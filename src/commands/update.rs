@@ -8,6 +8,27 @@ use anyhow::Result;
 use dispatch::ops::Workspace;
 use dispatch::ops::change::Request;
 
-pub fn run(ws: &Workspace, file: PathBuf, keep_images: bool, quiet: bool) -> Result<ExitCode> {
-    super::change(ws, Request::UpdateFrom(file), keep_images, quiet)
+use super::flags::{Batch, Keep};
+
+/// Update resources declared in a file or directory that already exist
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  dispatch update -f images/pandas.yaml")]
+pub struct Args {
+    /// File or directory of declarations
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    file: PathBuf,
+    #[command(flatten)]
+    pub batch: Batch,
+    #[command(flatten)]
+    keep: Keep,
+}
+
+pub fn run(ws: &Workspace, args: Args, quiet: bool) -> Result<ExitCode> {
+    super::change(
+        ws,
+        Request::UpdateFrom(args.file),
+        args.keep.keep_images,
+        quiet,
+    )
 }

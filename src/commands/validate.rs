@@ -3,65 +3,62 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::ValueEnum;
 
-use dispatch::console;
-use dispatch::model::Kind;
-use dispatch::model::diag::Diagnostic;
-use dispatch::model::policy::Violation;
-use dispatch::ops::{Error, Workspace};
-use dispatch::report;
+use dispatch::ops::Workspace;
 
-use crate::cli::{Source, Verdict};
+use super::flags::{Format, Output, Source};
+use crate::views::{Github, Gitlab, Human, Json, VerdictView};
 
-pub fn run(ws: &Workspace, source: &Source, format: Verdict) -> Result<ExitCode> {
-    let loaded = ws.declarations(&source.input(), None);
-    match (format, loaded) {
-        // A program reads the whole verdict, problems included, from stdout.
-        (Verdict::Json, Ok(declarations)) => {
-            let counts = (
-                declarations.count(Kind::BaseImage),
-                declarations.count(Kind::Image),
-            );
-            let warnings = diagnostics(&declarations.warnings);
-            let verdict = report::json::validation(&[], &warnings, Some(counts));
-            console::print(&super::json(&verdict)?)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        (Verdict::Json, Err(Error::Declarations(diagnostics))) => {
-            console::print(&super::json(&report::json::validation(
-                &diagnostics.0,
-                &[],
-                None,
-            ))?)?;
-            Ok(ExitCode::from(1))
-        }
-        (format, loaded) => {
-            let declarations =
-                super::for_ci(loaded, format == Verdict::Github, format == Verdict::Gitlab)?;
-            let valid = report::text::validated(
-                declarations.count(Kind::BaseImage),
-                declarations.count(Kind::Image),
-            );
-            for warning in &declarations.warnings {
-                console::warn(&warning.diagnostic().to_string());
-            }
-            if format == Verdict::Github {
-                let warnings = report::github::Annotation::warnings(&declarations.warnings);
-                console::print(&report::github::annotations(&warnings))?;
-            }
-            if format == Verdict::Gitlab {
-                console::print(&super::json(&report::gitlab::advice(
-                    &declarations.warnings,
-                ))?)?;
-                eprint!("{valid}");
-            } else {
-                console::print(&valid)?;
-            }
-            Ok(ExitCode::SUCCESS)
+/// Check a directory of declarations and report every problem
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  dispatch validate                      every *.yaml under the current folder
+  dispatch validate images/base.yaml     one file
+  dispatch validate -o json | jq .valid  for a program")]
+pub struct Args {
+    #[command(flatten)]
+    source: Source,
+    #[command(flatten)]
+    output: Output<Verdict>,
+}
+
+/// How `validate` says its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Verdict {
+    Text,
+    /// Shaped as `terraform validate -json`
+    Json,
+    /// GitHub Actions annotations
+    Github,
+    /// A GitLab code quality report
+    Gitlab,
+}
+
+impl Format for Verdict {
+    const JSON: Self = Verdict::Json;
+    const DEFAULT: &'static str = "text";
+}
+
+impl Verdict {
+    fn view(self) -> Box<dyn VerdictView> {
+        match self {
+            Verdict::Text => Box::new(Human::default()),
+            Verdict::Json => Box::new(Json { verdict: true }),
+            Verdict::Github => Box::new(Github::default()),
+            Verdict::Gitlab => Box::new(Gitlab::default()),
         }
     }
 }
 
-fn diagnostics(violations: &[Violation]) -> Vec<Diagnostic> {
-    violations.iter().map(Violation::diagnostic).collect()
+pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {
+    let view = args.output.format().view();
+    let loaded = ws.declarations(&args.source.input(), None);
+    match super::viewed(view.as_ref(), loaded)? {
+        Ok(declarations) => {
+            view.valid(&declarations)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(code) => Ok(code),
+    }
 }

@@ -1,34 +1,88 @@
-//! The terminal: progress on stdout, the approval prompt, and Ctrl-C.
+//! The terminal: stdout and stderr, progress, the approval prompt and Ctrl-C. The binary's
+//! alone: the library reaches the person running it only through [`Interaction`].
 
 pub mod progress;
 
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Whether the user approved, or why they could not be asked.
-#[derive(Debug, thiserror::Error)]
-pub enum ApprovalError {
-    #[error("apply needs approval and there is no terminal to ask")]
-    NoTerminal,
-    #[error("apply cancelled")]
-    Cancelled,
-    #[error("cannot read the answer: {0}")]
-    Io(#[from] std::io::Error),
+use dispatch::apply::Reporter;
+use dispatch::apply::record::Outcome;
+use dispatch::model::Address;
+use dispatch::model::image::Progress;
+use dispatch::ops::{ApprovalError, Interaction};
+use dispatch::plan::Plan;
+use dispatch::report::{self, Painter, text::TextOptions};
+
+/// The person at the terminal (or the CI log): sees notices and the plan, says yes, watches
+/// the progress, stops it with Ctrl-C. What failed is kept, for a CI system to point at.
+pub struct Terminal {
+    reporter: Box<dyn Reporter>,
+    failed: Mutex<Vec<(Address, String)>>,
 }
 
-impl crate::model::diag::Hint for ApprovalError {
-    fn hint(&self) -> Option<String> {
-        match self {
-            ApprovalError::NoTerminal => Some(
-                "pass --auto-approve, or apply a plan saved with `dispatch plan --out FILE`".into(),
-            ),
-            _ => None,
+impl Terminal {
+    /// Progress as bars on a terminal, lines elsewhere, none when `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        Terminal {
+            reporter: progress::for_stdout(quiet),
+            failed: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The steps that failed, each with why.
+    pub fn failures(self) -> Vec<(Address, String)> {
+        self.failed.into_inner().expect("failures lock")
+    }
+}
+
+impl Interaction for Terminal {
+    fn notice(&self, message: &str) {
+        warn(message);
+    }
+
+    fn show(&self, plan: &Plan) -> std::io::Result<()> {
+        let options = TextOptions {
+            color: stdout_color(),
+            compact: false,
+        };
+        print(&report::text::plan(plan, options))
+    }
+
+    fn approve(&self) -> Result<(), ApprovalError> {
+        approve()
+    }
+
+    fn reporter(&self) -> &dyn Reporter {
+        self
+    }
+
+    fn cancel(&self) -> &AtomicBool {
+        watch_interrupts()
+    }
+}
+
+impl Reporter for Terminal {
+    fn started(&self, address: &Address, what: &str) {
+        self.reporter.started(address, what);
+    }
+
+    fn progress(&self, address: &Address, progress: &Progress) {
+        self.reporter.progress(address, progress);
+    }
+
+    fn finished(&self, address: &Address, outcome: Outcome, message: &str) {
+        if outcome == Outcome::Failed {
+            let mut failed = self.failed.lock().expect("failures lock");
+            failed.push((address.clone(), message.to_string()));
+        }
+        self.reporter.finished(address, outcome, message);
     }
 }
 
 /// Asks for `yes` on a terminal; refuses to guess anywhere else.
-pub fn approve() -> Result<(), ApprovalError> {
+fn approve() -> Result<(), ApprovalError> {
     if !std::io::stdin().is_terminal() {
         return Err(ApprovalError::NoTerminal);
     }
@@ -44,20 +98,23 @@ pub fn approve() -> Result<(), ApprovalError> {
 }
 
 /// First Ctrl-C: start nothing new and let running steps finish. Second: abort at once.
-/// Must be called inside a tokio runtime.
-pub fn watch_interrupts() -> &'static AtomicBool {
+/// Watches from the first call on, which must be inside a tokio runtime.
+fn watch_interrupts() -> &'static AtomicBool {
     static CANCEL: AtomicBool = AtomicBool::new(false);
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            CANCEL.store(true, Ordering::SeqCst);
-            eprintln!(
-                "\nInterrupt received: waiting for running pulls and builds to finish (Ctrl-C again to abort)."
-            );
+    static WATCHING: std::sync::Once = std::sync::Once::new();
+    WATCHING.call_once(|| {
+        tokio::spawn(async {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Aborted. The state holds every step that finished.");
-                std::process::exit(130);
+                CANCEL.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "\nInterrupt received: waiting for running pulls and builds to finish (Ctrl-C again to abort)."
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("Aborted. The state holds every step that finished.");
+                    std::process::exit(130);
+                }
             }
-        }
+        });
     });
     &CANCEL
 }
@@ -70,7 +127,7 @@ pub fn print(text: &str) -> std::io::Result<()> {
     if CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
-    let text = crate::model::text::for_terminal(text);
+    let text = dispatch::model::text::for_terminal(text);
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -82,6 +139,12 @@ pub fn print(text: &str) -> std::io::Result<()> {
         }
         other => other,
     }
+}
+
+/// Writes `text` to stderr, where what is not the output goes; best effort.
+pub fn eprint(text: &str) {
+    let text = dispatch::model::text::for_terminal(text);
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Whether stdout takes colour: a terminal, and neither `--no-color` nor `NO_COLOR`.
@@ -96,14 +159,12 @@ pub fn stderr_color() -> bool {
 
 /// Writes `message` to stderr as a warning, which no output format on stdout carries.
 pub fn warn(message: &str) {
-    let painter = crate::report::Painter {
+    let painter = Painter {
         color: stderr_color(),
     };
-    let line = format!(
+    let bold_yellow = anstyle::AnsiColor::Yellow.on_default().bold();
+    eprint(&format!(
         "{} {message}\n",
-        painter.paint(anstyle::AnsiColor::Yellow.on_default().bold(), "Warning:")
-    );
-    let _ = std::io::stderr()
-        .lock()
-        .write_all(crate::model::text::for_terminal(&line).as_bytes());
+        painter.paint(bold_yellow, "Warning:")
+    ));
 }

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::apply::Reporter;
-use crate::apply::record::Outcome;
-use crate::model::Address;
-use crate::model::image::Progress;
-use crate::report::progress as words;
+use dispatch::apply::Reporter;
+use dispatch::apply::record::Outcome;
+use dispatch::model::Address;
+use dispatch::model::image::Progress;
+use dispatch::report::progress as words;
 
 /// The reporter that suits standard output: bars on a terminal, lines otherwise.
 pub fn for_stdout(quiet: bool) -> Box<dyn Reporter> {
@@ -39,7 +39,7 @@ struct Lines;
 impl Lines {
     fn line(&self, address: &Address, text: &str) {
         // Progress is best effort: a failed write must not stop the apply.
-        let _ = super::print(&words::line(&crate::host::now(), address, text));
+        let _ = super::print(&words::line(&dispatch::host::now(), address, text));
     }
 }
 
@@ -87,7 +87,7 @@ impl Reporter for Bars {
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("valid template"),
         );
-        bar.set_message(crate::model::text::escape(what).into_owned());
+        bar.set_message(dispatch::model::text::escape(what).into_owned());
     }
 
     fn progress(&self, address: &Address, progress: &Progress) {

@@ -4,18 +4,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::plan::refreshed;
-use super::{Error, Input, Workspace, runtime};
+use super::prepare::{LazyEngine, Planning, prepare};
+use super::{Error, Input, Interaction, Workspace, runtime};
 use crate::apply::record::Tally;
-use crate::apply::{self, Context, Reporter};
+use crate::apply::{self, Context};
 use crate::catalog;
-use crate::console::ApprovalError;
 use crate::engine::docker::DockerEngine;
 use crate::model::Address;
 use crate::model::catalog::Filled;
 use crate::model::diag::Location;
 use crate::model::policy::Policy;
-use crate::plan::{self, Observations, Plan};
+use crate::plan::Plan;
 use crate::registry::oci::Registries;
 use crate::source::git::Provenance;
 use crate::state::{State, StateLock};
@@ -29,16 +28,6 @@ pub struct ApplyRequest<'a> {
     pub targets: &'a [Address],
     /// Leave replaced and deleted images in the engine.
     pub keep_images: bool,
-}
-
-/// How an apply talks with the person running it.
-pub trait Interaction {
-    /// Shows the plan about to be applied (a saved plan was shown when it was made).
-    fn show(&self, plan: &Plan) -> std::io::Result<()>;
-    /// Asks whether to go on.
-    fn approve(&self) -> Result<(), ApprovalError>;
-    /// Receives the progress of every step.
-    fn reporter(&self) -> &dyn Reporter;
 }
 
 /// How an apply ended.
@@ -61,7 +50,7 @@ pub fn apply(
     ui: &dyn Interaction,
 ) -> Result<Applied, Error> {
     runtime()?.block_on(async {
-        let lock = ws.lock()?;
+        let lock = ws.lock(ui)?;
         let loaded = ws.backend.load()?;
         let saved = if request.input.revision.is_none() && is_saved_plan(&request.input.path) {
             Some(crate::planfile::load(&request.input.path)?)
@@ -71,37 +60,45 @@ pub fn apply(
         if let Some(saved) = &saved {
             saved.check_current(loaded.as_ref())?;
         }
-        let engine = ws.engine().await?;
+        // Nothing can be applied without the engine: say so before planning.
+        let lazy = LazyEngine::new(ws);
+        let engine = lazy.get().await?;
         let mut state = loaded.unwrap_or_default();
-        let mut origins = BTreeMap::new();
-        // A saved plan's declarations were checked when it was made; what images hold is
-        // checked against the policies kept apart from them.
-        let mut policies = ws.policies()?;
-        let plan = match saved {
-            Some(saved) => saved.plan,
+        let (plan, policies, origins, provenance) = match saved {
+            // A saved plan's declarations were checked when it was made; what images hold is
+            // checked against the policies kept apart from them.
+            Some(saved) => (
+                saved.plan,
+                ws.policies()?,
+                BTreeMap::new(),
+                ws.provenance(&request.input),
+            ),
             None => {
-                let declarations = ws.declarations(&request.input, Some(&state))?;
-                policies = declarations.policies.clone();
-                origins = declarations
-                    .resources
-                    .iter()
-                    .map(|(a, d)| (a.clone(), d.origin.clone()))
-                    .collect();
-                let observations = if request.refresh {
-                    refreshed(ws, &declarations, &state, Some(&engine)).await?
-                } else {
-                    Observations::default()
+                let planning = Planning {
+                    input: &request.input,
+                    refresh: request.refresh,
+                    targets: request.targets,
+                    provenance: true,
                 };
-                let plan = plan::plan(&declarations, Some(&state), &observations, request.targets)?;
-                ui.show(&plan).map_err(Error::Output)?;
-                if !plan.has_changes() {
-                    let filled = catalog::fill(&engine, ws.backend.as_ref(), &state).await;
+                let prepared = prepare(ws, &planning, Some(&state), &lazy).await?;
+                ui.show(&prepared.plan).map_err(Error::Output)?;
+                if !prepared.plan.has_changes() {
+                    let filled = catalog::fill(engine, ws.backend.as_ref(), &state).await;
                     return Ok(Applied::NoChanges { filled });
                 }
                 if !request.auto_approve {
                     ui.approve()?;
                 }
-                plan
+                let declared = prepared.declarations;
+                let origins = (declared.resources.iter())
+                    .map(|(a, d)| (a.clone(), d.origin.clone()))
+                    .collect();
+                (
+                    prepared.plan,
+                    declared.policies,
+                    origins,
+                    prepared.provenance,
+                )
             }
         };
         let planned = plan
@@ -111,16 +108,16 @@ pub fn apply(
         let registries =
             ws.registries(state.resources.values().map(|r| &r.resource).chain(planned));
         let run = Run {
-            engine: &engine,
+            engine,
             registries: &registries,
             lock: lock.as_ref(),
             keep_images: request.keep_images,
-            reporter: ui.reporter(),
-            provenance: ws.provenance(&request.input),
+            ui,
+            provenance,
             policies: &policies,
         };
         let tally = execute(ws, &plan, &mut state, &run).await?;
-        let filled = catalog::fill(&engine, ws.backend.as_ref(), &state).await;
+        let filled = catalog::fill(engine, ws.backend.as_ref(), &state).await;
         Ok(Applied::Ran {
             tally,
             origins,
@@ -141,13 +138,13 @@ pub(super) struct Run<'a> {
     pub registries: &'a Registries,
     pub lock: &'a dyn StateLock,
     pub keep_images: bool,
-    pub reporter: &'a dyn Reporter,
+    pub ui: &'a dyn Interaction,
     /// Where the declarations came from, if from git.
     pub provenance: Option<Provenance>,
     pub policies: &'a [Policy],
 }
 
-/// Runs `plan`, Ctrl-C stopping what has not started.
+/// Runs `plan`; once the user asks to stop, what has not started does not.
 pub(super) async fn execute(
     ws: &Workspace,
     plan: &Plan,
@@ -161,8 +158,8 @@ pub(super) async fn execute(
         options: &options,
         catalogs: ws.backend.as_ref(),
         policies: run.policies,
-        reporter: run.reporter,
-        cancel: crate::console::watch_interrupts(),
+        reporter: run.ui.reporter(),
+        cancel: run.ui.cancel(),
     };
     Ok(apply::run(plan, state, run.lock, &cx).await?)
 }

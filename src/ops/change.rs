@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::apply::{Run, execute};
-use super::{Error, Input, Workspace, runtime};
-use crate::apply::Reporter;
+use super::{Error, Input, Interaction, Workspace, runtime};
 use crate::apply::record::Tally;
 use crate::decl::{Declarations, Declared};
 use crate::model::diag::{Location, Pos};
@@ -82,7 +81,7 @@ pub fn change(
     ws: &Workspace,
     request: Request,
     keep_images: bool,
-    reporter: &dyn Reporter,
+    ui: &dyn Interaction,
 ) -> Result<Tally, Error> {
     let provenance = request.file().and_then(|path| {
         ws.provenance(&Input {
@@ -92,7 +91,7 @@ pub fn change(
     });
     let edit = edit(ws, request)?;
     runtime()?.block_on(async {
-        let lock = ws.lock()?;
+        let lock = ws.lock(ui)?;
         let mut state = ws.state()?;
         let origin = Location {
             file: PathBuf::from(ws.backend.location()),
@@ -126,7 +125,7 @@ pub fn change(
             registries: &registries,
             lock: lock.as_ref(),
             keep_images,
-            reporter,
+            ui,
             provenance,
             policies: &policies,
         };

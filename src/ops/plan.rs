@@ -3,14 +3,11 @@
 
 use std::path::Path;
 
+use super::prepare::{LazyEngine, Planning, prepare};
 use super::{Error, Input, Workspace, runtime};
-use crate::decl::Declarations;
-use crate::engine::Engine;
 use crate::model::Address;
+use crate::plan::Plan;
 use crate::plan::saved::SavedPlan;
-use crate::plan::{self, Observations, Plan};
-use crate::refresh::{self, Sources};
-use crate::state::State;
 
 pub struct PlanRequest<'a> {
     /// The declarations.
@@ -25,55 +22,17 @@ pub struct PlanRequest<'a> {
 
 pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
     let state = ws.backend.load()?;
-    let declarations = ws.declarations(&request.input, state.as_ref())?;
-    let observations = if request.refresh {
-        let empty = State::new();
-        let state = state.as_ref().unwrap_or(&empty);
-        runtime()?.block_on(async {
-            // The engine is only asked about images dispatch built and did not push: a state
-            // without any needs none, and a runner without an engine can plan.
-            let destination = ws.config.destination.as_deref();
-            let in_engine_only = state.resources.values().any(|r| {
-                let reference = r.observed.as_ref().and_then(|o| o.reference.as_deref());
-                reference.is_some_and(|r| !crate::build::under_destination(destination, r))
-            });
-            let engine = if in_engine_only {
-                Some(ws.engine().await?)
-            } else {
-                None
-            };
-            refreshed(ws, &declarations, state, engine.as_ref()).await
-        })?
-    } else {
-        Observations::default()
+    let planning = Planning {
+        input: &request.input,
+        refresh: request.refresh,
+        targets: request.targets,
+        provenance: false,
     };
-    let plan = plan::plan(
-        &declarations,
-        state.as_ref(),
-        &observations,
-        request.targets,
-    )?;
+    let prepared = runtime()?
+        .block_on(async { prepare(ws, &planning, state.as_ref(), &LazyEngine::new(ws)).await })?;
     if let Some(out) = request.out {
-        let saved = SavedPlan::new(plan.clone(), state.as_ref(), crate::host::now());
+        let saved = SavedPlan::new(prepared.plan.clone(), state.as_ref(), crate::host::now());
         crate::planfile::save(out, &saved)?;
     }
-    Ok(plan)
-}
-
-/// Refresh with the workspace's registries and `engine`.
-pub(super) async fn refreshed<E: Engine>(
-    ws: &Workspace,
-    declarations: &Declarations,
-    state: &State,
-    engine: Option<&E>,
-) -> Result<Observations, Error> {
-    let recorded = state.resources.values().map(|r| &r.resource);
-    let registries =
-        ws.registries(recorded.chain(declarations.resources.values().map(|d| &d.resource)));
-    let sources = Sources {
-        registries: &registries,
-        engine,
-        destination: ws.config.destination.as_deref(),
-    };
-    Ok(refresh::refresh(declarations, Some(state), &sources).await?)
+    Ok(prepared.plan)
 }

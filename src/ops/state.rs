@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Error, Workspace};
+use super::{Error, Interaction, Workspace};
 use crate::config::BackendConfig;
 use crate::model::{Address, Kind};
 use crate::state::local::LocalBackend;
@@ -38,8 +38,8 @@ pub(super) fn select(
 }
 
 /// Forgets `addresses` without touching any image; all of them or none.
-pub fn rm(ws: &Workspace, addresses: &[Address]) -> Result<(), Error> {
-    let lock = ws.lock()?;
+pub fn rm(ws: &Workspace, ui: &dyn Interaction, addresses: &[Address]) -> Result<(), Error> {
+    let lock = ws.lock(ui)?;
     let mut state = ws.backend.load()?.ok_or(Error::NoState)?;
     for address in addresses {
         if state.resources.remove(address).is_none() {
@@ -62,7 +62,13 @@ pub enum Copy {
 /// Copies the whole state between the local file `file` and the configured backend, keeping
 /// its lineage; the serial continues the destination's. A destination that holds another
 /// lineage is overwritten only when `force`. Returns how many resources were copied.
-pub fn copy(ws: &Workspace, direction: Copy, file: &Path, force: bool) -> Result<usize, Error> {
+pub fn copy(
+    ws: &Workspace,
+    ui: &dyn Interaction,
+    direction: Copy,
+    file: &Path,
+    force: bool,
+) -> Result<usize, Error> {
     if ws.config.backend == BackendConfig::Local {
         return Err(Error::LocalOnly(ws.backend.location()));
     }
@@ -71,7 +77,7 @@ pub fn copy(ws: &Workspace, direction: Copy, file: &Path, force: bool) -> Result
         Copy::Push => (&local, ws.backend.as_ref()),
         Copy::Pull => (ws.backend.as_ref(), &local),
     };
-    let lock = ws.lock_on(to)?;
+    let lock = ws.lock_on(to, ui)?;
     let mut state = from
         .load()?
         .ok_or_else(|| Error::NothingToCopy(from.location()))?;

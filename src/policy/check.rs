@@ -8,10 +8,35 @@ use std::time::Duration;
 use super::manifest::{self, Declared as Dependency};
 use crate::decl::{Declarations, Declared};
 use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
-use crate::model::diag::{Location, Pos};
+use crate::model::diag::{Diagnostics, Location, Pos};
 use crate::model::policy::{PackageRule, Packages, Policy, RuleKind, Severity, Violation};
 use crate::model::{Address, Spec};
 use crate::state::State;
+
+/// What the policies among `declarations` say before anything runs, the ages of the bases
+/// `state` records included: the broken rules of error severity stop the command as an
+/// invalid declaration does; the rest are the warnings to show.
+pub fn enforce(
+    declarations: &Declarations,
+    state: Option<&State>,
+    now: &str,
+) -> Result<Vec<Violation>, Diagnostics> {
+    let policies = &declarations.policies;
+    let mut violations = self::declarations(policies, declarations);
+    if let Some(state) = state {
+        violations.extend(recorded_bases(policies, declarations, state, now));
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = violations
+        .into_iter()
+        .partition(|v| v.severity == Severity::Error);
+    if errors.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(Diagnostics(
+            errors.iter().map(Violation::diagnostic).collect(),
+        ))
+    }
+}
 
 /// What the declarations break: base images' references and languages, and the
 /// dependencies images declare in their manifests.

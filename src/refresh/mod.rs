@@ -22,6 +22,16 @@ pub struct Sources<'a, E, R> {
     pub destination: Option<&'a str>,
 }
 
+/// Whether a refresh of `state` needs the engine: only to ask after images dispatch built and
+/// did not push to `destination`. A state without any needs none, so a runner without an
+/// engine can plan.
+pub fn needs_engine(state: &State, destination: Option<&str>) -> bool {
+    state.resources.values().any(|r| {
+        let reference = r.observed.as_ref().and_then(|o| o.reference.as_deref());
+        reference.is_some_and(|r| !crate::build::under_destination(destination, r))
+    })
+}
+
 /// Checks every declared base image against its registry, and every built image recorded in
 /// the state against the engine (and the destination registry). A base image that does not
 /// exist is an error at its declaration: a typo fails the plan, not the apply.

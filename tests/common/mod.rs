@@ -23,9 +23,12 @@ pub fn env(name: &str) -> String {
 /// The engine the tests use: `DOCKER_HOST`, else the default socket, as dispatch resolves it.
 pub fn engine_address() -> String {
     use dispatch::config::{Config, Overrides, Settings};
-    Config::resolve(Settings::default(), Overrides::default(), |key| {
-        std::env::var(key).ok()
-    })
+    Config::resolve(
+        Settings::default(),
+        Default::default(),
+        Overrides::default(),
+        |key| std::env::var(key).ok(),
+    )
     .engine
 }
 

@@ -1,0 +1,202 @@
+//! Where a run works: its settings, the backend that keeps its state, and the adapters it
+//! opens from them (the declarations' source, the engine, the registries).
+
+use std::path::PathBuf;
+
+use super::{Error, Interaction};
+use crate::apply::Options;
+use crate::build;
+use crate::config::{BackendConfig, Config};
+use crate::decl::{self, Declarations, LoadOptions};
+use crate::engine::docker::DockerEngine;
+use crate::model::policy::Policy;
+use crate::model::{Kind, Resource, Spec};
+use crate::policy;
+use crate::registry::oci::Registries;
+use crate::source::fs::FsSource;
+use crate::source::git::{Provenance, Repo};
+use crate::state::local::LocalBackend;
+use crate::state::postgres::PgBackend;
+use crate::state::{Backend, State, StateLock};
+
+/// Where the declarations are: a folder or file in the work tree, or as it is at a commit.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Read them at this revision (any rev-parse syntax), through git, not from the work tree.
+    pub revision: Option<String>,
+    /// The repository, when not the one `path` is in.
+    pub repo: Option<PathBuf>,
+    /// Let `@path` name files outside the declarations' folder.
+    pub allow_outside_refs: bool,
+}
+
+/// Declarations as loaded, and the commit they came from when they are in git.
+pub struct Loaded {
+    pub declarations: Declarations,
+    pub provenance: Option<Provenance>,
+}
+
+/// Where a run works: its settings, where its state is kept, and how it names itself to a
+/// second writer.
+pub struct Workspace {
+    pub config: Config,
+    pub backend: Box<dyn Backend>,
+    /// The command line, recorded with the state lock.
+    pub command: String,
+}
+
+impl Workspace {
+    /// A workspace whose state is where `config.backend` says; nothing is opened yet.
+    pub fn new(config: Config, command: String) -> Result<Self, Error> {
+        let backend: Box<dyn Backend> = match &config.backend {
+            BackendConfig::Local => Box::new(LocalBackend::new(config.state.clone())),
+            BackendConfig::Postgres(settings) => {
+                Box::new(PgBackend::new(settings, |key| std::env::var(key).ok())?)
+            }
+        };
+        Ok(Workspace {
+            backend,
+            config,
+            command,
+        })
+    }
+
+    /// The policies kept apart from the declarations (`--policy`, `policies` in dispatch.toml).
+    pub fn policies(&self) -> Result<Vec<Policy>, Error> {
+        let mut policies = Vec::new();
+        for path in &self.config.policies {
+            policies.extend(decl::load_policies(&FsSource::new(path))?);
+        }
+        Ok(policies)
+    }
+
+    /// The declarations `input` names, whose images may name `state`'s base images, held to
+    /// every policy.
+    pub fn declarations(
+        &self,
+        input: &Input,
+        state: Option<&State>,
+    ) -> Result<Declarations, Error> {
+        Ok(self.load(input, state, false)?.declarations)
+    }
+
+    /// As [`Workspace::declarations`], and where they came from when `provenance` is asked
+    /// for: the repository is opened once for both.
+    pub fn load(
+        &self,
+        input: &Input,
+        state: Option<&State>,
+        provenance: bool,
+    ) -> Result<Loaded, Error> {
+        let known_bases = state
+            .into_iter()
+            .flat_map(|s| s.resources.keys())
+            .filter(|a| a.kind == Kind::BaseImage)
+            .map(|a| a.name.clone())
+            .collect();
+        let options = LoadOptions {
+            known_bases,
+            allow_outside_refs: input.allow_outside_refs,
+        };
+        let (loaded, provenance) = match &input.revision {
+            None => {
+                let provenance = provenance.then(|| self.provenance(input)).flatten();
+                (decl::load(&FsSource::new(&input.path), options), provenance)
+            }
+            Some(rev) => {
+                let repo = Repo::open(input.repo.as_deref(), &input.path)?;
+                let commit = repo.commit(rev)?;
+                let provenance = provenance
+                    .then(|| repo.provenance(Some(rev)).ok())
+                    .flatten();
+                (decl::load(&repo.source(commit, rev)?, options), provenance)
+            }
+        };
+        let mut declarations = loaded?;
+        declarations.policies.extend(self.policies()?);
+        declarations.warnings = policy::check::enforce(&declarations, state, &crate::host::now())?;
+        Ok(Loaded {
+            declarations,
+            provenance,
+        })
+    }
+
+    /// The state, or an empty one.
+    pub fn state(&self) -> Result<State, Error> {
+        Ok(self.backend.load()?.unwrap_or_default())
+    }
+
+    /// Takes the state lock, waiting as long as the config says.
+    pub fn lock(&self, ui: &dyn Interaction) -> Result<Box<dyn StateLock>, Error> {
+        self.lock_on(self.backend.as_ref(), ui)
+    }
+
+    /// Takes `backend`'s lock as this run, waiting as long as the config says; a lock taken
+    /// over from a run that died is told to `ui`.
+    pub fn lock_on(
+        &self,
+        backend: &dyn Backend,
+        ui: &dyn Interaction,
+    ) -> Result<Box<dyn StateLock>, Error> {
+        let holder = crate::host::holder(&self.command);
+        let lock = backend.lock(self.config.lock_timeout, &holder)?;
+        if let Some(notice) = lock.notice() {
+            ui.notice(&notice);
+        }
+        Ok(lock)
+    }
+
+    pub async fn engine(&self) -> Result<DockerEngine, Error> {
+        Ok(DockerEngine::connect(&self.config.engine, self.config.timeout).await?)
+    }
+
+    /// A registry client for every registry `resources` name, and the destination.
+    pub fn registries<'r>(&self, resources: impl IntoIterator<Item = &'r Resource>) -> Registries {
+        let mut hosts: Vec<String> = resources
+            .into_iter()
+            .filter_map(|r| match &r.spec {
+                Spec::BaseImage(b) => b.docker_url.domain.clone(),
+                Spec::Image(_) => None,
+            })
+            .collect();
+        if let Some(destination) = &self.config.destination {
+            hosts.extend(destination.split('/').next().map(str::to_string));
+        }
+        Registries::new(
+            hosts.iter().map(String::as_str),
+            &self.config.insecure,
+            self.config.timeout,
+        )
+    }
+
+    /// Where the declarations `input` names come from, if they are in a git repository.
+    pub fn provenance(&self, input: &Input) -> Option<Provenance> {
+        Repo::open(input.repo.as_deref(), &input.path)
+            .and_then(|repo| repo.provenance(input.revision.as_deref()))
+            .ok()
+    }
+
+    /// How to apply: the config, and where the declarations came from.
+    pub fn apply_options(
+        &self,
+        keep_images: bool,
+        provenance: Option<Provenance>,
+    ) -> Result<Options, Error> {
+        build::check_destination(self.config.destination.as_deref()).map_err(Error::Destination)?;
+        let templates = (self.config.templates.iter())
+            .map(|(language, template)| (*language, template.text.clone()))
+            .collect();
+        Ok(Options {
+            parallelism: self.config.parallelism,
+            keep_images,
+            destination: self.config.destination.clone(),
+            build_args: self.config.build_args.clone(),
+            network: self.config.network.clone(),
+            builder: self.config.builder,
+            templates,
+            source_url: provenance.as_ref().and_then(|p| p.source.clone()),
+            revision: provenance.map(|p| p.revision),
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! For GitHub Actions: the words in the log, annotations on the pull request's files, and a
+//! summary in `$GITHUB_STEP_SUMMARY`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use dispatch::decl::Declarations;
+use dispatch::model::Address;
+use dispatch::model::diag::Location;
+use dispatch::ops;
+use dispatch::plan::Plan;
+use dispatch::report::github::{Annotation, annotations};
+use dispatch::report::markdown;
+
+use super::human::{Human, validated};
+use super::{ApplyView, PlanView, Said, VerdictView, View, step_summary};
+use crate::console;
+
+/// What a person reads, plus an annotation per problem and the step summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Github {
+    pub human: Human,
+}
+
+impl View for Github {
+    fn failed(&self, error: &ops::Error) -> Result<Said> {
+        let found: Vec<Annotation> = (error.diagnostics().iter())
+            .map(|d| Annotation::of(d, "dispatch"))
+            .collect();
+        console::print(&annotations(&found))?;
+        Ok(Said::Partly)
+    }
+}
+
+impl PlanView for Github {
+    fn plan(&self, plan: &Plan) -> Result<()> {
+        self.human.plan(plan)?;
+        console::print(&annotations(&Annotation::warnings(&plan.warnings)))?;
+        step_summary(&markdown::summary(plan, markdown::STEP_SUMMARY_LIMIT))
+    }
+}
+
+impl VerdictView for Github {
+    fn valid(&self, declarations: &Declarations) -> Result<()> {
+        super::warn(declarations);
+        console::print(&annotations(&Annotation::warnings(&declarations.warnings)))?;
+        Ok(console::print(&validated(declarations))?)
+    }
+}
+
+impl ApplyView for Github {
+    /// An annotation per failure, at its declaration; the closing line in the step summary.
+    fn applied(
+        &self,
+        line: &str,
+        failed: &[(Address, String)],
+        origins: &BTreeMap<Address, Location>,
+    ) -> Result<()> {
+        self.human.applied(line, failed, origins)?;
+        let found: Vec<Annotation> = failed
+            .iter()
+            .map(|(address, reason)| Annotation {
+                at: origins.get(address).cloned(),
+                title: format!("{address} failed"),
+                message: reason.clone(),
+                warning: false,
+            })
+            .collect();
+        console::print(&annotations(&found))?;
+        let mut summary = format!("## dispatch apply\n\n{line}\n");
+        for (address, reason) in failed {
+            summary.push_str(&markdown::failure(address, reason));
+        }
+        step_summary(&summary)
+    }
+}
