@@ -7,8 +7,6 @@ use common::env;
 use std::path::Path;
 use std::process::Command as Process;
 
-use assert_cmd::Command;
-
 /// Copies `examples/NAME` to a temp dir, pointing its registry and wheelhouse at the test ones.
 fn example(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -33,10 +31,9 @@ fn example(name: &str) -> tempfile::TempDir {
 
 #[test]
 fn python_example_installs_its_requirements() {
+    crate::common::needs!(services, python);
     let dir = example("python");
-    let run = Command::cargo_bin("dispatch")
-        .unwrap()
-        .current_dir(dir.path())
+    let run = common::dispatch_command(dir.path())
         .env("DOCKER_CONFIG", dir.path())
         .args(["apply", "--auto-approve"])
         .output()
@@ -53,9 +50,7 @@ fn python_example_installs_its_requirements() {
         "{stdout}"
     );
 
-    let get = Command::cargo_bin("dispatch")
-        .unwrap()
-        .current_dir(dir.path())
+    let get = common::dispatch_command(dir.path())
         .args(["get", "image", "python-deps", "--json"])
         .output()
         .unwrap();
@@ -91,9 +86,7 @@ fn python_example_installs_its_requirements() {
 
 /// Runs dispatch in `dir`; its exit code and stdout, stderr appended on failure messages.
 fn dispatch(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let run = Command::cargo_bin("dispatch")
-        .unwrap()
-        .current_dir(dir)
+    let run = common::dispatch_command(dir)
         .env("DOCKER_CONFIG", dir)
         .env("NO_COLOR", "1")
         .args(args)
@@ -131,6 +124,7 @@ fn packages(listing: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn python_example_is_catalogued_from_its_files() {
+    crate::common::needs!(services, python);
     let dir = example("python");
     let (code, stdout, stderr) = dispatch(dir.path(), &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -309,6 +303,7 @@ impl Drop for Wheelhouse {
 
 #[test]
 fn a_denied_transitive_package_fails_the_image_at_apply() {
+    crate::common::needs!(services, python);
     let dir = example("python");
     // A wheelhouse with a package that pulls in six, which the image does not name.
     let wheels = tempfile::tempdir().unwrap();
@@ -386,6 +381,7 @@ fn a_denied_transitive_package_fails_the_image_at_apply() {
 
 #[test]
 fn the_example_policy_lets_the_python_example_through_with_a_warning() {
+    crate::common::needs!(services, python);
     let dir = example("python");
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policy/platform.yaml");
     let policy = policy.to_str().unwrap();

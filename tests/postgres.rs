@@ -131,11 +131,13 @@ impl Subject for Pg {
 
 #[test]
 fn passes_the_conformance_suite() {
+    crate::common::needs!(postgres);
     conformance::run(&|| Box::new(Pg::fresh()));
 }
 
 #[test]
 fn tables_are_made_on_first_write_and_migrated_once() {
+    crate::common::needs!(postgres);
     let schema = unique("fresh");
     let exists = || {
         sql()
@@ -204,6 +206,7 @@ fn tables_are_made_on_first_write_and_migrated_once() {
 
 #[test]
 fn workspaces_and_schemas_are_independent_states() {
+    crate::common::needs!(postgres);
     let a = settings(SCHEMA, &unique("a"), Duration::from_secs(120));
     let b = settings(SCHEMA, &unique("b"), Duration::from_secs(120));
     let other_schema = settings(&unique("other"), &a.workspace, Duration::from_secs(120));
@@ -218,6 +221,7 @@ fn workspaces_and_schemas_are_independent_states() {
 
 #[test]
 fn a_heartbeat_keeps_a_lock_alive_past_its_ttl() {
+    crate::common::needs!(postgres);
     let s = settings(SCHEMA, &unique("beat"), Duration::from_secs(1));
     let _held = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
     std::thread::sleep(Duration::from_millis(2500));
@@ -231,6 +235,7 @@ fn a_heartbeat_keeps_a_lock_alive_past_its_ttl() {
 
 #[test]
 fn a_stale_lock_is_taken_over_and_its_writer_cannot_write_after() {
+    crate::common::needs!(postgres);
     let s = settings(SCHEMA, &unique("stale"), Duration::from_secs(1));
     let first = backend(&s);
     let dead = first
@@ -271,6 +276,7 @@ fn a_stale_lock_is_taken_over_and_its_writer_cannot_write_after() {
 
 #[test]
 fn a_writer_whose_lock_row_was_cleared_fails_before_its_next_write() {
+    crate::common::needs!(postgres);
     let s = settings(SCHEMA, &unique("stolen"), Duration::from_secs(120));
     let lock = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
     let mut state = State::new();
@@ -294,6 +300,7 @@ fn a_writer_whose_lock_row_was_cleared_fails_before_its_next_write() {
 
 #[test]
 fn a_write_over_a_serial_it_did_not_read_is_refused() {
+    crate::common::needs!(postgres);
     let s = settings(SCHEMA, &unique("cas"), Duration::from_secs(120));
     let lock = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
     let mut state = State::new();
@@ -319,6 +326,7 @@ fn a_write_over_a_serial_it_did_not_read_is_refused() {
 
 #[test]
 fn a_checkpoint_writes_one_row() {
+    crate::common::needs!(postgres);
     let s = settings(SCHEMA, &unique("rows"), Duration::from_secs(120));
     let lock = backend(&s).lock(Duration::ZERO, &holder("apply")).unwrap();
     let mut state = conformance::sample(200);
@@ -342,6 +350,7 @@ fn a_checkpoint_writes_one_row() {
 
 #[test]
 fn force_unlock_frees_the_lock_it_names_and_its_writer_stops() {
+    crate::common::needs!(postgres);
     let s = settings(SCHEMA, &unique("force"), Duration::from_secs(120));
     let held = holder("apply");
     let lock = backend(&s).lock(Duration::ZERO, &held).unwrap();
@@ -355,6 +364,7 @@ fn force_unlock_frees_the_lock_it_names_and_its_writer_stops() {
 
 #[test]
 fn connection_failures_name_the_database_but_never_the_password() {
+    crate::common::needs!(postgres);
     let wrong = PgSettings {
         url: Some(url().replace(&password(), "not-the-password")),
         ..settings(SCHEMA, "default", Duration::from_secs(120))
@@ -423,6 +433,7 @@ fn locked(workspace: &str) -> String {
 
 #[test]
 fn two_runners_take_turns_and_share_one_state() {
+    crate::common::needs!(postgres, services);
     let workspace = unique("runners");
     let first = runner("first", &workspace, "2m");
     let second = runner("second", &workspace, "2m");
@@ -467,6 +478,7 @@ fn two_runners_take_turns_and_share_one_state() {
 
 #[test]
 fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
+    crate::common::needs!(postgres, services);
     let workspace = unique("killed");
     let first = runner("first", &workspace, "3s");
     let second = runner("second", &workspace, "3s");
@@ -519,6 +531,7 @@ fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
 
 #[test]
 fn state_push_and_pull_move_a_state_keeping_its_lineage() {
+    crate::common::needs!(postgres, services);
     let workspace = unique("moved");
     let s = Sandbox::new("push");
     s.write(

@@ -11,14 +11,68 @@ use std::process::Command as Process;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use assert_cmd::Command;
-
 /// A `DISPATCH_TEST_*` variable, or a panic that says how to get the services.
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run `bash .ci/python-base && source /tmp/dispatch-services/env` first (.ci/run does)")
     })
 }
+
+/// Services a test needs besides this machine, each known by a variable its script writes.
+pub const SERVICES: &[(&str, &str, &str)] = &[
+    (
+        "services",
+        "DISPATCH_TEST_REGISTRY",
+        "the Docker engine and the test registries: `source .ci/services`",
+    ),
+    (
+        "postgres",
+        "DISPATCH_TEST_PG_URL",
+        "a PostgreSQL cluster: `eval \"$(bash .ci/postgres)\"`",
+    ),
+    (
+        "python",
+        "DISPATCH_TEST_PIP_INDEX",
+        "the python3 base and the wheelhouse: `eval \"$(bash .ci/python-base)\"`",
+    ),
+];
+
+/// Whether the services `needed` names are there. When one is not, the test is skipped and
+/// says why; or, where `DISPATCH_TEST_REQUIRE_SERVICES` is set (`.ci/run` sets it), fails.
+pub fn available(needed: &[&str]) -> bool {
+    let missing: Vec<&str> = SERVICES
+        .iter()
+        .filter(|(name, var, _)| needed.contains(name) && std::env::var_os(var).is_none())
+        .map(|(_, _, how)| *how)
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let why = format!("{test} needs {}", missing.join("; and "));
+    assert!(
+        std::env::var_os("DISPATCH_TEST_REQUIRE_SERVICES").is_none(),
+        "{why} (DISPATCH_TEST_REQUIRE_SERVICES is set)"
+    );
+    eprintln!("skipped: {why}");
+    false
+}
+
+/// Returns from the calling test, saying so, unless the services named are there:
+/// `needs!(services)`, `needs!(postgres, services)`.
+#[allow(unused_macros)] // each test binary uses some of these
+macro_rules! needs {
+    ($($service:ident),+) => {
+        if !$crate::common::available(&[$(stringify!($service)),+]) {
+            return;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use needs;
 
 /// The engine the tests use: `DOCKER_HOST`, else the default socket, as dispatch resolves it.
 pub fn engine_address() -> String {
@@ -32,21 +86,72 @@ pub fn engine_address() -> String {
     .engine
 }
 
-/// Asserts that `plan` (a JSON plan or a saved plan) follows the published JSON Schema.
-pub fn assert_plan_schema(plan: &serde_json::Value) {
+/// Where `plan` (a JSON plan or a saved plan) breaks the published JSON Schema.
+pub fn plan_schema_errors(plan: &serde_json::Value) -> Vec<String> {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../src/plan/plan.schema.json"))
             .expect("the schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
-    let errors: Vec<String> = validator
+    validator
         .iter_errors(plan)
         .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
+        .collect()
+}
+
+/// Asserts that `plan` (a JSON plan or a saved plan) follows the published JSON Schema.
+pub fn assert_plan_schema(plan: &serde_json::Value) {
+    let errors = plan_schema_errors(plan);
     assert!(
         errors.is_empty(),
         "the plan breaks its schema:\n{}\n{plan:#}",
         errors.join("\n")
     );
+}
+
+/// What a test's own environment must not pass on to the dispatch it runs, besides every
+/// `DISPATCH_*` setting: colour, the CI system's variables, libpq's.
+const SCRUBBED: &[&str] = &[
+    "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_WORKSPACE",
+    "GITLAB_CI",
+];
+
+/// `dispatch` as every test runs it: in `dir`, with none of the caller's settings (every
+/// `DISPATCH_*` variable but the tests' own `DISPATCH_TEST_*`, colour, CI and `PG*`
+/// variables), so that what a test sees depends only on what it sets.
+pub fn dispatch_command(dir: &Path) -> Process {
+    let mut command = Process::new(env!("CARGO_BIN_EXE_dispatch"));
+    command.current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let setting = key.starts_with("DISPATCH_") && !key.starts_with("DISPATCH_TEST_");
+        if setting || key.starts_with("PG") || SCRUBBED.contains(&key.as_ref()) {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
+/// Makes `command` run under umask 000, so that only the modes it sets itself protect files.
+pub fn with_open_umask(command: &mut Process) -> &mut Process {
+    // SAFETY: umask is async-signal-safe, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command, || {
+            libc::umask(0);
+            Ok(())
+        })
+    }
+}
+
+/// Runs `dispatch ARGS` in `dir` with `vars` (and nothing else of the caller's settings).
+pub fn run_dispatch(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let mut command = dispatch_command(dir);
+    command.envs(vars.iter().copied()).args(args);
+    Run::from(command.output().unwrap())
 }
 
 /// A directory with its own state, dispatch.toml and (empty) docker config.
@@ -98,15 +203,9 @@ impl Sandbox {
     }
 
     pub fn dispatch_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
-        let mut command = Command::cargo_bin("dispatch").unwrap();
-        command
-            .current_dir(self.path())
-            .env("DOCKER_CONFIG", self.path().join("docker-config"))
-            .env_remove("DISPATCH_STATE");
-        for (key, value) in vars {
-            command.env(key, value);
-        }
-        Run::from(command.args(args).output().unwrap())
+        let config = self.path().join("docker-config");
+        let config = [("DOCKER_CONFIG", config.to_str().unwrap())];
+        run_dispatch(self.path(), args, &[&config[..], vars].concat())
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -118,17 +217,14 @@ impl Sandbox {
     /// `dispatch apply` of a base image at a registry that never answers, with `vars`: it
     /// holds the state lock until `--timeout`, or until killed.
     pub fn stuck_apply(&self, timeout: &str, vars: &[(&str, &str)]) -> std::process::Child {
-        use assert_cmd::cargo::CommandCargoExt;
         let (silent, _) = registry(Behaviour::Hang);
         self.write(
             "stuck/bases.yaml",
             &base_doc("stuck", &format!("{silent}/base/x:1")),
         );
-        let mut command = Process::cargo_bin("dispatch").unwrap();
+        let mut command = dispatch_command(self.path());
         command
-            .current_dir(self.path())
             .env("DOCKER_CONFIG", self.path().join("docker-config"))
-            .env_remove("DISPATCH_STATE")
             .args([
                 "apply",
                 "--auto-approve",
@@ -205,27 +301,35 @@ pub fn image_exists(reference: &str) -> bool {
         .success()
 }
 
-/// Pins `text` as a golden snapshot, with what varies between runs (ports, digests, times,
-/// the sandbox id) replaced by placeholders.
-pub fn golden(name: &str, s: &Sandbox, text: &str) {
-    let text = text
-        .replace(&env("DISPATCH_TEST_REGISTRY"), "[registry]")
-        .replace(&s.id, "[id]");
-    // Named as if the test binary had pinned it itself: tests/snapshots/<binary>__<name>.snap.
-    insta::with_settings!({
-        snapshot_path => "../snapshots",
-        prepend_module_to_snapshot => false,
-        filters => vec![
-        (r"sha256:[0-9a-f]{8,}…?", "sha256:[digest]"),
-        (r":[0-9a-f]{32}\b", ":[inputs]"),
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
-        (r"pid \d+ on \S+", "pid [pid] on [host]"),
-        // Table columns are as wide as their widest cell, which the placeholders change.
-        (r" +\|", " |"),
-        (r"-{10,}", "[rule]"),
-    ]}, {
-        insta::assert_snapshot!(format!("{}__{name}", env!("CARGO_CRATE_NAME")), text);
-    });
+/// Pins `text` as the golden snapshot `name` of the calling test (insta's own naming:
+/// `tests/<binary>/snapshots/<binary>__<module>__<name>.snap`), with what varies between runs
+/// (ports, digests, times, the sandbox id) replaced by placeholders.
+#[allow(unused_macros)] // each test binary uses some of these
+macro_rules! golden {
+    ($name:expr, $sandbox:expr, $text:expr $(,)?) => {
+        insta::with_settings!({ filters => $crate::common::VARYING.to_vec() }, {
+            insta::assert_snapshot!($name, $crate::common::placeholders($sandbox, $text));
+        })
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use golden;
+
+/// What varies between runs of the same test, and what a snapshot holds in its place.
+pub const VARYING: [(&str, &str); 6] = [
+    (r"sha256:[0-9a-f]{8,}…?", "sha256:[digest]"),
+    (r":[0-9a-f]{32}\b", ":[inputs]"),
+    (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+    (r"pid \d+ on \S+", "pid [pid] on [host]"),
+    // Table columns are as wide as their widest cell, which the placeholders change.
+    (r" +\|", " |"),
+    (r"-{10,}", "[rule]"),
+];
+
+/// `text` with the test registry's address and the sandbox's id as placeholders.
+pub fn placeholders(s: &Sandbox, text: &str) -> String {
+    text.replace(&env("DISPATCH_TEST_REGISTRY"), "[registry]")
+        .replace(&s.id, "[id]")
 }
 
 /// Asserts that `haystack` contains `needle`, showing all of it when not.

@@ -1,0 +1,15 @@
+//! The tests against a real Docker engine and registries (`.ci/services` starts them):
+//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets.
+//! Each is skipped, saying so, where those services are absent.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod build;
+mod e2e;
+mod exact;
+mod faults;
+mod refresh;
+mod registry;
+mod registry_auth;
+mod secrets;

@@ -1,0 +1,12 @@
+//! The tests that need nothing but this machine: the command line, the declarations'
+//! checks and their messages, plans from states on disk, the layout's rules, git revisions.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod blink;
+mod cli;
+mod git;
+mod layout;
+mod plan;
+mod validate;
