@@ -12,7 +12,7 @@ pub mod state;
 use std::path::PathBuf;
 
 use crate::apply::Options;
-use crate::build;
+use crate::build::naming::{self, DestinationError};
 use crate::config::BackendConfig;
 use crate::config::{Config, SettingsError};
 use crate::console::ApprovalError;
@@ -62,7 +62,7 @@ pub enum Error {
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
     #[error("dispatch.toml: {0}")]
-    Destination(String),
+    Destination(#[from] DestinationError),
     #[error("cannot read the {language} template {path} named in dispatch.toml: {}", io_reason(.error))]
     Template {
         language: String,
@@ -368,7 +368,7 @@ impl Workspace {
             })?;
             templates.insert(*language, text);
         }
-        build::check_destination(self.config.destination.as_deref()).map_err(Error::Destination)?;
+        naming::check_destination(self.config.destination.as_deref())?;
         Ok(Options {
             parallelism: self.config.parallelism,
             keep_images,

@@ -35,7 +35,7 @@ pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
             let destination = ws.config.destination.as_deref();
             let in_engine_only = state.resources.values().any(|r| {
                 let reference = r.observed.as_ref().and_then(|o| o.reference.as_deref());
-                reference.is_some_and(|r| !crate::build::under_destination(destination, r))
+                reference.is_some_and(|r| !crate::build::naming::under_destination(destination, r))
             });
             let engine = if in_engine_only {
                 Some(ws.engine().await?)
