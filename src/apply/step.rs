@@ -7,8 +7,10 @@ use std::fmt::Display;
 
 use super::Context;
 use super::record::{self, Done};
+use crate::build::context::{self, BuildInputs};
+use crate::build::dockerfile::{TEMPLATE_LABEL, Template};
+use crate::build::naming::image_reference;
 use crate::build::recipe::{self, Existing};
-use crate::build::{self, BuildInputs, TEMPLATE_LABEL, Template};
 use crate::catalog;
 use crate::engine::{BuildRequest, Engine};
 use crate::model::image::Builder;
@@ -234,14 +236,14 @@ async fn build<E: Engine, R: Registry>(
             None => Template::BuiltIn,
         },
     };
-    let context = build::context(&BuildInputs {
+    let context = context::context(&BuildInputs {
         base: &pin.reference,
         language: base.language,
         image,
         template,
     });
     let destination = cx.options.destination.as_deref();
-    let reference = build::image_reference(destination, &address.name, &context.digest);
+    let reference = image_reference(destination, &address.name, &context.digest);
     let local = cx.engine.inspect(reference.as_str()).await.map_err(text)?;
     let remote = match destination {
         Some(_) => cx.registries.digest(&reference).await.ok(),

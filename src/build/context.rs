@@ -1,49 +1,23 @@
-//! From an `Image` declaration to a reproducible Docker build context: the Dockerfile (built in,
-//! overridden in `dispatch.toml`, or carried by the base image), the files it copies, the build
-//! args it needs, a deterministic tar of it all and the digest that names the result.
+//! From an `Image` declaration to a reproducible Docker build context: the Dockerfile and the
+//! files it copies ([`super::dockerfile`]), the build args it needs, a deterministic tar of it
+//! all and the digest that names the result.
 //!
 //! Reproducible means: equal [`BuildInputs`] give byte-identical tars and the same digest, so an
-//! image's tag (`<destination>/<name>:<digest>`) changes exactly when something it is built from
-//! changes. Build args from `dispatch.toml` (package index URLs, say) are not inputs: the caller
-//! adds them with [`BuildContext::with_args`], and they never change the digest.
+//! image's tag (`<destination>/<name>:<digest>`, [`super::naming`]) changes exactly when
+//! something it is built from changes. Build args from `dispatch.toml` (package index URLs, say)
+//! are not inputs: the caller adds them with [`BuildContext::with_args`], and they never change
+//! the digest.
 
 use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use crate::model::reference::ImageRef;
-use crate::model::{ImageSpec, Language, Package};
-
-/// The image label naming the directory, inside a base image, that holds its build template.
-pub const TEMPLATE_LABEL: &str = "io.dispatchframework.imageTemplate";
-
-/// Build arg: the base image, pinned by digest.
-pub const ARG_BASE_IMAGE: &str = "BASE_IMAGE";
-/// Build arg: the context path of the system packages file (one `name[ version]` a line).
-pub const ARG_SYSTEM_PACKAGES_FILE: &str = "SYSTEM_PACKAGES_FILE";
-/// Build arg: the context path of the language manifest (empty when there is none).
-pub const ARG_PACKAGES_FILE: &str = "PACKAGES_FILE";
-
-/// Where a template build finds the system packages, and the language manifest (the names the
-/// original Dispatch base images default to).
-pub const SYSTEM_PACKAGES_FILE: &str = "system-packages.txt";
-pub const PACKAGES_FILE: &str = "packages.txt";
-
-/// Where the built-in Dockerfiles put the manifest and install its dependencies.
-pub const FUNCTION_DIR: &str = "/function";
-
-/// Package-index settings the language tools read from the environment. Every built-in
-/// Dockerfile with a manifest declares them as `ARG`s, so build args from `dispatch.toml`
-/// reach the install step without being part of the image's identity.
-pub const INDEX_ARGS: [&str; 7] = [
-    "PIP_INDEX_URL",
-    "PIP_EXTRA_INDEX_URL",
-    "PIP_FIND_LINKS",
-    "PIP_NO_INDEX",
-    "PIP_TRUSTED_HOST",
-    "NPM_CONFIG_REGISTRY",
-    "MAVEN_OPTS",
-];
+use super::dockerfile::{
+    ARG_BASE_IMAGE, ARG_PACKAGES_FILE, ARG_SYSTEM_PACKAGES_FILE, PACKAGES_FILE,
+    SYSTEM_PACKAGES_FILE, Template, dockerfile, manifest_file, manifest_text, packages,
+    system_packages_file,
+};
+use crate::model::{ImageSpec, Language};
 
 /// Bump when the context layout or a built-in Dockerfile changes meaning, so every image's
 /// digest (and so its tag) changes with it.
@@ -61,20 +35,6 @@ pub struct BuildInputs<'a> {
     pub image: &'a ImageSpec,
     /// Where the Dockerfile comes from.
     pub template: Template,
-}
-
-/// Where the Dockerfile comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Template {
-    /// dispatch's own Dockerfile for the language ([`dockerfile`]).
-    BuiltIn,
-    /// Dockerfile text from `dispatch.toml`; it takes the build args `BASE_IMAGE`,
-    /// `SYSTEM_PACKAGES_FILE` and `PACKAGES_FILE`.
-    Override(String),
-    /// The files of the template directory found in the base image (see
-    /// [`super::recipe::carried_template`]), paths relative to it, with a `Dockerfile` that
-    /// takes the same three build args.
-    FromBase(Vec<(String, Vec<u8>)>),
 }
 
 /// A build context ready for the engine to build.
@@ -158,191 +118,6 @@ pub fn context(inputs: &BuildInputs) -> BuildContext {
     }
 }
 
-/// `<destination>/<name lowercased>:<first 32 hex of digest>`, or `dispatch/<name>:<...>` with
-/// no destination. Trailing `-` of the name are dropped (a repository name cannot end in one).
-///
-/// Panics when the destination does not make a valid reference: check it with
-/// [`check_destination`] when the settings are read.
-pub fn image_reference(destination: Option<&str>, name: &str, digest: &str) -> ImageRef {
-    let text = reference_text(destination, name, digest);
-    ImageRef::parse(&text).unwrap_or_else(|e| {
-        panic!("image reference {text:?} is invalid ({e}): check_destination was not called")
-    })
-}
-
-/// Whether `reference`, an image dispatch built, lives under `destination`: pushed there, so
-/// that the registry, not the engine, says whether it exists.
-pub fn under_destination(destination: Option<&str>, reference: &str) -> bool {
-    destination.is_some_and(|d| {
-        reference
-            .strip_prefix(d.trim_end_matches('/'))
-            .is_some_and(|rest| rest.starts_with('/'))
-    })
-}
-
-/// Whether `destination` (`[registry/]path`, from `dispatch.toml`) makes valid image references.
-pub fn check_destination(destination: Option<&str>) -> Result<(), String> {
-    let text = reference_text(destination, "x", &"0".repeat(64));
-    match ImageRef::parse(&text) {
-        Ok(reference) if reference.digest.is_none() => Ok(()),
-        Ok(_) => Err(format!(
-            "invalid registry destination {:?}: expected [registry/]path, e.g. 127.0.0.1:5000/functions",
-            destination.unwrap_or_default()
-        )),
-        Err(e) => Err(format!(
-            "invalid registry destination {:?}: {e}; expected [registry/]path, e.g. 127.0.0.1:5000/functions",
-            destination.unwrap_or_default()
-        )),
-    }
-}
-
-fn reference_text(destination: Option<&str>, name: &str, digest: &str) -> String {
-    let destination = destination.unwrap_or("dispatch").trim_end_matches('/');
-    let name = name.to_ascii_lowercase();
-    let name = name.trim_end_matches('-');
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    let tag = &hex[..hex.len().min(32)];
-    format!("{destination}/{name}:{tag}")
-}
-
-/// The manifest file name each language's tool expects.
-pub fn manifest_file(language: Language) -> &'static str {
-    match language {
-        Language::Python3 => "requirements.txt",
-        Language::Nodejs => "package.json",
-        Language::Java => "pom.xml",
-        Language::Powershell => "requirements.psd1",
-    }
-}
-
-/// The built-in Dockerfile: `FROM` the pinned base; one `RUN` installing the system packages
-/// with whichever package manager the image has (failing if none); then the manifest, copied to
-/// [`FUNCTION_DIR`] and installed with the language's tool.
-pub fn dockerfile(
-    base: &str,
-    language: Language,
-    packages: &[Package],
-    manifest: Option<&str>,
-) -> String {
-    let mut out = String::from("# Generated by dispatch.\n");
-    out.push_str(&format!("FROM {base}\n"));
-    if !packages.is_empty() {
-        out.push_str(&system_packages_step(packages));
-    }
-    if manifest.is_some() {
-        let file = manifest_file(language);
-        out.push_str(&format!("ARG {}\n", INDEX_ARGS.join(" ")));
-        out.push_str(&format!("COPY {file} {FUNCTION_DIR}/{file}\n"));
-        out.push_str(&format!(
-            "RUN set -e; cd {FUNCTION_DIR}; {}\n",
-            install_command(language)
-        ));
-    }
-    out
-}
-
-fn install_command(language: Language) -> &'static str {
-    match language {
-        Language::Python3 => {
-            "PIP_BREAK_SYSTEM_PACKAGES=1 pip3 install --no-cache-dir -r requirements.txt"
-        }
-        Language::Nodejs => "npm install --omit=dev --no-audit --no-fund",
-        Language::Java => "mvn -B dependency:copy-dependencies -DoutputDirectory=/function/lib",
-        Language::Powershell => {
-            "pwsh -NoProfile -NonInteractive -Command '$ErrorActionPreference = \"Stop\"; Invoke-PSDepend -Path ./requirements.psd1 -Force -Confirm:$false'"
-        }
-    }
-}
-
-/// One `RUN` that installs `packages` with apt-get, apk, dnf, tdnf, yum or microdnf, whichever
-/// comes first in the image, and fails naming the packages when there is none.
-fn system_packages_step(packages: &[Package]) -> String {
-    // apt and apk pin with `name=version`, the rpm family with `name-version`.
-    let pinned = |separator: &str| {
-        packages
-            .iter()
-            .map(|p| match &p.version {
-                Some(version) => quote(&format!("{}{separator}{version}", p.name)),
-                None => quote(&p.name),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let deb = pinned("=");
-    let rpm = pinned("-");
-    let listed = packages
-        .iter()
-        .map(Package::to_string)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let missing = quote(&format!(
-        "dispatch: cannot install the system packages {listed}: the base image has none of apt-get, apk, dnf, tdnf, yum, microdnf"
-    ));
-    let lines = [
-        "RUN set -e; \\".to_string(),
-        "    if command -v apt-get >/dev/null 2>&1; then \\".into(),
-        "        apt-get update; \\".into(),
-        format!(
-            "        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {deb}; \\"
-        ),
-        "        rm -rf /var/lib/apt/lists/*; \\".into(),
-        "    elif command -v apk >/dev/null 2>&1; then \\".into(),
-        format!("        apk add --no-cache {deb}; \\"),
-        "    elif command -v dnf >/dev/null 2>&1; then \\".into(),
-        format!("        dnf install -y {rpm}; \\"),
-        "        dnf clean all; \\".into(),
-        "    elif command -v tdnf >/dev/null 2>&1; then \\".into(),
-        format!("        tdnf install -y {rpm}; \\"),
-        "        tdnf clean all; \\".into(),
-        "    elif command -v yum >/dev/null 2>&1; then \\".into(),
-        format!("        yum install -y --setopt=skip_missing_names_on_install=False {rpm}; \\"),
-        "        yum clean all; \\".into(),
-        "    elif command -v microdnf >/dev/null 2>&1; then \\".into(),
-        format!("        microdnf install -y {rpm}; \\"),
-        "        microdnf clean all; \\".into(),
-        "    else \\".into(),
-        format!("        echo {missing} >&2; \\"),
-        "        exit 1; \\".into(),
-        "    fi".into(),
-    ];
-    let mut step = lines.join("\n");
-    step.push('\n');
-    step
-}
-
-/// The system packages file of a template build: one `name[ version]` a line, the format the
-/// original Dispatch wrote and its base images' templates read (they turn it into `name-version`
-/// for their package manager with `sed 's/ /-/'`).
-pub fn system_packages_file(packages: &[Package]) -> String {
-    packages
-        .iter()
-        .map(|p| match &p.version {
-            Some(version) => format!("{} {version}\n", p.name),
-            None => format!("{}\n", p.name),
-        })
-        .collect()
-}
-
-/// A single-quoted shell word.
-fn quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
-fn manifest_text(image: &ImageSpec) -> Option<&str> {
-    image
-        .runtime_dependencies
-        .as_ref()
-        .map(|r| r.manifest.as_str())
-        .filter(|m| !m.trim().is_empty())
-}
-
-fn packages(image: &ImageSpec) -> &[Package] {
-    image
-        .system_dependencies
-        .as_ref()
-        .map_or(&[], |s| s.packages.as_slice())
-}
-
 /// A template path as a relative `a/b` path, or `None` for one that would leave the context.
 fn clean_path(path: &str) -> Option<String> {
     let mut parts = Vec::new();
@@ -417,26 +192,7 @@ fn tar(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RuntimeDependencies, SystemDependencies};
-
-    const BASE: &str = "127.0.0.1:5000/base/python3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-    fn spec(packages: &[(&str, Option<&str>)], manifest: Option<&str>) -> ImageSpec {
-        ImageSpec {
-            base_image_name: "base".into(),
-            runtime_dependencies: manifest.map(|m| RuntimeDependencies { manifest: m.into() }),
-            system_dependencies: (!packages.is_empty()).then(|| SystemDependencies {
-                packages: packages
-                    .iter()
-                    .map(|(name, version)| Package {
-                        name: name.to_string(),
-                        version: version.map(str::to_string),
-                    })
-                    .collect(),
-            }),
-            tags: vec![],
-        }
-    }
+    use crate::build::dockerfile::tests::{BASE, spec};
 
     fn inputs<'a>(image: &'a ImageSpec, language: Language, template: Template) -> BuildInputs<'a> {
         BuildInputs {
@@ -472,47 +228,6 @@ mod tests {
                 )
             })
             .collect()
-    }
-
-    #[test]
-    fn built_in_dockerfile_per_language() {
-        let image = spec(
-            &[("libxml2", Some("2.9.14")), ("curl", None)],
-            Some("x==1\n"),
-        );
-        for language in Language::ALL {
-            let text = dockerfile(BASE, language, packages(&image), manifest_text(&image));
-            insta::assert_snapshot!(format!("dockerfile_{language}"), text);
-        }
-    }
-
-    #[test]
-    fn built_in_dockerfile_without_dependencies_is_just_the_base() {
-        let image = spec(&[], None);
-        let text = dockerfile(BASE, Language::Python3, packages(&image), None);
-        assert_eq!(text, format!("# Generated by dispatch.\nFROM {BASE}\n"));
-        // An empty manifest installs nothing either.
-        let image = spec(&[], Some("  \n"));
-        assert_eq!(manifest_text(&image), None);
-    }
-
-    #[test]
-    fn built_in_dockerfile_with_only_packages_or_only_a_manifest() {
-        let only_packages = spec(&[("curl", Some("7.88.1-10+deb12u5"))], None);
-        insta::assert_snapshot!(
-            "dockerfile_only_packages",
-            dockerfile(BASE, Language::Nodejs, packages(&only_packages), None)
-        );
-        let only_manifest = spec(&[], Some("{}"));
-        insta::assert_snapshot!(
-            "dockerfile_only_manifest",
-            dockerfile(
-                BASE,
-                Language::Nodejs,
-                packages(&only_manifest),
-                manifest_text(&only_manifest)
-            )
-        );
     }
 
     #[test]
@@ -699,83 +414,5 @@ mod tests {
             Template::Override("FROM ${BASE_IMAGE}\n".into()),
         ));
         assert_eq!(template_ctx.with_args(&user_args)["BASE_IMAGE"], BASE);
-    }
-
-    #[test]
-    fn built_in_dockerfiles_declare_the_index_args() {
-        let image = spec(&[], Some("x"));
-        for language in Language::ALL {
-            let text = dockerfile(BASE, language, &[], manifest_text(&image));
-            for arg in INDEX_ARGS {
-                assert!(text.contains(arg), "{language}: {arg}");
-            }
-            assert!(!text.contains("|| true"), "{language}");
-        }
-    }
-
-    #[test]
-    fn image_reference_is_lowercase_destination_name_and_digest() {
-        let digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let r = image_reference(Some("127.0.0.1:5000/functions/"), "My-Image", digest);
-        assert_eq!(
-            r.as_str(),
-            "127.0.0.1:5000/functions/my-image:0123456789abcdef0123456789abcdef"
-        );
-        assert_eq!(r.domain.as_deref(), Some("127.0.0.1:5000"));
-        assert_eq!(r.tag.as_deref(), Some("0123456789abcdef0123456789abcdef"));
-        let r = image_reference(None, "PANDAS", &format!("sha256:{digest}"));
-        assert_eq!(
-            r.as_str(),
-            "dispatch/pandas:0123456789abcdef0123456789abcdef"
-        );
-        // A name ending in `-` is valid for dispatch, not for a repository.
-        let r = image_reference(None, "a--", digest);
-        assert_eq!(r.path, "dispatch/a");
-    }
-
-    #[test]
-    fn images_under_the_destination_are_pushed_ones() {
-        let destination = Some("127.0.0.1:5000/functions/");
-        assert!(under_destination(
-            destination,
-            "127.0.0.1:5000/functions/a:1"
-        ));
-        assert!(!under_destination(
-            destination,
-            "127.0.0.1:5000/functions-b/a:1"
-        ));
-        assert!(!under_destination(destination, "dispatch/a:1"));
-        assert!(!under_destination(None, "dispatch/a:1"));
-    }
-
-    #[test]
-    fn destinations_are_checked() {
-        assert_eq!(check_destination(None), Ok(()));
-        assert_eq!(check_destination(Some("127.0.0.1:5000/functions")), Ok(()));
-        assert_eq!(check_destination(Some("registry.lan/a/b/")), Ok(()));
-        for bad in [
-            "Registry.LAN/UPPER",
-            "",
-            "a b",
-            "reg/x@sha256",
-            "reg:99999/x",
-        ] {
-            let err = check_destination(Some(bad)).unwrap_err();
-            assert!(err.contains(&format!("{bad:?}")), "{err}");
-        }
-    }
-
-    #[test]
-    fn manifest_files() {
-        assert_eq!(manifest_file(Language::Python3), "requirements.txt");
-        assert_eq!(manifest_file(Language::Nodejs), "package.json");
-        assert_eq!(manifest_file(Language::Java), "pom.xml");
-        assert_eq!(manifest_file(Language::Powershell), "requirements.psd1");
-    }
-
-    #[test]
-    fn quotes_shell_words() {
-        assert_eq!(quote("curl=7.88"), "'curl=7.88'");
-        assert_eq!(quote("a'b"), r"'a'\''b'");
     }
 }

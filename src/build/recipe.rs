@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::context::{TEMPLATE_LABEL, Template};
+use super::dockerfile::{TEMPLATE_LABEL, Template};
 use crate::model::image::{Builder, LocalImage};
 use crate::model::reference::ImageRef;
 use crate::model::{BaseImageSpec, Language, Revision};

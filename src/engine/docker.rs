@@ -13,6 +13,7 @@ use bollard::query_parameters::{
     RemoveImageOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt};
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::transcript::Transcript;
 use super::{BuildRequest, Engine, EngineError, OnProgress};
@@ -51,22 +52,11 @@ impl DockerEngine {
         Ok(DockerEngine { docker, timeout })
     }
 
-    /// `request` retried while it fails for a moment, bounded by the timeout.
-    async fn retried<T, F, Fut>(&self, request: F) -> Result<T, String>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, bollard::errors::Error>>,
-    {
-        retry::retry(Some(self.timeout), request, transient)
-            .await
-            .map_err(gave_up_text)
-    }
-
     async fn read_archive(
         &self,
         container: &str,
         path: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         /// Enough for any template; a bigger directory is a mistake, not a template.
         const LIMIT: usize = 64 << 20;
         let options = DownloadFromContainerOptionsBuilder::default()
@@ -80,15 +70,16 @@ impl DockerEngine {
             let chunk = chunk.map_err(|e| match &e {
                 bollard::errors::Error::DockerResponseServerError {
                     status_code: 404, ..
-                } => format!("{path} is not in the image"),
-                _ => format!("cannot read {path}: {}", engine_message(&e)),
+                } => files(format!("{path} is not in the image")),
+                _ => files(format!("cannot read {path}: {}", engine_message(&e))),
             })?;
             archive.extend_from_slice(&chunk);
             if archive.len() > LIMIT {
-                return Err(format!("{path} holds more than {} MiB", LIMIT >> 20));
+                return Err(files(format!("{path} holds more than {} MiB", LIMIT >> 20)));
             }
         }
-        files_of_archive(&archive).map_err(|e| format!("cannot read the archive of {path}: {e}"))
+        files_of_archive(&archive)
+            .map_err(|e| files(format!("cannot read the archive of {path}: {e}")))
     }
 }
 
@@ -106,11 +97,11 @@ impl DockerEngine {
             .docker
             .create_container(None::<CreateContainerOptions>, config)
             .await
-            .map_err(|e| EngineError::Files {
-                detail: format!(
+            .map_err(|e| {
+                files(format!(
                     "cannot create a container of {image}: {}",
                     engine_message(&e)
-                ),
+                ))
             })?
             .id)
     }
@@ -123,93 +114,79 @@ impl DockerEngine {
         self.docker
             .remove_container(container, Some(options))
             .await
-            .map_err(|e| EngineError::Files {
-                detail: format!(
+            .map_err(|e| {
+                files(format!(
                     "cannot remove container {container}: {}",
                     engine_message(&e)
-                ),
+                ))
             })
     }
 
-    /// The files under `root` in `container` that `keep` accepts, by absolute path. The
-    /// archive streams through a tar reader on a blocking thread; only kept files are held.
+    /// The files under `root` in `container` that `keep` accepts, by absolute path.
     async fn select_in(
         &self,
         container: &str,
         root: &str,
         keep: fn(&str) -> bool,
         limits: Limits,
-    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(root)
             .build();
-        let mut stream = self
+        let archive = self
             .docker
             .download_from_container(container, Some(options));
-        // The archive's entries are named from the root's own name: `lib/...` for /usr/local/lib.
-        let parent = root
-            .rsplit_once('/')
-            .map_or("", |(parent, _)| parent)
-            .to_string();
-        let (chunks, received) = tokio::sync::mpsc::channel(16);
-        let reading = tokio::task::spawn_blocking(move || {
-            select_from_archive(Chunks::new(received), &parent, keep, limits)
-        });
-        let mut missing = false;
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(chunk) => {
-                    if chunks.send(chunk).await.is_err() {
-                        break;
-                    }
-                }
+        select_from_stream(archive, root, keep, limits).await
+    }
+}
+
+/// An engine error met while an archive streamed, told apart from the archive's own errors
+/// once the tar reader passes it on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Streamed(String);
+
+/// The files of the archive of `root` that `keep` accepts, by absolute path. The archive
+/// streams through a tar reader on a blocking thread; only kept files are held. A root the
+/// image lacks (404) reads as an empty archive.
+async fn select_from_stream(
+    archive: impl Stream<Item = Result<bytes::Bytes, bollard::errors::Error>> + Send + Unpin + 'static,
+    root: &str,
+    keep: fn(&str) -> bool,
+    limits: Limits,
+) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+    let chunks = archive
+        .take_while(|chunk| {
+            std::future::ready(!matches!(
+                chunk,
                 Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {
-                    missing = true;
-                    break;
-                }
-                Err(e) => return Err(format!("cannot read {root}: {}", engine_message(&e))),
-            }
-        }
-        drop(chunks);
-        let selected = reading
+                    status_code: 404,
+                    ..
+                })
+            ))
+        })
+        .map(|chunk| chunk.map_err(|e| std::io::Error::other(Streamed(engine_message(&e)))));
+    let reader = SyncIoBridge::new(StreamReader::new(chunks));
+    // The archive's entries are named from the root's own name: `lib/...` for /usr/local/lib.
+    let parent = root
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent)
+        .to_string();
+    let selected =
+        tokio::task::spawn_blocking(move || select_from_archive(reader, &parent, keep, limits))
             .await
-            .map_err(|e| format!("cannot read the archive of {root}: {e}"))?;
-        if missing {
-            return Ok(Vec::new());
-        }
-        selected.map_err(|e| format!("cannot read the archive of {root}: {e}"))
-    }
+            .map_err(|e| files(format!("cannot read the archive of {root}: {e}")))?;
+    selected.map_err(
+        |e| match e.get_ref().and_then(|e| e.downcast_ref::<Streamed>()) {
+            Some(Streamed(message)) => files(format!("cannot read {root}: {message}")),
+            None => files(format!("cannot read the archive of {root}: {e}")),
+        },
+    )
 }
 
-/// The chunks of a stream as a `Read`, for a blocking reader fed by async code.
-struct Chunks {
-    received: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-    current: bytes::Bytes,
-}
-
-impl Chunks {
-    fn new(received: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> Self {
-        Chunks {
-            received,
-            current: bytes::Bytes::new(),
-        }
-    }
-}
-
-impl std::io::Read for Chunks {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.received.blocking_recv() {
-                Some(chunk) => self.current = chunk,
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
+/// An error reading files out of an image.
+fn files(detail: String) -> EngineError {
+    EngineError::Files { detail }
 }
 
 /// The regular files of a tar that `keep` accepts by absolute path (`parent` + entry path),
@@ -277,28 +254,27 @@ impl Engine for DockerEngine {
             });
         drain(stream, "Downloading", self.timeout, progress)
             .await
-            .map_err(fail)?;
+            .map_err(|e| fail(e.to_string()))?;
         self.inspect(reference.as_str())
             .await?
             .ok_or_else(|| fail("the engine does not hold the image after the pull".into()))
     }
 
     async fn inspect(&self, name: &str) -> Result<Option<LocalImage>, EngineError> {
-        let found = self
-            .retried(|| async {
-                match self.docker.inspect_image(name).await {
-                    Ok(image) => Ok(Some(image)),
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    }) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
+        let request = || async {
+            match self.docker.inspect_image(name).await {
+                Ok(image) => Ok(Some(image)),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let found = retry::retry(Some(self.timeout), request, transient)
             .await
-            .map_err(|detail| EngineError::Inspect {
+            .map_err(|gave_up| EngineError::Inspect {
                 name: name.to_string(),
-                detail,
+                detail: gave_up_text(gave_up),
             })?;
         Ok(found.map(|image| LocalImage {
             id: image.id.unwrap_or_default(),
@@ -391,7 +367,7 @@ impl Engine for DockerEngine {
             });
         drain(stream, "Pushing", self.timeout, progress)
             .await
-            .map_err(fail)?;
+            .map_err(|e| fail(e.to_string()))?;
         let image = self
             .inspect(reference.as_str())
             .await?
@@ -420,7 +396,7 @@ impl Engine for DockerEngine {
         let container = self.reader(image).await?;
         let read = self.read_archive(&container, path).await;
         let removed = self.remove_reader(&container).await;
-        let read = read.map_err(|detail| EngineError::Files { detail })?;
+        let read = read?;
         removed?;
         Ok(read)
     }
@@ -444,15 +420,15 @@ impl Engine for DockerEngine {
             };
             match self.select_in(&container, root, keep, left).await {
                 Ok(files) => selected.extend(files),
-                Err(detail) => {
-                    failed = Some(detail);
+                Err(error) => {
+                    failed = Some(error);
                     break;
                 }
             }
         }
         let removed = self.remove_reader(&container).await;
-        if let Some(detail) = failed {
-            return Err(EngineError::Files { detail });
+        if let Some(error) = failed {
+            return Err(error);
         }
         removed?;
         Ok(selected)
@@ -468,6 +444,19 @@ struct Transfer {
     detail: Option<ProgressDetail>,
 }
 
+/// Why a pull or push stream failed.
+#[derive(Debug, thiserror::Error)]
+enum TransferError {
+    #[error("no progress from the engine for {}", humantime::format_duration(*.0))]
+    Idle(Duration),
+    /// The request failed.
+    #[error("{}", engine_message(.0))]
+    Request(bollard::errors::Error),
+    /// The engine reported the error in the stream.
+    #[error("{0}")]
+    Reported(String),
+}
+
 /// Reads a pull or push stream to its end, reporting the bytes of layers whose status is
 /// `moving`; the first error the engine reports in the stream is the result. A stream that
 /// goes `idle` without a word is given up: a transfer that moves reports progress.
@@ -476,20 +465,17 @@ async fn drain(
     moving: &str,
     idle: Duration,
     progress: OnProgress<'_>,
-) -> Result<(), String> {
+) -> Result<(), TransferError> {
     let mut stream = std::pin::pin!(stream);
     let mut layers = LayerBytes::default();
     loop {
         let Ok(item) = tokio::time::timeout(idle, stream.next()).await else {
-            return Err(format!(
-                "no progress from the engine for {}",
-                humantime::format_duration(idle)
-            ));
+            return Err(TransferError::Idle(idle));
         };
         let Some(item) = item else { break };
-        let transfer = item.map_err(|e| engine_message(&e))?;
+        let transfer = item.map_err(TransferError::Request)?;
         if let Some(error) = transfer.error {
-            return Err(error);
+            return Err(TransferError::Reported(error));
         }
         if let (Some(layer), Some(detail)) = (transfer.layer, transfer.detail)
             && transfer.status.as_deref() == Some(moving)
@@ -627,6 +613,40 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "its package records come to more than 0 MiB"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_streamed_archive_is_read_within_its_limits_and_its_errors_told_apart() {
+        let tar = archive(&[("lib/a.jar", 10), ("lib/b.txt", 10)]);
+        let (head, tail) = tar.split_at(700);
+        let chunk = |bytes: &[u8]| Ok(bytes::Bytes::copy_from_slice(bytes));
+        let refused = |status_code, message: &str| {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message: message.into(),
+            })
+        };
+        let select = |chunks: Vec<Result<bytes::Bytes, bollard::errors::Error>>, total| {
+            let limits = Limits { file: 50, total };
+            let keep = |path: &str| path.ends_with(".jar");
+            select_from_stream(futures_util::stream::iter(chunks), "/usr/lib", keep, limits)
+        };
+        let kept = select(vec![chunk(head), chunk(tail)], 20).await.unwrap();
+        assert_eq!(kept, [("/usr/lib/a.jar".to_string(), vec![b'x'; 10])]);
+        // A root the image lacks holds nothing.
+        let missing = select(vec![refused(404, "no such path")], 20).await;
+        assert_eq!(missing, Ok(vec![]));
+        // The engine's errors and the archive's are told apart.
+        let broken = select(vec![chunk(head), refused(500, "gone")], 20).await;
+        let files = |detail: &str| Err(files(detail.to_string()));
+        assert_eq!(broken, files("cannot read /usr/lib: gone"));
+        let over = select(vec![chunk(head), chunk(tail)], 9).await;
+        assert_eq!(
+            over,
+            files(
+                "cannot read the archive of /usr/lib: its package records come to more than 0 MiB"
+            )
         );
     }
 }

@@ -1,5 +1,6 @@
 //! What can stop an operation, each failure with what the user can do about it (its hint).
 
+use crate::build::naming::DestinationError;
 use crate::config::SettingsError;
 use crate::engine::EngineError;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
@@ -41,13 +42,7 @@ pub enum Error {
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
     #[error("dispatch.toml: {0}")]
-    Destination(String),
-    #[error("cannot read the {language} template {path} named in dispatch.toml: {}", io_reason(.error))]
-    Template {
-        language: String,
-        path: String,
-        error: std::io::Error,
-    },
+    Destination(#[from] DestinationError),
     #[error("cannot read {path}: {}", io_reason(.error))]
     Read { path: String, error: std::io::Error },
     #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
@@ -181,7 +176,6 @@ impl Hint for Error {
             Error::Runtime(_)
             | Error::Output(_)
             | Error::Destination(_)
-            | Error::Template { .. }
             | Error::Read { .. }
             | Error::NoState
             | Error::NothingToCopy(_)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{Error, Interaction};
 use crate::apply::Options;
-use crate::build;
+use crate::build::naming;
 use crate::config::{BackendConfig, Config};
 use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::docker::DockerEngine;
@@ -183,7 +183,7 @@ impl Workspace {
         keep_images: bool,
         provenance: Option<Provenance>,
     ) -> Result<Options, Error> {
-        build::check_destination(self.config.destination.as_deref()).map_err(Error::Destination)?;
+        naming::check_destination(self.config.destination.as_deref())?;
         let templates = (self.config.templates.iter())
             .map(|(language, template)| (*language, template.text.clone()))
             .collect();

@@ -90,7 +90,7 @@ impl Check<'_> {
                 // Pushed images are asked of the registry they were pushed to: an image in
                 // the engine alone was never pushed.
                 let pushed = Some(&reference)
-                    .filter(|r| crate::build::under_destination(sources.destination, r))
+                    .filter(|r| crate::build::naming::under_destination(sources.destination, r))
                     .and_then(|r| ImageRef::parse(r).ok());
                 let present = match &pushed {
                     Some(parsed) => sources.registries.digest(parsed).await.is_ok(),

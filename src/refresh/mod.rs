@@ -28,7 +28,7 @@ pub struct Sources<'a, E, R> {
 pub fn needs_engine(state: &State, destination: Option<&str>) -> bool {
     state.resources.values().any(|r| {
         let reference = r.observed.as_ref().and_then(|o| o.reference.as_deref());
-        reference.is_some_and(|r| !crate::build::under_destination(destination, r))
+        reference.is_some_and(|r| !crate::build::naming::under_destination(destination, r))
     })
 }
 

@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use super::{Listing, Located, ReadError, Source};
+use super::{Listing, Located, ReadError, Source, normal};
 use crate::model::diag::io_reason;
 
 /// A directory (or a single file) of declarations on the local filesystem.
@@ -172,19 +172,11 @@ fn escapes(boundary: &Path, target: &Path) -> bool {
             .ok()
             .map(|path| (path, &components[n..]))
     });
-    let Some((mut resolved, rest)) = existing else {
+    let Some((resolved, rest)) = existing else {
         return true;
     };
-    for component in rest {
-        match component {
-            Component::ParentDir => {
-                resolved.pop();
-            }
-            Component::Normal(part) => resolved.push(part),
-            _ => {}
-        }
-    }
-    !resolved.starts_with(boundary)
+    let rest: PathBuf = rest.iter().collect();
+    normal(&resolved.join(rest)).is_none_or(|resolved| !resolved.starts_with(boundary))
 }
 
 #[cfg(test)]
@@ -199,6 +191,14 @@ mod tests {
         assert!(!escapes(&boundary, &dir.path().join("missing/../x.txt")));
         assert!(escapes(&boundary, &dir.path().join("../x.txt")));
         assert!(escapes(&boundary, &dir.path().join("missing/../../x.txt")));
+        // Climbing above `/` is outside, whatever follows (`missing/..` cannot be opened anyway).
+        let depth = boundary.components().count();
+        let back_in = format!(
+            "missing/{}{}/x.txt",
+            "../".repeat(depth + 1),
+            boundary.display()
+        );
+        assert!(escapes(&boundary, &dir.path().join(back_in)));
     }
 
     #[test]

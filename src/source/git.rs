@@ -3,12 +3,12 @@
 //! diagnostic says which revision it is about.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use super::{Listing, Located, ReadError, Source};
+use super::{Listing, Located, ReadError, Source, normal};
 use crate::model::Revision;
 
 /// The mode git gives a symlink.
@@ -289,31 +289,29 @@ fn existing_ancestor(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// `path` with `.` and `..` folded, or `None` if it climbs above where it starts.
-fn normal(path: &Path) -> Option<PathBuf> {
-    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
-    let mut root = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                parts.pop()?;
-            }
-            Component::Normal(part) => parts.push(part),
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => root.push(component),
-        }
-    }
-    Some(root.join(parts.iter().collect::<PathBuf>()))
-}
-
 /// What a path in a tree is.
 enum Found {
     Blob(Oid),
     Tree(Oid),
 }
 
+/// Why a path cannot be looked up in a tree.
+#[derive(Debug, thiserror::Error)]
+enum FindError {
+    #[error("No such file or directory")]
+    Missing,
+    #[error("a symlink that leads outside the repository")]
+    LeadsOutside,
+    #[error("not a file (a submodule?)")]
+    NotAFile,
+    #[error("too many symlinks (a loop?)")]
+    TooManyLinks,
+    #[error("{}", .0.message())]
+    Git(#[from] git2::Error),
+}
+
 /// Looks `path` up in `tree`, following symlinks as long as they stay in the tree.
-fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, String> {
+fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, FindError> {
     let mut path = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         if path.as_os_str().is_empty() {
@@ -325,22 +323,17 @@ fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, String> {
         let mut relinked = None;
         for (i, component) in components.iter().enumerate() {
             prefix.push(component);
-            let root = repo.find_tree(tree).map_err(|e| e.message().to_string())?;
-            let entry = root
-                .get_path(&prefix)
-                .map_err(|_| "No such file or directory".to_string())?;
+            let root = repo.find_tree(tree)?;
+            let entry = root.get_path(&prefix).map_err(|_| FindError::Missing)?;
             if entry.filemode() == SYMLINK {
-                let blob = repo
-                    .find_blob(entry.id())
-                    .map_err(|e| e.message().to_string())?;
+                let blob = repo.find_blob(entry.id())?;
                 let target = Path::new(std::str::from_utf8(blob.content()).unwrap_or_default());
                 if target.is_absolute() {
-                    return Err("a symlink that leads outside the repository".into());
+                    return Err(FindError::LeadsOutside);
                 }
                 let joined = prefix.parent().unwrap_or(Path::new("")).join(target);
                 let rest: PathBuf = components[i + 1..].iter().collect();
-                let resolved = normal(&joined.join(rest))
-                    .ok_or("a symlink that leads outside the repository")?;
+                let resolved = normal(&joined.join(rest)).ok_or(FindError::LeadsOutside)?;
                 relinked = Some(resolved);
                 break;
             }
@@ -348,7 +341,7 @@ fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, String> {
                 return match entry.kind() {
                     Some(ObjectType::Blob) => Ok(Found::Blob(entry.id())),
                     Some(ObjectType::Tree) => Ok(Found::Tree(entry.id())),
-                    _ => Err("not a file (a submodule?)".into()),
+                    _ => Err(FindError::NotAFile),
                 };
             }
         }
@@ -357,7 +350,7 @@ fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, String> {
             None => unreachable!("every path ends in an entry or a symlink"),
         }
     }
-    Err("too many symlinks (a loop?)".into())
+    Err(FindError::TooManyLinks)
 }
 
 /// A folder (or one file) of declarations at a commit.
@@ -437,7 +430,9 @@ impl Source for GitSource {
 
     fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         let repo = self.repo.lock().expect("repository lock");
-        let blob = match find(&repo, self.tree, self.in_tree(path)).map_err(ReadError::Io)? {
+        let blob = match find(&repo, self.tree, self.in_tree(path))
+            .map_err(|e| ReadError::Io(e.to_string()))?
+        {
             Found::Blob(blob) => blob,
             Found::Tree(_) => return Err(ReadError::NotRegular("a directory")),
         };

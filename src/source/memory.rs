@@ -33,20 +33,15 @@ impl MemorySource {
     }
 }
 
-/// `path` with `.` and `..` folded, or `None` if it climbs above where it starts.
-fn normal(path: &Path) -> Option<PathBuf> {
-    let mut parts = Vec::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                parts.pop()?;
-            }
-            Component::Normal(part) => parts.push(part),
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(Path::new(".").join(parts.iter().collect::<PathBuf>()))
+/// The key of `path`: relative to the root `.`, folded; `None` if it is absolute or climbs
+/// above the root.
+fn key(path: &Path) -> Option<PathBuf> {
+    let folded = super::normal(path)?;
+    matches!(
+        folded.components().next(),
+        None | Some(Component::Normal(_))
+    )
+    .then(|| Path::new(".").join(folded))
 }
 
 impl Source for MemorySource {
@@ -84,7 +79,7 @@ impl Source for MemorySource {
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-        let bytes = normal(path)
+        let bytes = key(path)
             .and_then(|path| self.files.get(&path))
             .ok_or_else(|| ReadError::Io("No such file or directory".into()))?;
         match bytes.len() as u64 {
@@ -96,7 +91,7 @@ impl Source for MemorySource {
     fn locate(&self, from: &Path, reference: &str) -> Located {
         let path = from.parent().unwrap_or(Path::new(".")).join(reference);
         Located {
-            outside: normal(&path).is_none(),
+            outside: key(&path).is_none(),
             symlink: false,
             path,
         }

@@ -7,7 +7,8 @@ pub mod fs;
 pub mod git;
 pub mod memory;
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::path::{Component, Path, PathBuf};
 
 /// What a source holds under its root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,4 +62,69 @@ pub trait Source: Sync {
 
     /// Where `reference`, relative to the folder of `from`, leads.
     fn locate(&self, from: &Path, reference: &str) -> Located;
+}
+
+/// `path` with `.` and `..` folded lexically, its root (if any) kept; `None` when a `..` climbs
+/// above where it starts, the root for an absolute path. Lexical, never the filesystem: the git
+/// source has none, and a boundary check must not depend on what exists.
+pub fn normal(path: &Path) -> Option<PathBuf> {
+    let mut root = PathBuf::new();
+    let mut parts: Vec<&OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => root.push(component),
+        }
+    }
+    Some(root.join(parts.iter().collect::<PathBuf>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normal_of(path: &str) -> Option<String> {
+        normal(Path::new(path)).map(|p| p.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn paths_are_folded_lexically() {
+        for (path, folded) in [
+            ("a/b", "a/b"),
+            ("./a/./b", "a/b"),
+            ("a/b/", "a/b"),
+            ("a//b", "a/b"),
+            ("a/../b", "b"),
+            ("a/b/../../c", "c"),
+            ("a/..", ""),
+            (".", ""),
+            ("", ""),
+            ("/a/../b/", "/b"),
+            ("/", "/"),
+            ("/a/..", "/"),
+            // A name is not a folder just because it is missing: still folded.
+            ("missing/../x.txt", "x.txt"),
+        ] {
+            assert_eq!(normal_of(path).as_deref(), Some(folded), "{path}");
+        }
+    }
+
+    #[test]
+    fn climbing_above_the_start_is_none() {
+        for path in [
+            "..",
+            "../a",
+            "a/../..",
+            "a/b/../../../c",
+            "./..",
+            "/..",
+            "/a/../..",
+        ] {
+            assert_eq!(normal_of(path), None, "{path}");
+        }
+    }
 }

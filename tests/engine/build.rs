@@ -6,7 +6,8 @@ use crate::common::env;
 use std::collections::HashMap;
 
 use dispatch::apply::step::carried_template;
-use dispatch::build::{self, BuildInputs, Template};
+use dispatch::build::context::{self, BuildInputs};
+use dispatch::build::dockerfile::{TEMPLATE_LABEL, Template};
 use dispatch::engine::docker::DockerEngine;
 use dispatch::engine::{BuildRequest, Engine};
 use dispatch::model::image::{BuildFailure, Builder};
@@ -57,7 +58,7 @@ async fn build(
     args: &HashMap<String, String>,
     builder: Builder,
 ) -> Result<String, BuildFailure> {
-    let context = build::context(inputs);
+    let context = context::context(inputs);
     let args = context.with_args(args);
     engine
         .build(request(context.tar, tag, &args, builder), &|_| {})
@@ -288,7 +289,7 @@ async fn template_carried_by_the_base_image() {
     let base = pinned_base(&engine).await;
     let dockerfile = format!(
         "FROM {base}\nCOPY image-template /image-template\nLABEL {}=/image-template\n",
-        build::TEMPLATE_LABEL
+        TEMPLATE_LABEL
     );
     // Reads the system packages as the original Dispatch base images' templates do, turning
     // `name version` lines into `name-version` words for tdnf.
@@ -338,7 +339,7 @@ async fn template_carried_by_the_base_image() {
     assert_eq!(file(&function, "note.txt"), "from the base");
 
     // A label naming a directory that is not there is an error, not "no template".
-    let broken = format!("FROM {base}\nLABEL {}=/nowhere\n", build::TEMPLATE_LABEL);
+    let broken = format!("FROM {base}\nLABEL {}=/nowhere\n", TEMPLATE_LABEL);
     let broken_id = base_image(
         &engine,
         "dispatch-test/build-template-broken:1",

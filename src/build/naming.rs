@@ -1,0 +1,121 @@
+//! The names dispatch gives the images it builds: `<destination>/<name>:<digest>`, whether a
+//! reference lives under the destination (pushed there), and whether a destination from
+//! `dispatch.toml` makes valid references at all.
+
+use crate::model::reference::ImageRef;
+
+/// A `destination` in `dispatch.toml` that does not make valid image references.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DestinationError {
+    /// It parses, but as a reference by digest.
+    #[error(
+        "invalid registry destination {0:?}: expected [registry/]path, e.g. 127.0.0.1:5000/functions"
+    )]
+    Digest(String),
+    #[error(
+        "invalid registry destination {destination:?}: {reason}; expected [registry/]path, e.g. 127.0.0.1:5000/functions"
+    )]
+    Invalid { destination: String, reason: String },
+}
+
+/// `<destination>/<name lowercased>:<first 32 hex of digest>`, or `dispatch/<name>:<...>` with
+/// no destination. Trailing `-` of the name are dropped (a repository name cannot end in one).
+///
+/// Panics when the destination does not make a valid reference: check it with
+/// [`check_destination`] when the settings are read.
+pub fn image_reference(destination: Option<&str>, name: &str, digest: &str) -> ImageRef {
+    let text = reference_text(destination, name, digest);
+    ImageRef::parse(&text).unwrap_or_else(|e| {
+        panic!("image reference {text:?} is invalid ({e}): check_destination was not called")
+    })
+}
+
+/// Whether `reference`, an image dispatch built, lives under `destination`: pushed there, so
+/// that the registry, not the engine, says whether it exists.
+pub fn under_destination(destination: Option<&str>, reference: &str) -> bool {
+    destination.is_some_and(|d| {
+        reference
+            .strip_prefix(d.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// Whether `destination` (`[registry/]path`, from `dispatch.toml`) makes valid image references.
+pub fn check_destination(destination: Option<&str>) -> Result<(), DestinationError> {
+    let text = reference_text(destination, "x", &"0".repeat(64));
+    let destination = destination.unwrap_or_default().to_string();
+    match ImageRef::parse(&text) {
+        Ok(reference) if reference.digest.is_none() => Ok(()),
+        Ok(_) => Err(DestinationError::Digest(destination)),
+        Err(reason) => Err(DestinationError::Invalid {
+            destination,
+            reason,
+        }),
+    }
+}
+
+fn reference_text(destination: Option<&str>, name: &str, digest: &str) -> String {
+    let destination = destination.unwrap_or("dispatch").trim_end_matches('/');
+    let name = name.to_ascii_lowercase();
+    let name = name.trim_end_matches('-');
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    let tag = &hex[..hex.len().min(32)];
+    format!("{destination}/{name}:{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_reference_is_lowercase_destination_name_and_digest() {
+        let digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let r = image_reference(Some("127.0.0.1:5000/functions/"), "My-Image", digest);
+        assert_eq!(
+            r.as_str(),
+            "127.0.0.1:5000/functions/my-image:0123456789abcdef0123456789abcdef"
+        );
+        assert_eq!(r.domain.as_deref(), Some("127.0.0.1:5000"));
+        assert_eq!(r.tag.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        let r = image_reference(None, "PANDAS", &format!("sha256:{digest}"));
+        assert_eq!(
+            r.as_str(),
+            "dispatch/pandas:0123456789abcdef0123456789abcdef"
+        );
+        // A name ending in `-` is valid for dispatch, not for a repository.
+        let r = image_reference(None, "a--", digest);
+        assert_eq!(r.path, "dispatch/a");
+    }
+
+    #[test]
+    fn images_under_the_destination_are_pushed_ones() {
+        let destination = Some("127.0.0.1:5000/functions/");
+        assert!(under_destination(
+            destination,
+            "127.0.0.1:5000/functions/a:1"
+        ));
+        assert!(!under_destination(
+            destination,
+            "127.0.0.1:5000/functions-b/a:1"
+        ));
+        assert!(!under_destination(destination, "dispatch/a:1"));
+        assert!(!under_destination(None, "dispatch/a:1"));
+    }
+
+    #[test]
+    fn destinations_are_checked() {
+        assert_eq!(check_destination(None), Ok(()));
+        assert_eq!(check_destination(Some("127.0.0.1:5000/functions")), Ok(()));
+        assert_eq!(check_destination(Some("registry.lan/a/b/")), Ok(()));
+        for bad in [
+            "Registry.LAN/UPPER",
+            "",
+            "a b",
+            "reg/x@sha256",
+            "reg:99999/x",
+        ] {
+            let err = check_destination(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+}
