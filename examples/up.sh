@@ -13,6 +13,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DISPATCH_SERVICES_DIR="${DISPATCH_SERVICES_DIR:-/tmp/dispatch-quickstart}"
 export DISPATCH_REGISTRY_PORT=5000   # examples/*/base-images.yaml name 127.0.0.1:5000
 export DISPATCH_PIP_PORT=8000        # examples/*/dispatch.toml name the wheelhouse on :8000
+export DISPATCH_SERVICES_ONLY=registry  # none of the tests' registries and images
 
 bash "$ROOT/.ci/python-base" >/dev/null
 echo "==> up: registry 127.0.0.1:5000, wheelhouse http://127.0.0.1:8000/ (services in $DISPATCH_SERVICES_DIR)" >&2
