@@ -91,7 +91,8 @@ pub async fn run<E: Engine, R: Registry>(
                 }
                 (Outcome::Done, message, leftover)
             }
-            Err(reason) => {
+            Err(error) => {
+                let reason = error.to_string();
                 record::failure(state, change, &reason, &mut tally, stamp);
                 (Outcome::Failed, reason, None)
             }

@@ -3,21 +3,20 @@
 //! returns what it did for [`super::record`] to write down.
 
 use std::collections::HashMap;
-use std::fmt::Display;
 
 use super::Context;
 use super::record::{self, Done};
 use crate::build::context::{self, BuildInputs};
 use crate::build::dockerfile::{TEMPLATE_LABEL, Template};
 use crate::build::naming::image_reference;
-use crate::build::recipe::{self, Existing};
-use crate::catalog;
-use crate::engine::{BuildRequest, Engine};
-use crate::model::image::Builder;
-use crate::model::reference::ImageRef;
+use crate::build::recipe::{self, Existing, NoDockerfile, NotPulled};
+use crate::catalog::{self, CatalogError};
+use crate::engine::{BuildRequest, Engine, EngineError};
+use crate::model::image::{BuildFailure, Builder};
+use crate::model::reference::{ImageRef, ReferenceError};
 use crate::model::{Address, BaseImageSpec, ImageSpec, Language, Resource, Revision, Spec};
 use crate::plan::{Action, Change};
-use crate::policy::check;
+use crate::policy::check::{self, Refused};
 use crate::registry::Registry;
 use crate::state::{Observed, State};
 
@@ -87,9 +86,46 @@ impl From<Done> for Finished {
     }
 }
 
-/// An error as the reason a step records.
-fn text(error: impl Display) -> String {
-    error.to_string()
+/// Why a step failed: what it says is the reason recorded for the resource.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error(transparent)]
+    NotPulled(#[from] NotPulled),
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    NoDockerfile(#[from] NoDockerfile),
+    #[error(
+        "{error}\nthe plan pulls {url} at {digest}, which the registry no longer has: make a new plan"
+    )]
+    PlannedGone {
+        error: EngineError,
+        url: String,
+        digest: String,
+    },
+    #[error("base image {0} is not in the state")]
+    BaseMissing(String),
+    #[error("refused: the policies check what images hold, and this one could not be read: {0}")]
+    Unreadable(CatalogError),
+    #[error("{}", record::build_failure_reason(.reference, .failure))]
+    Build {
+        reference: String,
+        failure: BuildFailure,
+    },
+    #[error("cannot read the template of image {0}: the engine does not hold it")]
+    TemplateImageGone(String),
+    #[error("cannot read the template of image {image} ({TEMPLATE_LABEL}={dir}): {error}")]
+    TemplateFiles {
+        image: String,
+        dir: String,
+        error: EngineError,
+    },
+    #[error("nothing to create")]
+    Nothing,
 }
 
 /// Runs the step for `change`; the error is the reason recorded for it.
@@ -97,7 +133,7 @@ pub(super) async fn run<E: Engine, R: Registry>(
     change: &Change,
     inputs: Inputs,
     cx: &Context<'_, E, R>,
-) -> Result<Finished, String> {
+) -> Result<Finished, StepError> {
     let address = &change.address;
     match (change.action, change.after.as_ref().map(|r| &r.spec)) {
         (Action::Delete, _) => {
@@ -113,7 +149,7 @@ pub(super) async fn run<E: Engine, R: Registry>(
         }
         (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx).await,
         (_, Some(Spec::Image(image))) => build(address, image, inputs, cx).await,
-        (_, None) => Err("nothing to create".into()),
+        (_, None) => Err(StepError::Nothing),
     }
 }
 
@@ -124,7 +160,7 @@ async fn pull<E: Engine, R: Registry>(
     base: &BaseImageSpec,
     planned: Option<&str>,
     cx: &Context<'_, E, R>,
-) -> Result<Finished, String> {
+) -> Result<Finished, StepError> {
     let url = &base.docker_url;
     let planned = planned.filter(|_| url.digest.is_none());
     let (reference, what) = match planned {
@@ -146,11 +182,13 @@ async fn pull<E: Engine, R: Registry>(
         .engine
         .pull(&reference, &progress)
         .await
-        .map_err(|e| match planned {
-            Some(digest) => format!(
-                "{e}\nthe plan pulls {url} at {digest}, which the registry no longer has: make a new plan"
-            ),
-            None => e.to_string(),
+        .map_err(|error| match planned {
+            Some(digest) => StepError::PlannedGone {
+                error,
+                url: url.to_string(),
+                digest: digest.to_string(),
+            },
+            None => error.into(),
         })?;
     let digest = url
         .digest
@@ -188,13 +226,15 @@ async fn checked<E: Engine, R: Registry>(
     address: &Address,
     image: &str,
     base: Option<&str>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StepError> {
     cx.reporter.started(address, "reading what it holds");
     match catalog::ensure(cx.engine, cx.catalogs, image, base).await {
-        Ok(taken) => check::verdict(&check::catalog(cx.policies, address, &taken.entries())),
-        Err(e) if check::checks_packages(cx.policies) => Err(format!(
-            "refused: the policies check what images hold, and this one could not be read: {e}"
-        )),
+        Ok(taken) => Ok(check::verdict(&check::catalog(
+            cx.policies,
+            address,
+            &taken.entries(),
+        ))?),
+        Err(e) if check::checks_packages(cx.policies) => Err(StepError::Unreadable(e)),
         Err(e) => Ok(Some(format!("not catalogued: {e}"))),
     }
 }
@@ -204,30 +244,23 @@ async fn build<E: Engine, R: Registry>(
     image: &ImageSpec,
     inputs: Inputs,
     cx: &Context<'_, E, R>,
-) -> Result<Finished, String> {
+) -> Result<Finished, StepError> {
     let progress = |p| cx.reporter.progress(address, &p);
     let base_name = &image.base_image_name;
     let (base_resource, base_observed) = inputs
         .base
-        .ok_or_else(|| format!("base image {base_name} is not in the state"))?;
+        .ok_or_else(|| StepError::BaseMissing(base_name.clone()))?;
     let Spec::BaseImage(base) = &base_resource.spec else {
-        return Err(format!("base image {base_name} has not been pulled"));
+        return Err(NotPulled(base_name.clone()).into());
     };
     let pin = recipe::pin(base_name, base, base_observed.as_ref())?;
     // The engine may have lost the base since it was pulled (a fresh CI runner, say), and its
     // template is read from the engine: pull it again, by digest.
-    if pin.by_digest
-        && cx
-            .engine
-            .inspect(&pin.reference)
-            .await
-            .map_err(text)?
-            .is_none()
-    {
+    if pin.by_digest && cx.engine.inspect(&pin.reference).await?.is_none() {
         cx.reporter
             .started(address, &format!("pulling its base {}", pin.reference));
         let pinned = ImageRef::parse(&pin.reference)?;
-        cx.engine.pull(&pinned, &progress).await.map_err(text)?;
+        cx.engine.pull(&pinned, &progress).await?;
     }
     let template = match recipe::override_template(&cx.options.templates, base.language) {
         Some(template) => template,
@@ -244,7 +277,7 @@ async fn build<E: Engine, R: Registry>(
     });
     let destination = cx.options.destination.as_deref();
     let reference = image_reference(destination, &address.name, &context.digest);
-    let local = cx.engine.inspect(reference.as_str()).await.map_err(text)?;
+    let local = cx.engine.inspect(reference.as_str()).await?;
     let remote = match destination {
         Some(_) => cx.registries.digest(&reference).await.ok(),
         None => None,
@@ -275,7 +308,10 @@ async fn build<E: Engine, R: Registry>(
                 .engine
                 .build(request, &progress)
                 .await
-                .map_err(|failure| record::build_failure_reason(reference.as_str(), &failure))?;
+                .map_err(|failure| StepError::Build {
+                    reference: reference.to_string(),
+                    failure,
+                })?;
             Some(id)
         }
     };
@@ -296,7 +332,7 @@ async fn build<E: Engine, R: Registry>(
         Existing::Push => {
             cx.reporter
                 .started(address, &format!("pushing {reference}, built earlier"));
-            let digest = cx.engine.push(&reference, &progress).await.map_err(text)?;
+            let digest = cx.engine.push(&reference, &progress).await?;
             (Done::Pushed(observed(Some(digest))), None)
         }
         Existing::Build => {
@@ -304,7 +340,7 @@ async fn build<E: Engine, R: Registry>(
                 Some(_) => {
                     cx.reporter
                         .started(address, &format!("pushing {reference}"));
-                    Some(cx.engine.push(&reference, &progress).await.map_err(text)?)
+                    Some(cx.engine.push(&reference, &progress).await?)
                 }
                 None => None,
             };
@@ -328,15 +364,16 @@ async fn build<E: Engine, R: Registry>(
 pub async fn carried_template<E: Engine>(
     engine: &E,
     image: &str,
-) -> Result<Option<Vec<(String, Vec<u8>)>>, String> {
-    let base = engine.inspect(image).await.map_err(text)?.ok_or_else(|| {
-        format!("cannot read the template of image {image}: the engine does not hold it")
-    })?;
+) -> Result<Option<Vec<(String, Vec<u8>)>>, StepError> {
+    let base =
+        (engine.inspect(image).await?).ok_or_else(|| StepError::TemplateImageGone(image.into()))?;
     let Some(dir) = recipe::template_dir(&base) else {
         return Ok(None);
     };
-    let files = engine.files(image, &dir).await.map_err(|e| {
-        format!("cannot read the template of image {image} ({TEMPLATE_LABEL}={dir}): {e}")
+    let files = (engine.files(image, &dir).await).map_err(|error| StepError::TemplateFiles {
+        image: image.into(),
+        dir: dir.clone(),
+        error,
     })?;
-    recipe::carried_template(image, &dir, files).map(Some)
+    Ok(Some(recipe::carried_template(image, &dir, files)?))
 }

@@ -2,7 +2,7 @@
 //! reference lives under the destination (pushed there), and whether a destination from
 //! `dispatch.toml` makes valid references at all.
 
-use crate::model::reference::ImageRef;
+use crate::model::reference::{ImageRef, ReferenceError};
 
 /// A `destination` in `dispatch.toml` that does not make valid image references.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,7 +15,10 @@ pub enum DestinationError {
     #[error(
         "invalid registry destination {destination:?}: {reason}; expected [registry/]path, e.g. 127.0.0.1:5000/functions"
     )]
-    Invalid { destination: String, reason: String },
+    Invalid {
+        destination: String,
+        reason: ReferenceError,
+    },
 }
 
 /// `<destination>/<name lowercased>:<first 32 hex of digest>`, or `dispatch/<name>:<...>` with

@@ -20,9 +20,24 @@ pub struct Pin {
     pub by_digest: bool,
 }
 
+/// A base image an image cannot be built on yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("base image {0} has not been pulled")]
+pub struct NotPulled(pub String);
+
+/// A base image whose template label names a folder without a Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "image {image} names {dir} as its template ({TEMPLATE_LABEL}), but {dir}/Dockerfile is not in the image"
+)]
+pub struct NoDockerfile {
+    pub image: String,
+    pub dir: String,
+}
+
 /// Pins the base `name` as it was pulled: by registry digest, else by image id.
-pub fn pin(name: &str, spec: &BaseImageSpec, pulled: Option<&Observed>) -> Result<Pin, String> {
-    let not_pulled = || format!("base image {name} has not been pulled");
+pub fn pin(name: &str, spec: &BaseImageSpec, pulled: Option<&Observed>) -> Result<Pin, NotPulled> {
+    let not_pulled = || NotPulled(name.to_string());
     let pulled = pulled.ok_or_else(not_pulled)?;
     match (&pulled.digest, &pulled.image_id) {
         (Some(digest), _) => Ok(Pin {
@@ -67,13 +82,14 @@ pub fn carried_template(
     image: &str,
     dir: &str,
     files: Vec<(String, Vec<u8>)>,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+) -> Result<Vec<(String, Vec<u8>)>, NoDockerfile> {
     if files.iter().any(|(path, _)| path == "Dockerfile") {
         Ok(files)
     } else {
-        Err(format!(
-            "image {image} names {dir} as its template ({TEMPLATE_LABEL}), but {dir}/Dockerfile is not in the image"
-        ))
+        Err(NoDockerfile {
+            image: image.into(),
+            dir: dir.into(),
+        })
     }
 }
 
@@ -198,7 +214,7 @@ mod tests {
         );
         assert_eq!(builder(Builder::BuildKit, &by_id), Builder::Classic);
         assert_eq!(
-            pin("b", &base(), None).unwrap_err(),
+            pin("b", &base(), None).unwrap_err().to_string(),
             "base image b has not been pulled"
         );
         assert!(pin("b", &base(), Some(&observed(None, None, None))).is_err());
@@ -221,7 +237,7 @@ mod tests {
         let files = vec![("Dockerfile".to_string(), b"FROM x".to_vec())];
         assert!(carried_template("i", "/t", files).is_ok());
         assert_eq!(
-            carried_template("i", "/t", vec![]).unwrap_err(),
+            carried_template("i", "/t", vec![]).unwrap_err().to_string(),
             "image i names /t as its template (io.dispatchframework.imageTemplate), but /t/Dockerfile is not in the image"
         );
     }

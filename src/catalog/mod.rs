@@ -5,9 +5,9 @@
 pub mod query;
 pub mod scan;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::model::catalog::{Catalog, Filled};
-use crate::state::{Catalogs, State};
+use crate::state::{Catalogs, State, StateError};
 use query::recorded;
 
 /// The catalogs of an image and of its base, as [`ensure`] finds or takes them.
@@ -25,6 +25,17 @@ impl Taken {
     }
 }
 
+/// Why an image's catalog could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Recorded(StateError),
+    #[error("cannot read what image {image} holds: {error}")]
+    Read { image: String, error: EngineError },
+    #[error("cannot record the catalog of image {image}: {error}")]
+    Record { image: String, error: StateError },
+}
+
 /// The catalog of engine image `image` over that of `base` (an engine image id too): the
 /// recorded ones, or else read from the engine (without running anything) and recorded. An
 /// image that is never rebuilt is read once.
@@ -33,12 +44,12 @@ pub async fn ensure<E: Engine>(
     store: &dyn Catalogs,
     image: &str,
     base: Option<&str>,
-) -> Result<Taken, String> {
+) -> Result<Taken, CatalogError> {
     let ids: Vec<String> = std::iter::once(image)
         .chain(base)
         .map(str::to_string)
         .collect();
-    let mut found = store.catalogs(&ids).map_err(|e| e.to_string())?;
+    let mut found = store.catalogs(&ids).map_err(CatalogError::Recorded)?;
     let mut read = 0;
     let base = match base {
         None => None,
@@ -69,15 +80,21 @@ async fn take<E: Engine>(
     store: &dyn Catalogs,
     image: &str,
     base: Option<(&str, &Catalog)>,
-) -> Result<Catalog, String> {
+) -> Result<Catalog, CatalogError> {
     let files = engine
         .select(image, scan::ROOTS, scan::wanted, scan::LIMITS)
         .await
-        .map_err(|e| format!("cannot read what image {image} holds: {e}"))?;
+        .map_err(|error| CatalogError::Read {
+            image: image.into(),
+            error,
+        })?;
     let catalog = Catalog::layered(scan::scan(&files), base);
     store
         .put_catalog(image, &catalog)
-        .map_err(|e| format!("cannot record the catalog of image {image}: {e}"))?;
+        .map_err(|error| CatalogError::Record {
+            image: image.into(),
+            error,
+        })?;
     Ok(catalog)
 }
 

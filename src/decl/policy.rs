@@ -249,7 +249,7 @@ impl Loader<'_> {
     }
 
     /// A string naming one of `names`, parsed; anything else is an error with a suggestion.
-    fn parsed<T: FromStr<Err = String>>(
+    fn parsed<T: FromStr<Err: std::fmt::Display>>(
         &mut self,
         file: &Path,
         key: &str,
@@ -262,7 +262,7 @@ impl Loader<'_> {
             Err(message) => {
                 let hint = suggest(&text, names.iter().copied())
                     .unwrap_or_else(|| format!("one of: {}", names.join(", ")));
-                self.invalid(file, node, message, &hint)
+                self.invalid(file, node, message.to_string(), &hint)
             }
         }
     }

@@ -30,14 +30,19 @@ impl fmt::Display for Severity {
     }
 }
 
-impl std::str::FromStr for Severity {
-    type Err = String;
+/// A severity that is neither `error` nor `warning`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity {0:?}: expected error or warning")]
+pub struct UnknownSeverity(pub String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl std::str::FromStr for Severity {
+    type Err = UnknownSeverity;
+
+    fn from_str(s: &str) -> Result<Self, UnknownSeverity> {
         match s {
             "error" => Ok(Severity::Error),
             "warning" => Ok(Severity::Warning),
-            _ => Err(format!("unknown severity {s:?}: expected error or warning")),
+            _ => Err(UnknownSeverity(s.into())),
         }
     }
 }

@@ -18,13 +18,44 @@ pub struct ImageRef {
     pub digest: Option<String>,
 }
 
+/// Why a text is not an image reference; each says what the grammar wants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("an image reference cannot be empty")]
+    Empty,
+    #[error("image reference is too long")]
+    TooLong,
+    #[error("repository name must not be longer than 255 characters")]
+    NameTooLong,
+    #[error("repository name is missing")]
+    NoRepository,
+    #[error("invalid tag {0:?}: a tag is 1-128 of [A-Za-z0-9_.-] and cannot start with `.` or `-`")]
+    Tag(String),
+    #[error("invalid digest {0:?}: expected `sha256:<64 hex digits>`")]
+    DigestForm(String),
+    #[error("invalid digest {0:?}: expected `sha256:<64 lowercase hex digits>`")]
+    Digest(String),
+    #[error("invalid registry port in {0:?}")]
+    Port(String),
+    #[error("invalid registry host {0:?}")]
+    Host(String),
+    #[error("repository path has an empty component (`//` or a trailing `/`)")]
+    EmptyComponent,
+    #[error("repository name {0:?} must be lowercase")]
+    Uppercase(String),
+    #[error(
+        "invalid repository name {0:?}: use lowercase letters and digits, separated by `.`, `_`, `__` or `-`"
+    )]
+    Component(String),
+}
+
 impl ImageRef {
-    pub fn parse(text: &str) -> Result<ImageRef, String> {
+    pub fn parse(text: &str) -> Result<ImageRef, ReferenceError> {
         if text.is_empty() {
-            return Err("an image reference cannot be empty".into());
+            return Err(ReferenceError::Empty);
         }
         if text.len() > 255 + 128 + 72 {
-            return Err("image reference is too long".into());
+            return Err(ReferenceError::TooLong);
         }
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => (rest, Some(parse_digest(digest)?)),
@@ -40,7 +71,7 @@ impl ImageRef {
             check_tag(tag)?;
         }
         if name.len() > 255 {
-            return Err("repository name must not be longer than 255 characters".into());
+            return Err(ReferenceError::NameTooLong);
         }
         let (domain, path) = match name.split_once('/') {
             Some((first, path)) if first.contains(['.', ':']) || first == "localhost" => {
@@ -50,7 +81,7 @@ impl ImageRef {
             _ => (None, name),
         };
         if path.is_empty() {
-            return Err("repository name is missing".into());
+            return Err(ReferenceError::NoRepository);
         }
         for component in path.split('/') {
             check_path_component(component)?;
@@ -77,7 +108,7 @@ impl ImageRef {
     }
 }
 
-fn check_tag(tag: &str) -> Result<(), String> {
+fn check_tag(tag: &str) -> Result<(), ReferenceError> {
     let mut chars = tag.chars();
     let first_ok = chars
         .next()
@@ -86,18 +117,14 @@ fn check_tag(tag: &str) -> Result<(), String> {
         || tag.len() > 128
         || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
     {
-        return Err(format!(
-            "invalid tag {tag:?}: a tag is 1-128 of [A-Za-z0-9_.-] and cannot start with `.` or `-`"
-        ));
+        return Err(ReferenceError::Tag(tag.into()));
     }
     Ok(())
 }
 
-fn parse_digest(digest: &str) -> Result<String, String> {
+fn parse_digest(digest: &str) -> Result<String, ReferenceError> {
     let Some((algorithm, hex)) = digest.split_once(':') else {
-        return Err(format!(
-            "invalid digest {digest:?}: expected `sha256:<64 hex digits>`"
-        ));
+        return Err(ReferenceError::DigestForm(digest.into()));
     };
     let hex_ok = hex
         .chars()
@@ -108,14 +135,12 @@ fn parse_digest(digest: &str) -> Result<String, String> {
         _ => false,
     };
     if !hex_ok || !len_ok {
-        return Err(format!(
-            "invalid digest {digest:?}: expected `sha256:<64 lowercase hex digits>`"
-        ));
+        return Err(ReferenceError::Digest(digest.into()));
     }
     Ok(digest.to_string())
 }
 
-fn check_domain(domain: &str) -> Result<(), String> {
+fn check_domain(domain: &str) -> Result<(), ReferenceError> {
     let (host, port) = match domain.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(']') || domain.starts_with('[') => (host, Some(port)),
         _ => (domain, None),
@@ -125,7 +150,7 @@ fn check_domain(domain: &str) -> Result<(), String> {
             || !port.chars().all(|c| c.is_ascii_digit())
             || port.parse::<u16>().is_err())
     {
-        return Err(format!("invalid registry port in {domain:?}"));
+        return Err(ReferenceError::Port(domain.into()));
     }
     let valid_label = |label: &str| {
         !label.is_empty()
@@ -135,17 +160,17 @@ fn check_domain(domain: &str) -> Result<(), String> {
     };
     let ipv6 = host.starts_with('[') && host.ends_with(']');
     if !ipv6 && !host.split('.').all(valid_label) {
-        return Err(format!("invalid registry host {host:?}"));
+        return Err(ReferenceError::Host(host.into()));
     }
     Ok(())
 }
 
-fn check_path_component(component: &str) -> Result<(), String> {
+fn check_path_component(component: &str) -> Result<(), ReferenceError> {
     if component.is_empty() {
-        return Err("repository path has an empty component (`//` or a trailing `/`)".into());
+        return Err(ReferenceError::EmptyComponent);
     }
     if component.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!("repository name {component:?} must be lowercase"));
+        return Err(ReferenceError::Uppercase(component.into()));
     }
     // path-component := [a-z0-9]+ (separator [a-z0-9]+)*, separator := [_.] | __ | [-]+
     let bytes = component.as_bytes();
@@ -166,9 +191,7 @@ fn check_path_component(component: &str) -> Result<(), String> {
         let valid =
             matches!(separator, b"_" | b"." | b"__") || separator.iter().all(|&b| b == b'-');
         if !valid || previous_separator.is_some() || i == bytes.len() {
-            return Err(format!(
-                "invalid repository name {component:?}: use lowercase letters and digits, separated by `.`, `_`, `__` or `-`"
-            ));
+            return Err(ReferenceError::Component(component.into()));
         }
     }
     Ok(())
@@ -181,8 +204,8 @@ impl fmt::Display for ImageRef {
 }
 
 impl TryFrom<String> for ImageRef {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
+    type Error = ReferenceError;
+    fn try_from(text: String) -> Result<Self, ReferenceError> {
         ImageRef::parse(&text)
     }
 }

@@ -4,6 +4,7 @@ use crate::build::naming::DestinationError;
 use crate::config::SettingsError;
 use crate::engine::EngineError;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
+use crate::model::reference::ReferenceError;
 use crate::model::words::agree;
 use crate::model::{
     Address, Kind, NAME_RULE, PACKAGE_NAME_PUNCTUATION, PACKAGE_VERSION_PUNCTUATION,
@@ -82,7 +83,7 @@ pub enum Error {
     #[error("invalid tag {0:?}")]
     InvalidTag(String),
     #[error("invalid image reference {url:?}: {reason}")]
-    InvalidReference { url: String, reason: String },
+    InvalidReference { url: String, reason: ReferenceError },
     #[error("{0}")]
     InvalidLanguage(String),
     #[error("{path}: {detail}")]

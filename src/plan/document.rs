@@ -134,20 +134,20 @@ impl Document {
     }
 
     /// The plan this document describes, or why it cannot be read as one.
-    pub fn into_plan(self) -> Result<Plan, String> {
+    pub fn into_plan(self) -> Result<Plan, DocumentError> {
         let major = self.format_version.split('.').next().unwrap_or_default();
         if major != FORMAT_MAJOR {
-            return Err(format!(
-                "format version {}, this dispatch reads {FORMAT_MAJOR}.x",
-                self.format_version
-            ));
+            return Err(DocumentError::Version(self.format_version));
         }
         let changes = self
             .resource_changes
             .into_iter()
             .map(|e| {
                 let action = Action::from_terraform(&e.change.actions).ok_or_else(|| {
-                    format!("{}: unknown actions {:?}", e.address, e.change.actions)
+                    DocumentError::Actions {
+                        address: e.address.clone(),
+                        actions: e.change.actions.clone(),
+                    }
                 })?;
                 Ok(Change {
                     address: e.address,
@@ -159,25 +159,21 @@ impl Document {
                     digest: e.digest,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, DocumentError>>()?;
         let drift = self
             .resource_drift
             .into_iter()
             .map(|e| {
-                let observed = |o: Option<Observed>, what: &str| {
-                    o.ok_or_else(|| format!("{}: drift without its {what}", e.address))
+                let observed = |o: Option<Observed>| {
+                    o.ok_or_else(|| DocumentError::DriftWithoutBefore(e.address.clone()))
                 };
                 let drift = match e.change.after {
                     Some(after) => Drift::Moved {
-                        recorded: observed(e.change.before, "before")?
-                            .digest
-                            .unwrap_or_default(),
+                        recorded: observed(e.change.before)?.digest.unwrap_or_default(),
                         current: after.digest.unwrap_or_default(),
                     },
                     None => Drift::Missing {
-                        reference: observed(e.change.before, "before")?
-                            .reference
-                            .unwrap_or_default(),
+                        reference: observed(e.change.before)?.reference.unwrap_or_default(),
                         detail: e.reason.join("; "),
                     },
                 };
@@ -186,13 +182,27 @@ impl Document {
                     drift,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, DocumentError>>()?;
         Ok(Plan {
             changes,
             drift,
             warnings: Vec::new(),
         })
     }
+}
+
+/// Why a document cannot be read as a plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("format version {0}, this dispatch reads {FORMAT_MAJOR}.x")]
+    Version(String),
+    #[error("{address}: unknown actions {actions:?}")]
+    Actions {
+        address: Address,
+        actions: Vec<String>,
+    },
+    #[error("{0}: drift without its before")]
+    DriftWithoutBefore(Address),
 }
 
 /// A moved tag is an update of the digest; a missing image, a deletion done elsewhere.
@@ -307,7 +317,7 @@ mod tests {
         let mut document = Document::new(&Plan::default());
         document.format_version = "3.0".into();
         assert_eq!(
-            document.into_plan().unwrap_err(),
+            document.into_plan().unwrap_err().to_string(),
             "format version 3.0, this dispatch reads 2.x"
         );
     }

@@ -119,7 +119,7 @@ impl SavedPlan {
             }
         })?;
         Ok(SavedPlan {
-            plan: file.document.into_plan().map_err(invalid)?,
+            plan: (file.document.into_plan()).map_err(|e| invalid(e.to_string()))?,
             created: file.created,
             lineage: file.lineage,
             serial: file.serial,

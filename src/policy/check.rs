@@ -354,9 +354,14 @@ pub fn checks_packages(policies: &[Policy]) -> bool {
     policies.iter().any(|p| p.packages.is_some())
 }
 
+/// An image the policies refuse: the rules it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused by policy: {0}")]
+pub struct Refused(pub String);
+
 /// What `violations` of an image mean at apply: the reason it is refused for (its errors),
 /// or a note of its warnings.
-pub fn verdict(violations: &[Violation]) -> Result<Option<String>, String> {
+pub fn verdict(violations: &[Violation]) -> Result<Option<String>, Refused> {
     let messages = |severity| {
         let found: Vec<&str> = violations
             .iter()
@@ -366,7 +371,7 @@ pub fn verdict(violations: &[Violation]) -> Result<Option<String>, String> {
         (!found.is_empty()).then(|| found.join("; "))
     };
     match messages(Severity::Error) {
-        Some(errors) => Err(format!("refused by policy: {errors}")),
+        Some(errors) => Err(Refused(errors)),
         None => Ok(messages(Severity::Warning).map(|w| format!("policy warning: {w}"))),
     }
 }
@@ -516,6 +521,7 @@ mod tests {
         assert!(
             verdict(&catalog(&denied, &address, &entries))
                 .unwrap_err()
+                .to_string()
                 .starts_with("refused by policy: it holds openssl")
         );
         // Allowing pypi packages leaves the base's own pip alone.

@@ -347,7 +347,10 @@ async fn template_carried_by_the_base_image() {
     )
     .await;
     let err = carried_template(&engine, &broken_id).await.unwrap_err();
-    assert!(err.contains("/nowhere is not in the image"), "{err}");
+    assert!(
+        err.to_string().contains("/nowhere is not in the image"),
+        "{err}"
+    );
 
     for tag in [
         tag,
