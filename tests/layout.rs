@@ -11,7 +11,8 @@
 //! 3. The top-level modules import each other without a circle, and nothing in the library
 //!    names the binary's `commands` or `main`.
 //!
-//! Test code (`#[cfg(test)]` modules and the fakes they declare) is not held to these rules.
+//! Test code (`#[cfg(test)]` modules, the fakes they declare, and the harness behind the
+//! `testing` feature) is not held to these rules.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -51,7 +52,6 @@ const NOT_PURE: &[&str] = &[
     "source::git",
     "state::local",
     "state::postgres",
-    "state::conformance",
 ];
 
 const ADAPTERS: &[&str] = &[
@@ -112,12 +112,16 @@ fn code_of(text: &str) -> String {
     code
 }
 
+/// What declares a module for tests only: the crate's own, or other crates' too (the `testing`
+/// feature, which tests/ and benches/ turn on).
+const TEST_ONLY: &[&str] = &["#[cfg(test)]", "#[cfg(any(test, feature = \"testing\"))]"];
+
 /// The child modules `code` declares only for tests (`#[cfg(test)] mod fake;`).
 fn test_only_children(code: &str) -> BTreeSet<String> {
     let mut children = BTreeSet::new();
     let mut lines = code.lines().peekable();
     while let Some(line) = lines.next() {
-        if line.trim() != "#[cfg(test)]" {
+        if !TEST_ONLY.contains(&line.trim()) {
             continue;
         }
         if let Some(next) = lines.peek() {
@@ -335,7 +339,13 @@ fn the_layout_keeps_its_rules() {
         );
     }
     // `source::memory` is compiled in: the fuzz targets load declarations from memory.
-    for test_only in ["engine::fake", "registry::fake", "state::memory"] {
+    // `state::conformance` is built for tests and the `testing` feature: not in a release.
+    for test_only in [
+        "engine::fake",
+        "registry::fake",
+        "state::memory",
+        "state::conformance",
+    ] {
         assert!(
             !names.contains(test_only),
             "{test_only} should be test-only"
