@@ -1,12 +1,13 @@
 //! Requests to registries and the engine that fail for a moment (a refused connection, a 5xx,
 //! a 429, a timeout) are tried again, with exponential backoff and jitter; the whole of it is
-//! bounded by `--timeout`, so that a peer that hangs never hangs dispatch.
+//! bounded by `--timeout`, so that a peer that hangs never hangs dispatch. A state lock that
+//! another run holds is tried again, at a steady pace, until the lock timeout ([`wait`]).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BlockingRetryable, ExponentialBuilder, Retryable};
 
 /// How many times a request is tried before its error stands.
 pub const ATTEMPTS: usize = 3;
@@ -58,6 +59,23 @@ where
         error,
         attempts: attempts.load(Ordering::SeqCst),
     })
+}
+
+/// Tries `attempt` until it succeeds, fails other than `busy` says, or `timeout` has passed,
+/// when the last try's error stands (for a lock, the holder that keeps it). The tries are
+/// `every` apart, the last pause cut short to end at the deadline; a zero timeout tries once.
+pub fn wait<T, E>(
+    timeout: Duration,
+    every: Duration,
+    attempt: impl FnMut() -> Result<T, E>,
+    busy: impl FnMut(&E) -> bool,
+) -> Result<T, E> {
+    let deadline = Instant::now() + timeout;
+    let pauses = std::iter::from_fn(move || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then(|| left.min(every))
+    });
+    BlockingRetryable::retry(attempt, pauses).when(busy).call()
 }
 
 /// `3 attempts`, `1 attempt`.
@@ -129,6 +147,58 @@ mod tests {
             |_| true,
         ));
         assert_eq!(result, Ok(2));
+    }
+
+    #[test]
+    fn a_wait_tries_until_the_timeout_then_the_last_refusal_stands() {
+        let calls = Cell::new(0);
+        let started = Instant::now();
+        let result: Result<(), _> = wait(
+            Duration::from_millis(50),
+            Duration::from_millis(20),
+            || {
+                calls.set(calls.get() + 1);
+                Err(calls.get())
+            },
+            |_| true,
+        );
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // At 0, 20, 40 and 50 ms (the last pause cut to the deadline), or fewer on a busy
+        // machine; the refusal that stands is the last one.
+        assert!((2..=4).contains(&calls.get()), "{}", calls.get());
+        assert_eq!(result, Err(calls.get()));
+    }
+
+    #[test]
+    fn a_wait_ends_at_a_success_or_a_lasting_error_and_a_zero_timeout_tries_once() {
+        let calls = Cell::new(0);
+        let attempt = || {
+            calls.set(calls.get() + 1);
+            if calls.get() < 3 {
+                Err("busy")
+            } else {
+                Ok(calls.get())
+            }
+        };
+        let every = Duration::from_millis(1);
+        assert_eq!(
+            wait(Duration::from_secs(60), every, attempt, |_| true),
+            Ok(3)
+        );
+        let calls = Cell::new(0);
+        let failing = || {
+            calls.set(calls.get() + 1);
+            Err::<(), _>("broken")
+        };
+        let lasting = wait(Duration::from_secs(60), every, failing, |e| *e == "busy");
+        assert_eq!((lasting, calls.get()), (Err("broken"), 1));
+        let calls = Cell::new(0);
+        let busy = || {
+            calls.set(calls.get() + 1);
+            Err::<(), _>("busy")
+        };
+        assert_eq!(wait(Duration::ZERO, every, busy, |_| true), Err("busy"));
+        assert_eq!(calls.get(), 1);
     }
 
     #[test]

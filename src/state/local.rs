@@ -8,7 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,7 @@ use super::{
 use crate::files::{folder, remove_stale_temps, remove_stale_temps_in, write_atomic};
 use crate::model::Address;
 use crate::model::catalog::Catalog;
+use crate::retry;
 
 /// A state file on the local filesystem.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct LocalBackend {
 
 /// The folder beside the state that holds the catalogs, one file an image.
 const CATALOG_DIR: &str = "catalog";
+
+/// How often a writer tries again for a lock another process holds, within its lock timeout.
+const LOCK_PAUSE: Duration = Duration::from_millis(100);
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -245,23 +249,23 @@ impl Backend for LocalBackend {
             use std::os::unix::fs::PermissionsExt;
             let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    let holder = match recorded(&mut file) {
-                        Some(holder) => holder.to_string(),
-                        None => silent_holder(&file)
-                            .unwrap_or_else(|| format!("another process (see {})", path.display())),
-                    };
-                    return Err(StateError::Locked { holder });
-                }
-                Err(fs::TryLockError::Error(error)) => return Err(lock_error(error)),
+        let taken = retry::wait(
+            timeout,
+            LOCK_PAUSE,
+            || file.try_lock(),
+            |e| matches!(e, fs::TryLockError::WouldBlock),
+        );
+        match taken {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = match recorded(&mut file) {
+                    Some(holder) => holder.to_string(),
+                    None => silent_holder(&file)
+                        .unwrap_or_else(|| format!("another process (see {})", path.display())),
+                };
+                return Err(StateError::Locked { holder });
             }
+            Err(fs::TryLockError::Error(error)) => return Err(lock_error(error)),
         }
         // A holder recorded but gone: its run died (the OS released its lock) before it could
         // clear the file.

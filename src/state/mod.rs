@@ -1,7 +1,9 @@
 //! The state: what dispatch last made real. The types here are plain data; where the state is
 //! kept is a [`Backend`] (a [`local`] file, or [`postgres`] for a team), and every backend passes
-//! the same [`conformance`] suite.
+//! the same `conformance` suite (built for the unit tests, and with the `testing` feature for
+//! tests/ and benches/).
 
+#[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 pub mod local;
 #[cfg(test)]
