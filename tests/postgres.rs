@@ -243,10 +243,12 @@ fn a_stale_lock_is_taken_over_and_its_writer_cannot_write_after() {
         .unwrap();
     let mut state = State::new();
     dead.save(&mut state).unwrap();
-    // The holder stops beating, as a process killed or cut off from the database would.
+    // The holder stops beating, as a process killed or cut off from the database would: its
+    // last beat long ago, and those its thread still sends land nowhere (another lock ID).
     sql()
         .execute(
-            "UPDATE dispatch_tests.locks SET heartbeat = now() - interval '1 minute'
+            "UPDATE dispatch_tests.locks
+             SET heartbeat = now() - interval '1 minute', id = id || '-cut-off'
              WHERE workspace = $1",
             &[&s.workspace],
         )

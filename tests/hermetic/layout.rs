@@ -82,6 +82,48 @@ const IMPURE: &[(&str, &str)] = &[
     ("tokio::", "the runtime"),
 ];
 
+/// What only the binary may touch: the terminal, a prompt, Ctrl-C.
+const TERMINAL: &[(&str, &str)] = &[
+    ("stdout()", "stdout"),
+    ("stderr()", "stderr"),
+    ("stdin()", "stdin"),
+    ("print!", "stdout"),
+    ("println!", "stdout"),
+    ("eprint", "stderr"),
+    ("is_terminal", "the terminal"),
+    ("indicatif", "the terminal"),
+    ("tokio::signal", "Ctrl-C"),
+];
+
+/// The most lines of code (blank lines, comments and tests apart) a file of the library has.
+const MAX_LINES: usize = 700;
+
+/// Every `Result<T, String>` in `code`: an error with no type.
+fn string_errors(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices("Result<") {
+        let rest = &code[at + "Result<".len()..];
+        let (mut depth, mut end) = (1, None);
+        for (i, c) in rest.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                '>' | ')' | ']' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = Some(i);
+                break;
+            }
+        }
+        let Some(end) = end else { continue };
+        let inside = &rest[..end];
+        if inside.rsplit(',').next().is_some_and(|e| e.trim() == "String") {
+            found.push(format!("Result<{inside}>"));
+        }
+    }
+    found
+}
+
 fn starts_with(module: &str, prefix: &str) -> bool {
     module == prefix || module.starts_with(&format!("{prefix}::"))
 }
@@ -280,6 +322,22 @@ fn violations(modules: &[Module], binary: &BTreeSet<String>) -> Vec<String> {
             .find(|b| module.code.contains(&format!("crate::{b}")))
         {
             found.push(format!("{name} names the binary's {named}"));
+        }
+        for (token, what) in TERMINAL.iter().filter(|_| !is_pure(&name)) {
+            if module.code.contains(token) {
+                found.push(format!("{name} touches {what} (`{token}`): that is the binary's"));
+            }
+        }
+        let lines = module.code.lines().filter(|l| !l.trim().is_empty()).count();
+        if lines > MAX_LINES {
+            found.push(format!(
+                "{name} has {lines} lines of code, more than {MAX_LINES}: split it by job"
+            ));
+        }
+        if let Some(result) = string_errors(&module.code).first() {
+            found.push(format!(
+                "{name} returns `{result}`: give the error a type (thiserror)"
+            ));
         }
         let top = module.path.first().cloned().unwrap_or_default();
         for other in used {
