@@ -15,6 +15,7 @@ pub mod engine;
 pub mod files;
 pub mod host;
 pub mod model;
+#[cfg(feature = "adapters")]
 pub mod ops;
 pub mod plan;
 pub mod planfile;

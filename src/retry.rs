@@ -3,16 +3,22 @@
 //! bounded by `--timeout`, so that a peer that hangs never hangs dispatch. A state lock that
 //! another run holds is tried again, at a steady pace, until the lock timeout ([`wait`]).
 
+#[cfg(feature = "adapters")]
 use std::future::Future;
+#[cfg(feature = "adapters")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use backon::{BlockingRetryable, ExponentialBuilder, Retryable};
+use backon::BlockingRetryable;
+#[cfg(feature = "adapters")]
+use backon::{ExponentialBuilder, Retryable};
 
 /// How many times a request is tried before its error stands.
+#[cfg(feature = "adapters")]
 pub const ATTEMPTS: usize = 3;
 
 /// Why a request that was retried gave up.
+#[cfg(feature = "adapters")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GaveUp<E> {
     /// The last error, and how many attempts were made.
@@ -21,6 +27,7 @@ pub enum GaveUp<E> {
     TimedOut { after: Duration, attempts: usize },
 }
 
+#[cfg(feature = "adapters")]
 /// Runs `request` until it succeeds, fails for good (`transient` says no), has been tried
 /// [`ATTEMPTS`] times, or `timeout` (if any: a long pull bounds itself) has passed.
 pub async fn retry<T, E, F, Fut>(

@@ -1,9 +1,11 @@
 //! The container engine as dispatch needs it: pull, build, push, inspect, remove, and read
 //! files out of an image. [`docker`] speaks the Docker Engine API; tests use a fake.
 
+#[cfg(feature = "adapters")]
 pub mod docker;
 #[cfg(test)]
 pub mod fake;
+#[cfg(feature = "adapters")]
 mod transcript;
 
 use std::collections::{BTreeMap, HashMap};

@@ -2,9 +2,11 @@
 //! [`oci`] speaks to real registries with the credentials of the docker config
 //! ([`credentials`]); tests use a fake.
 
+#[cfg(feature = "adapters")]
 pub mod credentials;
 #[cfg(test)]
 pub mod fake;
+#[cfg(feature = "adapters")]
 pub mod oci;
 
 use std::net::IpAddr;

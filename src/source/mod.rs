@@ -4,6 +4,7 @@
 //! reference may point at, is decided by [`crate::decl`].
 
 pub mod fs;
+#[cfg(feature = "adapters")]
 pub mod git;
 pub mod memory;
 

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod local;
 #[cfg(test)]
 pub mod memory;
+#[cfg(feature = "adapters")]
 pub mod postgres;
 
 use std::collections::BTreeMap;

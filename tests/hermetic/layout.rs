@@ -117,7 +117,11 @@ fn string_errors(code: &str) -> Vec<String> {
         }
         let Some(end) = end else { continue };
         let inside = &rest[..end];
-        if inside.rsplit(',').next().is_some_and(|e| e.trim() == "String") {
+        if inside
+            .rsplit(',')
+            .next()
+            .is_some_and(|e| e.trim() == "String")
+        {
             found.push(format!("Result<{inside}>"));
         }
     }
@@ -325,7 +329,9 @@ fn violations(modules: &[Module], binary: &BTreeSet<String>) -> Vec<String> {
         }
         for (token, what) in TERMINAL.iter().filter(|_| !is_pure(&name)) {
             if module.code.contains(token) {
-                found.push(format!("{name} touches {what} (`{token}`): that is the binary's"));
+                found.push(format!(
+                    "{name} touches {what} (`{token}`): that is the binary's"
+                ));
             }
         }
         let lines = module.code.lines().filter(|l| !l.trim().is_empty()).count();
