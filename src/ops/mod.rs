@@ -20,6 +20,7 @@ use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
+use crate::model::language::UnknownLanguage;
 use crate::model::policy::{Policy, Severity, Violation};
 use crate::model::words::agree;
 use crate::model::{
@@ -110,7 +111,7 @@ pub enum Error {
     #[error("invalid image reference {url:?}: {reason}")]
     InvalidReference { url: String, reason: String },
     #[error("{0}")]
-    InvalidLanguage(String),
+    InvalidLanguage(UnknownLanguage),
     #[error("{path}: {detail}")]
     Packages { path: String, detail: String },
     #[error("{path}: invalid package {package:?}")]
