@@ -24,7 +24,7 @@ pub fn run(ws: &Workspace, args: &CatalogArgs) -> Result<ExitCode> {
     };
     let text = match (&args.name, &args.package) {
         (_, Some(package)) => {
-            let wanted = Query::parse(package).map_err(Error::InvalidQuery)?;
+            let wanted = Query::parse(package).map_err(|e| Error::InvalidQuery(e.to_string()))?;
             let shelf = ops::catalog::all(ws)?;
             let hits = query::find(&shelf.recorded, &shelf.catalogs, |p| wanted.matches(p));
             match output {
