@@ -1,7 +1,7 @@
 //! The layout's rules, checked on the source itself (README.md, "Layout and design notes"):
 //!
-//! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, the state's and
-//!    the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
+//! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, `manifest`, the
+//!    state's and the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
 //!    `catalog::scan`, `catalog::query`) touch no
 //!    filesystem, network, environment, clock or stdout, and import only each other.
 //! 2. The adapters (`source::fs`, `source::git`, `state::local`, `state::postgres`,
@@ -43,6 +43,7 @@ const PURE: &[&str] = &[
     "catalog::scan",
     "catalog::query",
     "policy",
+    "manifest",
 ];
 
 /// Modules under a pure prefix that are adapters or harnesses, not pure code.
