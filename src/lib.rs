@@ -3,7 +3,8 @@
 //! Data flows one way: declarations ([`decl`], desired), the [`state`] (recorded) and a
 //! [`refresh`] (observed) feed the pure [`plan`], which a [`report`] renderer prints or
 //! [`apply`] carries out through the [`engine`] and [`registry`], recording the outcome in the
-//! state, and the [`catalog`] of what each image holds. [`ops`] holds one call per command;
+//! state, and the [`catalog`] of what each image holds. The [`policy`] checks read the
+//! dependencies each image's [`manifest`] declares. [`ops`] holds one call per command;
 //! [`model`] the light types everything shares.
 
 pub mod apply;
@@ -14,6 +15,7 @@ pub mod decl;
 pub mod engine;
 pub mod files;
 pub mod host;
+pub mod manifest;
 pub mod model;
 #[cfg(feature = "adapters")]
 pub mod ops;

@@ -7,36 +7,33 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use dispatch::model::Language;
+
 const DOCS_PER_FILE: usize = 500;
 const TEAMS: usize = 4;
 
-const LANGUAGES: [&str; 4] = ["python3", "nodejs", "java", "powershell"];
+const LANGUAGES: [Language; 4] = Language::ALL;
 
 /// The shared manifest file each language's images refer to with `@file`, and its text.
 fn manifest_file(language: usize) -> (&'static str, &'static str) {
-    match language {
-        0 => (
-            "requirements.txt",
+    let text = match language {
+        0 => {
             "numpy==1.26.4\npandas==2.2.2\nrequests>=2.31,<3\nboto3==1.34.100\npydantic>=2\n\
-             structlog==24.1.0\nhttpx==0.27.0\n",
-        ),
-        1 => (
-            "package.json",
+             structlog==24.1.0\nhttpx==0.27.0\n"
+        }
+        1 => {
             "{\n  \"name\": \"fn\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n    \
-             \"axios\": \"^1.6.8\",\n    \"lodash\": \"^4.17.21\",\n    \"pino\": \"^8.20.0\"\n  }\n}\n",
-        ),
-        2 => (
-            "pom.xml",
+             \"axios\": \"^1.6.8\",\n    \"lodash\": \"^4.17.21\",\n    \"pino\": \"^8.20.0\"\n  }\n}\n"
+        }
+        2 => {
             "<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>io.example</groupId>\n  \
              <artifactId>fn</artifactId>\n  <version>1.0</version>\n  <dependencies>\n    \
              <dependency><groupId>com.google.guava</groupId><artifactId>guava</artifactId>\
-             <version>33.1.0-jre</version></dependency>\n  </dependencies>\n</project>\n",
-        ),
-        _ => (
-            "requirements.psd1",
-            "@{\n    'Az.Accounts' = '2.17.0'\n    'Pester' = '5.5.0'\n}\n",
-        ),
-    }
+             <version>33.1.0-jre</version></dependency>\n  </dependencies>\n</project>\n"
+        }
+        _ => "@{\n    'Az.Accounts' = '2.17.0'\n    'Pester' = '5.5.0'\n}\n",
+    };
+    (LANGUAGES[language].facts().manifest, text)
 }
 
 /// An inline manifest, a little different per image.

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::dockerfile::{
     ARG_BASE_IMAGE, ARG_PACKAGES_FILE, ARG_SYSTEM_PACKAGES_FILE, PACKAGES_FILE,
-    SYSTEM_PACKAGES_FILE, Template, dockerfile, manifest_file, manifest_text, packages,
+    SYSTEM_PACKAGES_FILE, Template, dockerfile, manifest_text, packages,
     system_packages_file,
 };
 use crate::model::{ImageSpec, Language};
@@ -74,7 +74,7 @@ pub fn context(inputs: &BuildInputs) -> BuildContext {
             );
             if let Some(manifest) = manifest {
                 files.insert(
-                    manifest_file(inputs.language).into(),
+                    inputs.language.facts().manifest.into(),
                     manifest.as_bytes().to_vec(),
                 );
             }

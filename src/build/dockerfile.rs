@@ -50,16 +50,6 @@ pub enum Template {
     FromBase(Vec<(String, Vec<u8>)>),
 }
 
-/// The manifest file name each language's tool expects.
-pub fn manifest_file(language: Language) -> &'static str {
-    match language {
-        Language::Python3 => "requirements.txt",
-        Language::Nodejs => "package.json",
-        Language::Java => "pom.xml",
-        Language::Powershell => "requirements.psd1",
-    }
-}
-
 /// The built-in Dockerfile: `FROM` the pinned base; one `RUN` installing the system packages
 /// with whichever package manager the image has (failing if none); then the manifest, copied to
 /// [`FUNCTION_DIR`] and installed with the language's tool.
@@ -75,28 +65,16 @@ pub fn dockerfile(
         out.push_str(&system_packages_step(packages));
     }
     if manifest.is_some() {
-        let file = manifest_file(language);
+        let facts = language.facts();
+        let file = facts.manifest;
         out.push_str(&format!("ARG {}\n", INDEX_ARGS.join(" ")));
         out.push_str(&format!("COPY {file} {FUNCTION_DIR}/{file}\n"));
         out.push_str(&format!(
             "RUN set -e; cd {FUNCTION_DIR}; {}\n",
-            install_command(language)
+            facts.install
         ));
     }
     out
-}
-
-fn install_command(language: Language) -> &'static str {
-    match language {
-        Language::Python3 => {
-            "PIP_BREAK_SYSTEM_PACKAGES=1 pip3 install --no-cache-dir -r requirements.txt"
-        }
-        Language::Nodejs => "npm install --omit=dev --no-audit --no-fund",
-        Language::Java => "mvn -B dependency:copy-dependencies -DoutputDirectory=/function/lib",
-        Language::Powershell => {
-            "pwsh -NoProfile -NonInteractive -Command '$ErrorActionPreference = \"Stop\"; Invoke-PSDepend -Path ./requirements.psd1 -Force -Confirm:$false'"
-        }
-    }
 }
 
 /// One `RUN` that installs `packages` with apt-get, apk, dnf, tdnf, yum or microdnf, whichever
@@ -268,14 +246,6 @@ pub(super) mod tests {
             }
             assert!(!text.contains("|| true"), "{language}");
         }
-    }
-
-    #[test]
-    fn manifest_files() {
-        assert_eq!(manifest_file(Language::Python3), "requirements.txt");
-        assert_eq!(manifest_file(Language::Nodejs), "package.json");
-        assert_eq!(manifest_file(Language::Java), "pom.xml");
-        assert_eq!(manifest_file(Language::Powershell), "requirements.psd1");
     }
 
     #[test]

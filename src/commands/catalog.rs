@@ -62,7 +62,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {
     let output = args.output.format();
     let text = match (&args.name, &args.package) {
         (_, Some(package)) => {
-            let wanted = Query::parse(package).map_err(Error::InvalidQuery)?;
+            let wanted = Query::parse(package).map_err(|e| Error::InvalidQuery(e.to_string()))?;
             let shelf = ops::catalog::all(ws)?;
             let hits = query::find(&shelf.recorded, &shelf.catalogs, |p| wanted.matches(p));
             match output {

@@ -1,5 +1,6 @@
 //! `kind: Policy` documents: read like every other document, each problem at its place.
 
+use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -233,7 +234,7 @@ impl Loader<'_> {
                 let text = self.string(file, "versions", value)?;
                 match Range::parse(ecosystem, &text) {
                     Ok(range) => Some(vec![range]),
-                    Err(message) => self.invalid(file, value, message, PACKAGE_RULE.hint),
+                    Err(e) => self.invalid(file, value, e.to_string(), PACKAGE_RULE.hint),
                 }
             }
         };
@@ -249,7 +250,7 @@ impl Loader<'_> {
     }
 
     /// A string naming one of `names`, parsed; anything else is an error with a suggestion.
-    fn parsed<T: FromStr<Err: std::fmt::Display>>(
+    fn parsed<T: FromStr<Err: fmt::Display>>(
         &mut self,
         file: &Path,
         key: &str,
@@ -259,10 +260,10 @@ impl Loader<'_> {
         let text = self.string(file, key, node)?;
         match text.parse() {
             Ok(value) => Some(value),
-            Err(message) => {
+            Err(e) => {
                 let hint = suggest(&text, names.iter().copied())
                     .unwrap_or_else(|| format!("one of: {}", names.join(", ")));
-                self.invalid(file, node, message.to_string(), &hint)
+                self.invalid(file, node, e.to_string(), &hint)
             }
         }
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::yaml::{Node, Value};
 use super::{Loader, Named};
 use crate::model::diag::{Location, Pos, did_you_mean, suggest};
+use crate::model::language::UnknownLanguage;
 use crate::model::reference::ImageRef;
 use crate::model::{
     Address, BaseImageSpec, ImageSpec, Kind, Language, NAME_RULE, PACKAGE_NAME_PUNCTUATION,
@@ -121,8 +122,8 @@ impl Loader<'_> {
             .and_then(|node| {
                 let text = self.string(file, "language", node)?;
                 text.parse()
-                    .map_err(|message: String| {
-                        self.error(file, node.pos, message).hint =
+                    .map_err(|e: UnknownLanguage| {
+                        self.error(file, node.pos, e.to_string()).hint =
                             suggest(&text, Language::ALL.map(Language::as_str));
                     })
                     .ok()

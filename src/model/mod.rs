@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod diag;
 pub mod image;
+pub mod language;
 pub mod policy;
 pub mod reference;
 pub mod text;
@@ -16,6 +17,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use language::Language;
 use reference::ImageRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -80,18 +82,29 @@ impl fmt::Display for Address {
     }
 }
 
+/// Text that is no address, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("invalid address {0:?}: expected KIND/NAME, e.g. BaseImage/my-python-base")]
+    Shape(String),
+    #[error("invalid address {0:?}: kind must be BaseImage or Image")]
+    Kind(String),
+    #[error("invalid address {0:?}: {NAME_RULE}")]
+    Name(String),
+}
+
 impl FromStr for Address {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, name) = s.split_once('/').ok_or_else(|| {
-            format!("invalid address {s:?}: expected KIND/NAME, e.g. BaseImage/my-python-base")
-        })?;
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Self, AddressError> {
+        let (kind, name) = s
+            .split_once('/')
+            .ok_or_else(|| AddressError::Shape(s.to_string()))?;
         let kind = Kind::ALL
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(kind))
-            .ok_or_else(|| format!("invalid address {s:?}: kind must be BaseImage or Image"))?;
+            .ok_or_else(|| AddressError::Kind(s.to_string()))?;
         if !valid_name(name) {
-            return Err(format!("invalid address {s:?}: {NAME_RULE}"));
+            return Err(AddressError::Name(s.to_string()));
         }
         Ok(Address::new(kind, name))
     }
@@ -130,55 +143,6 @@ fn word(text: &str, punctuation: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Python3,
-    Nodejs,
-    Java,
-    Powershell,
-}
-
-impl Language {
-    pub const ALL: [Language; 4] = [
-        Language::Python3,
-        Language::Nodejs,
-        Language::Java,
-        Language::Powershell,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Python3 => "python3",
-            Language::Nodejs => "nodejs",
-            Language::Java => "java",
-            Language::Powershell => "powershell",
-        }
-    }
-}
-
-impl FromStr for Language {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Language::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<_> = Language::ALL.iter().map(|l| l.as_str()).collect();
-                format!(
-                    "unsupported language {s:?}: expected one of {}",
-                    all.join(", ")
-                )
-            })
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

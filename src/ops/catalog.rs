@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{Error, Workspace};
 use crate::catalog::query::{self, Recorded};
 use crate::model::catalog::{Catalog, Entry};
-use crate::model::{Address, Kind};
+use crate::model::{Address, AddressError, Kind};
 use crate::state::{ResourceState, State};
 
 /// The recorded images and their catalogs, for the queries of [`query`].
@@ -100,7 +100,9 @@ pub fn show(ws: &Workspace, name: &str) -> Result<Shown, Error> {
 /// `NAME`.
 fn resolve(state: &State, name: &str) -> Result<Address, Error> {
     if name.contains('/') {
-        return name.parse().map_err(Error::InvalidQuery);
+        return name
+            .parse()
+            .map_err(|e: AddressError| Error::InvalidQuery(e.to_string()));
     }
     let mut named = Kind::ALL
         .into_iter()

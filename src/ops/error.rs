@@ -4,6 +4,7 @@ use crate::build::naming::DestinationError;
 use crate::config::SettingsError;
 use crate::engine::EngineError;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
+use crate::model::language::UnknownLanguage;
 use crate::model::reference::ReferenceError;
 use crate::model::words::agree;
 use crate::model::{
@@ -85,7 +86,7 @@ pub enum Error {
     #[error("invalid image reference {url:?}: {reason}")]
     InvalidReference { url: String, reason: ReferenceError },
     #[error("{0}")]
-    InvalidLanguage(String),
+    InvalidLanguage(UnknownLanguage),
     #[error("{path}: {detail}")]
     Packages { path: String, detail: String },
     #[error("{path}: invalid package {package:?}")]

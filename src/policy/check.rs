@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::manifest::{self, Declared as Dependency};
 use crate::decl::{Declarations, Declared};
+use crate::manifest::{self, Declared as Dependency};
 use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
 use crate::model::diag::{Diagnostics, Location, Pos};
 use crate::model::policy::{PackageRule, Packages, Policy, RuleKind, Severity, Violation};

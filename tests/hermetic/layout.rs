@@ -1,7 +1,7 @@
 //! The layout's rules, checked on the source itself (README.md, "Layout and design notes"):
 //!
-//! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, the state's and
-//!    the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
+//! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, `manifest`, the
+//!    state's and the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
 //!    `catalog::scan`, `catalog::query`) touch no
 //!    filesystem, network, environment, clock or stdout, and import only each other.
 //! 2. The adapters (`source::fs`, `source::git`, `state::local`, `state::postgres` and the
@@ -10,6 +10,10 @@
 //!    the registry credentials.
 //! 3. The top-level modules import each other without a circle, and nothing in the library
 //!    names the binary's modules (those `main.rs` declares: `commands`, `console`, `views`).
+//!
+//! 4. Nothing in the library touches the terminal (stdout, stderr, stdin, Ctrl-C: the
+//!    binary's `console`), returns `Result<_, String>` (errors have types), or holds more than
+//!    700 lines of code in one file (blank lines, comments and tests apart).
 //!
 //! Test code (`#[cfg(test)]` modules, the fakes they declare, and the harness behind the
 //! `testing` feature) is not held to these rules.
@@ -44,6 +48,7 @@ const PURE: &[&str] = &[
     "catalog::scan",
     "catalog::query",
     "policy",
+    "manifest",
 ];
 
 /// Modules under a pure prefix that are adapters or harnesses, not pure code.
@@ -453,8 +458,9 @@ fn the_checker_catches_each_kind_of_violation() {
     );
     write(
         "engine/mod.rs",
-        "use crate::plan::Plan;\n#[cfg(test)]\npub mod fake;\n",
+        "use crate::plan::Plan;\nfn ask() -> Result<(), String> { eprintln!(\"?\"); Ok(()) }\n#[cfg(test)]\npub mod fake;\n",
     );
+    write("engine/long.rs", &"let x = 1;\n".repeat(MAX_LINES + 1));
     write("engine/fake.rs", "use crate::state::local::LocalBackend;\n");
     write(
         "model/mod.rs",
@@ -477,6 +483,11 @@ fn the_checker_catches_each_kind_of_violation() {
     assert_eq!(
         found,
         [
+            "engine::long has 701 lines of code, more than 700: split it by job",
+            // `eprintln!` is both.
+            "engine touches stdout (`println!`): that is the binary's",
+            "engine touches stderr (`eprint`): that is the binary's",
+            "engine returns `Result<(), String>`: give the error a type (thiserror)",
             "model::diag names the binary's console",
             "plan is pure but touches the filesystem (`std::fs`)",
             "plan is pure but touches stdout (`println!`)",
