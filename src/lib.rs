@@ -28,5 +28,5 @@ pub mod report;
 pub mod retry;
 pub mod source;
 pub mod state;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

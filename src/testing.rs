@@ -1,10 +1,36 @@
-//! Resources, declarations and states for unit tests.
+//! Resources, declarations and states for tests: the library's own and, behind the `testing`
+//! feature, those in tests/ and benches/.
 
 use crate::decl::{Declarations, Declared};
 use crate::model::diag::{Location, Pos};
 use crate::model::reference::ImageRef;
-use crate::model::{BaseImageSpec, ImageSpec, Language, Resource, RuntimeDependencies, Spec};
+use crate::model::{
+    BaseImageSpec, ImageSpec, Language, Package, Resource, RuntimeDependencies, Spec,
+    SystemDependencies,
+};
 use crate::state::{ResourceState, State};
+
+/// An image on `base` with the system `packages` (name, version) and `manifest` given.
+pub fn image_spec(
+    base: &str,
+    packages: &[(&str, Option<&str>)],
+    manifest: Option<&str>,
+) -> ImageSpec {
+    ImageSpec {
+        base_image_name: base.into(),
+        runtime_dependencies: manifest.map(|m| RuntimeDependencies { manifest: m.into() }),
+        system_dependencies: (!packages.is_empty()).then(|| SystemDependencies {
+            packages: packages
+                .iter()
+                .map(|(name, version)| Package {
+                    name: name.to_string(),
+                    version: version.map(str::to_string),
+                })
+                .collect(),
+        }),
+        tags: vec![],
+    }
+}
 
 /// A python3 base image pulled from `url`.
 pub fn base(name: &str, url: &str) -> Resource {

@@ -171,7 +171,6 @@ pub(super) fn packages(image: &ImageSpec) -> &[Package] {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::model::{RuntimeDependencies, SystemDependencies};
 
     pub(in crate::build) const BASE: &str = "127.0.0.1:5000/base/python3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -179,20 +178,7 @@ pub(super) mod tests {
         packages: &[(&str, Option<&str>)],
         manifest: Option<&str>,
     ) -> ImageSpec {
-        ImageSpec {
-            base_image_name: "base".into(),
-            runtime_dependencies: manifest.map(|m| RuntimeDependencies { manifest: m.into() }),
-            system_dependencies: (!packages.is_empty()).then(|| SystemDependencies {
-                packages: packages
-                    .iter()
-                    .map(|(name, version)| Package {
-                        name: name.to_string(),
-                        version: version.map(str::to_string),
-                    })
-                    .collect(),
-            }),
-            tags: vec![],
-        }
+        crate::testing::image_spec("base", packages, manifest)
     }
 
     #[test]

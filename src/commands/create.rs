@@ -55,13 +55,8 @@ enum What {
         /// The language its images are written in
         #[arg(long, value_parser = languages())]
         language: String,
-        /// KEY=VALUE; repeatable
-        #[arg(long = "tag", value_name = "KEY=VALUE")]
-        tags: Vec<String>,
         #[command(flatten)]
-        writing: Writing,
-        #[command(flatten)]
-        network: Network,
+        one: One,
     },
     /// Build an image on a base image: `create image NAME BASE [--runtime-deps FILE]`
     #[command(
@@ -80,28 +75,30 @@ enum What {
         /// A YAML list of packages (`- name: curl` / `  version: 7.61.1`)
         #[arg(long, value_name = "FILE")]
         system_deps: Option<PathBuf>,
-        /// KEY=VALUE; repeatable
-        #[arg(long = "tag", value_name = "KEY=VALUE")]
-        tags: Vec<String>,
         #[command(flatten)]
-        writing: Writing,
-        #[command(flatten)]
-        network: Network,
+        one: One,
     },
+}
+
+/// The flags of creating one resource.
+#[derive(Debug, clap::Args)]
+struct One {
+    /// KEY=VALUE; repeatable
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    writing: Writing,
+    #[command(flatten)]
+    network: Network,
 }
 
 impl Args {
     /// The settings these flags give.
     pub fn given(&self) -> Given<'_> {
         match &self.what {
-            Some(What::BaseImage {
-                writing, network, ..
-            })
-            | Some(What::Image {
-                writing, network, ..
-            }) => Given {
-                writing: Some(writing),
-                network: Some(network),
+            Some(What::BaseImage { one, .. } | What::Image { one, .. }) => Given {
+                writing: Some(&one.writing),
+                network: Some(&one.network),
                 ..Given::default()
             },
             None => Given::batch(&self.batch),
@@ -127,27 +124,25 @@ fn request(what: What) -> Request {
             name,
             url,
             language,
-            tags,
-            ..
+            one,
         } => Request::CreateBaseImage {
             name,
             url,
             language,
-            tags,
+            tags: one.tags,
         },
         What::Image {
             name,
             base,
             runtime_deps,
             system_deps,
-            tags,
-            ..
+            one,
         } => Request::CreateImage {
             name,
             base,
             runtime_deps,
             system_deps,
-            tags,
+            tags: one.tags,
         },
     }
 }

@@ -12,7 +12,7 @@ use dispatch::engine::docker::DockerEngine;
 use dispatch::engine::{BuildRequest, Engine};
 use dispatch::model::image::{BuildFailure, Builder};
 use dispatch::model::reference::ImageRef;
-use dispatch::model::{ImageSpec, Language, Package, RuntimeDependencies, SystemDependencies};
+use dispatch::model::{ImageSpec, Language};
 
 async fn engine() -> DockerEngine {
     DockerEngine::connect(
@@ -35,20 +35,7 @@ async fn pinned_base(engine: &DockerEngine) -> String {
 }
 
 fn spec(packages: &[(&str, Option<&str>)], manifest: Option<&str>) -> ImageSpec {
-    ImageSpec {
-        base_image_name: "busybox".into(),
-        runtime_dependencies: manifest.map(|m| RuntimeDependencies { manifest: m.into() }),
-        system_dependencies: (!packages.is_empty()).then(|| SystemDependencies {
-            packages: packages
-                .iter()
-                .map(|(name, version)| Package {
-                    name: name.to_string(),
-                    version: version.map(str::to_string),
-                })
-                .collect(),
-        }),
-        tags: vec![],
-    }
+    dispatch::testing::image_spec("busybox", packages, manifest)
 }
 
 async fn build(
