@@ -154,6 +154,13 @@ pub fn run_dispatch(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
     Run::from(command.output().unwrap())
 }
 
+/// Says how a long test is getting on, at once: straight to the process's stderr, which the
+/// test harness does not capture, so that a log shows no long silence.
+pub fn progress(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// A directory with its own state, dispatch.toml and (empty) docker config.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

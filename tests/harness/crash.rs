@@ -276,6 +276,11 @@ fn applies_killed_at_random_points_lose_nothing() {
             shift[rng.below(IMAGES as u64) as usize] += 1 + rng.below(BASES as u64 - 1) as usize;
         }
         declare(&s, &shift);
+        crate::common::progress(&format!(
+            "crash harness progress: {}/{kills} kills after {:.0?}",
+            figures.kills,
+            started.elapsed()
+        ));
     }
     println!(
         "crash harness: {} applies killed ({} of them resuming a killed one) in {:.0?}; killed while {:?}; \

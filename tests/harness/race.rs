@@ -49,6 +49,9 @@ fn one_apply_at_a_time_and_the_others_told_or_waiting() {
         for _ in 0..TRIALS {
             // Refused at once: one ran, the others name it.
             trials += 1;
+            crate::common::progress(&format!(
+                "concurrency progress: trial {trials}, {runners} applies at once"
+            ));
             declare(&s, trials);
             let outcomes = race(&s, runners, &[]);
             let ran: Vec<&(u32, Output)> = outcomes
