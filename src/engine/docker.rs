@@ -328,7 +328,19 @@ impl Engine for DockerEngine {
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => transcript.record(info, progress),
-                Err(e) => return Err(transcript.failure(&engine_message(&e))),
+                // The engine's own word that the build failed.
+                Err(e @ bollard::errors::Error::DockerStreamError { .. }) => {
+                    return Err(transcript.failure(&engine_message(&e)));
+                }
+                // The stream broke (a last line cut short: "bytes remaining on stream"), maybe
+                // after the engine finished. The tag is a content address: an image under it
+                // holds exactly these inputs, whichever build made it.
+                Err(e) => {
+                    return match self.inspect(request.tag).await {
+                        Ok(Some(image)) if !transcript.has_failed() => Ok(image.id),
+                        _ => Err(transcript.failure(&engine_message(&e))),
+                    };
+                }
             }
         }
         transcript

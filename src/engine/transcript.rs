@@ -110,6 +110,11 @@ impl Transcript {
         }
     }
 
+    /// Whether a BuildKit step failed: then the build did, whatever the stream does after.
+    pub(super) fn has_failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
     pub(super) fn failure(&self, message: &str) -> BuildFailure {
         let step = (self.failed.as_ref())
             .or(self.current.as_ref())

@@ -5,6 +5,7 @@
 mod common;
 
 mod blink;
+mod broken_streams;
 mod cli;
 mod git;
 mod layout;
