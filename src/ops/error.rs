@@ -45,6 +45,8 @@ pub enum Error {
     Output(std::io::Error),
     #[error("dispatch.toml: {0}")]
     Destination(#[from] DestinationError),
+    #[error("{path}: no such file or directory")]
+    NoSuchPath { path: String, close: Option<String> },
     #[error("cannot read {path}: {}", io_reason(.error))]
     Read { path: String, error: std::io::Error },
     #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
@@ -130,6 +132,10 @@ impl Hint for Error {
             Error::Engine(e) => e.hint(),
             Error::Approval(e) => e.hint(),
             Error::Git(e) => e.hint(),
+            Error::NoSuchPath { close, .. } => Some(match close {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => "pass the directory that holds your *.yaml declarations".into(),
+            }),
             Error::AlreadyExist(_) => Some(
                 "use `dispatch update -f FILE` or `dispatch apply` to change what exists".into(),
             ),

@@ -1,7 +1,7 @@
 //! Where a run works: its settings, the backend that keeps its state, and the adapters it
 //! opens from them (the declarations' source, the engine, the registries).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Error, Interaction};
 use crate::apply::Options;
@@ -9,6 +9,7 @@ use crate::build::naming;
 use crate::config::{BackendConfig, Config};
 use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::docker::DockerEngine;
+use crate::model::diag::did_you_mean;
 use crate::model::policy::Policy;
 use crate::model::{Kind, Resource, Spec};
 use crate::policy;
@@ -29,6 +30,19 @@ pub struct Input {
     pub repo: Option<PathBuf>,
     /// Let `@path` name files outside the declarations' folder.
     pub allow_outside_refs: bool,
+}
+
+/// The name beside `path` in its folder that `path` was likely meant to be.
+fn close_to(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let folder = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let names: Vec<String> = std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    let close = did_you_mean(name, names.iter().map(String::as_str))?;
+    Some(parent.join(close).display().to_string())
 }
 
 /// Declarations as loaded, and the commit they came from when they are in git.
@@ -100,6 +114,12 @@ impl Workspace {
             allow_outside_refs: input.allow_outside_refs,
         };
         let (loaded, provenance) = match &input.revision {
+            None if !input.path.exists() => {
+                return Err(Error::NoSuchPath {
+                    path: input.path.display().to_string(),
+                    close: close_to(&input.path),
+                });
+            }
             None => {
                 let provenance = provenance.then(|| self.provenance(input)).flatten();
                 (decl::load(&FsSource::new(&input.path), options), provenance)
