@@ -51,8 +51,10 @@ fn parse() -> Result<commands::Cli, ExitCode> {
         command = command.color(clap::ColorChoice::Never);
     }
     command
+        .clone()
         .try_get_matches()
         .and_then(|matches| commands::Cli::from_arg_matches(&matches))
+        .map_err(|err| commands::explain(err, &command))
         .map_err(|err| {
             let _ = err.print();
             if err.use_stderr() {

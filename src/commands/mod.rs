@@ -24,6 +24,7 @@ use clap::{Parser, Subcommand};
 
 use dispatch::apply::record::Tally;
 use dispatch::config::Config;
+use dispatch::model::words;
 use dispatch::ops::{self, Workspace};
 use dispatch::report;
 
@@ -155,6 +156,49 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ForceUnlock(args) => state::force_unlock(&ws, &args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
+}
+
+/// A usage error in words that help: a flag another command has says which one, instead of
+/// clap's advice to pass it as a value (`plan --parallelism 3`).
+pub fn explain(mut err: clap::Error, cli: &clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let flag = arg.split('=').next().unwrap_or_default().to_string();
+    if err.kind() != ErrorKind::UnknownArgument {
+        return err;
+    }
+    // The commands (not their subcommands) that take it: `dispatch create`, not its two.
+    let commands = cli
+        .get_subcommands()
+        .filter(|c| !owners(c, &flag).is_empty());
+    let names: Vec<String> = commands
+        .map(|c| format!("`dispatch {}`", c.get_name()))
+        .collect();
+    if !names.is_empty() {
+        // Instead of clap's tip to pass it as a value (`-- --flag`).
+        let tip = format!("{flag} is a flag of {}", words::list(&names));
+        err.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
+    }
+    err
+}
+
+/// `command` and its subcommands that take `flag` (`--name` or `-x`).
+fn owners<'c>(command: &'c clap::Command, flag: &str) -> Vec<&'c clap::Command> {
+    let takes = command.get_arguments().any(|a| {
+        !a.is_global_set()
+            && (a.get_long().is_some_and(|l| format!("--{l}") == flag)
+                || a.get_short().is_some_and(|s| format!("-{s}") == flag))
+    });
+    let mut found: Vec<&clap::Command> = takes.then_some(command).into_iter().collect();
+    for sub in command.get_subcommands() {
+        found.extend(owners(sub, flag));
+    }
+    found
 }
 
 /// The command line as typed, recorded in the lock so a second writer can name the holder.

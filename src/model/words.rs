@@ -10,6 +10,15 @@ pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", agree(n, "", "s"))
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -21,5 +30,8 @@ mod tests {
         assert_eq!(count(2, "problem"), "2 problems");
         assert_eq!(agree(1, "is", "are"), "is");
         assert_eq!(agree(3, "it", "them"), "them");
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(list(&names(&["a"])), "a");
+        assert_eq!(list(&names(&["a", "b", "c"])), "a, b and c");
     }
 }

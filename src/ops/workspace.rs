@@ -36,7 +36,11 @@ pub struct Input {
 fn close_to(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     let parent = path.parent().unwrap_or(Path::new(""));
-    let folder = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let folder = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
     let names: Vec<String> = std::fs::read_dir(folder)
         .ok()?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())

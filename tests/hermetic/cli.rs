@@ -142,6 +142,29 @@ fn usage_errors_exit_1_and_help_exits_0() {
 }
 
 #[test]
+fn a_flag_of_another_command_says_whose_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dispatch(dir.path(), &["--no-color", "plan", "--parallelism", "3"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("flag_of_another_command", run.stderr);
+    let apply = dispatch(dir.path(), &["apply", "--detailed-exitcode"]);
+    assert!(
+        apply
+            .stderr
+            .contains("--detailed-exitcode is a flag of `dispatch plan` and `dispatch diff`"),
+        "{}",
+        apply.stderr
+    );
+    // A flag no command has keeps clap's own words.
+    let unknown = dispatch(dir.path(), &["plan", "--bogus"]);
+    assert!(
+        !unknown.stderr.contains("is a flag of"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
 fn flags_that_do_nothing_are_not_offered() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
