@@ -341,10 +341,10 @@ fn a_denied_transitive_package_fails_the_image_at_apply() {
     let policy = policy.to_str().unwrap();
 
     // Nothing declared breaks it: the plan passes.
-    let (code, stdout, stderr) = dispatch(dir.path(), &["--policy", policy, "plan"]);
+    let (code, stdout, stderr) = dispatch(dir.path(), &["plan", "--policy", policy]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (code, stdout, stderr) =
-        dispatch(dir.path(), &["--policy", policy, "apply", "--auto-approve"]);
+        dispatch(dir.path(), &["apply", "--policy", policy, "--auto-approve"]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     let object = json(
         dir.path(),
@@ -385,7 +385,7 @@ fn the_example_policy_lets_the_python_example_through_with_a_warning() {
     let dir = example("python");
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policy/platform.yaml");
     let policy = policy.to_str().unwrap();
-    let (code, stdout, stderr) = dispatch(dir.path(), &["--policy", policy, "validate"]);
+    let (code, stdout, stderr) = dispatch(dir.path(), &["validate", "--policy", policy]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stderr.contains("is not pinned by digest, as policy platform requires"),
@@ -397,7 +397,7 @@ fn the_example_policy_lets_the_python_example_through_with_a_warning() {
         "six==1.16.0\nPyYAML==5.3.1\n",
     )
     .unwrap();
-    let (code, _, stderr) = dispatch(dir.path(), &["--policy", policy, "validate"]);
+    let (code, _, stderr) = dispatch(dir.path(), &["validate", "--policy", policy]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains(

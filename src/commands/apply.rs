@@ -10,7 +10,7 @@ use dispatch::ops::apply::{Applied, ApplyRequest};
 use dispatch::ops::{self, Workspace};
 use dispatch::report;
 
-use super::flags::{Batch, Keep, Planning, Source};
+use super::flags::{Batch, Keep, Planning, Policies, Source};
 use crate::console::{self, Terminal};
 use crate::views::{ApplyView, Github, Human};
 
@@ -45,6 +45,8 @@ pub struct Args {
 
     #[command(flatten)]
     keep: Keep,
+    #[command(flatten)]
+    pub policies: Policies,
 }
 
 /// How `apply` reports.

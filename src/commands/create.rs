@@ -11,7 +11,7 @@ use dispatch::model::Language;
 use dispatch::ops::Workspace;
 use dispatch::ops::change::Request;
 
-use super::flags::{Batch, Given, Network, Writing};
+use super::flags::{Batch, Given, Network, Policies, Writing};
 
 /// Create resources (the original Dispatch commands): `create base-image`, `create image`, `create -f`
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,8 @@ pub struct Args {
 
     #[command(flatten)]
     batch: Batch,
+    #[command(flatten)]
+    pub policies: Policies,
 }
 
 /// The languages a base image can be for.
@@ -95,13 +97,17 @@ struct One {
 impl Args {
     /// The settings these flags give.
     pub fn given(&self) -> Given<'_> {
-        match &self.what {
+        let given = match &self.what {
             Some(What::BaseImage { one, .. } | What::Image { one, .. }) => Given {
                 writing: Some(&one.writing),
                 network: Some(&one.network),
                 ..Given::default()
             },
             None => Given::batch(&self.batch),
+        };
+        Given {
+            policies: Some(&self.policies),
+            ..given
         }
     }
 }

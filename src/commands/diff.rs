@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use dispatch::ops::{self, Workspace};
 
-use super::flags::{Declarations, PlanOutput};
+use super::flags::{Declarations, PlanOutput, Policies};
 
 /// Show what merging would do: the declarations at two revisions compared (no state, engine
 /// or registry)
@@ -31,6 +31,8 @@ pub struct Args {
     /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
     #[arg(long)]
     detailed_exitcode: bool,
+    #[command(flatten)]
+    pub policies: Policies,
 }
 
 pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {

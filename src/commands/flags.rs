@@ -134,12 +134,28 @@ pub struct Network {
     pub timeout: Option<Duration>,
 }
 
+/// Flags of a command that holds declarations or images to the policies.
+#[derive(Debug, Args)]
+pub struct Policies {
+    /// A file or folder of `kind: Policy` documents to check besides any among the
+    /// declarations (repeatable; adds to `policies` in dispatch.toml)
+    #[arg(
+        long = "policy",
+        env = "DISPATCH_POLICY",
+        value_name = "PATH",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub paths: Vec<PathBuf>,
+}
+
 /// The settings a command's flags give, for the config to put above dispatch.toml.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Given<'a> {
     pub writing: Option<&'a Writing>,
     pub parallel: Option<&'a Parallel>,
     pub network: Option<&'a Network>,
+    pub policies: Option<&'a Policies>,
 }
 
 impl<'a> Given<'a> {
@@ -148,16 +164,19 @@ impl<'a> Given<'a> {
             writing: Some(&batch.writing),
             parallel: Some(&batch.parallel),
             network: Some(&batch.network),
+            policies: None,
         }
     }
 
-    pub fn overrides(&self, state: Option<PathBuf>, policies: Vec<PathBuf>) -> Overrides {
+    pub fn overrides(&self, state: Option<PathBuf>) -> Overrides {
         Overrides {
             state,
             parallelism: self.parallel.and_then(|p| p.parallelism).map(usize::from),
             lock_timeout: self.writing.and_then(|w| w.lock_timeout),
             timeout: self.network.and_then(|n| n.timeout),
-            policies,
+            policies: (self.policies.iter())
+                .flat_map(|p| p.paths.iter().cloned())
+                .collect(),
         }
     }
 }

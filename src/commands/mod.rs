@@ -59,17 +59,6 @@ pub struct Cli {
     #[arg(long, global = true, env = "DISPATCH_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
 
-    /// A file or folder of `kind: Policy` documents to check besides any among the
-    /// declarations (repeatable; adds to `policies` in dispatch.toml)
-    #[arg(
-        long = "policy",
-        global = true,
-        env = "DISPATCH_POLICY",
-        value_name = "PATH",
-        value_delimiter = ','
-    )]
-    pub policies: Vec<PathBuf>,
-
     /// Never colour the output (NO_COLOR=1 does the same)
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -105,12 +94,27 @@ impl Command {
     /// The settings this command's flags give.
     fn given(&self) -> Given<'_> {
         match self {
-            Command::Plan(args) => Given {
-                network: Some(&args.network),
+            Command::Validate(args) => Given {
+                policies: Some(&args.policies),
                 ..Given::default()
             },
-            Command::Apply(args) => Given::batch(&args.batch),
-            Command::Update(args) => Given::batch(&args.batch),
+            Command::Plan(args) => Given {
+                network: Some(&args.network),
+                policies: Some(&args.policies),
+                ..Given::default()
+            },
+            Command::Diff(args) => Given {
+                policies: Some(&args.policies),
+                ..Given::default()
+            },
+            Command::Apply(args) => Given {
+                policies: Some(&args.policies),
+                ..Given::batch(&args.batch)
+            },
+            Command::Update(args) => Given {
+                policies: Some(&args.policies),
+                ..Given::batch(&args.batch)
+            },
             Command::Create(args) => args.given(),
             Command::Delete(args) => args.given(),
             Command::State(command) => command.given(),
@@ -138,7 +142,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man(args) => return reference::man(args),
         _ => {}
     }
-    let overrides = given.overrides(cli.state.clone(), cli.policies.clone());
+    let overrides = given.overrides(cli.state.clone());
     let config = Config::load(Path::new("."), overrides).map_err(ops::Error::from)?;
     let ws = Workspace::new(config, command_line())?;
     match cli.command {
@@ -190,9 +194,8 @@ pub fn explain(mut err: clap::Error, cli: &clap::Command) -> clap::Error {
 /// `command` and its subcommands that take `flag` (`--name` or `-x`).
 fn owners<'c>(command: &'c clap::Command, flag: &str) -> Vec<&'c clap::Command> {
     let takes = command.get_arguments().any(|a| {
-        !a.is_global_set()
-            && (a.get_long().is_some_and(|l| format!("--{l}") == flag)
-                || a.get_short().is_some_and(|s| format!("-{s}") == flag))
+        a.get_long().is_some_and(|l| format!("--{l}") == flag)
+            || a.get_short().is_some_and(|s| format!("-{s}") == flag)
     });
     let mut found: Vec<&clap::Command> = takes.then_some(command).into_iter().collect();
     for sub in command.get_subcommands() {

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use dispatch::ops::{self, Workspace, plan::PlanRequest};
 
-use super::flags::{Network, PlanFormat, PlanOutput, Planning, Source};
+use super::flags::{Network, PlanFormat, PlanOutput, Planning, Policies, Source};
 use crate::console;
 
 /// Show what apply would do to make the images match the declarations
@@ -37,6 +37,8 @@ pub struct Args {
 
     #[command(flatten)]
     pub network: Network,
+    #[command(flatten)]
+    pub policies: Policies,
 }
 
 pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {

@@ -8,7 +8,7 @@ use anyhow::Result;
 use dispatch::ops::Workspace;
 use dispatch::ops::change::Request;
 
-use super::flags::{Batch, Keep};
+use super::flags::{Batch, Keep, Policies};
 
 /// Update resources declared in a file or directory that already exist
 #[derive(Debug, clap::Args)]
@@ -22,6 +22,8 @@ pub struct Args {
     pub batch: Batch,
     #[command(flatten)]
     keep: Keep,
+    #[command(flatten)]
+    pub policies: Policies,
 }
 
 pub fn run(ws: &Workspace, args: Args, quiet: bool) -> Result<ExitCode> {

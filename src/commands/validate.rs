@@ -7,7 +7,7 @@ use clap::ValueEnum;
 
 use dispatch::ops::Workspace;
 
-use super::flags::{Format, Output, Source};
+use super::flags::{Format, Output, Policies, Source};
 use crate::views::{Github, Gitlab, Human, Json, VerdictView};
 
 /// Check a directory of declarations and report every problem
@@ -21,6 +21,8 @@ pub struct Args {
     source: Source,
     #[command(flatten)]
     output: Output<Verdict>,
+    #[command(flatten)]
+    pub policies: Policies,
 }
 
 /// How `validate` says its verdict.

@@ -47,6 +47,8 @@ pub enum Error {
     Destination(#[from] DestinationError),
     #[error("{path}: no such file or directory")]
     NoSuchPath { path: String, close: Option<String> },
+    #[error("the policies at {0}: no such file or directory")]
+    NoSuchPolicy(String),
     #[error("cannot read {path}: {}", io_reason(.error))]
     Read { path: String, error: std::io::Error },
     #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
@@ -136,6 +138,9 @@ impl Hint for Error {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "pass the directory that holds your *.yaml declarations".into(),
             }),
+            Error::NoSuchPolicy(_) => Some(
+                "name a file or folder of `kind: Policy` documents (--policy, DISPATCH_POLICY, or `policies` in dispatch.toml)".into(),
+            ),
             Error::AlreadyExist(_) => Some(
                 "use `dispatch update -f FILE` or `dispatch apply` to change what exists".into(),
             ),

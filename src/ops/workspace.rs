@@ -84,6 +84,9 @@ impl Workspace {
     pub fn policies(&self) -> Result<Vec<Policy>, Error> {
         let mut policies = Vec::new();
         for path in &self.config.policies {
+            if !path.exists() {
+                return Err(Error::NoSuchPolicy(path.display().to_string()));
+            }
             policies.extend(decl::load_policies(&FsSource::new(path))?);
         }
         Ok(policies)

@@ -162,7 +162,7 @@ fn a_base_older_than_a_policy_allows_is_refused_when_pulled() {
         "policy.yaml",
         "kind: Policy\nname: fresh\nmaxBaseAge:\n  age: 1s\n",
     );
-    let run = s.dispatch(&["--policy", "policy.yaml", "apply", "decl", "--auto-approve"]);
+    let run = s.dispatch(&["apply", "--policy", "policy.yaml", "decl", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let object = s.json(&["get", "base-image", "aged", "--json"]);
     assert_eq!(object["status"], "ERROR");
@@ -177,11 +177,11 @@ fn a_base_older_than_a_policy_allows_is_refused_when_pulled() {
         "policy.yaml",
         "kind: Policy\nname: fresh\nmaxBaseAge:\n  age: 1s\n  severity: warning\n",
     );
-    let run = s.dispatch(&["--policy", "policy.yaml", "apply", "decl", "--auto-approve"]);
+    let run = s.dispatch(&["apply", "--policy", "policy.yaml", "decl", "--auto-approve"]);
     ok(&run);
     contains(&run.stdout, "(policy warning: base image aged was made ");
     // It ages where it was pulled: every plan checks it, at its dockerUrl.
-    let run = s.dispatch(&["--policy", "policy.yaml", "plan", "decl"]);
+    let run = s.dispatch(&["plan", "--policy", "policy.yaml", "decl"]);
     ok(&run);
     contains(&run.stdout, "No changes.");
     contains(
@@ -192,7 +192,7 @@ fn a_base_older_than_a_policy_allows_is_refused_when_pulled() {
         "policy.yaml",
         "kind: Policy\nname: fresh\nmaxBaseAge:\n  age: 1s\n",
     );
-    let run = s.dispatch(&["--policy", "policy.yaml", "plan", "decl"]);
+    let run = s.dispatch(&["plan", "--policy", "policy.yaml", "decl"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     contains(
         &run.stderr,
