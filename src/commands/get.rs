@@ -74,12 +74,22 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {
     };
     let (name, shape) = (which.name.as_deref(), which.output.format());
     // The catalogs are read only for the formats that show them.
-    let (selected, shelf) = match shape {
-        Shape::Table => (ops::state::get(ws, kind, name)?, None),
-        _ => {
-            let (selected, shelf) = ops::catalog::get(ws, kind, name)?;
-            (selected, Some(shelf))
+    let found = match shape {
+        Shape::Table => ops::state::get(ws, kind, name).map(|selected| (selected, None)),
+        _ => ops::catalog::get(ws, kind, name).map(|(selected, shelf)| (selected, Some(shelf))),
+    };
+    let (selected, shelf) = match found {
+        // Nothing applied here: no rows, and why, as kubectl says "No resources found".
+        Err(ops::Error::NoStateAt(location)) if name.is_none() => {
+            console::eprint(&format!(
+                "No state at {location}: nothing has been applied here yet.\n"
+            ));
+            if matches!(shape, Shape::Table | Shape::Wide) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            (Vec::new(), None)
         }
+        found => found?,
     };
     let objects: Vec<Object<'_>> = selected
         .iter()

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{Loader, MAX_FILE_BYTES, Problem};
-use crate::model::diag::Pos;
+use crate::model::diag::{Pos, did_you_mean};
 use crate::source::{ReadError, Source};
 
 impl Loader<'_> {
@@ -47,18 +47,38 @@ impl Loader<'_> {
         match loaded {
             Ok(content) => Some(content),
             Err((message, hint)) => {
+                let hint = hint
+                    .or_else(|| close_reference(self.source, &target, reference))
+                    .unwrap_or_else(|| {
+                        "the path is relative to the folder of this YAML file; write `@@text` for a literal `@`".into()
+                    });
                 self.error(
                     file,
                     pos,
-                    format!("cannot read `@{reference}` ({}): {message}", target.display()),
+                    format!(
+                        "cannot read `@{reference}` ({}): {message}",
+                        target.display()
+                    ),
                 )
-                .set_hint(hint.unwrap_or_else(|| {
-                    "the path is relative to the folder of this YAML file; write `@@text` for a literal `@`".into()
-                }));
+                .set_hint(hint);
                 None
             }
         }
     }
+}
+
+/// "did you mean `@requirements.txt`?" when a file beside `target` has a name close to its own.
+fn close_reference(source: &dyn Source, target: &Path, reference: &str) -> Option<String> {
+    let name = target.file_name()?.to_str()?;
+    let neighbours = source.neighbours(target);
+    let close = did_you_mean(name, neighbours.iter().map(String::as_str))?;
+    let folder = reference
+        .rsplit_once('/')
+        .map(|(folder, _)| format!("{folder}/"));
+    Some(format!(
+        "did you mean `@{}{close}`?",
+        folder.unwrap_or_default()
+    ))
 }
 
 /// Reads a UTF-8 text file of bounded size, saying where it is not UTF-8.

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{Error, Workspace};
 use crate::catalog::query::{self, Recorded};
 use crate::model::catalog::{Catalog, Entry};
+use crate::model::diag::did_you_mean;
 use crate::model::{Address, AddressError, Kind};
 use crate::state::{ResourceState, State};
 
@@ -42,7 +43,7 @@ impl Shelf {
 
 /// Every recorded image with its catalog.
 pub fn all(ws: &Workspace) -> Result<Shelf, Error> {
-    Shelf::read(ws, query::recorded(&ws.state()?))
+    Shelf::read(ws, query::recorded(&ws.recorded()?))
 }
 
 /// What `get` shows: the resources of `kind` (or the one named `name`), with the catalogs of
@@ -52,7 +53,7 @@ pub fn get(
     kind: Kind,
     name: Option<&str>,
 ) -> Result<(Vec<ResourceState>, Shelf), Error> {
-    let state = ws.state()?;
+    let state = ws.recorded()?;
     let selected = super::state::select(&state, kind, name)?;
     let wanted: Vec<Address> = selected.iter().map(|r| r.resource.address()).collect();
     let shelf = shelf(ws, &state, &wanted)?;
@@ -77,7 +78,7 @@ pub struct Shown {
 
 /// The image `name` names (`NAME`, or `KIND/NAME` where both kinds have one) and its packages.
 pub fn show(ws: &Workspace, name: &str) -> Result<Shown, Error> {
-    let state = ws.state()?;
+    let state = ws.recorded()?;
     let address = resolve(&state, name)?;
     let resource = state
         .resources
@@ -111,6 +112,14 @@ fn resolve(state: &State, name: &str) -> Result<Address, Error> {
     match (named.next(), named.next()) {
         (Some(address), None) => Ok(address),
         (Some(_), Some(_)) => Err(Error::Ambiguous { name: name.into() }),
-        (None, _) => Err(Error::NotFound(Address::new(Kind::Image, name))),
+        (None, _) => {
+            let names = state.resources.keys().map(|a| a.name.as_str());
+            let close = did_you_mean(name, names)
+                .and_then(|close| (state.resources.keys()).find(|a| a.name == close).cloned());
+            Err(Error::Unnamed {
+                name: name.into(),
+                close,
+            })
+        }
     }
 }

@@ -59,10 +59,17 @@ pub enum Error {
     NoSuch(Address),
     #[error("{0} not found")]
     NotFound(Address),
+    #[error("no image or base image is called {name:?}")]
+    Unnamed {
+        name: String,
+        close: Option<Address>,
+    },
     #[error("{0} is not in the state")]
     NotInState(Address),
     #[error("there is no state yet; nothing to remove")]
     NoState,
+    #[error("there is no state at {0}: nothing has been applied here yet")]
+    NoStateAt(String),
     #[error("there is no state at {0} to copy")]
     NothingToCopy(String),
     #[error("the state is kept in the local file {0} already; there is nowhere to copy it")]
@@ -155,6 +162,14 @@ impl Hint for Error {
                 "`dispatch get {}` lists what exists",
                 crate::report::get::noun(address.kind)
             )),
+            Error::NoStateAt(_) => Some(
+                "`dispatch apply` makes it; `-C DIR` or `--state PATH` looks elsewhere".into(),
+            ),
+            Error::Unnamed { close, .. } => Some(match close {
+                Some(close) => format!("did you mean `{}` ({close})?", close.name),
+                None => "`dispatch get images` and `dispatch get base-images` list what exists"
+                    .into(),
+            }),
             Error::NotInState(_) => Some("`dispatch state list` shows what is".into()),
             Error::NoImage(_) => Some("`dispatch apply` pulls or builds it".into()),
             Error::NotCatalogued(_) => Some(

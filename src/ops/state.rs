@@ -11,7 +11,7 @@ use crate::state::{Backend, ResourceState, State};
 
 /// The resources of `kind`, or the one named `name`.
 pub fn get(ws: &Workspace, kind: Kind, name: Option<&str>) -> Result<Vec<ResourceState>, Error> {
-    select(&ws.state()?, kind, name)
+    select(&ws.recorded()?, kind, name)
 }
 
 /// The resources of `kind` in `state`, or the one named `name`.

@@ -154,6 +154,11 @@ impl Workspace {
         Ok(self.backend.load()?.unwrap_or_default())
     }
 
+    /// The state, for a question about what was applied: none at all is said as such.
+    pub fn recorded(&self) -> Result<State, Error> {
+        (self.backend.load()?).ok_or_else(|| Error::NoStateAt(self.backend.location()))
+    }
+
     /// Takes the state lock, waiting as long as the config says.
     pub fn lock(&self, ui: &dyn Interaction) -> Result<Box<dyn StateLock>, Error> {
         self.lock_on(self.backend.as_ref(), ui)

@@ -33,6 +33,14 @@ impl FsSource {
 }
 
 impl Source for FsSource {
+    fn neighbours(&self, path: &Path) -> Vec<String> {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let entries = std::fs::read_dir(folder.unwrap_or(Path::new(".")));
+        (entries.into_iter().flatten().flatten())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect()
+    }
+
     fn root(&self) -> &Path {
         &self.root
     }

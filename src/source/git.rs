@@ -381,6 +381,21 @@ impl GitSource {
 }
 
 impl Source for GitSource {
+    fn neighbours(&self, path: &Path) -> Vec<String> {
+        let folder = self.in_tree(path).parent().unwrap_or(Path::new(""));
+        let repo = self.repo.lock().expect("repository lock");
+        let Ok(Found::Tree(tree)) = find(&repo, self.tree, folder) else {
+            return Vec::new();
+        };
+        let Ok(tree) = repo.find_tree(tree) else {
+            return Vec::new();
+        };
+        let names = tree
+            .iter()
+            .filter_map(|entry| entry.name().ok().map(str::to_string));
+        names.collect()
+    }
+
     fn root(&self) -> &Path {
         &self.root
     }

@@ -45,6 +45,14 @@ fn key(path: &Path) -> Option<PathBuf> {
 }
 
 impl Source for MemorySource {
+    fn neighbours(&self, path: &Path) -> Vec<String> {
+        let folder = key(path).and_then(|k| k.parent().map(Path::to_path_buf));
+        (self.files.keys())
+            .filter(|file| file.parent() == folder.as_deref())
+            .filter_map(|file| Some(file.file_name()?.to_str()?.to_string()))
+            .collect()
+    }
+
     fn root(&self) -> &Path {
         &self.root
     }

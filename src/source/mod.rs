@@ -63,6 +63,9 @@ pub trait Source: Sync {
 
     /// Where `reference`, relative to the folder of `from`, leads.
     fn locate(&self, from: &Path, reference: &str) -> Located;
+
+    /// The names in the folder `path` is in, to suggest one when `path` is not there.
+    fn neighbours(&self, path: &Path) -> Vec<String>;
 }
 
 /// `path` with `.` and `..` folded lexically, its root (if any) kept; `None` when a `..` climbs

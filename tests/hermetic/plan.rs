@@ -164,10 +164,14 @@ fn catalog_names_what_it_cannot_show_and_why() {
     let unknown = dispatch(&state, &["catalog", "nope"]);
     assert_eq!(unknown.code, 1);
     assert!(
-        unknown.stderr.starts_with("error: Image/nope not found"),
+        unknown
+            .stderr
+            .starts_with("error: no image or base image is called \"nope\""),
         "{}",
         unknown.stderr
     );
+    let close = dispatch(&state, &["catalog", "apl"]);
+    insta::assert_snapshot!("catalog_close_name", close.stderr);
     let query = dispatch(&state, &["catalog", "--package", "pandas<<<1"]);
     assert_eq!(query.code, 1);
     insta::assert_snapshot!("catalog_bad_query", query.stderr);
@@ -177,6 +181,27 @@ fn catalog_names_what_it_cannot_show_and_why() {
         sbom.stderr.contains("name it instead of --package"),
         "{}",
         sbom.stderr
+    );
+}
+
+#[test]
+fn asking_where_nothing_was_applied_says_so() {
+    let (_dir, state) = temp_state();
+    let listed = dispatch(&state, &["get", "images"]);
+    assert_eq!((listed.code, listed.stdout.as_str()), (0, ""));
+    assert!(
+        listed.stderr.starts_with("No state at ") && listed.stderr.contains("state.json"),
+        "{}",
+        listed.stderr
+    );
+    let json = dispatch(&state, &["get", "base-images", "-o", "json"]);
+    assert_eq!((json.code, json.stdout.trim()), (0, "[]"));
+    let one = dispatch(&state, &["get", "image", "x"]);
+    assert_eq!(one.code, 1);
+    assert!(
+        one.stderr.contains("nothing has been applied here yet"),
+        "{}",
+        one.stderr
     );
 }
 
