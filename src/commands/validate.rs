@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use dispatch::ops::Workspace;
 
 use super::flags::{Format, Output, Policies, Source};
-use crate::views::{Github, Gitlab, Human, Json, VerdictView};
+use crate::views::{Github, Gitlab, Human, Json, Markdown, VerdictView};
 
 /// Check a directory of declarations and report every problem
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,8 @@ enum Verdict {
     Github,
     /// A GitLab code quality report
     Gitlab,
+    /// A Markdown verdict for a pull request comment
+    Markdown,
 }
 
 impl Format for Verdict {
@@ -49,6 +51,7 @@ impl Verdict {
             Verdict::Json => Box::new(Json { verdict: true }),
             Verdict::Github => Box::new(Github::default()),
             Verdict::Gitlab => Box::new(Gitlab::default()),
+            Verdict::Markdown => Box::new(Markdown),
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::text;
+use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
 use crate::plan::{Action, Plan};
 
@@ -13,95 +14,134 @@ pub const COMMENT_LIMIT: usize = 65_000;
 /// A job's step summary holds 1 MiB.
 pub const STEP_SUMMARY_LIMIT: usize = 1_000_000;
 
-/// What the plan does, in the words a label can key on.
+/// Where a reader finds what a comment leaves out: the CI run's log, and the commit planned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The job's page (GitHub: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`).
+    pub run: Option<String>,
+    /// The commit the plan is of.
+    pub commit: Option<String>,
+}
+
+/// The counts a reviewer needs, each change counted once: a replacement is neither an add nor a
+/// destroy here (terraform's sentence counts it as both).
+struct Counts {
+    add: usize,
+    change: usize,
+    replace: usize,
+    destroy: usize,
+    unchanged: usize,
+}
+
+fn counts(plan: &Plan) -> Counts {
+    let s = plan.summary();
+    Counts {
+        add: s.add - s.replace,
+        change: s.change,
+        replace: s.replace,
+        destroy: s.destroy - s.replace,
+        unchanged: s.unchanged,
+    }
+}
+
+/// What the plan does, in the words a label can key on: `destroy` only when something is
+/// really deleted; images rebuilt (`replace`) are not destroyed.
 pub fn headline(plan: &Plan) -> &'static str {
-    let summary = plan.summary();
+    let c = counts(plan);
     if !plan.has_changes() {
         "no changes"
-    } else if summary.destroy > 0 {
+    } else if c.destroy > 0 {
         "destroy"
+    } else if c.replace > 0 {
+        "replace"
     } else {
         "add or update"
     }
 }
 
-/// The summary of `plan` in at most `limit` characters: first whole, then with each change on
-/// one line, then with the last changes left out and counted.
-pub fn summary(plan: &Plan, limit: usize) -> String {
-    let head = head(plan);
-    let changes: Vec<_> = plan
-        .changes
-        .iter()
+/// The summary of `plan` in at most `limit` characters: each change whole while it fits (in
+/// plan order: a base's own change before the images it rebuilds), then on one line, then the
+/// rest counted, with where to read them.
+pub fn summary(plan: &Plan, limit: usize, links: &Links) -> String {
+    let mut out = head(plan);
+    let changes: Vec<_> = (plan.changes.iter())
         .filter(|c| c.action != Action::NoOp)
         .collect();
-    let whole: Vec<String> = changes.iter().map(|c| detailed(c)).collect();
-    if fits(&head, &whole, limit) {
-        return head + &whole.concat();
-    }
-    let brief: Vec<String> = changes.iter().map(|c| brief(c)).collect();
-    let mut out = head + "Each change on one line; the job log shows them whole.\n\n";
-    let mut shown = 0;
-    for line in &brief {
-        // Room for the marker that counts what is left out.
-        if out.len() + line.len() + 80 > limit {
-            break;
+    let more = |left: usize| more(left, links);
+    let mut brief_from = None;
+    for (i, change) in changes.iter().enumerate() {
+        // Room kept for the line that counts the rest.
+        let room = limit.saturating_sub(more(changes.len() - i).len());
+        let whole = detailed(change);
+        if brief_from.is_none() && out.len() + whole.len() <= room {
+            out.push_str(&whole);
+            continue;
         }
-        out.push_str(line);
-        shown += 1;
-    }
-    if shown < brief.len() {
-        let _ = writeln!(
-            out,
-            "\n**{} more changes not shown, see the job log.**",
-            brief.len() - shown
-        );
+        brief_from.get_or_insert(i);
+        let line = brief(change);
+        if out.len() + line.len() > room {
+            out.push_str(&more(changes.len() - i));
+            return out;
+        }
+        out.push_str(&line);
     }
     out
 }
 
-fn fits(head: &str, entries: &[String], limit: usize) -> bool {
-    head.len() + entries.iter().map(String::len).sum::<usize>() <= limit
+/// `**N more changes not shown**, in the job log (link) of commit sha.`
+fn more(left: usize, links: &Links) -> String {
+    let log = match &links.run {
+        Some(run) => format!("[the job log]({run})"),
+        None => "the job log".into(),
+    };
+    let commit = (links.commit.as_deref())
+        .map(|c| format!(" of commit `{}`", &c[..c.len().min(12)]))
+        .unwrap_or_default();
+    format!(
+        "\n**{} not shown**: see {log}{commit}.\n",
+        crate::model::words::count(left, "more change")
+    )
 }
 
-/// Headline, the terraform-style count, the deletion warning and the table.
+/// Headline, the counts, a warning for what is deleted, a note for what is rebuilt.
 fn head(plan: &Plan) -> String {
-    let s = plan.summary();
+    let c = counts(plan);
     let mut out = format!("## dispatch: {}\n\n", headline(plan));
     if plan.has_changes() {
         let _ = writeln!(
             out,
-            "Plan: {} to add, {} to change, {} to destroy.\n",
-            s.add, s.change, s.destroy
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy.\n",
+            c.add, c.change, c.replace, c.destroy
         );
     } else {
         out.push_str("Images match the declarations.\n\n");
     }
-    let destroyed: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
-        .map(|c| format!("`{}`", c.address))
-        .collect();
-    if !destroyed.is_empty() {
-        let named = if destroyed.len() > 20 {
-            format!(
-                "{}, and {} more",
-                destroyed[..20].join(", "),
-                destroyed.len() - 20
-            )
-        } else {
-            destroyed.join(", ")
-        };
+    let named = |action| {
+        let found: Vec<String> = (plan.changes.iter())
+            .filter(|c| c.action == action)
+            .map(|c| format!("`{}`", c.address))
+            .collect();
+        match found.len() {
+            0 => None,
+            n if n > 20 => Some(format!("{}, and {} more", found[..20].join(", "), n - 20)),
+            _ => Some(found.join(", ")),
+        }
+    };
+    if let Some(deleted) = named(Action::Delete) {
+        let n = crate::model::words::count(c.destroy, "resource");
+        let _ = writeln!(out, "> [!WARNING]\n> {n} will be destroyed: {deleted}.\n");
+    }
+    if let Some(replaced) = named(Action::Replace) {
+        let n = crate::model::words::count(c.replace, "resource");
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> {} will be destroyed (replacements included): {named}.\n",
-            crate::model::words::count(destroyed.len(), "resource")
+            "> [!NOTE]\n> {n} will be replaced (rebuilt): {replaced}.\n"
         );
     }
     let _ = writeln!(
         out,
-        "| add | change | destroy | replace | unchanged |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
-        s.add, s.change, s.destroy, s.replace, s.unchanged
+        "| add | change | replace | destroy | unchanged |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
+        c.add, c.change, c.replace, c.destroy, c.unchanged
     );
     out.push_str(&warnings(&plan.warnings));
     out
@@ -145,9 +185,13 @@ fn symbol(action: Action) -> &'static str {
     }
 }
 
-/// A change in a collapsed block, its diff inside.
+/// A change in a collapsed block, its diff inside; one with nothing to show (an image rebuilt
+/// because its base changed) on one line.
 fn detailed(change: &crate::plan::Change) -> String {
     let diff = text::diff_lines(change);
+    if diff.trim().is_empty() {
+        return brief(change);
+    }
     let fence = fence(&diff);
     format!(
         "<details><summary><code>{} {}</code></summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n\n",
@@ -164,6 +208,48 @@ fn brief(change: &crate::plan::Change) -> String {
         html(&text::describe(change))
     )
 }
+
+/// Why a command failed, where the reviewer looks: what failed, each problem at its
+/// `file:line:col` with its hint, so that a comment never keeps saying all is well.
+pub fn failed(diagnostics: &[Diagnostic], error: &str, hint: Option<&str>) -> String {
+    let mut out = format!("## dispatch: failed\n\n> [!CAUTION]\n> {}\n", html(error));
+    if let Some(hint) = hint {
+        let _ = writeln!(out, "> {}", html(hint));
+    }
+    out.push('\n');
+    for d in diagnostics.iter().take(MAX_LISTED) {
+        let _ = write!(
+            out,
+            "- <code>{}</code>: {}",
+            html(&d.location.to_string()),
+            html(&d.message)
+        );
+        if let Some(hint) = &d.hint {
+            let _ = write!(out, " <br>hint: {}", html(hint));
+        }
+        out.push('\n');
+    }
+    if diagnostics.len() > MAX_LISTED {
+        let _ = writeln!(
+            out,
+            "- and {} more, in the job log",
+            diagnostics.len() - MAX_LISTED
+        );
+    }
+    out
+}
+
+/// The verdict on valid declarations, with the policy warnings they carry.
+pub fn valid(base_images: usize, images: usize, warned: &[Violation]) -> String {
+    format!(
+        "## dispatch: valid\n\n{}\n{}",
+        text::validated(base_images, images),
+        warnings(warned)
+    )
+}
+
+/// How many problems a failure lists before it counts the rest.
+const MAX_LISTED: usize = 50;
 
 /// A failed resource, its reason in a collapsed block.
 pub fn failure(address: &crate::model::Address, reason: &str) -> String {
@@ -218,16 +304,55 @@ mod tests {
         )
         .unwrap();
         assert_eq!(headline(&none), "no changes");
-        assert!(summary(&none, COMMENT_LIMIT).starts_with("## dispatch: no changes\n"));
+        let links = Links::default();
+        assert!(summary(&none, COMMENT_LIMIT, &links).starts_with("## dispatch: no changes\n"));
         let add = crate::plan::plan(&declared(&old), None, &Observations::default(), &[]).unwrap();
         assert_eq!(headline(&add), "add or update");
         assert_eq!(headline(&plan_of(1, "x")), "destroy");
     }
 
     #[test]
+    fn replacement_is_not_destruction() {
+        let before = [
+            base("b", "x/b:1"),
+            image("i", "b", None),
+            image("j", "b", None),
+        ];
+        let after = [
+            base("b", "x/b:2"),
+            image("i", "b", None),
+            image("j", "b", None),
+        ];
+        let plan = crate::plan::plan(
+            &declared(&after),
+            Some(&applied(&before)),
+            &Observations::default(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(headline(&plan), "replace");
+        let text = summary(&plan, COMMENT_LIMIT, &Links::default());
+        assert!(!text.contains("destroyed"), "{text}");
+        assert!(
+            text.contains("Plan: 0 to add, 0 to change, 3 to replace, 0 to destroy."),
+            "{text}"
+        );
+        assert!(
+            text.contains("> [!NOTE]\n> 3 resources will be replaced (rebuilt)"),
+            "{text}"
+        );
+        // The base's own change once, in full; the images rebuilt on it, a line each.
+        assert_eq!(text.matches("```diff").count(), 1, "{text}");
+        assert!(text.contains("- <code>-/+ Image/i"), "{text}");
+    }
+
+    #[test]
     fn a_plan_that_fits_is_shown_whole_with_a_warning_for_deletions() {
-        let text = summary(&plan_of(2, "x==1\n```\n"), COMMENT_LIMIT);
-        assert!(text.contains("> [!WARNING]\n> 1 resource will be destroyed (replacements included): `BaseImage/legacy`."), "{text}");
+        let text = summary(&plan_of(2, "x==1\n```\n"), COMMENT_LIMIT, &Links::default());
+        assert!(
+            text.contains("> [!WARNING]\n> 1 resource will be destroyed: `BaseImage/legacy`."),
+            "{text}"
+        );
         assert!(
             text.contains("<details><summary><code>+ Image/i0 will be built</code></summary>"),
             "{text}"
@@ -237,29 +362,57 @@ mod tests {
     }
 
     #[test]
-    fn a_long_plan_is_collapsed_then_cut_with_a_count() {
+    fn a_long_plan_keeps_the_first_diffs_then_lines_then_a_count_with_links() {
         let manifest = "x==1\n".repeat(50);
         let plan = plan_of(300, &manifest);
-        let collapsed = summary(&plan, COMMENT_LIMIT);
-        assert!(collapsed.len() <= COMMENT_LIMIT);
-        assert!(collapsed.contains("Each change on one line"));
-        assert!(!collapsed.contains("more changes not shown"));
-        let cut = summary(&plan, 4_000);
+        let links = Links {
+            run: Some("https://ci.example/runs/7".into()),
+            commit: Some("0123456789abcdef0123".into()),
+        };
+        let fitted = summary(&plan, COMMENT_LIMIT, &links);
+        assert!(fitted.len() <= COMMENT_LIMIT, "{}", fitted.len());
+        assert!(
+            fitted.contains("<details>"),
+            "the first changes keep their diffs"
+        );
+        let cut = summary(&plan, 4_000, &links);
         assert!(cut.len() <= 4_000, "{}", cut.len());
         let marker = cut.lines().last().unwrap();
         assert!(
-            marker.starts_with("**")
-                && marker.ends_with(" more changes not shown, see the job log.**"),
+            marker.ends_with(
+                "not shown**: see [the job log](https://ci.example/runs/7) of commit `0123456789ab`."
+            ),
             "{marker}"
         );
-        let shown = cut.lines().filter(|l| l.starts_with("- <code>")).count();
+        let shown = cut.matches("<code>").count();
         let left: usize = marker
-            .trim_matches('*')
+            .trim_start_matches("**")
             .split(' ')
             .next()
             .unwrap()
             .parse()
             .unwrap();
         assert_eq!(shown + left, 301, "every change is shown or counted");
+    }
+
+    #[test]
+    fn a_failure_says_what_and_where() {
+        use crate::model::diag::{Location, Pos};
+        let problem = Diagnostic::new(
+            Location {
+                file: "images/a.yaml".into(),
+                pos: Pos::new(3, 5),
+            },
+            "unknown field `nmae`",
+        );
+        let text = failed(&[problem], "1 problem in the declarations", None);
+        assert!(
+            text.starts_with("## dispatch: failed\n\n> [!CAUTION]\n> 1 problem"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- <code>images/a.yaml:3:5</code>: unknown field `nmae`"),
+            "{text}"
+        );
     }
 }

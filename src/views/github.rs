@@ -29,6 +29,7 @@ impl View for Github {
             .map(|d| Annotation::of(d, "dispatch"))
             .collect();
         console::print(&annotations(&found))?;
+        step_summary(&super::failure(error))?;
         Ok(Said::Partly)
     }
 }
@@ -37,7 +38,12 @@ impl PlanView for Github {
     fn plan(&self, plan: &Plan) -> Result<()> {
         self.human.plan(plan)?;
         console::print(&annotations(&Annotation::warnings(&plan.warnings)))?;
-        step_summary(&markdown::summary(plan, markdown::STEP_SUMMARY_LIMIT))
+        let links = super::links();
+        step_summary(&markdown::summary(
+            plan,
+            markdown::STEP_SUMMARY_LIMIT,
+            &links,
+        ))
     }
 }
 
@@ -45,7 +51,8 @@ impl VerdictView for Github {
     fn valid(&self, declarations: &Declarations) -> Result<()> {
         super::warn(declarations);
         console::print(&annotations(&Annotation::warnings(&declarations.warnings)))?;
-        Ok(console::print(&validated(declarations))?)
+        console::print(&validated(declarations))?;
+        step_summary(&super::verdict(declarations))
     }
 }
 

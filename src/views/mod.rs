@@ -18,6 +18,7 @@ use dispatch::model::Address;
 use dispatch::model::diag::Location;
 use dispatch::ops;
 use dispatch::plan::Plan;
+use dispatch::report::markdown as document;
 
 pub use github::Github;
 pub use gitlab::Gitlab;
@@ -77,6 +78,44 @@ fn warn(declarations: &Declarations) {
     for warning in &declarations.warnings {
         console::warn(&warning.diagnostic().to_string());
     }
+}
+
+/// Where the CI system that runs us shows the whole run, for what a comment leaves out.
+fn links() -> document::Links {
+    let var = |key| std::env::var(key).ok().filter(|v: &String| !v.is_empty());
+    let github_run = match (
+        var("GITHUB_SERVER_URL"),
+        var("GITHUB_REPOSITORY"),
+        var("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repository), Some(run)) => {
+            Some(format!("{server}/{repository}/actions/runs/{run}"))
+        }
+        _ => None,
+    };
+    document::Links {
+        run: github_run.or_else(|| var("CI_JOB_URL")),
+        commit: var("GITHUB_SHA").or_else(|| var("CI_COMMIT_SHA")),
+    }
+}
+
+/// What failed, in Markdown: for a comment or a step summary that must not keep saying all is
+/// well.
+fn failure(error: &ops::Error) -> String {
+    use dispatch::model::diag::Hint;
+    let hint = error.hint();
+    document::failed(error.diagnostics(), &format!("{error:#}"), hint.as_deref())
+}
+
+/// The verdict on valid declarations, in Markdown.
+fn verdict(declarations: &Declarations) -> String {
+    use dispatch::model::Kind;
+    let (bases, images) = (Kind::BaseImage, Kind::Image);
+    document::valid(
+        declarations.count(bases),
+        declarations.count(images),
+        &declarations.warnings,
+    )
 }
 
 /// Appends `markdown` to the job's step summary, when GitHub Actions gives one.

@@ -206,6 +206,29 @@ fn asking_where_nothing_was_applied_says_so() {
 }
 
 #[test]
+fn a_failure_says_so_where_the_reviewer_looks() {
+    let (dir, state) = temp_state();
+    let broken = "testdata/invalid/errors-across-files";
+    let markdown = plan(&state, &[broken, "-o", "markdown"]);
+    assert_eq!(markdown.code, 1);
+    assert!(markdown.stderr.contains("error:"), "the log has it too");
+    insta::assert_snapshot!("failed_markdown", markdown.stdout);
+    let verdict = dispatch(&state, &["validate", broken, "-o", "markdown"]);
+    assert_eq!((verdict.code, &verdict.stdout), (1, &markdown.stdout));
+    // GitHub: the annotations in the log, and the failure in the step summary.
+    let summary = dir.path().join("summary.md");
+    let output = crate::common::dispatch_command(root())
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["validate", broken, "-o", "github"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("::error file="));
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(written.starts_with("## dispatch: failed\n"), "{written}");
+}
+
+#[test]
 fn applied_declarations_plan_no_changes() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/v1", &state);
