@@ -14,8 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::dockerfile::{
     ARG_BASE_IMAGE, ARG_PACKAGES_FILE, ARG_SYSTEM_PACKAGES_FILE, PACKAGES_FILE,
-    SYSTEM_PACKAGES_FILE, Template, dockerfile, manifest_text, packages,
-    system_packages_file,
+    SYSTEM_PACKAGES_FILE, Template, dockerfile, manifest_text, packages, system_packages_file,
 };
 use crate::model::{ImageSpec, Language};
 
