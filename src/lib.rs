@@ -11,6 +11,8 @@ pub mod apply;
 pub mod build;
 pub mod catalog;
 pub mod config;
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 pub mod decl;
 pub mod engine;
 pub mod files;

@@ -153,6 +153,16 @@ mod tests {
         testing::image(name, base, None)
     }
 
+    /// An engine whose registry holds the bases `names`.
+    fn offering(names: &[&str]) -> FakeEngine {
+        let references: Vec<String> = names
+            .iter()
+            .map(|name| format!("127.0.0.1:5000/base/{name}:1"))
+            .collect();
+        let references: Vec<&str> = references.iter().map(String::as_str).collect();
+        FakeEngine::pulling_from(FakeRegistry::holding(&references))
+    }
+
     fn plan_of(resources: &[Resource]) -> Plan {
         let declarations = testing::declared(resources);
         plan::plan(&declarations, None, &Observations::default(), &[]).unwrap()
@@ -181,7 +191,7 @@ mod tests {
         };
         let cx = Context {
             engine,
-            registries: &FakeRegistry::default(),
+            registries: engine.registry(),
             options: &options,
             catalogs: &backend,
             policies: &[],
@@ -223,7 +233,8 @@ mod tests {
     #[test]
     fn independent_work_goes_on_after_a_failure_and_dependents_are_skipped() {
         let plan = plan_of(&[base("a"), base("b"), image("i", "a"), image("j", "b")]);
-        let engine = FakeEngine::default().failing_pull("127.0.0.1:5000/base/a:1");
+        // The registry lacks base a.
+        let engine = offering(&["b"]);
         let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
         assert_eq!(
             out.tally,
@@ -238,7 +249,7 @@ mod tests {
         assert_events(
             &out,
             &[
-                "BaseImage/a: Failed error when pulling image 127.0.0.1:5000/base/a:1: manifest unknown",
+                "BaseImage/a: Failed error when pulling image 127.0.0.1:5000/base/a:1: manifest for 127.0.0.1:5000/base/a:1 not found: manifest unknown",
                 "BaseImage/b: Done pulled (sha256:",
                 "Image/i: Skipped BaseImage/a failed",
                 "Image/j: Done built dispatch/j:",
@@ -261,7 +272,9 @@ mod tests {
         let state = out.backend.load().unwrap().unwrap();
         assert_eq!(
             state.resources[&Address::new(Kind::BaseImage, "a")].reason,
-            ["error when pulling image 127.0.0.1:5000/base/a:1: manifest unknown"]
+            [
+                "error when pulling image 127.0.0.1:5000/base/a:1: manifest for 127.0.0.1:5000/base/a:1 not found: manifest unknown: manifest unknown"
+            ]
         );
         assert_eq!(
             engine
@@ -277,8 +290,10 @@ mod tests {
 
     #[test]
     fn a_failed_build_is_recorded_with_its_step_and_the_rest_is_built() {
-        let plan = plan_of(&[base("a"), image("bad", "a"), image("good", "a")]);
-        let engine = FakeEngine::default().failing_build("dispatch/bad:");
+        // With requirements to install: a build with a step that runs a command.
+        let bad = testing::image("bad", "a", Some("requests==2.31.0\n"));
+        let plan = plan_of(&[base("a"), bad, image("good", "a")]);
+        let engine = offering(&["a"]).failing_build("dispatch/bad:");
         let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
         assert_eq!((out.tally.built, out.tally.failed), (1, 1));
         let state = out.backend.load().unwrap().unwrap();
@@ -287,7 +302,12 @@ mod tests {
             reason[0].starts_with("error when building image dispatch/bad:"),
             "{reason:?}"
         );
-        assert_eq!(reason[1..], ["failed at Step 2/2 : RUN false", "  no"]);
+        assert_eq!(
+            reason[1..],
+            [
+                "failed at Step 3/3 : RUN set -e; cd /function; PIP_BREAK_SYSTEM_PACKAGES=1 pip3 install --no-cache-dir -r requirements.txt"
+            ]
+        );
         assert_eq!(
             status(&out.backend, Kind::Image, "good"),
             Some(Status::Ready)
@@ -298,7 +318,7 @@ mod tests {
     fn an_interrupt_lets_running_work_finish_and_starts_nothing_new() {
         let plan = plan_of(&[base("a"), base("b"), base("c"), image("i", "a")]);
         static CANCEL: AtomicBool = AtomicBool::new(false);
-        let engine = FakeEngine::default().on_call(|call| {
+        let engine = offering(&["a", "b", "c"]).on_call(|call| {
             if call.ends_with("/a:1") {
                 // Ctrl-C while the first pull runs.
                 CANCEL.store(true, Ordering::SeqCst);
@@ -319,7 +339,7 @@ mod tests {
     #[test]
     fn the_state_is_saved_after_each_resource() {
         let plan = plan_of(&[base("a"), base("b"), image("i", "a"), image("j", "b")]);
-        let engine = FakeEngine::default();
+        let engine = offering(&["a", "b"]);
         let out = apply(&plan, &engine, 2, &AtomicBool::new(false));
         let saves = out.backend.saves();
         assert_eq!(saves.len(), 4, "one save per finished resource");

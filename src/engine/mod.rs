@@ -1,6 +1,10 @@
 //! The container engine as dispatch needs it: pull, build, push, inspect, remove, and read
-//! files out of an image. [`docker`] speaks the Docker Engine API; tests use a fake.
+//! files out of an image. [`docker`] speaks the Docker Engine API; tests use a fake. Both
+//! pass the same `conformance` suite (built for the unit tests, and with the `testing`
+//! feature for tests/).
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 #[cfg(feature = "adapters")]
 pub mod docker;
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Registries, over the OCI distribution API: what a tag points at, asked without pulling.
 //! [`oci`] speaks to real registries with the credentials of the docker config
-//! ([`credentials`]); tests use a fake.
+//! ([`credentials`]); tests use a fake. Both pass the same `conformance` suite (built for the
+//! unit tests, and with the `testing` feature for tests/).
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 #[cfg(feature = "adapters")]
 pub mod credentials;
 #[cfg(test)]

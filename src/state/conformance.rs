@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Backend, Holder, ResourceState, State, StateError};
+use crate::conformance::Verdict;
 use crate::model::catalog::{Catalog, Ecosystem, Package};
 use crate::model::reference::ImageRef;
 use crate::model::{BaseImageSpec, Language, Resource, Spec};
@@ -58,7 +59,7 @@ pub fn holder(command: &str) -> Holder {
 /// One check of the suite.
 type Check = fn(&dyn Subject);
 
-/// Runs every check, each on a fresh subject from `fresh`.
+/// Runs every check, each on a fresh subject from `fresh`; panics naming those that failed.
 pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
     let checks: [(&str, Check); 11] = [
         ("an empty backend has no state", empty),
@@ -76,14 +77,12 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
         ("force-unlock frees only the lock it names", unlock_by_id),
         ("catalogs are kept by image apart from the state", catalogs),
     ];
+    let mut verdict = Verdict::new("state backend");
     for (name, check) in checks {
         let subject = fresh();
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&*subject)));
-        if let Err(panic) = outcome {
-            eprintln!("state backend conformance check failed: {name}");
-            std::panic::resume_unwind(panic);
-        }
+        verdict.check(name, || check(&*subject));
     }
+    verdict.finish();
 }
 
 /// A state of `n` base images, for tests and benchmarks of backends.

@@ -74,6 +74,13 @@ macro_rules! needs {
 #[allow(unused_imports)]
 pub(crate) use needs;
 
+/// Held while a test changes `DOCKER_CONFIG`, which is the whole process's, or needs the
+/// credentials it names left alone.
+pub async fn docker_config() -> tokio::sync::MutexGuard<'static, ()> {
+    static DOCKER_CONFIG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    DOCKER_CONFIG.lock().await
+}
+
 /// The engine the tests use: `DOCKER_HOST`, else the default socket, as dispatch resolves it.
 pub fn engine_address() -> String {
     use dispatch::config::{Config, Overrides, Settings};

@@ -6,6 +6,7 @@
 mod common;
 
 mod build;
+mod conformance;
 mod e2e;
 mod exact;
 mod faults;

@@ -1,5 +1,5 @@
-//! Registry credentials from a docker config file, against a real htpasswd registry.
-//! A test binary of its own: it sets DOCKER_CONFIG for the whole process.
+//! Registry credentials from a docker config file, against a real htpasswd registry. It sets
+//! DOCKER_CONFIG for the whole process, holding `common::docker_config` meanwhile.
 
 use crate::common::env;
 
@@ -23,6 +23,7 @@ fn registries(reference: &ImageRef) -> Registries {
 #[tokio::test]
 async fn auth_registry_needs_the_docker_config_credentials() {
     crate::common::needs!(services);
+    let _config = crate::common::docker_config().await;
     let image = ImageRef::parse(&env("DISPATCH_TEST_AUTH_IMAGE")).unwrap();
     let config = tempfile::tempdir().unwrap();
     // SAFETY: the only test in this binary, so no other thread reads the environment.

@@ -419,12 +419,15 @@ fn the_layout_keeps_its_rules() {
         );
     }
     // `source::memory` is compiled in: the fuzz targets load declarations from memory.
-    // `state::conformance` is built for tests and the `testing` feature: not in a release.
+    // The conformance suites are built for tests and the `testing` feature: not in a release.
     for test_only in [
         "engine::fake",
         "registry::fake",
         "state::memory",
+        "conformance",
         "state::conformance",
+        "engine::conformance",
+        "registry::conformance",
     ] {
         assert!(
             !names.contains(test_only),
