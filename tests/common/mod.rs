@@ -74,11 +74,32 @@ macro_rules! needs {
 #[allow(unused_imports)]
 pub(crate) use needs;
 
-/// Held while a test changes `DOCKER_CONFIG`, which is the whole process's, or needs the
-/// credentials it names left alone.
-pub async fn docker_config() -> tokio::sync::MutexGuard<'static, ()> {
-    static DOCKER_CONFIG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    DOCKER_CONFIG.lock().await
+/// Whether the calling test runs in a process of its own, with `vars` set: for a test that
+/// needs an environment no other test may see (the environment is the whole process's, and
+/// tests run on threads of one). The first call runs the test again in a child process and
+/// checks that it passed; there, it says yes and the test goes on.
+pub fn in_own_process(vars: &[(&str, &Path)]) -> bool {
+    const CHILD: &str = "DISPATCH_TEST_OWN_PROCESS";
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or_default()
+        .to_string();
+    let output = Process::new(std::env::current_exe().unwrap())
+        .args([test.as_str(), "--exact", "--nocapture"])
+        .env(CHILD, "1")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test}, in a process of its own, did not pass:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
 }
 
 /// The engine the tests use: `DOCKER_HOST`, else the default socket, as dispatch resolves it.

@@ -1,5 +1,5 @@
-//! Registry credentials from a docker config file, against a real htpasswd registry. It sets
-//! DOCKER_CONFIG for the whole process, holding `common::docker_config` meanwhile.
+//! Registry credentials from a docker config file, against a real htpasswd registry. The test
+//! runs in a process of its own, whose DOCKER_CONFIG no other test shares.
 
 use crate::common::env;
 
@@ -23,11 +23,12 @@ fn registries(reference: &ImageRef) -> Registries {
 #[tokio::test]
 async fn auth_registry_needs_the_docker_config_credentials() {
     crate::common::needs!(services);
-    let _config = crate::common::docker_config().await;
-    let image = ImageRef::parse(&env("DISPATCH_TEST_AUTH_IMAGE")).unwrap();
     let config = tempfile::tempdir().unwrap();
-    // SAFETY: the only test in this binary, so no other thread reads the environment.
-    unsafe { std::env::set_var("DOCKER_CONFIG", config.path()) };
+    if !crate::common::in_own_process(&[("DOCKER_CONFIG", config.path())]) {
+        return;
+    }
+    let config = std::path::PathBuf::from(env("DOCKER_CONFIG"));
+    let image = ImageRef::parse(&env("DISPATCH_TEST_AUTH_IMAGE")).unwrap();
     let denied = registries(&image).digest(&image).await.unwrap_err();
     assert!(matches!(denied, RegistryError::Denied { .. }), "{denied}");
     let password = env("DISPATCH_TEST_AUTH_PASSWORD");
@@ -37,7 +38,7 @@ async fn auth_registry_needs_the_docker_config_credentials() {
         .encode(format!("{}:{password}", env("DISPATCH_TEST_AUTH_USER")));
     let registry = image.domain.clone().unwrap();
     std::fs::write(
-        config.path().join("config.json"),
+        config.join("config.json"),
         format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#),
     )
     .unwrap();
@@ -56,7 +57,7 @@ async fn auth_registry_needs_the_docker_config_credentials() {
 
     // BuildKit builds FROM the base pinned by digest out of the engine's own store: with the
     // credentials gone, any question to the registry would be refused.
-    let config_file = config.path().join("config.json");
+    let config_file = config.join("config.json");
     let credentials = std::fs::read(&config_file).unwrap();
     std::fs::remove_file(&config_file).unwrap();
     let pinned = format!("{}@{digest}", image.repository());
