@@ -18,10 +18,14 @@ impl Loader<'_> {
     pub(super) fn document(&mut self, file: &Path, doc: &Node) -> Option<Named> {
         self.manifest_ref = None;
         let mut fields = self.fields(file, doc, &DOCUMENT)?;
+        // By the names a resource's fields have: a document with others is invalid anyway.
         let positions = fields
             .entries
             .iter()
-            .filter_map(|(name, _, value)| Some((name.to_string(), value.as_ref()?.pos)))
+            .filter_map(|(name, _, value)| {
+                let mut known = BASE_IMAGE.fields.iter().chain(IMAGE.fields);
+                Some((*known.find(|f| *f == name)?, value.as_ref()?.pos))
+            })
             .collect();
         let kind = match fields.take("kind") {
             None => {
@@ -81,14 +85,13 @@ impl Loader<'_> {
         };
         self.unknown_fields(file, fields, shape);
         let name = name?;
-        let at = |pos| Location {
-            file: file.to_path_buf(),
-            pos,
-        };
         Some(Named {
             address: Address::new(kind, name.clone()),
-            origin: at(doc.pos),
-            base: base.map(|(base, pos)| (base, at(pos))),
+            origin: Location {
+                file: file.to_path_buf(),
+                pos: doc.pos,
+            },
+            base,
             resource: spec.map(|spec| Resource { name, spec }),
             fields: positions,
             manifest: self.manifest_ref.take(),
@@ -285,7 +288,7 @@ impl Loader<'_> {
         fields: &mut Fields<'n>,
         key: &str,
         shape: &Shape,
-    ) -> Option<&'n Node> {
+    ) -> Option<&'n Node<'n>> {
         let value = fields.take(key);
         if value.is_none() && !fields.misspells(key, shape.fields) {
             self.error(
@@ -301,7 +304,7 @@ impl Loader<'_> {
     pub(super) fn fields<'n>(
         &mut self,
         file: &Path,
-        node: &'n Node,
+        node: &'n Node<'n>,
         shape: &Shape,
     ) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
@@ -329,7 +332,8 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            if let Some((_, first, _)) = fields.entries.iter().find(|(n, _, _)| n == name) {
+            let name: &str = name;
+            if let Some((_, first, _)) = fields.entries.iter().find(|(n, _, _)| *n == name) {
                 let message = format!(
                     "duplicate field `{name}`: it is already set at line {}",
                     first.line
@@ -338,14 +342,14 @@ impl Loader<'_> {
                     .set_hint("a field may appear only once in a mapping; delete one of the two");
                 continue;
             }
-            fields.entries.push((name.as_str(), key.pos, Some(value)));
+            fields.entries.push((name, key.pos, Some(value)));
         }
         Some(fields)
     }
 
     pub(super) fn string(&mut self, file: &Path, key: &str, node: &Node) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             other => {
                 let hint = match other {
                     Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
@@ -368,9 +372,9 @@ impl Loader<'_> {
         &mut self,
         file: &Path,
         key: &str,
-        node: &'n Node,
+        node: &'n Node<'n>,
         item: &Shape,
-    ) -> Option<&'n [Node]> {
+    ) -> Option<&'n [Node<'n>]> {
         match &node.value {
             Value::Seq(items) => Some(items),
             other => {
@@ -407,11 +411,11 @@ impl Loader<'_> {
 
 /// The fields of a mapping, taken one by one; what is left at the end is unknown.
 pub(super) struct Fields<'n> {
-    entries: Vec<(&'n str, Pos, Option<&'n Node>)>,
+    entries: Vec<(&'n str, Pos, Option<&'n Node<'n>>)>,
 }
 
 impl<'n> Fields<'n> {
-    pub(super) fn take(&mut self, key: &str) -> Option<&'n Node> {
+    pub(super) fn take(&mut self, key: &str) -> Option<&'n Node<'n>> {
         self.entries
             .iter_mut()
             .find(|(name, _, _)| *name == key)
