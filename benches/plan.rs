@@ -267,10 +267,13 @@ fn measure(dir: &Path, size: usize) {
     let declared = decl::load(&FsSource::new(root), LoadOptions::default())
         .unwrap_or_else(|d| panic!("declarations are invalid: {d}"));
     let loaded = Clock::now();
+    let hwm_loaded = hwm_kb();
     let state = store.load().expect("state loads").expect("state exists");
     let state_loaded = Clock::now();
+    let hwm_state = hwm_kb();
     let plan = plan::plan(&declared, Some(&state), &Observations::default(), &[]).expect("plan");
     let planned = Clock::now();
+    let hwm_planned = hwm_kb();
     let text = text::plan(&plan, TextOptions::default());
     let rendered = Clock::now();
     // The bench checks itself: everything is applied, so nothing may change.
@@ -299,13 +302,17 @@ fn measure(dir: &Path, size: usize) {
         );
     }
     println!("{line}");
+    println!("HWM {} {hwm_loaded} {hwm_state} {hwm_planned}", hwm_kb());
+}
+
+/// This process's peak RSS so far (`VmHWM`), in kB.
+fn hwm_kb() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
+    status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    println!("HWM {hwm}");
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +328,8 @@ struct Row {
     max_rss_kb: u64,
     /// The highest `VmHWM` the children reported, in kB.
     hwm_kb: u64,
+    /// The highest `VmHWM` after load + validate, load state and plan, in kB.
+    hwm_phases: [u64; 3],
     /// libyaml's bare parse of the same files, once a run.
     libyaml: Vec<libyaml::Timing>,
 }
@@ -382,6 +391,7 @@ impl Row {
             cpu: vec![Vec::new(); PHASES.len()],
             max_rss_kb: 0,
             hwm_kb: 0,
+            hwm_phases: [0; 3],
             libyaml: Vec::new(),
         }
     }
@@ -407,8 +417,11 @@ impl Row {
                     parsed = true;
                 }
                 Some("HWM") => {
-                    let hwm = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
-                    self.hwm_kb = self.hwm_kb.max(hwm);
+                    let mut hwm = words.map(|w| w.parse().unwrap_or(0));
+                    self.hwm_kb = self.hwm_kb.max(hwm.next().unwrap_or(0));
+                    for (phase, kb) in self.hwm_phases.iter_mut().zip(hwm) {
+                        *phase = (*phase).max(kb);
+                    }
                 }
                 _ => {}
             }
@@ -484,8 +497,14 @@ fn table(rows: &[Row]) -> String {
     for row in rows {
         let _ = writeln!(
             out,
-            "{:>8}: peak RSS {} kB (wait4 ru_maxrss), VmHWM {} kB (reported by the child)",
-            row.size, row.max_rss_kb, row.hwm_kb
+            "{:>8}: peak RSS {} kB (wait4 ru_maxrss), VmHWM {} kB (reported by the child); \
+             VmHWM after load+validate {} kB, after load state {} kB, after plan {} kB",
+            row.size,
+            row.max_rss_kb,
+            row.hwm_kb,
+            row.hwm_phases[0],
+            row.hwm_phases[1],
+            row.hwm_phases[2],
         );
     }
     out

@@ -209,7 +209,7 @@ impl Loader<'_> {
                     name,
                     "package name",
                     valid_package_name,
-                    &format!("a package name is letters, digits and `{PACKAGE_NAME_PUNCTUATION}`, starting with a letter or digit"),
+                    || format!("a package name is letters, digits and `{PACKAGE_NAME_PUNCTUATION}`, starting with a letter or digit"),
                 )
             });
         let version = match fields.take("version") {
@@ -223,7 +223,7 @@ impl Loader<'_> {
                         v,
                         "package version",
                         valid_package_version,
-                        &format!("a version is letters, digits and `{PACKAGE_VERSION_PUNCTUATION}`, starting with a letter or digit"),
+                        || format!("a version is letters, digits and `{PACKAGE_VERSION_PUNCTUATION}`, starting with a letter or digit"),
                     )
                 })
                 .map(Some),
@@ -242,13 +242,13 @@ impl Loader<'_> {
         value: String,
         what: &str,
         valid: fn(&str) -> bool,
-        rule: &str,
+        rule: impl FnOnce() -> String,
     ) -> Option<String> {
         if valid(&value) {
             return Some(value);
         }
         self.error(file, pos, format!("invalid {what} {value:?}"))
-            .hint = Some(rule.to_string());
+            .hint = Some(rule());
         None
     }
 

@@ -23,12 +23,22 @@ const MAX_KEY: usize = 128;
 
 /// The documents of `text`, or `None` when the full parser should read it.
 pub fn parse(text: &str) -> Option<Vec<Node<'_>>> {
-    if !text.bytes().all(|b| b >= b' ' && b != 0x7f || b == b'\n')
-        || !text.is_ascii() && !text.chars().all(printable)
-    {
+    // Controls (but line breaks), DEL, and whether any byte is not ASCII, in one pass the
+    // compiler can vectorize.
+    let (mut control, mut wide) = (false, false);
+    for chunk in text.as_bytes().chunks(64) {
+        for &b in chunk {
+            control |= b < b' ' && b != b'\n' || b == 0x7f;
+            wide |= b >= 0x80;
+        }
+        if control {
+            return None;
+        }
+    }
+    if wide && !text.chars().all(printable) {
         return None;
     }
-    let mut reader = Reader::new(text);
+    let mut reader = Reader::new(text, !wide);
     let mut documents = Vec::new();
     loop {
         match reader.next_content()? {
@@ -75,10 +85,12 @@ struct Reader<'a> {
     rest: &'a str,
     /// Nodes in the current document.
     nodes: usize,
+    /// Whether the text is all ASCII, a column then being a byte offset plus one.
+    ascii: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, ascii: bool) -> Self {
         let mut reader = Reader {
             text,
             line: None,
@@ -86,6 +98,7 @@ impl<'a> Reader<'a> {
             number: 0,
             rest: text,
             nodes: 0,
+            ascii,
         };
         reader.advance();
         reader
@@ -134,7 +147,11 @@ impl<'a> Reader<'a> {
 
     /// The position of byte `at` of the current line.
     fn pos(&self, at: usize) -> Pos {
-        Pos::new(self.number, self.line()[..at].chars().count() as u64 + 1)
+        let col = match self.ascii {
+            true => at,
+            false => self.line()[..at].chars().count(),
+        };
+        Pos::new(self.number, col as u64 + 1)
     }
 
     fn node(&mut self, value: Value<'a>, pos: Pos) -> Option<Node<'a>> {
@@ -372,13 +389,16 @@ fn plain(text: &str) -> Option<Value<'_>> {
         "true" | "True" | "TRUE" => Value::Bool(true),
         "false" | "False" | "FALSE" => Value::Bool(false),
         // Other spellings of those, and what a float parser might read (`inf`, `NaN`).
-        _ if ["null", "true", "false"]
-            .iter()
-            .any(|word| text.eq_ignore_ascii_case(word))
-            || ["nan", "inf"].iter().any(|word| {
-                text.get(..3)
-                    .is_some_and(|start| start.eq_ignore_ascii_case(word))
-            }) =>
+        _ if {
+            let starts = |word| text.get(..3).is_some_and(|s| s.eq_ignore_ascii_case(word));
+            match first.to_ascii_lowercase() {
+                'n' => text.eq_ignore_ascii_case("null") || starts("nan"),
+                't' => text.eq_ignore_ascii_case("true"),
+                'f' => text.eq_ignore_ascii_case("false"),
+                'i' => starts("inf"),
+                _ => false,
+            }
+        } =>
         {
             return None;
         }
@@ -434,6 +454,7 @@ mod tests {
             "a:\n- a\n- b: 1\n  c: 2\nd: |-\n\n  after a blank\ne: 127.0.0.1:5000/x:1\n",
             "a:\n- |\n  indentless, at the bar\n---\n---   # empty\nb: é ü\nc: \"ü\"\n",
             "a: b\nc:",
+            "a: Iméage\nb: nñ\nc: ñ\n",
             "x:\n  y:\n    - a\n    -   k: v\n        w: x\n  z: 1.2.3\n",
         ] {
             assert!(agrees(text), "the fast path gave up on {text:?}");
