@@ -118,7 +118,7 @@ pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, D
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let (checked, diagnostics) = check_files(source, &options, &files, workers);
     loader.diagnostics.extend(diagnostics);
-    let mut named = Vec::new();
+    let mut named = Vec::with_capacity(checked.iter().map(|file| file.named.len()).sum());
     for file in checked {
         named.extend(file.named);
         loader.policies.extend(file.policies);
@@ -297,10 +297,13 @@ impl<'s> Loader<'s> {
         let parsed = refs::read_text(self.source, file).and_then(|text| {
             let documents = yaml::parse_stream(&text)
                 .map_err(|err| (err.pos, format!("invalid YAML: {}", err.message), err.hint))?;
-            Ok(documents
-                .iter()
-                .filter_map(|document| self.document(file, document))
-                .collect())
+            let mut named = Vec::with_capacity(documents.len());
+            named.extend(
+                documents
+                    .iter()
+                    .filter_map(|document| self.document(file, document)),
+            );
+            Ok(named)
         });
         parsed.unwrap_or_else(|(pos, message, hint)| {
             self.error(file, pos, message).hint = hint;

@@ -34,7 +34,7 @@ impl Loader<'_> {
                 return None;
             }
             Some(node) => {
-                let text = self.string(file, "kind", node)?;
+                let text = self.text(file, "kind", node)?;
                 if text == "Policy" {
                     let policy = self.policy(file, doc, fields)?;
                     self.policies.push(policy);
@@ -44,7 +44,7 @@ impl Loader<'_> {
                     Some(kind) => kind,
                     None => {
                         let kinds = [Kind::BaseImage.as_str(), Kind::Image.as_str(), "Policy"];
-                        let hint = suggest(&text, kinds).unwrap_or_else(|| {
+                        let hint = suggest(text, kinds).unwrap_or_else(|| {
                             "dispatch knows `BaseImage`, `Image` and `Policy`".to_string()
                         });
                         self.error(file, node.pos, format!("unknown kind `{text}`"))
@@ -348,8 +348,18 @@ impl Loader<'_> {
     }
 
     pub(super) fn string(&mut self, file: &Path, key: &str, node: &Node) -> Option<String> {
+        self.text(file, key, node).map(str::to_string)
+    }
+
+    /// [`Self::string`], borrowed from the document.
+    pub(super) fn text<'n>(
+        &mut self,
+        file: &Path,
+        key: &str,
+        node: &'n Node<'n>,
+    ) -> Option<&'n str> {
         match &node.value {
-            Value::Str(s) => Some(s.to_string()),
+            Value::Str(s) => Some(s),
             other => {
                 let hint = match other {
                     Value::Int(_) | Value::Float(_) | Value::Bool(_) => {

@@ -361,7 +361,7 @@ mod tests {
             state ^= state << 17;
             (state % below as u64) as usize
         };
-        let mut name = |random: &mut dyn FnMut(usize) -> usize| {
+        let name = |random: &mut dyn FnMut(usize) -> usize| {
             (0..random(7))
                 .map(|_| alphabet[random(alphabet.len())])
                 .collect::<String>()

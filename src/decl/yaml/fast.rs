@@ -165,7 +165,8 @@ impl<'a> Reader<'a> {
             return None;
         }
         let pos = self.pos(indent);
-        let mut entries = Vec::new();
+        // Room for a declaration's fields, grown once at most.
+        let mut entries = Vec::with_capacity(if depth == 0 { 8 } else { 2 });
         loop {
             let line = self.line();
             let len = key_len(&line[indent..])?;
@@ -215,7 +216,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         let mut pos = (!indentless).then(|| self.pos(indent));
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(2);
         loop {
             let line = self.line();
             let at = indent + 1 + line[indent + 1..].find(|c| c != ' ')?;
