@@ -72,15 +72,16 @@ impl Ord for Address {
 /// other than a digit (`image-` of `image-0041` and `image-0042`): natural order reads such a
 /// start as it reads nothing, digits before it being compared as equal numbers.
 fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
-    if a == b {
+    let shared = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    if shared == a.len() && shared == b.len() {
         return std::cmp::Ordering::Equal;
     }
-    let shared = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
     let skip = a.as_bytes()[..shared]
         .iter()
         .rposition(|c| c.is_ascii() && !c.is_ascii_digit())
         .map_or(0, |i| i + 1);
-    alphanumeric_sort::compare_str(&a[skip..], &b[skip..]).then_with(|| a.cmp(b))
+    alphanumeric_sort::compare_str(&a[skip..], &b[skip..])
+        .then_with(|| a.as_bytes()[shared..].cmp(&b.as_bytes()[shared..]))
 }
 
 impl PartialOrd for Address {

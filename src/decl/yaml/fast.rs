@@ -20,6 +20,9 @@ const MAX_DEPTH: usize = 16;
 const MAX_NODES: usize = 10_000;
 /// Longer keys are left to the full parser, which bounds implicit keys.
 const MAX_KEY: usize = 128;
+/// Comments between a key and its value on a later line: more are left to the full parser,
+/// which holds 32 at most there.
+const MAX_COMMENTS: usize = 16;
 
 /// The documents of `text`, or `None` when the full parser should read it.
 pub fn parse(text: &str) -> Option<Vec<Node<'_>>> {
@@ -87,6 +90,8 @@ struct Reader<'a> {
     nodes: usize,
     /// Whether the text is all ASCII, a column then being a byte offset plus one.
     ascii: bool,
+    /// Comments passed since this was last reset.
+    comments: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -99,6 +104,7 @@ impl<'a> Reader<'a> {
             rest: text,
             nodes: 0,
             ascii,
+            comments: 0,
         };
         reader.advance();
         reader
@@ -130,6 +136,7 @@ impl<'a> Reader<'a> {
             let indent = indent(line);
             let body = &line[indent..];
             if body.is_empty() || body.starts_with('#') {
+                self.comments += usize::from(!body.is_empty());
                 self.advance();
                 continue;
             }
@@ -176,8 +183,9 @@ impl<'a> Reader<'a> {
             let after = colon + 1;
             let value = match line[after..].find(|c| c != ' ') {
                 Some(i) if line.as_bytes()[after + i] != b'#' => self.inline(after + i, indent)?,
-                _ => {
+                comment => {
                     let at = self.pos(colon);
+                    self.comments = usize::from(comment.is_some());
                     self.advance();
                     self.block_value(indent, at, depth)?
                 }
@@ -195,7 +203,13 @@ impl<'a> Reader<'a> {
     /// What follows `key:` on the next lines, for a key at column `indent`; `colon` is where an
     /// empty value is.
     fn block_value(&mut self, indent: usize, colon: Pos, depth: usize) -> Option<Node<'a>> {
-        match self.next_content()? {
+        let next = self.next_content()?;
+        // The full parser holds the comments it meets while looking for a value, 32 at most
+        // (serde-saphyr's budget), and fails on more.
+        if self.comments > MAX_COMMENTS {
+            return None;
+        }
+        match next {
             Next::Line(i) if i > indent && is_entry(&self.line()[i..]) => {
                 self.seq(i, false, depth + 1)
             }
@@ -455,6 +469,7 @@ mod tests {
             "a:\n- a\n- b: 1\n  c: 2\nd: |-\n\n  after a blank\ne: 127.0.0.1:5000/x:1\n",
             "a:\n- |\n  indentless, at the bar\n---\n---   # empty\nb: é ü\nc: \"ü\"\n",
             "a: b\nc:",
+            "a: # c\n# d\n\n# e\n  b: 1\n",
             "a: Iméage\nb: nñ\nc: ñ\n",
             "x:\n  y:\n    - a\n    -   k: v\n        w: x\n  z: 1.2.3\n",
         ] {
@@ -487,6 +502,10 @@ mod tests {
         ] {
             assert!(parse(text).is_none(), "{text:?}");
         }
+        // serde-saphyr fails on more than 32 comments between a key and a value below it.
+        let comments = format!("a:\n{}b: 1\n", "# a comment\n".repeat(40));
+        assert!(parse(&comments).is_none());
+        assert!(parse_fully(&comments).is_err());
     }
 
     /// Declaration-like texts changed at random, as a fuzzer would: wherever the fast path
