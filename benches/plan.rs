@@ -22,6 +22,11 @@
 //! With `DISPATCH_BENCH_PG_URL=postgres://...` the state is kept in that database instead of
 //! `state.json` (schema `dispatch_bench`), and "load state" is the read of it.
 //!
+//! Beside each run, libyaml's bare parse of the same YAML files is timed ([`libyaml`]: events
+//! pulled and dropped, on one thread), and the table ends with how load + validate compares.
+//! Without libyaml's header (`apt-get install libyaml-dev`) that comparison is skipped, and the
+//! bench says so.
+//!
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does one quick run of 200
 //! resources, so the test suite stays fast while still checking that the bench works.
 
@@ -29,6 +34,7 @@ use std::fmt::Write as _;
 
 mod args;
 mod generate;
+mod libyaml;
 use std::fs;
 use std::io::Read;
 use std::path::Path;
@@ -109,17 +115,29 @@ fn main() {
         eprintln!("  {info}");
         inputs.push((temp, Row::new(size)));
     }
+    let libyaml = libyaml::Libyaml::build();
+    if let Err(reason) = &libyaml {
+        eprintln!("libyaml comparison skipped: {reason}");
+    }
     let rounds = sizes.iter().map(|&size| runs(size)).max().unwrap_or(0);
     for round in 0..rounds {
         eprintln!("measuring, round {} of {rounds} ...", round + 1);
         for (temp, row) in &mut inputs {
             if round < runs(row.size) {
                 row.measure(temp.path());
+                if let Ok(libyaml) = &libyaml {
+                    row.libyaml
+                        .push(libyaml.parse(&temp.path().join("declarations")));
+                }
             }
         }
     }
     let rows: Vec<Row> = inputs.into_iter().map(|(_, row)| row).collect();
     print!("{}", table(&rows));
+    match &libyaml {
+        Ok(_) => print!("{}", against_libyaml(&rows)),
+        Err(reason) => println!("libyaml comparison skipped: {reason}"),
+    }
 }
 
 /// Writes `declarations/` ([`generate::declarations`]) and `state.json` (every resource
@@ -249,10 +267,13 @@ fn measure(dir: &Path, size: usize) {
     let declared = decl::load(&FsSource::new(root), LoadOptions::default())
         .unwrap_or_else(|d| panic!("declarations are invalid: {d}"));
     let loaded = Clock::now();
+    let hwm_loaded = hwm_kb();
     let state = store.load().expect("state loads").expect("state exists");
     let state_loaded = Clock::now();
+    let hwm_state = hwm_kb();
     let plan = plan::plan(&declared, Some(&state), &Observations::default(), &[]).expect("plan");
     let planned = Clock::now();
+    let hwm_planned = hwm_kb();
     let text = text::plan(&plan, TextOptions::default());
     let rendered = Clock::now();
     // The bench checks itself: everything is applied, so nothing may change.
@@ -281,13 +302,17 @@ fn measure(dir: &Path, size: usize) {
         );
     }
     println!("{line}");
+    println!("HWM {} {hwm_loaded} {hwm_state} {hwm_planned}", hwm_kb());
+}
+
+/// This process's peak RSS so far (`VmHWM`), in kB.
+fn hwm_kb() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
+    status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    println!("HWM {hwm}");
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +328,10 @@ struct Row {
     max_rss_kb: u64,
     /// The highest `VmHWM` the children reported, in kB.
     hwm_kb: u64,
+    /// The highest `VmHWM` after load + validate, load state and plan, in kB.
+    hwm_phases: [u64; 3],
+    /// libyaml's bare parse of the same files, once a run.
+    libyaml: Vec<libyaml::Timing>,
 }
 
 struct ChildOutput {
@@ -362,6 +391,8 @@ impl Row {
             cpu: vec![Vec::new(); PHASES.len()],
             max_rss_kb: 0,
             hwm_kb: 0,
+            hwm_phases: [0; 3],
+            libyaml: Vec::new(),
         }
     }
 
@@ -386,8 +417,11 @@ impl Row {
                     parsed = true;
                 }
                 Some("HWM") => {
-                    let hwm = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
-                    self.hwm_kb = self.hwm_kb.max(hwm);
+                    let mut hwm = words.map(|w| w.parse().unwrap_or(0));
+                    self.hwm_kb = self.hwm_kb.max(hwm.next().unwrap_or(0));
+                    for (phase, kb) in self.hwm_phases.iter_mut().zip(hwm) {
+                        *phase = (*phase).max(kb);
+                    }
                 }
                 _ => {}
             }
@@ -463,8 +497,58 @@ fn table(rows: &[Row]) -> String {
     for row in rows {
         let _ = writeln!(
             out,
-            "{:>8}: peak RSS {} kB (wait4 ru_maxrss), VmHWM {} kB (reported by the child)",
-            row.size, row.max_rss_kb, row.hwm_kb
+            "{:>8}: peak RSS {} kB (wait4 ru_maxrss), VmHWM {} kB (reported by the child); \
+             VmHWM after load+validate {} kB, after load state {} kB, after plan {} kB",
+            row.size,
+            row.max_rss_kb,
+            row.hwm_kb,
+            row.hwm_phases[0],
+            row.hwm_phases[1],
+            row.hwm_phases[2],
+        );
+    }
+    out
+}
+
+/// Load + validate against libyaml's bare parse of the same files, measured in the same rounds:
+/// the ratio of the minimums, by the wall clock (what one waits; the loader uses every core,
+/// libyaml one) and by CPU time (the work).
+fn against_libyaml(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "\nload+validate against libyaml's bare parse of the same YAML files (benches/libyaml/parse.c:\n\
+         events pulled and dropped on one thread, files read beforehand), min / median:\n",
+    );
+    let header = format!(
+        "{:>8} | {:^21} | {:^21} | {:^21} | {:^21} | {:>10} | {:>9}",
+        "size",
+        "libyaml wall",
+        "load+validate wall",
+        "libyaml CPU",
+        "load+validate CPU",
+        "ratio wall",
+        "ratio CPU"
+    );
+    let _ = writeln!(out, "{header}\n{}", "-".repeat(header.chars().count()));
+    for row in rows {
+        let walls: Vec<Duration> = row.libyaml.iter().map(|t| t.wall).collect();
+        let cpus: Vec<Duration> = row.libyaml.iter().map(|t| t.cpu).collect();
+        let pair = |runs: &[Duration]| {
+            let (min, median) = min_median(runs);
+            format!("{:>9} / {:>9}", fmt_duration(min), fmt_duration(median))
+        };
+        let ratio = |ours: &[Duration], theirs: &[Duration]| {
+            min_median(ours).0.as_secs_f64() / min_median(theirs).0.as_secs_f64()
+        };
+        let _ = writeln!(
+            out,
+            "{:>8} | {} | {} | {} | {} | {:>9.2}x | {:>8.2}x",
+            row.size,
+            pair(&walls),
+            pair(&row.runs[0]),
+            pair(&cpus),
+            pair(&row.cpu[0]),
+            ratio(&row.runs[0], &walls),
+            ratio(&row.cpu[0], &cpus),
         );
     }
     out

@@ -7,14 +7,13 @@ mod refs;
 mod schema;
 pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::model::diag::{Diagnostic, Diagnostics, Location, Pos, suggest};
 use crate::model::policy::{Policy, Violation};
 use crate::model::{Address, Kind, Resource};
-use crate::source::Source;
-use yaml::Node;
+use crate::source::{Located, Source};
 
 /// Declarations files and `@file` manifests larger than this are refused unread.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -36,8 +35,9 @@ pub struct Declared {
     pub resource: Resource,
     /// Where its document starts.
     pub origin: Location,
-    /// Where each of its document's fields has its value, by name (`dockerUrl`, say).
-    pub fields: BTreeMap<String, Pos>,
+    /// Where each of its document's fields has its value, by name (`dockerUrl`, say): a
+    /// handful, kept in a list rather than a map (100,000 resources are read at once).
+    pub fields: Vec<(&'static str, Pos)>,
     /// The file its manifest was read from (`@requirements.txt` names `requirements.txt`).
     pub manifest: Option<String>,
 }
@@ -48,15 +48,15 @@ impl Declared {
         Declared {
             resource,
             origin,
-            fields: BTreeMap::new(),
+            fields: Vec::new(),
             manifest: None,
         }
     }
 
     /// Where the value of `field` is, or where the document starts if it has none.
     pub fn at(&self, field: &str) -> Location {
-        match self.fields.get(field) {
-            Some(pos) => Location {
+        match self.fields.iter().find(|(name, _)| *name == field) {
+            Some((_, pos)) => Location {
                 file: self.origin.file.clone(),
                 pos: *pos,
             },
@@ -110,23 +110,18 @@ pub fn load_policies(source: &dyn Source) -> Result<Vec<Policy>, Diagnostics> {
 
 /// Loads every `*.yaml`/`*.yml` of `source` (or the file it is).
 pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, Diagnostics> {
-    let mut loader = Loader {
-        source,
-        options,
-        diagnostics: Vec::new(),
-        manifests: HashMap::new(),
-        manifest_ref: None,
-        policies: Vec::new(),
-    };
+    let mut loader = Loader::new(source, &options);
     let files = loader.files();
-    let mut named = Vec::new();
-    // Reading and parsing, most of the work, run on every core a few files at a time; the
-    // documents are then checked in file order, so diagnostics keep a stable order.
+    // Reading, parsing and checking each file, most of the work, run on every core; what the
+    // files declare is then gathered in file order, so that the first of two duplicates is the
+    // one in the earlier file. Diagnostics are sorted in the end.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    for batch in files.chunks(workers * 4) {
-        for (file, parsed) in batch.iter().zip(parse_files(source, batch, workers)) {
-            loader.load_file(file, parsed, &mut named);
-        }
+    let (checked, diagnostics) = check_files(source, &options, &files, workers);
+    loader.diagnostics.extend(diagnostics);
+    let mut named = Vec::with_capacity(checked.iter().map(|file| file.named.len()).sum());
+    for file in checked {
+        named.extend(file.named);
+        loader.policies.extend(file.policies);
     }
     loader.cross_check(named)
 }
@@ -134,49 +129,67 @@ pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, D
 /// Where a problem is, what it is, and how to fix it, before it is pinned to a file.
 type Problem = (Pos, String, Option<String>);
 
-/// A file's YAML documents, or why it has none.
-type Parsed = Result<Vec<Node>, Problem>;
+/// What one file declares.
+#[derive(Default)]
+struct Checked {
+    named: Vec<Named>,
+    policies: Vec<Policy>,
+}
 
-/// The stack of a parsing thread: deserializing nodes recurses once a level, and a document
+/// The stack of a checking thread: the full YAML parser recurses once a level, and a document
 /// may nest [`yaml::MAX_DEPTH`] levels (a debug build takes tens of KiB a level).
 pub const PARSER_STACK: usize = 64 << 20;
 
-/// Reads and parses `files` on up to `workers` threads; the results are in the order of `files`.
-fn parse_files(source: &dyn Source, files: &[PathBuf], workers: usize) -> Vec<Parsed> {
+/// Reads, parses and checks `files` on up to `workers` threads, each taking the next file not
+/// taken yet. Returns what each file declares, in the order of `files`, and the diagnostics.
+fn check_files(
+    source: &dyn Source,
+    options: &LoadOptions,
+    files: &[PathBuf],
+    workers: usize,
+) -> (Vec<Checked>, Vec<Diagnostic>) {
     let workers = workers.min(files.len()).max(1);
-    std::thread::scope(|scope| {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || {
+        let mut loader = Loader::new(source, options);
+        let mut checked = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(file) = files.get(i) else { break };
+            let named = loader.load_file(file);
+            let policies = std::mem::take(&mut loader.policies);
+            checked.push((i, Checked { named, policies }));
+        }
+        (checked, loader.diagnostics)
+    };
+    let results: Vec<_> = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..workers)
-            .map(|worker| {
+            .map(|_| {
                 std::thread::Builder::new()
                     .stack_size(PARSER_STACK)
-                    .spawn_scoped(scope, move || {
-                        (files.iter().enumerate().skip(worker).step_by(workers))
-                            .map(|(i, file)| (i, parse_file(source, file)))
-                            .collect::<Vec<_>>()
-                    })
-                    .expect("a parsing thread starts")
+                    .spawn_scoped(scope, worker)
+                    .expect("a checking thread starts")
             })
             .collect();
-        let mut parsed: Vec<Option<Parsed>> = files.iter().map(|_| None).collect();
-        for thread in threads {
-            let results = thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, result) in results {
-                parsed[i] = Some(result);
-            }
-        }
-        parsed
+        threads
             .into_iter()
-            .map(|p| p.expect("every file is parsed by one thread"))
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
-    })
-}
-
-fn parse_file(source: &dyn Source, file: &Path) -> Parsed {
-    let text = refs::read_text(source, file)?;
-    yaml::parse_stream(&text)
-        .map_err(|err| (err.pos, format!("invalid YAML: {}", err.message), err.hint))
+    });
+    // Back in file order.
+    let mut by_file: Vec<Checked> = files.iter().map(|_| Checked::default()).collect();
+    let mut diagnostics = Vec::new();
+    for (checked, found) in results {
+        for (i, file) in checked {
+            by_file[i] = file;
+        }
+        diagnostics.extend(found);
+    }
+    (by_file, diagnostics)
 }
 
 /// A document with a valid kind and name. It takes part in the checks across documents even
@@ -185,24 +198,27 @@ fn parse_file(source: &dyn Source, file: &Path) -> Parsed {
 struct Named {
     address: Address,
     origin: Location,
-    /// The base image an Image names, and where.
-    base: Option<(String, Location)>,
+    /// The base image an Image names, and where in the document's file.
+    base: Option<(String, Pos)>,
     /// `None` when some field is invalid (and already reported).
     resource: Option<Resource>,
     /// Where each top-level field has its value.
-    fields: BTreeMap<String, Pos>,
+    fields: Vec<(&'static str, Pos)>,
     /// The file the manifest was read from.
     manifest: Option<String>,
 }
 
-/// One load: the source, the rules, and everything found wrong so far.
+/// One load, or one thread's share of it: the source, the rules, and everything found wrong
+/// so far.
 struct Loader<'s> {
     source: &'s dyn Source,
-    options: LoadOptions,
+    options: &'s LoadOptions,
     diagnostics: Vec<Diagnostic>,
     /// `@file` contents by path, read once however many documents name them.
     /// Each `@file` read once: its text, or why not (and what to do).
     manifests: HashMap<PathBuf, Result<String, (String, Option<String>)>>,
+    /// Where each `@file` named in each folder leads.
+    located: HashMap<PathBuf, HashMap<String, Located>>,
     /// The `@file` the document being read took its manifest from.
     manifest_ref: Option<String>,
     policies: Vec<Policy>,
@@ -219,7 +235,19 @@ pub fn is_declarations_file(path: &Path) -> bool {
             .is_some_and(|ext| ext == "yaml" || ext == "yml")
 }
 
-impl Loader<'_> {
+impl<'s> Loader<'s> {
+    fn new(source: &'s dyn Source, options: &'s LoadOptions) -> Self {
+        Loader {
+            source,
+            options,
+            diagnostics: Vec::new(),
+            manifests: HashMap::new(),
+            located: HashMap::new(),
+            manifest_ref: None,
+            policies: Vec::new(),
+        }
+    }
+
     fn error(&mut self, file: &Path, pos: Pos, message: impl Into<String>) -> &mut Diagnostic {
         let location = Location {
             file: file.to_path_buf(),
@@ -264,22 +292,29 @@ impl Loader<'_> {
         files
     }
 
-    fn load_file(&mut self, file: &Path, parsed: Parsed, out: &mut Vec<Named>) {
-        let documents = match parsed {
-            Ok(documents) => documents,
-            Err((pos, message, hint)) => {
-                self.error(file, pos, message).hint = hint;
-                return;
-            }
-        };
-        for document in documents {
-            out.extend(self.document(file, &document));
-        }
+    /// Reads, parses and checks one file; its documents are dropped once checked.
+    fn load_file(&mut self, file: &Path) -> Vec<Named> {
+        let parsed = refs::read_text(self.source, file).and_then(|text| {
+            let documents = yaml::parse_stream(&text)
+                .map_err(|err| (err.pos, format!("invalid YAML: {}", err.message), err.hint))?;
+            let mut named = Vec::with_capacity(documents.len());
+            named.extend(
+                documents
+                    .iter()
+                    .filter_map(|document| self.document(file, document)),
+            );
+            Ok(named)
+        });
+        parsed.unwrap_or_else(|(pos, message, hint)| {
+            self.error(file, pos, message).hint = hint;
+            Vec::new()
+        })
     }
 
     /// Checks that span documents and files: unique names, and every base image declared.
     fn cross_check(mut self, named: Vec<Named>) -> Result<Declarations, Diagnostics> {
-        let mut first: BTreeMap<&Address, &Location> = BTreeMap::new();
+        // Hashed, not ordered: comparing names in natural order is what costs most here.
+        let mut first: HashMap<&Address, &Location> = HashMap::with_capacity(named.len());
         for item in &named {
             let Some(origin) = first.get(&item.address) else {
                 first.insert(&item.address, &item.origin);
@@ -294,20 +329,25 @@ impl Loader<'_> {
                     )),
                 );
         }
-        let bases: Vec<&str> = first
+        let mut bases: Vec<&Address> = first
             .keys()
             .filter(|a| a.kind == Kind::BaseImage)
-            .map(|a| a.name.as_str())
+            .copied()
             .collect();
+        bases.sort();
+        let bases: Vec<&str> = bases.iter().map(|a| a.name.as_str()).collect();
+        let declared: HashSet<&str> = bases.iter().copied().collect();
         for item in &named {
-            let Some((base, at)) = &item.base else {
+            let Some((base, pos)) = &item.base else {
                 continue;
             };
-            if first.contains_key(&Address::new(Kind::BaseImage, base))
-                || self.options.known_bases.contains(base)
-            {
+            if declared.contains(base.as_str()) || self.options.known_bases.contains(base) {
                 continue;
             }
+            let at = Location {
+                file: item.origin.file.clone(),
+                pos: *pos,
+            };
             let hint = suggest(base, bases.iter().copied())
                 .unwrap_or_else(|| format!("declare a BaseImage named `{base}` in this directory"));
             let message = format!(
@@ -315,7 +355,7 @@ impl Loader<'_> {
                 item.address.name
             );
             self.diagnostics
-                .push(Diagnostic::new(at.clone(), message).with_hint(hint));
+                .push(Diagnostic::new(at, message).with_hint(hint));
         }
         for (i, policy) in self.policies.iter().enumerate() {
             if let Some(first) = self.policies[..i].iter().find(|p| p.name == policy.name) {

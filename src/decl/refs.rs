@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{Loader, MAX_FILE_BYTES, Problem};
 use crate::model::diag::{Pos, did_you_mean};
-use crate::source::{ReadError, Source};
+use crate::source::{Located, ReadError, Source};
 
 impl Loader<'_> {
     /// Resolves `@path` (relative to the folder of `file`) and `@@literal`.
@@ -15,7 +15,7 @@ impl Loader<'_> {
         let Some(reference) = text.strip_prefix('@') else {
             return Some(text);
         };
-        let located = self.source.locate(file, reference);
+        let located = self.locate(file, reference);
         if located.outside && !self.options.allow_outside_refs {
             // A symlink is the one way a plain-looking name leads outside; say so.
             self.error(
@@ -36,14 +36,12 @@ impl Loader<'_> {
             return None;
         }
         let target = located.path;
-        let source = self.source;
-        let loaded = self
-            .manifests
-            .entry(target.clone())
-            .or_insert_with(|| {
-                read_text(source, &target).map_err(|(_, message, hint)| (message, hint))
-            })
-            .clone();
+        if !self.manifests.contains_key(&target) {
+            let read =
+                read_text(self.source, &target).map_err(|(_, message, hint)| (message, hint));
+            self.manifests.insert(target.clone(), read);
+        }
+        let loaded = self.manifests[&target].clone();
         match loaded {
             Ok(content) => Some(content),
             Err((message, hint)) => {
@@ -64,6 +62,27 @@ impl Loader<'_> {
                 None
             }
         }
+    }
+}
+
+impl Loader<'_> {
+    /// Where `reference` in `file` leads, asked of the source once per folder: locating takes
+    /// a few system calls, and thousands of documents in a folder name the same few files.
+    fn locate(&mut self, file: &Path, reference: &str) -> Located {
+        let folder = file.parent().unwrap_or(Path::new(""));
+        if let Some(located) = self
+            .located
+            .get(folder)
+            .and_then(|refs| refs.get(reference))
+        {
+            return located.clone();
+        }
+        let located = self.source.locate(file, reference);
+        self.located
+            .entry(folder.to_path_buf())
+            .or_default()
+            .insert(reference.to_string(), located.clone());
+        located
     }
 }
 

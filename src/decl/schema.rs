@@ -19,10 +19,14 @@ impl Loader<'_> {
     pub(super) fn document(&mut self, file: &Path, doc: &Node) -> Option<Named> {
         self.manifest_ref = None;
         let mut fields = self.fields(file, doc, &DOCUMENT)?;
+        // By the names a resource's fields have: a document with others is invalid anyway.
         let positions = fields
             .entries
             .iter()
-            .filter_map(|(name, _, value)| Some((name.to_string(), value.as_ref()?.pos)))
+            .filter_map(|(name, _, value)| {
+                let mut known = BASE_IMAGE.fields.iter().chain(IMAGE.fields);
+                Some((*known.find(|f| *f == name)?, value.as_ref()?.pos))
+            })
             .collect();
         let kind = match fields.take("kind") {
             None => {
@@ -31,7 +35,7 @@ impl Loader<'_> {
                 return None;
             }
             Some(node) => {
-                let text = self.string(file, "kind", node)?;
+                let text = self.text(file, "kind", node)?;
                 if text == "Policy" {
                     let policy = self.policy(file, doc, fields)?;
                     self.policies.push(policy);
@@ -41,7 +45,7 @@ impl Loader<'_> {
                     Some(kind) => kind,
                     None => {
                         let kinds = [Kind::BaseImage.as_str(), Kind::Image.as_str(), "Policy"];
-                        let hint = suggest(&text, kinds).unwrap_or_else(|| {
+                        let hint = suggest(text, kinds).unwrap_or_else(|| {
                             "dispatch knows `BaseImage`, `Image` and `Policy`".to_string()
                         });
                         self.error(file, node.pos, format!("unknown kind `{text}`"))
@@ -82,14 +86,13 @@ impl Loader<'_> {
         };
         self.unknown_fields(file, fields, shape);
         let name = name?;
-        let at = |pos| Location {
-            file: file.to_path_buf(),
-            pos,
-        };
         Some(Named {
             address: Address::new(kind, name.clone()),
-            origin: at(doc.pos),
-            base: base.map(|(base, pos)| (base, at(pos))),
+            origin: Location {
+                file: file.to_path_buf(),
+                pos: doc.pos,
+            },
+            base,
             resource: spec.map(|spec| Resource { name, spec }),
             fields: positions,
             manifest: self.manifest_ref.take(),
@@ -207,7 +210,7 @@ impl Loader<'_> {
                     name,
                     "package name",
                     valid_package_name,
-                    &format!("a package name is letters, digits and `{PACKAGE_NAME_PUNCTUATION}`, starting with a letter or digit"),
+                    || format!("a package name is letters, digits and `{PACKAGE_NAME_PUNCTUATION}`, starting with a letter or digit"),
                 )
             });
         let version = match fields.take("version") {
@@ -221,7 +224,7 @@ impl Loader<'_> {
                         v,
                         "package version",
                         valid_package_version,
-                        &format!("a version is letters, digits and `{PACKAGE_VERSION_PUNCTUATION}`, starting with a letter or digit"),
+                        || format!("a version is letters, digits and `{PACKAGE_VERSION_PUNCTUATION}`, starting with a letter or digit"),
                     )
                 })
                 .map(Some),
@@ -240,13 +243,13 @@ impl Loader<'_> {
         value: String,
         what: &str,
         valid: fn(&str) -> bool,
-        rule: &str,
+        rule: impl FnOnce() -> String,
     ) -> Option<String> {
         if valid(&value) {
             return Some(value);
         }
         self.error(file, pos, format!("invalid {what} {value:?}"))
-            .hint = Some(rule.to_string());
+            .hint = Some(rule());
         None
     }
 
@@ -286,7 +289,7 @@ impl Loader<'_> {
         fields: &mut Fields<'n>,
         key: &str,
         shape: &Shape,
-    ) -> Option<&'n Node> {
+    ) -> Option<&'n Node<'n>> {
         let value = fields.take(key);
         if value.is_none() && !fields.misspells(key, shape.fields) {
             self.error(
@@ -302,7 +305,7 @@ impl Loader<'_> {
     pub(super) fn fields<'n>(
         &mut self,
         file: &Path,
-        node: &'n Node,
+        node: &'n Node<'n>,
         shape: &Shape,
     ) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
@@ -330,7 +333,8 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            if let Some((_, first, _)) = fields.entries.iter().find(|(n, _, _)| n == name) {
+            let name: &str = name;
+            if let Some((_, first, _)) = fields.entries.iter().find(|(n, _, _)| *n == name) {
                 let message = format!(
                     "duplicate field `{name}`: it is already set at line {}",
                     first.line
@@ -339,14 +343,24 @@ impl Loader<'_> {
                     .set_hint("a field may appear only once in a mapping; delete one of the two");
                 continue;
             }
-            fields.entries.push((name.as_str(), key.pos, Some(value)));
+            fields.entries.push((name, key.pos, Some(value)));
         }
         Some(fields)
     }
 
     pub(super) fn string(&mut self, file: &Path, key: &str, node: &Node) -> Option<String> {
+        self.text(file, key, node).map(str::to_string)
+    }
+
+    /// [`Self::string`], borrowed from the document.
+    pub(super) fn text<'n>(
+        &mut self,
+        file: &Path,
+        key: &str,
+        node: &'n Node<'n>,
+    ) -> Option<&'n str> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s),
             other => {
                 let hint = match other {
                     Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
@@ -369,9 +383,9 @@ impl Loader<'_> {
         &mut self,
         file: &Path,
         key: &str,
-        node: &'n Node,
+        node: &'n Node<'n>,
         item: &Shape,
-    ) -> Option<&'n [Node]> {
+    ) -> Option<&'n [Node<'n>]> {
         match &node.value {
             Value::Seq(items) => Some(items),
             other => {
@@ -408,11 +422,11 @@ impl Loader<'_> {
 
 /// The fields of a mapping, taken one by one; what is left at the end is unknown.
 pub(super) struct Fields<'n> {
-    entries: Vec<(&'n str, Pos, Option<&'n Node>)>,
+    entries: Vec<(&'n str, Pos, Option<&'n Node<'n>>)>,
 }
 
 impl<'n> Fields<'n> {
-    pub(super) fn take(&mut self, key: &str) -> Option<&'n Node> {
+    pub(super) fn take(&mut self, key: &str) -> Option<&'n Node<'n>> {
         self.entries
             .iter_mut()
             .find(|(name, _, _)| *name == key)

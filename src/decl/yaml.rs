@@ -4,8 +4,13 @@
 //! deep nesting and oversized input); this module only keeps every node's position, so that
 //! validation can report every problem at its own `line:col` instead of stopping at the first
 //! serde error. Duplicate keys are kept too: the loader reports them with both positions.
+//! Files written in the plain block style of declarations are read by [`fast`] instead, to the
+//! same nodes, several times faster.
+
+pub mod fast;
 
 use crate::model::text::{code_point, is_hazard};
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -18,25 +23,26 @@ use serde_saphyr::{
 
 use crate::model::diag::Pos;
 
-/// A YAML node and the position of its first character.
+/// A YAML node and the position of its first character. Its strings borrow from the text
+/// where they can (`'a`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    pub value: Value,
+pub struct Node<'a> {
+    pub value: Value<'a>,
     pub pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Str(Cow<'a, str>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
-impl Value {
+impl Value<'_> {
     /// What the user wrote, in the words an error message needs ("a string", "a list").
     pub fn kind(&self) -> &'static str {
         match self {
@@ -69,7 +75,16 @@ pub const MAX_ALIASES: usize = 1_000;
 pub const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 
 /// Parses a YAML stream into one node per non-empty document, each held to the limits above.
-pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
+pub fn parse_stream(text: &str) -> Result<Vec<Node<'_>>, SyntaxError> {
+    match fast::parse(text) {
+        Some(documents) => Ok(documents),
+        None => parse_fully(text),
+    }
+}
+
+/// [`parse_stream`] by serde-saphyr, whatever the text holds: what the fast path is checked
+/// against.
+pub fn parse_fully(text: &str) -> Result<Vec<Node<'static>>, SyntaxError> {
     let mut reader = text.as_bytes();
     let mut documents = Vec::new();
     // The reader iterator enforces the budget per document; after an error it stops.
@@ -251,7 +266,7 @@ fn clean_message(message: &str) -> String {
     out
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for Node<'static> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<Value>::deserialize(deserializer)?;
         let at = spanned.referenced;
@@ -262,7 +277,7 @@ impl<'de> Deserialize<'de> for Node {
     }
 }
 
-impl<'de> Deserialize<'de> for Value {
+impl<'de> Deserialize<'de> for Value<'static> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(ValueVisitor)
     }
@@ -271,57 +286,59 @@ impl<'de> Deserialize<'de> for Value {
 struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
+    type Value = Value<'static>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any YAML value")
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Value::Null)
     }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Value::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         Value::deserialize(d)
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Value::Int(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
     }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
         Ok(Value::Float(v as f64))
     }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
         Ok(Value::Float(v as f64))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Value::Float(v))
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Value::Str(Cow::Owned(v.to_string())))
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Value::Str(Cow::Owned(v)))
     }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(Value::Str(Cow::Owned(
+            String::from_utf8_lossy(v).into_owned(),
+        )))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(node) = seq.next_element::<Node>()? {
+        while let Some(node) = seq.next_element::<Node<'static>>()? {
             items.push(node);
         }
         Ok(Value::Seq(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some(entry) = map.next_entry::<Node, Node>()? {
+        while let Some(entry) = map.next_entry::<Node<'static>, Node<'static>>()? {
             entries.push(entry);
         }
         Ok(Value::Map(entries))
@@ -332,8 +349,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
 mod tests {
     use super::*;
 
-    fn s(text: &str) -> Value {
-        Value::Str(text.to_string())
+    fn s(text: &str) -> Value<'_> {
+        Value::Str(Cow::Borrowed(text))
     }
 
     #[test]
@@ -461,7 +478,8 @@ mod tests {
             let used: Vec<String> = (0..n).map(|i| format!("*a{}", i / 10)).collect();
             format!("{}b: [{}]\n", anchors.concat(), used.join(", "))
         };
-        let at_limit = parse_stream(&aliases(MAX_ALIASES));
+        let at_limit = aliases(MAX_ALIASES);
+        let at_limit = parse_stream(&at_limit);
         assert!(at_limit.is_ok(), "{at_limit:?}");
         let err = parse_stream(&aliases(MAX_ALIASES + 1)).unwrap_err();
         assert!(

@@ -64,10 +64,26 @@ impl Ord for Address {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.kind
             .cmp(&other.kind)
-            .then_with(|| alphanumeric_sort::compare_str(&self.name, &other.name))
-            // Natural order may call `a01` and `a1` equal; names that differ never are.
-            .then_with(|| self.name.cmp(&other.name))
+            .then_with(|| natural_order(&self.name, &other.name))
     }
+}
+
+/// `a` against `b` in natural order (`alphanumeric_sort`), then byte by byte: natural order may
+/// call `a01` and `a1` equal; names that differ never are. Every map of resources orders by it,
+/// 100,000 names at a time, so the start two names share is skipped up to its last character
+/// other than a digit (`image-` of `image-0041` and `image-0042`): natural order reads such a
+/// start as it reads nothing, digits before it being compared as equal numbers.
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let shared = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    if shared == a.len() && shared == b.len() {
+        return std::cmp::Ordering::Equal;
+    }
+    let skip = a.as_bytes()[..shared]
+        .iter()
+        .rposition(|c| c.is_ascii() && !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    alphanumeric_sort::compare_str(&a[skip..], &b[skip..])
+        .then_with(|| a.as_bytes()[shared..].cmp(&b.as_bytes()[shared..]))
 }
 
 impl PartialOrd for Address {
@@ -296,6 +312,41 @@ impl Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn natural_order_skipping_the_shared_start_is_natural_order() {
+        let whole = |a: &str, b: &str| alphanumeric_sort::compare_str(a, b).then_with(|| a.cmp(b));
+        let alphabet = [
+            "a", "b", "-", ".", "0", "00", "1", "2", "9", "10", "é", "點", "Z",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut random = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let name = |random: &mut dyn FnMut(usize) -> usize| {
+            (0..random(7))
+                .map(|_| alphabet[random(alphabet.len())])
+                .collect::<String>()
+        };
+        for _ in 0..20_000 {
+            let a = name(&mut random);
+            // Often a variant of `a`, to share a start with it.
+            let b = match random(3) {
+                0 => name(&mut random),
+                _ => {
+                    let cut = (0..=random(a.len() + 1).min(a.len()))
+                        .rev()
+                        .find(|&i| a.is_char_boundary(i))
+                        .unwrap_or(0);
+                    format!("{}{}", &a[..cut], name(&mut random))
+                }
+            };
+            assert_eq!(natural_order(&a, &b), whole(&a, &b), "{a:?} {b:?}");
+        }
+    }
 
     #[test]
     fn address_round_trips() {
