@@ -49,6 +49,9 @@ pub struct Diagnostic {
     pub location: Location,
     pub message: String,
     pub hint: Option<String>,
+    /// The check that found it, as a linter names its rules (`policy/allowedBaseImages`), for
+    /// the CI systems that group by it; `None` for the declarations' own checks.
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -57,7 +60,13 @@ impl Diagnostic {
             location,
             message: message.into(),
             hint: None,
+            rule: None,
         }
+    }
+
+    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

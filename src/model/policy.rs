@@ -153,10 +153,12 @@ impl Violation {
             RuleKind::Packages => "use another version, or ask the policy's owners",
             RuleKind::MaxBaseAge => "rebuild or update the base image",
         };
-        Diagnostic::new(self.at.clone(), &self.message).with_hint(format!(
-            "{hint} (policy `{}`, rule {})",
-            self.policy,
-            self.rule.as_str()
-        ))
+        Diagnostic::new(self.at.clone(), &self.message)
+            .with_hint(format!(
+                "{hint} (policy `{}`, rule {})",
+                self.policy,
+                self.rule.as_str()
+            ))
+            .with_rule(format!("policy/{}", self.rule.as_str()))
     }
 }

@@ -2,12 +2,14 @@
 //! and line in the pull request's diff.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use crate::model::diag::{Diagnostic, Location};
 use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
 
-/// At most this many annotations a step: GitHub shows ten per step and drops the rest.
+/// At most this many annotations of each kind a step: GitHub shows ten errors and ten warnings
+/// per step and drops the rest.
 pub const MAX_ANNOTATIONS: usize = 10;
 
 /// One annotation: where, a title, and what.
@@ -47,19 +49,20 @@ impl Annotation {
     }
 }
 
-/// `::error file=F,line=L,col=C,title=T::message` for the first [`MAX_ANNOTATIONS`], then one
-/// line that counts the rest.
-pub fn annotations(annotations: &[Annotation]) -> String {
+/// `::error file=F,line=L,col=C,title=T::message` for the first [`MAX_ANNOTATIONS`] errors and
+/// the first as many warnings, then a notice that counts the rest (never an eleventh warning,
+/// which GitHub would drop). Files are named from the repository's root: `within` is the folder
+/// (from that root) the declarations on disk were named from; a revision's are from the root.
+pub fn annotations(annotations: &[Annotation], within: &Path) -> String {
+    let (warnings, errors): (Vec<_>, Vec<_>) = annotations.iter().partition(|a| a.warning);
     let mut out = String::new();
-    for annotation in annotations.iter().take(MAX_ANNOTATIONS) {
+    let shown = (errors.iter().take(MAX_ANNOTATIONS)).chain(warnings.iter().take(MAX_ANNOTATIONS));
+    for annotation in shown {
         let mut properties = Vec::new();
         if let Some(at) = &annotation.at {
-            // A revision's file (`main:images/a.yaml`) is annotated at its path.
-            let file = at.file.display().to_string();
-            let path = file.split_once(':').map_or(file.as_str(), |(_, p)| p);
             properties.push(format!(
                 "file={}",
-                property(&escape(path.trim_start_matches("./")))
+                property(&escape(&from_root(at, within)))
             ));
             if at.pos.line > 0 {
                 properties.push(format!("line={}", at.pos.line));
@@ -80,14 +83,31 @@ pub fn annotations(annotations: &[Annotation]) -> String {
             data(&escape_lines(&annotation.message))
         );
     }
-    if annotations.len() > MAX_ANNOTATIONS {
+    let left = |n: usize, what| crate::model::words::count(n.saturating_sub(MAX_ANNOTATIONS), what);
+    if errors.len() > MAX_ANNOTATIONS || warnings.len() > MAX_ANNOTATIONS {
         let _ = writeln!(
             out,
-            "::warning title=dispatch::{} more problems are not annotated; the job log lists them all",
-            annotations.len() - MAX_ANNOTATIONS
+            "::notice title=dispatch::{} and {} are not annotated (GitHub shows ten of each a step); the job log and the step summary list them all",
+            left(errors.len(), "more error"),
+            left(warnings.len(), "more warning"),
         );
     }
     out
+}
+
+/// Where a location's file is, from the repository's root: a revision's file (`main:a.yaml`)
+/// is named from it already; one on disk from the folder the command ran in.
+fn from_root(at: &Location, within: &Path) -> String {
+    let file = at.file.display().to_string();
+    match file.split_once(':') {
+        Some((_, path)) => path.to_string(),
+        None => {
+            let joined = within.join(file.trim_start_matches("./"));
+            (crate::source::normal(&joined).unwrap_or(joined))
+                .display()
+                .to_string()
+        }
+    }
 }
 
 /// A command's message: `%`, CR and LF escaped, so a value cannot end the command early.
@@ -119,19 +139,53 @@ mod tests {
     }
 
     #[test]
-    fn annotations_are_escaped_and_capped() {
-        let one = annotations(&[Annotation::of(&diagnostic(2), "invalid declaration")]);
+    fn annotations_are_escaped() {
+        let one = annotations(
+            &[Annotation::of(&diagnostic(2), "invalid declaration")],
+            Path::new(""),
+        );
         assert_eq!(
             one,
             "::error file=images/a%2Cb.yaml,line=2,col=3,title=invalid declaration::unknown field `nmae`\\r%0Ain Image: 100%25%0Ahint: did you mean `name`?\n"
         );
-        let many: Vec<Annotation> = (1..=13)
+    }
+
+    #[test]
+    fn errors_and_warnings_are_capped_apart_and_the_rest_counted_in_a_notice() {
+        let mut many: Vec<Annotation> = (1..=12)
             .map(|l| Annotation::of(&diagnostic(l), "t"))
             .collect();
-        let text = annotations(&many);
-        assert_eq!(text.lines().count(), MAX_ANNOTATIONS + 1);
+        many.extend((1..=13).map(|l| Annotation {
+            warning: true,
+            ..Annotation::of(&diagnostic(l), "w")
+        }));
+        let text = annotations(&many, Path::new(""));
+        assert_eq!(text.matches("::error ").count(), MAX_ANNOTATIONS);
+        assert_eq!(text.matches("::warning ").count(), MAX_ANNOTATIONS);
         assert!(
-            text.ends_with("::warning title=dispatch::3 more problems are not annotated; the job log lists them all\n"),
+            text.ends_with("::notice title=dispatch::2 more errors and 3 more warnings are not annotated (GitHub shows ten of each a step); the job log and the step summary list them all\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn files_are_named_from_the_repository_root() {
+        let on_disk = Diagnostic::new(
+            Location {
+                file: "./images/a.yaml".into(),
+                pos: Pos { line: 1, col: 1 },
+            },
+            "x",
+        );
+        let text = annotations(&[Annotation::of(&on_disk, "t")], Path::new("deploy"));
+        assert!(
+            text.starts_with("::error file=deploy/images/a.yaml,"),
+            "{text}"
+        );
+        // A revision's file is from the root already, wherever the command ran.
+        let text = annotations(&[Annotation::of(&diagnostic(1), "t")], Path::new("deploy"));
+        assert!(
+            text.starts_with("::error file=images/a%2Cb.yaml,"),
             "{text}"
         );
     }

@@ -10,7 +10,7 @@ use crate::model::policy::Violation;
 #[derive(Debug, Serialize)]
 pub struct Issue {
     pub description: String,
-    pub check_name: &'static str,
+    pub check_name: String,
     /// Stable across runs: the same problem at the same place is the same issue.
     pub fingerprint: String,
     pub severity: &'static str,
@@ -50,11 +50,14 @@ fn issues(diagnostics: &[Diagnostic], severity: &'static str) -> Vec<Issue> {
             if let Some(hint) = &d.hint {
                 description.push_str(&format!(" (hint: {hint})"));
             }
-            let identity = format!("{path}\0{}\0{}", d.location.pos.line, d.message);
+            let check_name = format!("dispatch/{}", d.rule.as_deref().unwrap_or("declarations"));
+            // The rule, the file and what it says: not the line, so that moving a declaration
+            // keeps its issue, and the widget compares branches by it.
+            let identity = format!("{check_name}\0{path}\0{}", d.message);
             Issue {
                 fingerprint: format!("{:x}", Sha256::digest(identity.as_bytes())),
                 description,
-                check_name: "dispatch",
+                check_name,
                 severity,
                 location: IssueLocation {
                     path,
@@ -65,4 +68,32 @@ fn issues(diagnostics: &[Diagnostic], severity: &'static str) -> Vec<Issue> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::diag::{Location, Pos};
+
+    fn at(line: u32) -> Diagnostic {
+        Diagnostic::new(
+            Location {
+                file: "./images/a.yaml".into(),
+                pos: Pos { line, col: 1 },
+            },
+            "unknown field `nmae`",
+        )
+    }
+
+    #[test]
+    fn an_issue_keeps_its_fingerprint_when_its_line_moves() {
+        let before = code_quality(&[at(3)]);
+        let after = code_quality(&[at(9)]);
+        assert_eq!(before[0].fingerprint, after[0].fingerprint);
+        assert_eq!(after[0].location.lines.begin, 9);
+        assert_eq!(before[0].check_name, "dispatch/declarations");
+        let ruled = code_quality(&[at(3).with_rule("policy/packages")]);
+        assert_eq!(ruled[0].check_name, "dispatch/policy/packages");
+        assert_ne!(ruled[0].fingerprint, before[0].fingerprint);
+    }
 }

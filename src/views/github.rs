@@ -28,7 +28,7 @@ impl View for Github {
         let found: Vec<Annotation> = (error.diagnostics().iter())
             .map(|d| Annotation::of(d, "dispatch"))
             .collect();
-        console::print(&annotations(&found))?;
+        annotate(&found)?;
         step_summary(&super::failure(error))?;
         Ok(Said::Partly)
     }
@@ -37,7 +37,7 @@ impl View for Github {
 impl PlanView for Github {
     fn plan(&self, plan: &Plan) -> Result<()> {
         self.human.plan(plan)?;
-        console::print(&annotations(&Annotation::warnings(&plan.warnings)))?;
+        annotate(&Annotation::warnings(&plan.warnings))?;
         let links = super::links();
         step_summary(&markdown::summary(
             plan,
@@ -50,7 +50,7 @@ impl PlanView for Github {
 impl VerdictView for Github {
     fn valid(&self, declarations: &Declarations) -> Result<()> {
         super::warn(declarations);
-        console::print(&annotations(&Annotation::warnings(&declarations.warnings)))?;
+        annotate(&Annotation::warnings(&declarations.warnings))?;
         console::print(&validated(declarations))?;
         step_summary(&super::verdict(declarations))
     }
@@ -74,11 +74,29 @@ impl ApplyView for Github {
                 warning: false,
             })
             .collect();
-        console::print(&annotations(&found))?;
+        annotate(&found)?;
         let mut summary = format!("## dispatch apply\n\n{line}\n");
         for (address, reason) in failed {
             summary.push_str(&markdown::failure(address, reason));
         }
         step_summary(&summary)
     }
+}
+
+/// Prints `found` as annotations, their files named from the repository's root: GitHub checks
+/// out at `$GITHUB_WORKSPACE`, and `-C` may have moved us below it.
+fn annotate(found: &[Annotation]) -> Result<()> {
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(std::path::PathBuf::from);
+    let here = std::env::current_dir().ok();
+    let within = match (workspace, here) {
+        (Some(root), Some(here)) => {
+            let root = std::fs::canonicalize(&root).unwrap_or(root);
+            let here = std::fs::canonicalize(&here).unwrap_or(here);
+            here.strip_prefix(root)
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default()
+        }
+        _ => Default::default(),
+    };
+    Ok(console::print(&annotations(found, &within))?)
 }
