@@ -64,7 +64,7 @@ fn rendered(plan: &Plan) {
     }
     shown(
         "the Markdown plan",
-        &report::markdown::summary(plan, 65_536),
+        &report::markdown::summary(plan, 65_536, &Default::default()),
     );
     let json = serde_json::to_string(&report::json::plan(plan)).expect("the JSON plan serializes");
     serde_json::from_str::<serde_json::Value>(&json).expect("the JSON plan parses");
