@@ -50,6 +50,10 @@ use dispatch::state::local::LocalBackend;
 use dispatch::state::postgres::PgBackend;
 use dispatch::state::{Backend, ResourceState, State, conformance};
 
+/// The allocator the binary has, so that the phases cost here what they cost in `dispatch`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set in a child to the directory holding `declarations/` and `state.json` to measure.
 const ENV_MEASURE: &str = "DISPATCH_BENCH_MEASURE";
 /// Set in a child to the directory to generate `declarations/` and `state.json` into.

@@ -14,6 +14,11 @@ use clap::{CommandFactory, FromArgMatches};
 use dispatch::model::diag::Hint;
 use dispatch::report::{self, Painter};
 
+/// mimalloc, not the system's: a plan of many resources is mostly small allocations and frees,
+/// which it makes about a third cheaper (README, "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match parse() {
         Ok(cli) => cli,

@@ -33,6 +33,8 @@ pub struct LoadOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Declared {
     pub resource: Resource,
+    /// The resource's digest ([`Resource::digest`]), taken once.
+    pub digest: String,
     /// Where its document starts.
     pub origin: Location,
     /// Where each of its document's fields has its value, by name (`dockerUrl`, say): a
@@ -46,6 +48,7 @@ impl Declared {
     /// `resource`, declared at `origin` (no fields known: made by a command, not read).
     pub fn new(resource: Resource, origin: Location) -> Self {
         Declared {
+            digest: resource.digest(),
             resource,
             origin,
             fields: Vec::new(),
@@ -200,8 +203,8 @@ struct Named {
     origin: Location,
     /// The base image an Image names, and where in the document's file.
     base: Option<(String, Pos)>,
-    /// `None` when some field is invalid (and already reported).
-    resource: Option<Resource>,
+    /// With its digest; `None` when some field is invalid (and already reported).
+    resource: Option<(String, Resource)>,
     /// Where each top-level field has its value.
     fields: Vec<(&'static str, Pos)>,
     /// The file the manifest was read from.
@@ -377,8 +380,10 @@ impl<'s> Loader<'s> {
         let resources = named
             .into_iter()
             .filter_map(|item| {
+                let (digest, resource) = item.resource?;
                 let declared = Declared {
-                    resource: item.resource?,
+                    resource,
+                    digest,
                     origin: item.origin,
                     fields: item.fields,
                     manifest: item.manifest,

@@ -93,7 +93,12 @@ impl Loader<'_> {
                 pos: doc.pos,
             },
             base,
-            resource: spec.map(|spec| Resource { name, spec }),
+            // Its digest too, here on the worker thread that checked it: the planner compares
+            // every declared resource's digest with the recorded one.
+            resource: spec.map(|spec| {
+                let resource = Resource { name, spec };
+                (resource.digest(), resource)
+            }),
             fields: positions,
             manifest: self.manifest_ref.take(),
         })

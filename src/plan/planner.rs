@@ -36,7 +36,7 @@ pub fn plan(
                         .first()
                         .map_or(String::new(), |r| format!(": {r}"));
                     (Action::Create, vec![format!("the last apply failed{why}")])
-                } else if old.spec_digest == after.digest() {
+                } else if old.spec_digest == declared.digest {
                     (Action::NoOp, vec![])
                 } else {
                     compare(before, after, declared.manifest.as_deref())

@@ -305,7 +305,7 @@ pub fn recorded_bases(
         let (Spec::BaseImage(_), Some(created)) = (&declared.resource.spec, created) else {
             continue;
         };
-        if recorded.spec_digest != declared.resource.digest() {
+        if recorded.spec_digest != declared.digest {
             continue;
         }
         found.extend(
