@@ -2,6 +2,7 @@
 //! tree), compared: no state, no engine, no registry, so any CI runner can tell.
 
 use super::{Error, Input, Workspace};
+use crate::decl::Declarations;
 use crate::plan::{self, Plan};
 use crate::source::git::{Range, Repo};
 
@@ -31,7 +32,13 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
             },
         ),
     };
-    let before = ws.declarations(&before, None)?;
-    let after = ws.declarations(&after, None)?;
-    Ok(plan::between(&before, &after))
+    // Each side is built from the settings and templates of its own revision.
+    let side = |input: &Input| -> Result<Declarations, Error> {
+        let mut declarations = ws.declarations(input, None)?;
+        if let Some(rev) = &input.revision {
+            ws.identity_at(input, rev)?.attach(&mut declarations, None);
+        }
+        Ok(declarations)
+    };
+    Ok(plan::between(&side(&before)?, &side(&after)?))
 }

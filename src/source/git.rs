@@ -137,6 +137,26 @@ impl Repo {
         self.repo.merge_base(one, two).map_err(git)
     }
 
+    /// The file at `path`, relative to the named folder, as it is at `commit` (symlinks
+    /// followed inside the tree); `None` if there is none.
+    pub fn file(&self, commit: Oid, path: &Path) -> Result<Option<Vec<u8>>, GitError> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git)?;
+        let Some(path) = normal(&self.relative.join(path)) else {
+            return Ok(None);
+        };
+        match find(&self.repo, tree.id(), &path) {
+            Ok(Found::Blob(blob)) => Ok(Some(
+                self.repo.find_blob(blob).map_err(git)?.content().to_vec(),
+            )),
+            Ok(Found::Tree(_)) | Err(FindError::Missing) => Ok(None),
+            Err(e) => Err(GitError::Git(format!("{}: {e}", path.display()))),
+        }
+    }
+
     /// The declarations at `commit`, files named `rev:path`.
     pub fn source(self, commit: Oid, rev: &str) -> Result<GitSource, GitError> {
         let tree = self
