@@ -211,7 +211,12 @@ fn brief(change: &crate::plan::Change) -> String {
 
 /// Why a command failed, where the reviewer looks: what failed, each problem at its
 /// `file:line:col` with its hint, so that a comment never keeps saying all is well.
-pub fn failed(diagnostics: &[Diagnostic], error: &str, hint: Option<&str>) -> String {
+pub fn failed(
+    diagnostics: &[Diagnostic],
+    warned: &[Violation],
+    error: &str,
+    hint: Option<&str>,
+) -> String {
     let mut out = format!("## dispatch: failed\n\n> [!CAUTION]\n> {}\n", html(error));
     if let Some(hint) = hint {
         let _ = writeln!(out, "> {}", html(hint));
@@ -235,6 +240,10 @@ pub fn failed(diagnostics: &[Diagnostic], error: &str, hint: Option<&str>) -> St
             "- and {} more, in the job log",
             diagnostics.len() - MAX_LISTED
         );
+    }
+    if !warned.is_empty() {
+        out.push('\n');
+        out.push_str(&warnings(warned));
     }
     out
 }
@@ -405,7 +414,7 @@ mod tests {
             },
             "unknown field `nmae`",
         );
-        let text = failed(&[problem], "1 problem in the declarations", None);
+        let text = failed(&[problem], &[], "1 problem in the declarations", None);
         assert!(
             text.starts_with("## dispatch: failed\n\n> [!CAUTION]\n> 1 problem"),
             "{text}"
