@@ -31,7 +31,12 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
             },
         ),
     };
-    let before = ws.declarations(&before, None)?;
+    // The side merged into first in messages, but the change's own side decides: a broken
+    // head is the error, a broken base only a note on what it was compared against.
     let after = ws.declarations(&after, None)?;
-    Ok(plan::between(&before, &after))
+    let (before, problems) = ws.salvage(&before)?;
+    Ok(Plan {
+        base_problems: problems,
+        ..plan::between(&before, &after)
+    })
 }

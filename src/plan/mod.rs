@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::model::policy::Violation;
 use serde::{Deserialize, Serialize};
 
-use crate::model::diag::Hint;
+use crate::model::diag::{Diagnostic, Hint};
 use crate::model::{Address, Resource};
 
 pub use diff::between;
@@ -101,6 +101,9 @@ pub struct Plan {
     pub drift: Vec<Drifted>,
     /// The policy rules the declarations break with a warning (an error stops the plan).
     pub warnings: Vec<Violation>,
+    /// A diff's: the problems of the revision it compares against, whose broken documents
+    /// are missing from that side (its problems are not the change's, so they do not stop it).
+    pub base_problems: Vec<Diagnostic>,
 }
 
 /// The plan counted. `add` and `destroy` count as terraform does, a replacement in both.

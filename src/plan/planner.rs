@@ -113,6 +113,7 @@ pub fn plan(
         changes: changes.into_values().collect(),
         drift,
         warnings: desired.warnings.clone(),
+        base_problems: Vec::new(),
     })
 }
 

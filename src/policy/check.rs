@@ -9,9 +9,7 @@ use crate::decl::{Declarations, Declared};
 use crate::manifest::{self, Declared as Dependency};
 use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
 use crate::model::diag::{Diagnostics, Location, Pos};
-use crate::model::policy::{
-    Broken, PackageRule, Packages, Policy, RuleKind, Severity, Violation,
-};
+use crate::model::policy::{Broken, PackageRule, Packages, Policy, RuleKind, Severity, Violation};
 use crate::model::{Address, Spec};
 use crate::state::State;
 

@@ -309,6 +309,43 @@ fn diff_shows_what_merging_a_branch_would_do() {
 }
 
 #[test]
+fn a_broken_base_is_noted_and_the_change_still_shown() {
+    let repo = repository();
+    let dir = repo.path();
+    git(dir, &["checkout", "-q", "-b", "fix", "broken"]);
+    write(dir, "decl/bad.yaml", &image("bad", ""));
+    write(dir, "decl/extra.yaml", &image("extra", ""));
+    commit(dir, "fix");
+    // The pull request that fixes the base's broken file: its change, and the base's own
+    // problem said as the base's.
+    let fixing = dispatch(dir, &["diff", "broken...fix", "decl", "--no-color"]);
+    assert_eq!(fixing.code, 0, "{}", fixing.stderr);
+    insta::assert_snapshot!("diff_broken_base", fixing.stdout);
+    let json = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    crate::common::assert_plan_schema(&value);
+    insta::assert_json_snapshot!("diff_broken_base_problems", value["base_problems"]);
+    let markdown = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "markdown"]);
+    insta::assert_snapshot!("diff_broken_base_markdown", markdown.stdout);
+    // Annotations land on the change's files only: the base's problem is not one.
+    let github = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "github"]);
+    assert_eq!(github.code, 0, "{}", github.stderr);
+    assert!(!github.stdout.contains("::error"), "{}", github.stdout);
+    let gitlab = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "gitlab"]);
+    assert_eq!(gitlab.stdout, "[]\n");
+    // A broken head is the change's own problem: the error, at its file.
+    let breaking = dispatch(dir, &["diff", "main..broken", "decl", "-o", "github"]);
+    assert_eq!(breaking.code, 1, "{}", breaking.stdout);
+    assert!(
+        breaking
+            .stdout
+            .contains("::error file=decl/bad.yaml,line=2"),
+        "{}",
+        breaking.stdout
+    );
+}
+
+#[test]
 fn diff_against_the_work_tree_by_default() {
     let repo = repository();
     let dir = repo.path();

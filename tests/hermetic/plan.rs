@@ -180,7 +180,9 @@ fn errors_keep_the_policy_warnings_beside_them() {
         &[&policy[..], &["testdata/plan/v1", "-o", "github"]].concat(),
     );
     assert!(
-        github.stdout.contains("::warning file=testdata/plan/v1/images.yaml,line=11,col=3,"),
+        github
+            .stdout
+            .contains("::warning file=testdata/plan/v1/images.yaml,line=11,col=3,"),
         "{}",
         github.stdout
     );
