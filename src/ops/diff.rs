@@ -18,7 +18,7 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
         Range::Between(a, b) => (at(a), at(b)),
         Range::Merging(a, b) => {
             let repo = open()?;
-            let base = repo.merge_base(repo.commit(a)?, repo.commit(b)?)?;
+            let base = repo.merge_base(a, b)?;
             // Named by its short sha in messages, as git shows a merge-base.
             let short = base.to_string()[..8].to_string();
             (at(&short), at(b))

@@ -25,7 +25,18 @@ pub enum GitError {
     #[error("{path} is not inside the repository at {repo}")]
     Outside { path: String, repo: String },
     #[error("unknown revision {rev}: {message}")]
-    Revision { rev: String, message: String },
+    Revision {
+        rev: String,
+        message: String,
+        /// The clone holds only part of the history (`fetch-depth: 1`).
+        shallow: bool,
+    },
+    #[error("{one} and {two} have no common ancestor in this clone")]
+    NoMergeBase {
+        one: String,
+        two: String,
+        shallow: bool,
+    },
     #[error("git: {0}")]
     Git(String),
 }
@@ -33,10 +44,15 @@ pub enum GitError {
 impl crate::model::diag::Hint for GitError {
     fn hint(&self) -> Option<String> {
         match self {
+            GitError::Revision { shallow: true, .. }
+            | GitError::NoMergeBase { shallow: true, .. } => Some(SHALLOW.into()),
             GitError::Revision { .. } => Some(
                 "name a commit as git does: a branch (main, origin/main), a tag, HEAD~2, a sha"
                     .into(),
             ),
+            GitError::NoMergeBase { .. } => {
+                Some("compare them with `A..B` (one tip against the other) instead".into())
+            }
             GitError::NoRepository { .. } | GitError::Outside { .. } => {
                 Some("name the repository with --repo PATH".into())
             }
@@ -44,6 +60,10 @@ impl crate::model::diag::Hint for GitError {
         }
     }
 }
+
+/// What a CI checkout of one commit needs to compare revisions.
+const SHALLOW: &str = "this clone is shallow: fetch the whole history (`fetch-depth: 0` in \
+    actions/checkout, `GIT_DEPTH: \"0\"` in GitLab CI, or `git fetch --unshallow`)";
 
 fn git(e: git2::Error) -> GitError {
     GitError::Git(e.message().to_string())
@@ -118,23 +138,26 @@ impl Repo {
 
     /// The commit `rev` names (any rev-parse syntax).
     pub fn commit(&self, rev: &str) -> Result<Oid, GitError> {
-        let object = self
-            .repo
-            .revparse_single(rev)
-            .map_err(|e| GitError::Revision {
-                rev: rev.to_string(),
-                message: e.message().to_string(),
-            })?;
-        let commit = object.peel_to_commit().map_err(|e| GitError::Revision {
+        let unknown = |e: git2::Error| GitError::Revision {
             rev: rev.to_string(),
             message: e.message().to_string(),
-        })?;
-        Ok(commit.id())
+            shallow: self.repo.is_shallow(),
+        };
+        let object = self.repo.revparse_single(rev).map_err(unknown)?;
+        Ok(object.peel_to_commit().map_err(unknown)?.id())
     }
 
-    /// The best common ancestor of two commits (`A...B`).
-    pub fn merge_base(&self, one: Oid, two: Oid) -> Result<Oid, GitError> {
-        self.repo.merge_base(one, two).map_err(git)
+    /// The best common ancestor of two revisions (`A...B`).
+    pub fn merge_base(&self, one: &str, two: &str) -> Result<Oid, GitError> {
+        let found = self.repo.merge_base(self.commit(one)?, self.commit(two)?);
+        found.map_err(|e| match e.code() {
+            git2::ErrorCode::NotFound => GitError::NoMergeBase {
+                one: one.to_string(),
+                two: two.to_string(),
+                shallow: self.repo.is_shallow(),
+            },
+            _ => git(e),
+        })
     }
 
     /// The declarations at `commit`, files named `rev:path`.
