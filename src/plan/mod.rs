@@ -32,6 +32,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action in one word.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "no change",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+
     /// terraform's action list for this action.
     pub fn terraform(self) -> &'static [&'static str] {
         match self {

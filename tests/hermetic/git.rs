@@ -351,13 +351,26 @@ fn a_shallow_clone_is_told_to_fetch_the_history() {
     let clone = tempfile::tempdir().unwrap();
     let url = format!("file://{}", repo.path().display());
     let dir = clone.path();
-    git(dir, &["clone", "-q", "--depth", "1", "-b", "feature", &url, "."]);
+    git(
+        dir,
+        &["clone", "-q", "--depth", "1", "-b", "feature", &url, "."],
+    );
     // As actions/checkout leaves it: the base branch not fetched at all.
     let missing = dispatch(dir, &["diff", "origin/main...HEAD", "decl"]);
     assert_eq!(missing.code, 1, "{}", missing.stdout);
     insta::assert_snapshot!("shallow_unknown_base", missing.stderr);
     // The base's tip fetched too, but not the history that joins them.
-    git(dir, &["fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main"]);
+    git(
+        dir,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "main:refs/remotes/origin/main",
+        ],
+    );
     let parted = dispatch(dir, &["diff", "origin/main...HEAD", "decl"]);
     assert_eq!(parted.code, 1, "{}", parted.stdout);
     insta::assert_snapshot!("shallow_no_merge_base", parted.stderr);
