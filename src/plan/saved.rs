@@ -288,7 +288,7 @@ mod tests {
         use crate::plan::{Change, diff::between};
         use crate::testing::{base, declared, image};
         let main = base("main", "x/main:1");
-        let before = declared(&[main.clone()]);
+        let before = declared(std::slice::from_ref(&main));
         let reviewed = saved(None);
         let reviewed = SavedPlan {
             plan: between(
