@@ -515,20 +515,26 @@ fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 
-    // Killed again; this time freed by hand, at once.
+    // Killed again; this time freed by hand, at once, by a runner whose TTL outlasts the
+    // test however loaded the machine is.
+    let patient = runner("patient", &workspace, "10m");
+    patient.write(
+        "images/bases.yaml",
+        &base_doc("after", &env("DISPATCH_TEST_BASE")),
+    );
     let mut stuck = first.stuck_apply("2m", &[("PGPASSWORD", &password())]);
     let id = locked(&workspace);
     stuck.kill().unwrap();
     stuck.wait().unwrap();
-    let refused = run(&second, &["plan", "images"]);
+    let refused = run(&patient, &["plan", "images"]);
     ok(&refused); // readers take no lock
-    let refused = run(&second, &["state", "rm", "BaseImage/after"]);
-    assert_eq!(refused.code, 1);
+    let refused = run(&patient, &["state", "rm", "BaseImage/after"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
     contains(&refused.stderr, format!("lock ID {id}"));
-    let freed = run(&second, &["force-unlock", &id]);
+    let freed = run(&patient, &["force-unlock", &id]);
     ok(&freed);
     contains(&freed.stdout, format!("Freed the lock {id}"));
-    ok(&run(&second, &["state", "rm", "BaseImage/after"]));
+    ok(&run(&patient, &["state", "rm", "BaseImage/after"]));
 }
 
 #[test]
