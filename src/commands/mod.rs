@@ -63,8 +63,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Print only the result, no progress (also after the command: `apply -q`)
-    #[arg(short, long)]
+    /// Print only the result, no progress (before or after the command: `apply -q`)
+    #[arg(short, long, global = true)]
     pub quiet: bool,
 
     #[command(subcommand)]
@@ -135,7 +135,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         })?;
     }
     let given = cli.command.given();
-    let quiet = cli.quiet || given.writing.is_some_and(|w| w.quiet);
+    let quiet = cli.quiet;
     // Commands that need neither settings nor state.
     match &cli.command {
         Command::Completions(args) => return reference::completions(args),
