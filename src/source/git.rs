@@ -347,23 +347,35 @@ impl Source for GitSource {
             Ok(Found::Tree(tree)) => tree,
             Err(_) => return None,
         };
-        let mut files = Vec::new();
-        let mut unreadable = Vec::new();
-        let mut visit = |path: PathBuf, exact: bool, _: &index::Entry| match (keep(&path), exact) {
-            (false, _) => {}
-            (true, true) => files.push(path),
-            (true, false) => {
+        let (mut files, mut outside, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
+        let mut visit = |path: PathBuf, exact: bool, entry: &index::Entry| {
+            if !keep(&path) {
+                return;
+            }
+            if !exact {
                 unreadable.push((self.named(&path), "its name is not valid UTF-8".into()));
+                return;
+            }
+            if !entry.is_symlink() {
+                return files.push(path);
+            }
+            // Following it, as reading will.
+            match self.index.follow(&path) {
+                (_, Ok(Found::Tree(_))) => {}
+                (_, Err(FindError::LeadsOutside)) => outside.push(path),
+                (end, _) if !end.starts_with(&self.boundary) => outside.push(path),
+                _ => files.push(path),
             }
         };
         (self.index)
             .files(start, &self.relative, true, descend, &mut visit)
             .ok()?;
         files.sort();
+        outside.sort();
         Some(Listing {
             files: files.iter().map(|p| self.named(p)).collect(),
             unreadable,
-            ..Listing::default()
+            outside: outside.iter().map(|p| self.named(p)).collect(),
         })
     }
 

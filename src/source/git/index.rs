@@ -16,6 +16,8 @@ use crate::source::{ReadError, normal};
 const SYMLINK: i32 = 0o120000;
 /// How many symlinks a path may go through before it counts as a loop.
 const MAX_LINKS: usize = 16;
+/// How deep folders are listed (deeper than declarations need): the walk recurses.
+const MAX_DEPTH: usize = 1024;
 /// The longest symlink target followed (Linux's `PATH_MAX`): a link's blob is untrusted too.
 const MAX_LINK_BYTES: usize = 4096;
 
@@ -39,6 +41,8 @@ pub(super) enum FindError {
     TooManyLinks,
     #[error("a symlink whose target is not a path")]
     BadLink,
+    #[error("folders nested over {MAX_DEPTH} deep")]
+    TooDeep,
     #[error("{}", .0.message())]
     Git(#[from] git2::Error),
 }
@@ -163,7 +167,10 @@ impl TreeIndex {
         exact: bool,
         descend: &dyn Fn(&str) -> bool,
         visit: &mut dyn FnMut(PathBuf, bool, &Entry),
-    ) -> Result<(), git2::Error> {
+    ) -> Result<(), FindError> {
+        if dir.components().count() > MAX_DEPTH {
+            return Err(FindError::TooDeep);
+        }
         for entry in &self.folder(tree)?.entries {
             let path = dir.join(&entry.name);
             let exact = exact && entry.exact;
@@ -451,6 +458,28 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(listed, [Path::new("a.txt"), Path::new("folder.txt")]);
+    }
+
+    #[test]
+    fn folders_are_listed_no_deeper_than_the_bound() {
+        let objects = Objects::new();
+        let mut tree = objects.tree(&[(FILE, b"a.yaml", objects.blob(b"x"))]);
+        for _ in 0..MAX_DEPTH {
+            tree = objects.tree(&[(FOLDER, b"d", tree)]);
+        }
+        let deeper = objects.tree(&[(FOLDER, b"d", tree)]);
+        let index = objects.index(deeper);
+        let mut listed = Vec::new();
+        let mut visit = |path, _, _: &Entry| listed.push(path);
+        index
+            .files(tree, Path::new(""), true, &|_| true, &mut visit)
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        let refused = index.files(deeper, Path::new(""), true, &|_| true, &mut |_, _, _| {});
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "folders nested over 1024 deep"
+        );
     }
 
     #[test]
