@@ -294,7 +294,7 @@ mod tests {
     /// A repository to write objects into, by hand: trees as git stores them, whatever
     /// libgit2 would refuse to make.
     struct Objects {
-        _dir: tempfile::TempDir,
+        dir: tempfile::TempDir,
         repo: Repository,
     }
 
@@ -302,7 +302,7 @@ mod tests {
         fn new() -> Objects {
             let dir = tempfile::tempdir().unwrap();
             let repo = Repository::init_bare(dir.path()).unwrap();
-            Objects { _dir: dir, repo }
+            Objects { dir, repo }
         }
 
         fn blob(&self, bytes: &[u8]) -> Oid {
@@ -325,8 +325,9 @@ mod tests {
                 .unwrap()
         }
 
-        fn index(self, root: Oid) -> TreeIndex {
-            TreeIndex::new(self.repo, root)
+        /// The tree `root`, read through a handle of its own (as a source has).
+        fn index(&self, root: Oid) -> TreeIndex {
+            TreeIndex::new(Repository::open(self.dir.path()).unwrap(), root)
         }
     }
 
