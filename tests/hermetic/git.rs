@@ -561,3 +561,51 @@ fn a_failed_build_is_annotated_at_its_declaration() {
         "{summary}"
     );
 }
+
+#[test]
+fn the_boundary_holds_through_symlinks_and_odd_names_at_a_revision() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    git(dir, &["init", "-q"]);
+    write(
+        dir,
+        "decl/images.yaml",
+        &format!(
+            "{BASE}---\n{}",
+            image(
+                "through",
+                "runtimeDependencies:\n  manifest: '@shared/common.txt'\n"
+            )
+        ),
+    );
+    // A folder in the declarations that is a symlink to one beside them.
+    write(dir, "shared/common.txt", "numpy==1.26.4\n");
+    std::os::unix::fs::symlink("../shared", dir.join("decl/shared")).unwrap();
+    // A declarations file that is a symlink to one beside them.
+    write(dir, "elsewhere.yaml", &image("elsewhere", ""));
+    std::os::unix::fs::symlink("../elsewhere.yaml", dir.join("decl/linked.yaml")).unwrap();
+    // A name that is not UTF-8.
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+    std::fs::write(dir.join("decl").join(latin1), image("cafe", "")).unwrap();
+    commit(dir, "links");
+    let run = dispatch(dir, &["validate", "decl", "--revision", "main"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!("boundary_at_a_revision", run.stderr);
+    // Allowed outside, both links are read; the odd name is still named.
+    let allowed = dispatch(
+        dir,
+        &[
+            "validate",
+            "decl",
+            "--revision",
+            "main",
+            "--allow-outside-refs",
+        ],
+    );
+    assert_eq!(allowed.code, 1, "{}", allowed.stderr);
+    assert_eq!(
+        allowed.stderr,
+        "main:decl/caf\u{FFFD}.yaml: cannot read: its name is not valid UTF-8\nerror: 1 problem in the declarations\n"
+    );
+}
