@@ -189,9 +189,9 @@ pub(super) fn connection(
                 .rest
                 .parse::<postgres::Config>()
                 .map_err(|e| invalid("the url", &e))?;
-            (config, Tls::resolve(&split.tls, &var)?)
+            (config, Tls::resolve(&split.tls, var)?)
         }
-        None => (postgres::Config::new(), Tls::resolve(&[], &var)?),
+        None => (postgres::Config::new(), Tls::resolve(&[], var)?),
     };
     if config.get_hosts().is_empty() {
         for host in var("PGHOST").as_deref().unwrap_or("localhost").split(',') {

@@ -44,7 +44,8 @@ pub(super) fn explain(e: &postgres::Error, tls: &Tls) -> Option<Refusal> {
     }
     let Some(error) = rustls_error(e) else {
         // The `postgres` crate's words when the server answers TLS with no.
-        return e.to_string().contains("server does not support TLS").then(|| {
+        let no_tls = causes(e).any(|c| c.to_string() == "server does not support TLS");
+        return no_tls.then(|| {
             Refusal::new(
                 format!("the server does not take TLS connections, and sslmode={} requires TLS", tls.mode.name()),
                 "turn ssl on in the server's postgresql.conf, or on a trusted network connect with sslmode=prefer or disable",
@@ -89,7 +90,7 @@ fn refused_by_server(db: &postgres::error::DbError, tls: &Tls) -> Option<Refusal
     if message.ends_with("no encryption") {
         Some(Refusal::new(
             format!(
-                "the server takes this connection only over TLS, and sslmode={} connects without ({message})",
+                "the server takes this connection only over TLS, and sslmode={} does not use TLS ({message})",
                 tls.mode.name()
             ),
             "set sslmode=verify-full and sslrootcert (the certificate authority's file) in the url, or PGSSLMODE and PGSSLROOTCERT; sslmode=require encrypts without checking the server",
@@ -187,23 +188,21 @@ fn alert_words(alert: AlertDescription) -> String {
     }
 }
 
+/// What `e` says it was caused by, in order.
+fn causes(e: &postgres::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(e), |cause| cause.source())
+}
+
 /// The rustls error under `e`, which the TLS stream wraps in an I/O error.
 fn rustls_error(e: &postgres::Error) -> Option<&rustls::Error> {
-    let mut cause = std::error::Error::source(e);
-    while let Some(error) = cause {
-        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        if let Some(tls) = error
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(tls);
-        }
-        cause = error.source();
-    }
-    None
+    causes(e).find_map(|cause| {
+        cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()?
+                .get_ref()?
+                .downcast_ref::<rustls::Error>()
+        })
+    })
 }
 
 #[cfg(test)]
