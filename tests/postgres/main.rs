@@ -1,9 +1,13 @@
 //! The PostgreSQL state backend on a real server (`.ci/postgres` starts a private cluster):
 //! the conformance suite every backend passes, then what only a shared database has — tables
 //! made and migrated on first use, heartbeats, stale and stolen locks, compare-and-swap, one
-//! row per checkpoint — and runners (separate folders, one database) taking turns.
+//! row per checkpoint — and runners (separate folders, one database) taking turns. Over TLS, on
+//! a second cluster (`.ci/postgres-tls`), in `tls`.
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod tls;
 
 use std::time::{Duration, Instant};
 
@@ -56,12 +60,23 @@ fn sql() -> postgres::Client {
 /// A workspace in the shared schema, for the conformance suite.
 struct Pg {
     settings: PgSettings,
+    /// The test's own connection to the same database.
+    db: fn() -> postgres::Client,
 }
 
 impl Pg {
     fn fresh() -> Pg {
+        Pg::fresh_at(url(), sql)
+    }
+
+    /// A workspace of the database at `url`, which `db` connects to behind the backend.
+    fn fresh_at(url: String, db: fn() -> postgres::Client) -> Pg {
         let pg = Pg {
-            settings: settings(SCHEMA, &unique("conformance"), Duration::from_secs(120)),
+            settings: PgSettings {
+                url: Some(url),
+                ..settings(SCHEMA, &unique("conformance"), Duration::from_secs(120))
+            },
+            db,
         };
         // The tables exist before anything is tampered with.
         drop(pg.backend().lock(Duration::ZERO, &holder("setup")).unwrap());
@@ -75,7 +90,7 @@ impl Subject for Pg {
     }
 
     fn tamper(&self, how: Tamper) {
-        let mut db = sql();
+        let mut db = (self.db)();
         let workspace = &self.settings.workspace;
         db.execute(
             "INSERT INTO dispatch_tests.workspaces (name, lineage, serial, version)
@@ -104,7 +119,7 @@ impl Subject for Pg {
     /// The state before the last write: the current one with that write's history undone.
     fn previous(&self) -> Option<State> {
         let mut state = self.backend().load().unwrap()?;
-        let rows = sql()
+        let rows = (self.db)()
             .query(
                 "SELECT address, before::text FROM dispatch_tests.history
                  WHERE workspace = $1 AND serial = $2",
