@@ -228,7 +228,8 @@ fn global_flags_go_before_or_after_the_command() {
     // On a command that writes nothing too.
     let plan = dispatch(dir.path(), &["plan", "nope", "-q"]);
     assert!(
-        plan.stderr.starts_with("error: nope: no such file or directory"),
+        plan.stderr
+            .starts_with("error: nope: no such file or directory"),
         "{}",
         plan.stderr
     );

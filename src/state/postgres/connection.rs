@@ -276,7 +276,7 @@ pub(super) fn check_name(what: &str, name: &str) -> Result<(), StateError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn settings(url: Option<&str>) -> PgSettings {
@@ -289,7 +289,10 @@ mod tests {
         }
     }
 
-    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    /// An environment of `pairs`, for the readers of settings.
+    pub(in crate::state::postgres) fn vars<'a>(
+        pairs: &'a [(&'a str, &'a str)],
+    ) -> impl Fn(&str) -> Option<String> + 'a {
         move |key| {
             pairs
                 .iter()
