@@ -12,7 +12,9 @@
 //! folder and images spread over four team folders. A third of the images name a shared manifest
 //! with `@requirements.txt` (or `@package.json`, ...), a third have a small inline manifest, a
 //! quarter have system packages, half have tags. The state records every resource as applied
-//! (READY, with its current digest), so the plan must have no changes; the bench asserts it.
+//! (READY, with its current digest and, for an image, its build inputs: dispatch.toml names a
+//! python3 template), so the plan must have no changes; the bench asserts it. Reading the
+//! settings counts in load + validate, giving each image its build inputs in the plan.
 //!
 //! Every run is a fresh child process (this binary, re-executed), as `dispatch plan` is: the peak
 //! RSS reported for a size is that of loading, planning and rendering it, read with `wait4` (and
@@ -41,8 +43,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dispatch::config::PgSettings;
+use dispatch::build::identity::Identity;
+use dispatch::config::{Config, Overrides, PgSettings};
 use dispatch::decl::{self, LoadOptions};
+use dispatch::ops::Workspace;
 use dispatch::plan::{self, Observations};
 use dispatch::report::text::{self, TextOptions};
 use dispatch::source::fs::FsSource;
@@ -144,33 +148,54 @@ fn main() {
     }
 }
 
-/// Writes `declarations/` ([`generate::declarations`]) and `state.json` (every resource
-/// applied) under `dir`; returns a one-line summary.
+/// The settings of the generated project: a template for python3.
+const SETTINGS: &str = "[templates]\npython3 = \"templates/python3.Dockerfile\"\n";
+const TEMPLATE: &str =
+    "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG PACKAGES_FILE\nCOPY ${PACKAGES_FILE} /function/\n";
+
+/// What the settings in `dir` add to each image's identity, found as `dispatch plan` finds
+/// them (dispatch.toml and the template it names read).
+fn identity(dir: &Path) -> Identity {
+    let config = Config::load(dir, Overrides::default()).expect("settings");
+    Workspace::new(config, "bench".into())
+        .expect("workspace")
+        .identity()
+}
+
+/// Writes `declarations/` ([`generate::declarations`]), dispatch.toml with a python3 template,
+/// and `state.json` (every resource applied, images with their build inputs) under `dir`;
+/// returns a one-line summary.
 fn generate(dir: &Path, size: usize) -> String {
     let root = dir.join("declarations");
     let written = generate::declarations(&root, size);
     let (bases, images, files, bytes) =
         (written.bases, written.images, written.files, written.bytes);
 
+    // Settings as a project with a template has them: each python3 image records it.
+    fs::write(dir.join("dispatch.toml"), SETTINGS).expect("write dispatch.toml");
+    fs::create_dir_all(dir.join("templates")).expect("templates folder");
+    fs::write(dir.join("templates/python3.Dockerfile"), TEMPLATE).expect("write template");
+
     // The state: every declared resource applied, so the plan has nothing to do.
-    let declared = decl::load(&FsSource::new(&root), LoadOptions::default()).unwrap_or_else(|d| {
-        panic!(
-            "generated declarations are invalid: {d}:\n{}",
-            d.0.iter()
-                .take(5)
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let mut declared =
+        decl::load(&FsSource::new(&root), LoadOptions::default()).unwrap_or_else(|d| {
+            panic!(
+                "generated declarations are invalid: {d}:\n{}",
+                d.0.iter()
+                    .take(5)
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
     assert_eq!(declared.resources.len(), size, "generated resource count");
+    identity(dir).attach(&mut declared, None);
     let mut state = State::new();
     let now = dispatch::host::now();
     for (address, d) in &declared.resources {
-        state.resources.insert(
-            address.clone(),
-            ResourceState::applied(d.resource.clone(), &now),
-        );
+        let mut entry = ResourceState::applied(d.resource.clone(), &now);
+        entry.build_inputs = d.build_inputs.as_deref().cloned();
+        state.resources.insert(address.clone(), entry);
     }
     let store = LocalBackend::new(dir.join("state.json"));
     let save = |backend: &dyn Backend, state: &mut State| {
@@ -268,13 +293,15 @@ fn measure(dir: &Path, size: usize) {
     let root = dir.join("declarations");
     let store = state_backend(dir);
     let start = Clock::now();
-    let declared = decl::load(&FsSource::new(root), LoadOptions::default())
+    let identity = identity(dir);
+    let mut declared = decl::load(&FsSource::new(root), LoadOptions::default())
         .unwrap_or_else(|d| panic!("declarations are invalid: {d}"));
     let loaded = Clock::now();
     let hwm_loaded = hwm_kb();
     let state = store.load().expect("state loads").expect("state exists");
     let state_loaded = Clock::now();
     let hwm_state = hwm_kb();
+    identity.attach(&mut declared, Some(&state));
     let plan = plan::plan(&declared, Some(&state), &Observations::default(), &[]).expect("plan");
     let planned = Clock::now();
     let hwm_planned = hwm_kb();

@@ -50,6 +50,8 @@ pub struct Config {
     pub network: Option<String>,
     pub builder: Builder,
     pub build_args: HashMap<String, String>,
+    /// The names of the build args that are part of an image's identity.
+    pub identity_args: Vec<String>,
     /// The Dockerfile templates `[templates]` names, read with the settings.
     pub templates: BTreeMap<Language, Template>,
     /// Where the state is kept.
@@ -96,7 +98,7 @@ impl Config {
     /// `overrides` and the environment.
     pub fn load(dir: &Path, overrides: Overrides) -> Result<Config, SettingsError> {
         let settings = Settings::load(dir)?;
-        let templates = settings.read_templates(dir)?;
+        let templates = settings.read_templates(|path| std::fs::read_to_string(dir.join(path)))?;
         Ok(Config::resolve(settings, templates, overrides, |key| {
             std::env::var(key).ok()
         }))
@@ -137,6 +139,7 @@ impl Config {
                 connect_timeout: timeout,
             }),
         };
+        let identity_args = settings.build.identity_args();
         Config {
             state: overrides
                 .state
@@ -156,6 +159,7 @@ impl Config {
             insecure: settings.registry.insecure,
             network: settings.build.network.map(toml::Spanned::into_inner),
             builder: settings.build.builder.unwrap_or_default(),
+            identity_args,
             build_args: settings.build.args,
             templates,
             backend,
@@ -241,9 +245,25 @@ pub struct BuildSettings {
     pub network: Option<toml::Spanned<String>>,
     /// `buildkit` (the default) or `classic`: which of the engine's builders builds images.
     pub builder: Option<Builder>,
-    /// Build args for every build (package index URLs, say). Not part of an image's identity.
+    /// Build args for every build (package index URLs, say). Not part of an image's identity,
+    /// unless `identity-args` names them.
     #[serde(default)]
     pub args: HashMap<String, String>,
+    /// The names of those `args` that change what an image is (a runtime version a template
+    /// reads, say): a change of their value rebuilds every image. Spanned, so that a name
+    /// `args` does not set is reported at its line.
+    #[serde(default)]
+    pub identity_args: Vec<toml::Spanned<String>>,
+}
+
+impl BuildSettings {
+    /// The names `identity-args` lists.
+    pub fn identity_args(&self) -> Vec<String> {
+        self.identity_args
+            .iter()
+            .map(|name| name.get_ref().clone())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -293,21 +313,25 @@ impl Settings {
     /// Reads `dispatch.toml` from `dir`; no file means all defaults.
     pub fn load(dir: &Path) -> Result<Settings, SettingsError> {
         let path = dir.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(error) => return Err(SettingsError::Read { path, error }),
-        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Settings::parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(error) => Err(SettingsError::Read { path, error }),
+        }
+    }
+
+    /// The settings `text` holds, read from `path` (as messages name it).
+    pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
         let invalid = |offset: usize, message: String| {
             let before = &text[..offset.min(text.len())];
             SettingsError::Invalid {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 line: before.matches('\n').count() + 1,
                 col: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
                 message,
             }
         };
-        let settings: Settings = toml::from_str(&text)
+        let settings: Settings = toml::from_str(text)
             .map_err(|e| invalid(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
         settings
             .check()
@@ -315,15 +339,16 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The templates `[templates]` names, read from `dir`.
-    fn read_templates(&self, dir: &Path) -> Result<BTreeMap<Language, Template>, SettingsError> {
+    /// The templates `[templates]` names, each path given to `read` as written there.
+    pub fn read_templates(
+        &self,
+        read: impl Fn(&Path) -> Result<String, std::io::Error>,
+    ) -> Result<BTreeMap<Language, Template>, SettingsError> {
         let read = |(language, path): (&Language, &PathBuf)| {
-            let text = std::fs::read_to_string(dir.join(path)).map_err(|error| {
-                SettingsError::Template {
-                    language: *language,
-                    path: path.clone(),
-                    error,
-                }
+            let text = read(path).map_err(|error| SettingsError::Template {
+                language: *language,
+                path: path.clone(),
+                error,
             })?;
             let path = path.clone();
             Ok((*language, Template { path, text }))
@@ -334,6 +359,17 @@ impl Settings {
     /// Settings that parse but cannot work together: where, and why.
     fn check(&self) -> Result<(), (usize, String)> {
         let builder = self.build.builder.unwrap_or_default();
+        let unset = (self.build.identity_args.iter())
+            .find(|name| !self.build.args.contains_key(name.get_ref()));
+        if let Some(name) = unset {
+            return Err((
+                name.span().start,
+                format!(
+                    "identity-args names {:?}, which [build.args] does not set",
+                    name.get_ref()
+                ),
+            ));
+        }
         match &self.build.network {
             Some(network) if !builder.supports_network(network.get_ref()) => Err((
                 network.span().start,
@@ -414,7 +450,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\nidentity-args = [\"PIP_NO_INDEX\"]\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
@@ -431,6 +467,7 @@ mod tests {
         );
         assert_eq!(s.build.builder, Some(Builder::Classic));
         assert_eq!(s.build.args["PIP_NO_INDEX"], "1");
+        assert_eq!(s.build.identity_args(), ["PIP_NO_INDEX"]);
         assert_eq!(
             s.templates[&Language::Python3],
             Path::new("t/py.Dockerfile")
@@ -468,6 +505,19 @@ mod tests {
             "{err}"
         );
         assert!(load("[build]\nnetwork = \"functions\"\nbuilder = \"classic\"\n").is_ok());
+    }
+
+    #[test]
+    fn identity_args_name_build_args_that_are_set() {
+        let err = Settings::parse(
+            Path::new("dispatch.toml"),
+            "[build]\nidentity-args = [\"PYTHON\", \"PYTHN\"]\n[build.args]\nPYTHON = \"3.11\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dispatch.toml:2:28: identity-args names \"PYTHN\", which [build.args] does not set"
+        );
     }
 
     #[test]

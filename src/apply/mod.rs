@@ -65,8 +65,8 @@ pub async fn run<E: Engine, R: Registry>(
                     tally.skipped += 1;
                 }
                 Next::Start(change) => {
-                    let inputs = step::Inputs::from_state(change, state);
-                    running.push(async move { (change, step::run(change, inputs, cx).await) });
+                    let recorded = step::Recorded::from_state(change, state);
+                    running.push(async move { (change, step::run(change, recorded, cx).await) });
                 }
             }
         }
@@ -84,8 +84,9 @@ pub async fn run<E: Engine, R: Registry>(
                 done,
                 leftover,
                 note,
+                inputs,
             }) => {
-                let mut message = record::success(state, change, done, &mut tally, stamp);
+                let mut message = record::success(state, change, done, inputs, &mut tally, stamp);
                 if let Some(note) = note {
                     message.push_str(&format!(" ({note})"));
                 }

@@ -1,9 +1,11 @@
 //! What a finished step changes in the state, and the tally of an apply: pure functions of the
 //! outcome (and the time, passed in).
 
-use crate::model::Revision;
+use crate::build::identity::Identity;
 use crate::model::image::BuildFailure;
-use crate::plan::Change;
+use crate::model::inputs::Inputs;
+use crate::model::{Address, Kind, Revision, Spec};
+use crate::plan::{Action, Change, Plan};
 use crate::state::{Observed, ResourceState, State, Status};
 
 /// When a step ended, and the commit its declaration came from: what its record says.
@@ -55,11 +57,13 @@ impl Tally {
     }
 }
 
-/// Records a finished step, counts it, and says in a few words what it did.
+/// Records a finished step, and the `inputs` of the image it built or found, counts it, and
+/// says in a few words what it did.
 pub fn success(
     state: &mut State,
     change: &Change,
     done: Done,
+    mut inputs: Option<Inputs>,
     tally: &mut Tally,
     stamp: Stamp<'_>,
 ) -> String {
@@ -71,11 +75,13 @@ pub fn success(
         }
         Done::Updated => {
             tally.updated += 1;
-            let kept = state
-                .resources
-                .get(&change.address)
-                .and_then(|r| r.observed.clone());
-            (kept, "tags updated".to_string())
+            // The image is the same: what it was built from too.
+            let kept = state.resources.get(&change.address);
+            inputs = kept.and_then(|r| r.build_inputs.clone());
+            (
+                kept.and_then(|r| r.observed.clone()),
+                "tags updated".to_string(),
+            )
         }
         Done::Pulled(observed) => {
             tally.pulled += 1;
@@ -114,7 +120,15 @@ pub fn success(
             (Some(observed), message)
         }
     };
-    record(state, change, Status::Ready, Vec::new(), observed, stamp);
+    record(
+        state,
+        change,
+        Status::Ready,
+        Vec::new(),
+        observed,
+        inputs,
+        stamp,
+    );
     message
 }
 
@@ -128,7 +142,36 @@ pub fn failure(
 ) {
     tally.failed += 1;
     let reason = reason.lines().map(str::to_string).collect();
-    record(state, change, Status::Error, reason, None, stamp);
+    record(state, change, Status::Error, reason, None, None, stamp);
+}
+
+/// Records the build inputs of each image `plan` leaves alone that `state` holds without them
+/// (a dispatch that kept no such record built it): it is taken as built from the inputs
+/// `identity` gives it now, and is not built again. The addresses recorded, to be saved.
+pub fn adopt_inputs(state: &mut State, plan: &Plan, identity: &Identity) -> Vec<Address> {
+    let mut adopted = Vec::new();
+    for change in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+        let Some(entry) = state.resources.get(&change.address) else {
+            continue;
+        };
+        let Spec::Image(image) = &entry.resource.spec else {
+            continue;
+        };
+        if entry.status != Status::Ready || entry.build_inputs.is_some() {
+            continue;
+        }
+        let base = Address::new(Kind::BaseImage, image.base_image_name.as_str());
+        let language = match state.resources.get(&base).map(|b| &b.resource.spec) {
+            Some(Spec::BaseImage(base)) => base.language,
+            _ => continue,
+        };
+        let inputs = Inputs::clone(&identity.inputs(language));
+        if let Some(entry) = state.resources.get_mut(&change.address) {
+            entry.build_inputs = Some(inputs);
+            adopted.push(change.address.clone());
+        }
+    }
+    adopted
 }
 
 /// Why building `reference` failed: the engine's message, the step, its last lines.
@@ -149,6 +192,7 @@ fn record(
     status: Status,
     reason: Vec<String>,
     observed: Option<Observed>,
+    inputs: Option<Inputs>,
     stamp: Stamp<'_>,
 ) {
     let Some(resource) = change.after.clone().or_else(|| change.before.clone()) else {
@@ -167,6 +211,7 @@ fn record(
         modified_time: stamp.time.to_string(),
         observed,
         revision: stamp.revision.cloned(),
+        build_inputs: inputs,
     };
     state.resources.insert(change.address.clone(), entry);
 }
@@ -174,8 +219,10 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Language;
     use crate::model::image::Step;
-    use crate::plan::Action;
+    use crate::plan::Observations;
+    use crate::testing::{applied, base, declared, image};
 
     fn create(name: &str) -> Change {
         let resource = crate::testing::base(name, "x/y:1");
@@ -223,6 +270,7 @@ mod tests {
             &mut state,
             &change,
             Done::Pulled(pulled.clone()),
+            None,
             &mut tally,
             stamped,
         );
@@ -240,7 +288,14 @@ mod tests {
         assert_eq!(entry.revision.as_ref(), Some(&revision));
         assert_eq!(entry.spec_digest, change.after.as_ref().unwrap().digest());
         assert_eq!(
-            success(&mut state, &change, Done::Deleted, &mut tally, at("t3")),
+            success(
+                &mut state,
+                &change,
+                Done::Deleted,
+                None,
+                &mut tally,
+                at("t3")
+            ),
             "deleted"
         );
         assert!(state.resources.is_empty());
@@ -271,5 +326,51 @@ mod tests {
             build_failure_reason("dispatch/i:abc", &failure),
             "error when building image dispatch/i:abc: the step's command returned a non-zero code: 1\nfailed at Step 2/2 : RUN make\n  cc: error"
         );
+    }
+
+    #[test]
+    fn images_recorded_without_inputs_take_the_current_ones_unbuilt() {
+        let resources = [
+            base("b", "x/b:1"),
+            image("old", "b", None),
+            image("changed", "b", Some("x==1")),
+            image("failed", "b", None),
+            image("recorded", "b", None),
+        ];
+        let mut state = applied(&resources);
+        let at = |name: &str| Address::new(Kind::Image, name);
+        state.resources.get_mut(&at("failed")).unwrap().status = Status::Error;
+        let earlier = Inputs::default();
+        state
+            .resources
+            .get_mut(&at("recorded"))
+            .unwrap()
+            .build_inputs = Some(earlier.clone());
+        let mut wanted = resources.to_vec();
+        wanted[2] = image("changed", "b", Some("x==2"));
+        let plan = crate::plan::plan(
+            &declared(&wanted),
+            Some(&state),
+            &Observations::default(),
+            &[],
+        )
+        .unwrap();
+        let identity = Identity::new(
+            [(Language::Python3, "t.Dockerfile".to_string(), "FROM x")],
+            &Default::default(),
+            &[],
+        );
+        let adopted = adopt_inputs(&mut state, &plan, &identity);
+        // Not a base, not what the plan rebuilds, not a failure, not what has its record.
+        assert_eq!(adopted, [at("old")]);
+        let inputs = |name: &str| state.resources[&at(name)].build_inputs.clone();
+        assert_eq!(
+            inputs("old"),
+            Some(Inputs::clone(&identity.inputs(Language::Python3)))
+        );
+        assert_eq!(inputs("changed"), None);
+        assert_eq!(inputs("failed"), None);
+        assert_eq!(inputs("recorded"), Some(earlier));
+        assert!(adopt_inputs(&mut state, &plan, &identity).is_empty());
     }
 }

@@ -8,11 +8,13 @@ use super::Context;
 use super::record::{self, Done};
 use crate::build::context::{self, BuildInputs};
 use crate::build::dockerfile::{TEMPLATE_LABEL, Template};
+use crate::build::identity::Identity;
 use crate::build::naming::image_reference;
 use crate::build::recipe::{self, Existing, NoDockerfile, NotPulled};
 use crate::catalog::{self, CatalogError};
 use crate::engine::{BuildRequest, Engine, EngineError};
 use crate::model::image::{BuildFailure, Builder};
+use crate::model::inputs::Inputs;
 use crate::model::reference::{ImageRef, ReferenceError};
 use crate::model::{Address, BaseImageSpec, ImageSpec, Language, Resource, Revision, Spec};
 use crate::plan::{Action, Change};
@@ -33,6 +35,8 @@ pub struct Options {
     pub builder: Builder,
     /// Dockerfile templates that replace the built-in ones, by language.
     pub templates: HashMap<Language, String>,
+    /// What the settings add to each image's identity: those templates, the identity args.
+    pub identity: Identity,
     /// The commit the declarations came from, recorded with every resource and on every image.
     pub revision: Option<Revision>,
     /// Where the declarations' repository lives (its remote's URL), labelled on every image.
@@ -40,14 +44,14 @@ pub struct Options {
 }
 
 /// What a step reads from the state, copied when it starts.
-pub(super) struct Inputs {
+pub(super) struct Recorded {
     /// What this resource had before (for replacements and deletions).
     previous: Option<Observed>,
     /// For an image: its base image's spec and what was pulled for it.
     base: Option<(Resource, Option<Observed>)>,
 }
 
-impl Inputs {
+impl Recorded {
     pub(super) fn from_state(change: &Change, state: &State) -> Self {
         let previous = state
             .resources
@@ -63,7 +67,7 @@ impl Inputs {
                     .get(&base)
                     .map(|r| (r.resource.clone(), r.observed.clone()))
             });
-        Inputs { previous, base }
+        Recorded { previous, base }
     }
 }
 
@@ -74,6 +78,9 @@ pub(super) struct Finished {
     pub leftover: Option<String>,
     /// What went wrong that does not fail the step (a catalog that could not be taken).
     pub note: Option<String>,
+    /// For an image built, pushed or found built: what it is built from besides its
+    /// declaration.
+    pub inputs: Option<Inputs>,
 }
 
 impl From<Done> for Finished {
@@ -82,6 +89,7 @@ impl From<Done> for Finished {
             done,
             leftover: None,
             note: None,
+            inputs: None,
         }
     }
 }
@@ -131,7 +139,7 @@ pub enum StepError {
 /// Runs the step for `change`; the error is the reason recorded for it.
 pub(super) async fn run<E: Engine, R: Registry>(
     change: &Change,
-    inputs: Inputs,
+    recorded: Recorded,
     cx: &Context<'_, E, R>,
 ) -> Result<Finished, StepError> {
     let address = &change.address;
@@ -139,7 +147,7 @@ pub(super) async fn run<E: Engine, R: Registry>(
         (Action::Delete, _) => {
             cx.reporter.started(address, "deleting");
             Ok(Finished {
-                leftover: recipe::removed(inputs.previous.as_ref(), cx.options.keep_images),
+                leftover: recipe::removed(recorded.previous.as_ref(), cx.options.keep_images),
                 ..Done::Deleted.into()
             })
         }
@@ -148,7 +156,7 @@ pub(super) async fn run<E: Engine, R: Registry>(
             Ok(Done::Updated.into())
         }
         (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx).await,
-        (_, Some(Spec::Image(image))) => build(address, image, inputs, cx).await,
+        (_, Some(Spec::Image(image))) => build(address, image, recorded, cx).await,
         (_, None) => Err(StepError::Nothing),
     }
 }
@@ -242,12 +250,12 @@ async fn checked<E: Engine, R: Registry>(
 async fn build<E: Engine, R: Registry>(
     address: &Address,
     image: &ImageSpec,
-    inputs: Inputs,
+    recorded: Recorded,
     cx: &Context<'_, E, R>,
 ) -> Result<Finished, StepError> {
     let progress = |p| cx.reporter.progress(address, &p);
     let base_name = &image.base_image_name;
-    let (base_resource, base_observed) = inputs
+    let (base_resource, base_observed) = recorded
         .base
         .ok_or_else(|| StepError::BaseMissing(base_name.clone()))?;
     let Spec::BaseImage(base) = &base_resource.spec else {
@@ -269,11 +277,13 @@ async fn build<E: Engine, R: Registry>(
             None => Template::BuiltIn,
         },
     };
+    let identity = cx.options.identity.inputs(base.language);
     let context = context::context(&BuildInputs {
         base: &pin.reference,
         language: base.language,
         image,
         template,
+        identity_args: &identity.args,
     });
     let destination = cx.options.destination.as_deref();
     let reference = image_reference(destination, &address.name, &context.digest);
@@ -345,7 +355,7 @@ async fn build<E: Engine, R: Registry>(
                 None => None,
             };
             let leftover = recipe::superseded(
-                inputs.previous.as_ref(),
+                recorded.previous.as_ref(),
                 reference.as_str(),
                 cx.options.keep_images,
             );
@@ -356,6 +366,7 @@ async fn build<E: Engine, R: Registry>(
         done,
         leftover,
         note,
+        inputs: Some(Inputs::clone(&identity)),
     })
 }
 

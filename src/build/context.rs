@@ -5,8 +5,9 @@
 //! Reproducible means: equal [`BuildInputs`] give byte-identical tars and the same digest, so an
 //! image's tag (`<destination>/<name>:<digest>`, [`super::naming`]) changes exactly when
 //! something it is built from changes. Build args from `dispatch.toml` (package index URLs, say)
-//! are not inputs: the caller adds them with [`BuildContext::with_args`], and they never change
-//! the digest.
+//! are not inputs: the caller adds them with [`BuildContext::with_args`], and they change the
+//! digest only when `[build] identity-args` declares them part of the identity
+//! ([`super::identity`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,6 +35,9 @@ pub struct BuildInputs<'a> {
     pub image: &'a ImageSpec,
     /// Where the Dockerfile comes from.
     pub template: Template,
+    /// The digests of the build args declared part of the identity, by name
+    /// ([`crate::model::inputs::Inputs::args`]).
+    pub identity_args: &'a BTreeMap<String, String>,
 }
 
 /// A build context ready for the engine to build.
@@ -163,6 +167,15 @@ fn digest(
         field(key.as_bytes());
         field(value.as_bytes());
     }
+    // Only when there are any, so that an image built before they existed keeps its digest.
+    if !inputs.identity_args.is_empty() {
+        field(b"identity-args");
+        field(&(inputs.identity_args.len() as u64).to_le_bytes());
+        for (key, value) in inputs.identity_args {
+            field(key.as_bytes());
+            field(value.as_bytes());
+        }
+    }
     format!("{:x}", hasher.finalize())
 }
 
@@ -193,12 +206,15 @@ mod tests {
     use super::*;
     use crate::build::dockerfile::tests::{BASE, spec};
 
+    const NO_ARGS: &BTreeMap<String, String> = &BTreeMap::new();
+
     fn inputs<'a>(image: &'a ImageSpec, language: Language, template: Template) -> BuildInputs<'a> {
         BuildInputs {
             base: BASE,
             language,
             image,
             template,
+            identity_args: NO_ARGS,
         }
     }
 
@@ -386,6 +402,13 @@ mod tests {
         template_base.base =
             "sha256:2222222222222222222222222222222222222222222222222222222222222222";
         differs("base of a template build", context(&template_base).digest);
+        let python = BTreeMap::from([("PYTHON".to_string(), "sha256:11".to_string())]);
+        let mut with_args = inputs(&image, Language::Python3, Template::BuiltIn);
+        with_args.identity_args = &python;
+        differs("an identity arg", context(&with_args).digest);
+        let other = BTreeMap::from([("PYTHON".to_string(), "sha256:12".to_string())]);
+        with_args.identity_args = &other;
+        differs("an identity arg's value", context(&with_args).digest);
         // Moving bytes between fields is a different input, not the same concatenation.
         let a = Template::FromBase(vec![("ab".into(), b"c".to_vec())]);
         let b = Template::FromBase(vec![("a".into(), b"bc".to_vec())]);

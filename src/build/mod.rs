@@ -1,10 +1,12 @@
 //! Building images: the names dispatch gives them ([`naming`]), the Dockerfile and the template
 //! it comes from ([`dockerfile`]), the reproducible context and the digest that names it
-//! ([`context`]), and the choices around a build ([`recipe`]): how the base is pinned, which
-//! builder and template are used, when an image already built is reused and what a rebuild
-//! leaves to remove.
+//! ([`context`]), what the settings add to an image's identity ([`identity`]: the template, the
+//! build args declared part of it), and the choices around a build ([`recipe`]): how the base
+//! is pinned, which builder and template are used, when an image already built is reused and
+//! what a rebuild leaves to remove.
 
 pub mod context;
 pub mod dockerfile;
+pub mod identity;
 pub mod naming;
 pub mod recipe;

@@ -9,8 +9,10 @@ pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::model::diag::{Diagnostic, Diagnostics, Location, Pos, suggest};
+use crate::model::inputs::Inputs;
 use crate::model::policy::{Policy, Violation};
 use crate::model::{Address, Kind, Resource};
 use crate::source::{Located, Source};
@@ -42,6 +44,9 @@ pub struct Declared {
     pub fields: Vec<(&'static str, Pos)>,
     /// The file its manifest was read from (`@requirements.txt` names `requirements.txt`).
     pub manifest: Option<String>,
+    /// For an image: what the settings add to what it is built from (the template, the build
+    /// args of its identity), shared by the images of one language; `None` where not known.
+    pub build_inputs: Option<Arc<Inputs>>,
 }
 
 impl Declared {
@@ -53,6 +58,7 @@ impl Declared {
             origin,
             fields: Vec::new(),
             manifest: None,
+            build_inputs: None,
         }
     }
 
@@ -399,6 +405,7 @@ impl<'s> Loader<'s> {
                     origin: item.origin,
                     fields: item.fields,
                     manifest: item.manifest,
+                    build_inputs: None,
                 };
                 Some((item.address, declared))
             })

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod diag;
 pub mod image;
+pub mod inputs;
 pub mod language;
 pub mod policy;
 pub mod reference;

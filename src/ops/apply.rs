@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::prepare::{LazyEngine, Planning, prepare};
 use super::{Error, Input, Interaction, Workspace, runtime};
-use crate::apply::record::Tally;
+use crate::apply::record::{self, Tally};
 use crate::apply::{self, Context};
 use crate::catalog;
 use crate::engine::docker::DockerEngine;
@@ -14,6 +14,7 @@ use crate::model::Address;
 use crate::model::catalog::Filled;
 use crate::model::diag::Location;
 use crate::model::policy::Policy;
+use crate::model::words::{agree, count};
 use crate::plan::Plan;
 use crate::plan::saved::{PlanFileError, SavedPlan};
 use crate::registry::oci::Registries;
@@ -115,6 +116,7 @@ pub fn apply(
                 let prepared = prepare(ws, &planning, Some(&state), &lazy).await?;
                 ui.show(&prepared.plan).map_err(Error::Output)?;
                 if !prepared.plan.has_changes() {
+                    adopt_inputs(ws, &prepared.plan, &mut state, lock.as_ref(), ui)?;
                     let filled = catalog::fill(engine, ws.backend.as_ref(), &state).await;
                     return Ok(Applied::NoChanges { filled });
                 }
@@ -133,6 +135,7 @@ pub fn apply(
                 )
             }
         };
+        adopt_inputs(ws, &plan, &mut state, lock.as_ref(), ui)?;
         let planned = plan
             .changes
             .iter()
@@ -166,6 +169,27 @@ fn replanned(saved: &SavedPlan, request: &ApplyRequest<'_>, why: String) -> Resu
         revision: None,
         ..request.input.clone()
     })
+}
+
+/// Records what the images `plan` leaves alone are built from, where the state was written by
+/// a dispatch that did not record it (README, "State"), and says so: nothing is rebuilt.
+fn adopt_inputs(
+    ws: &Workspace,
+    plan: &Plan,
+    state: &mut State,
+    lock: &dyn StateLock,
+    ui: &dyn Interaction,
+) -> Result<(), Error> {
+    let adopted = record::adopt_inputs(state, plan, &ws.identity()).len();
+    if adopted > 0 {
+        lock.save(state)?;
+        ui.notice(&format!(
+            "recorded the build inputs (template, identity args) of {} built by an earlier dispatch, which did not record them: {} taken as built from the current ones, not rebuilt",
+            count(adopted, "image"),
+            agree(adopted, "it is", "they are")
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `path` names a saved plan: a file that is not declarations (`*.yaml`, `*.yml`).

@@ -110,6 +110,7 @@ pub fn change(
             warnings: Vec::new(),
         };
         let targets = apply_edit(&mut desired, &origin, edit, &state)?;
+        ws.identity().attach(&mut desired, Some(&state));
         let plan = plan::plan(&desired, Some(&state), &Observations::default(), &targets)?;
         let engine = ws.engine().await?;
         let registries = ws.registries(

@@ -2,6 +2,7 @@
 //! tree), compared: no state, no engine, no registry, so any CI runner can tell.
 
 use super::{Error, Input, Workspace};
+use crate::decl::Declarations;
 use crate::plan::{self, Plan};
 use crate::source::git::{Range, Repo};
 
@@ -31,12 +32,21 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
             },
         ),
     };
+    // Each side is built from the settings and templates of its own revision.
+    let identify = |input: &Input, declarations: &mut Declarations| -> Result<(), Error> {
+        if let Some(rev) = &input.revision {
+            ws.identity_at(input, rev)?.attach(declarations, None);
+        }
+        Ok(())
+    };
     // The side merged into first in messages, but the change's own side decides: a broken
     // head is the error, a broken base only a note on what it was compared against.
-    let after = ws.declarations(&after, None)?;
-    let (before, problems) = ws.salvage(&before)?;
+    let mut head = ws.declarations(&after, None)?;
+    identify(&after, &mut head)?;
+    let (mut base, problems) = ws.salvage(&before)?;
+    identify(&before, &mut base)?;
     Ok(Plan {
         base_problems: problems,
-        ..plan::between(&before, &after)
+        ..plan::between(&base, &head)
     })
 }

@@ -1,17 +1,19 @@
 //! Where a run works: its settings, the backend that keeps its state, and the adapters it
 //! opens from them (the declarations' source, the engine, the registries).
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::{Error, Interaction};
 use crate::apply::Options;
+use crate::build::identity::Identity;
 use crate::build::naming;
-use crate::config::{BackendConfig, Config};
+use crate::config::{self, BackendConfig, Config, Settings, SettingsError, Template};
 use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::docker::DockerEngine;
 use crate::model::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::model::policy::Policy;
-use crate::model::{Kind, Resource, Spec};
+use crate::model::{Kind, Language, Resource, Spec};
 use crate::policy;
 use crate::registry::oci::Registries;
 use crate::source::fs::FsSource;
@@ -47,6 +49,17 @@ fn close_to(path: &Path) -> Option<String> {
         .collect();
     let close = did_you_mean(name, names.iter().map(String::as_str))?;
     Some(parent.join(close).display().to_string())
+}
+
+/// What `templates`, `args` and the names of the identity args add to each image's identity.
+fn identity(
+    templates: &BTreeMap<Language, Template>,
+    args: &HashMap<String, String>,
+    identity_args: &[String],
+) -> Identity {
+    let templates = (templates.iter())
+        .map(|(language, t)| (*language, t.path.display().to_string(), t.text.as_str()));
+    Identity::new(templates, args, identity_args)
 }
 
 /// Declarations as loaded, and the commit they came from when they are in git.
@@ -174,7 +187,9 @@ impl Workspace {
                 )
             }
         };
-        let (declarations, problems) = loaded;
+        let (mut declarations, problems) = loaded;
+        // Built with the work tree's settings, whatever the revision: as apply builds them.
+        self.identity().attach(&mut declarations, state);
         let loaded = Loaded {
             declarations,
             provenance,
@@ -192,6 +207,51 @@ impl Workspace {
         declarations.policies.extend(self.policies()?);
         declarations.warnings = policy::check::enforce(declarations, state, &crate::host::now())?;
         Ok(())
+    }
+
+    /// What the settings add to each image's identity: the templates, the identity args.
+    pub fn identity(&self) -> Identity {
+        let config = &self.config;
+        identity(&config.templates, &config.build_args, &config.identity_args)
+    }
+
+    /// As [`Workspace::identity`], from dispatch.toml and its templates as they are at `rev`
+    /// in the repository `input` names; the work tree's where this folder is not in it.
+    pub fn identity_at(&self, input: &Input, rev: &str) -> Result<Identity, Error> {
+        let Ok(repo) = Repo::open(input.repo.as_deref(), Path::new(".")) else {
+            return Ok(self.identity());
+        };
+        let commit = repo.commit(rev)?;
+        let settings = match repo.file(commit, Path::new(config::FILE_NAME))? {
+            None => Settings::default(),
+            Some(bytes) => {
+                let path = PathBuf::from(format!("{rev}:{}", config::FILE_NAME));
+                Settings::parse(&path, &String::from_utf8_lossy(&bytes))?
+            }
+        };
+        let read = |path: &Path| match repo.file(commit, path) {
+            Ok(Some(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Ok(None) => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "No such file or directory",
+            )),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        let templates = settings.read_templates(read).map_err(|e| match e {
+            // Named at the revision, as its dispatch.toml is.
+            SettingsError::Template {
+                language,
+                path,
+                error,
+            } => SettingsError::Template {
+                language,
+                path: PathBuf::from(format!("{rev}:{}", path.display())),
+                error,
+            },
+            other => other,
+        })?;
+        let args = settings.build.identity_args();
+        Ok(identity(&templates, &settings.build.args, &args))
     }
 
     /// The state, or an empty one.
@@ -272,6 +332,7 @@ impl Workspace {
             network: self.config.network.clone(),
             builder: self.config.builder,
             templates,
+            identity: self.identity(),
             source_url: provenance.as_ref().and_then(|p| p.source.clone()),
             revision: provenance.map(|p| p.revision),
         })

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, ActionReason, Change, Plan};
-use crate::decl::Declarations;
+use crate::decl::{Declarations, Declared};
+use crate::model::inputs::Inputs;
 use crate::model::{Address, Kind, Resource, Spec};
 
 /// The change `action` makes to the resource at `address`, for `reasons`.
@@ -30,10 +31,36 @@ pub(super) fn change(
     }
 }
 
+/// What a resource recorded as `before`, built from `built`, needs to become `after`: `same`
+/// when their specs are equal (the digests say so without a look at the fields). A change of
+/// the build inputs replaces it; inputs not known on either side (a state written before they
+/// were recorded) are taken as unchanged.
+pub(super) fn assess(
+    before: &Resource,
+    built: Option<&Inputs>,
+    after: &Declared,
+    same: bool,
+) -> (Action, Vec<String>) {
+    let inputs = match (built, after.build_inputs.as_deref()) {
+        (Some(built), Some(declared)) if built != declared => built.changes(declared),
+        _ => Vec::new(),
+    };
+    let (action, mut reasons) = if same {
+        (Action::NoOp, Vec::new())
+    } else {
+        compare(before, &after.resource, after.manifest.as_deref())
+    };
+    if inputs.is_empty() {
+        return (action, reasons);
+    }
+    reasons.extend(inputs);
+    (Action::Replace, reasons)
+}
+
 /// Field-by-field comparison of two different specs: tags alone change in place, anything
 /// an image is made of forces a replacement. `manifest_file` names the file the new manifest
 /// was read from, for the reason.
-pub(super) fn compare(
+fn compare(
     before: &Resource,
     after: &Resource,
     manifest_file: Option<&str>,
@@ -130,7 +157,7 @@ pub fn between(before: &Declarations, after: &Declarations) -> Plan {
         .collect();
     let mut changes: BTreeMap<&Address, Change> = BTreeMap::new();
     for address in addresses {
-        let old = before.get(address);
+        let old = before.resources.get(address);
         let new = after.resources.get(address);
         let change = match (old, new) {
             (None, Some(new)) => change(address, Action::Create, vec![], None, Some(&new.resource)),
@@ -138,19 +165,15 @@ pub fn between(before: &Declarations, after: &Declarations) -> Plan {
                 address,
                 Action::Delete,
                 vec!["no longer declared".into()],
-                Some(old),
+                Some(&old.resource),
                 None,
             ),
-            (Some(old), Some(new)) if *old == new.resource => change(
-                address,
-                Action::NoOp,
-                vec![],
-                Some(old),
-                Some(&new.resource),
-            ),
             (Some(old), Some(new)) => {
-                let (action, reasons) = compare(old, &new.resource, new.manifest.as_deref());
-                change(address, action, reasons, Some(old), Some(&new.resource))
+                let same = old.resource == new.resource;
+                let built = old.build_inputs.as_deref();
+                let (action, reasons) = assess(&old.resource, built, new, same);
+                let (before, after) = (Some(&old.resource), Some(&new.resource));
+                change(address, action, reasons, before, after)
             }
             (None, None) => unreachable!("every address is on one side"),
         };
@@ -229,5 +252,30 @@ mod tests {
         );
         // Identical sets: nothing to do, however the files were arranged.
         assert!(!between(&before, &before).has_changes());
+    }
+
+    #[test]
+    fn between_two_revisions_whose_templates_differ() {
+        use crate::build::identity::Identity;
+        use crate::model::Language;
+
+        let resources = [base("b", "x/b:1"), image("i", "b", None)];
+        let at = |text: &str| {
+            let mut declarations = declared(&resources);
+            let template = (Language::Python3, "t/py.Dockerfile".to_string(), text);
+            Identity::new([template], &Default::default(), &[]).attach(&mut declarations, None);
+            declarations
+        };
+        assert!(!between(&at("FROM a"), &at("FROM a")).has_changes());
+        assert_eq!(
+            actions(&between(&at("FROM a"), &at("FROM b"))),
+            vec![(
+                "Image/i".into(),
+                Action::Replace,
+                vec!["template t/py.Dockerfile changed".into()]
+            )]
+        );
+        // A side whose inputs are not known changes nothing.
+        assert!(!between(&declared(&resources), &at("FROM b")).has_changes());
     }
 }

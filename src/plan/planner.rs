@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::diff::{self, change, compare};
+use super::diff::{self, assess, change};
 use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
 use crate::model::diag::did_you_mean;
@@ -36,10 +36,9 @@ pub fn plan(
                         .first()
                         .map_or(String::new(), |r| format!(": {r}"));
                     (Action::Create, vec![format!("the last apply failed{why}")])
-                } else if old.spec_digest == declared.digest {
-                    (Action::NoOp, vec![])
                 } else {
-                    compare(before, after, declared.manifest.as_deref())
+                    let same = old.spec_digest == declared.digest;
+                    assess(before, old.build_inputs.as_ref(), declared, same)
                 };
                 if action != Action::Create
                     && let Some(drift) = observed.drift.get(address)
@@ -440,5 +439,66 @@ mod tests {
         assert_eq!(err.hint().as_deref(), Some("did you mean Image/j?"));
         let err = plan(&d, None, &no_drift(), &["BaseImage/zzz".parse().unwrap()]).unwrap_err();
         assert_eq!(err.hint(), None);
+    }
+
+    #[test]
+    fn a_changed_build_input_replaces_the_images_built_from_it() {
+        use crate::build::identity::Identity;
+        use crate::model::Language;
+        use crate::model::inputs::Inputs;
+
+        let resources = [
+            base("b", "x/b:1"),
+            image("i", "b", Some("numpy")),
+            image("j", "b", Some("pandas")),
+        ];
+        let identity = |text: &str, arg: &str| {
+            let args = [("PYTHON".to_string(), arg.to_string())].into();
+            let template = (Language::Python3, "t/py.Dockerfile".to_string(), text);
+            Identity::new([template], &args, &["PYTHON".into()])
+        };
+        let built = identity("FROM a", "3.11").inputs(Language::Python3);
+        let mut state = applied(&resources);
+        for entry in state.resources.values_mut().skip(1) {
+            entry.build_inputs = Some(Inputs::clone(&built));
+        }
+        let planned = |identity: Identity, state: &State| {
+            let mut declared = declared(&resources);
+            identity.attach(&mut declared, Some(state));
+            plan(&declared, Some(state), &no_drift(), &[]).unwrap()
+        };
+        assert!(!planned(identity("FROM a", "3.11"), &state).has_changes());
+        let p = planned(identity("FROM b", "3.12"), &state);
+        let why = vec![
+            "template t/py.Dockerfile changed".to_string(),
+            "build arg PYTHON changed".to_string(),
+        ];
+        assert_eq!(
+            actions(&p),
+            vec![
+                ("BaseImage/b".into(), Action::NoOp, vec![]),
+                ("Image/i".into(), Action::Replace, why.clone()),
+                ("Image/j".into(), Action::Replace, why),
+            ]
+        );
+        assert_eq!(
+            p.changes[1].action_reason,
+            Some(crate::plan::ActionReason::ReplaceBecauseCannotUpdate)
+        );
+        // With the declaration changed too, both say why.
+        let mut declared = declared(&[
+            base("b", "x/b:1"),
+            image("i", "b", Some("scipy")),
+            image("j", "b", Some("pandas")),
+        ]);
+        identity("FROM b", "3.11").attach(&mut declared, Some(&state));
+        let p = plan(&declared, Some(&state), &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p)[1].2,
+            ["manifest changed", "template t/py.Dockerfile changed"]
+        );
+        // A state that recorded no inputs (an earlier dispatch wrote it): nothing to rebuild.
+        let earlier = applied(&resources);
+        assert!(!planned(identity("FROM b", "3.12"), &earlier).has_changes());
     }
 }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use super::{Backend, Holder, ResourceState, State, StateError};
 use crate::conformance::Verdict;
 use crate::model::catalog::{Catalog, Ecosystem, Package};
+use crate::model::inputs::{Inputs, TemplateInput};
 use crate::model::reference::ImageRef;
-use crate::model::{BaseImageSpec, Language, Resource, Spec};
+use crate::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
 
 /// A backend under test, and the means to reach behind it.
 pub trait Subject {
@@ -32,13 +33,31 @@ pub enum Tamper {
     Garbage,
     /// A state from a dispatch that writes this format version.
     Version(u32),
+    /// A built image as a dispatch that recorded no build inputs wrote it ([`LEGACY_IMAGE`]).
+    Legacy,
 }
+
+/// The address and record of a built image as dispatch 0.1 wrote it, before build inputs were
+/// recorded: what a state carried over from it holds.
+pub const LEGACY_IMAGE: (&str, &str) = (
+    "Image/legacy",
+    r#"{"name": "legacy", "kind": "Image", "baseImageName": "base0", "tags": [],
+        "specDigest": "sha256:00", "status": "READY", "reason": [],
+        "createdTime": "2026-11-25T08:00:00Z", "modifiedTime": "2026-11-25T08:00:00Z",
+        "observed": {"imageId": "sha256:1d", "reference": "dispatch/legacy:abc"}}"#,
+);
 
 impl Tamper {
     pub fn json(self) -> String {
         match self {
             Tamper::Garbage => "{\"version\": 1, \"lineage\": ".into(),
             Tamper::Version(v) => format!("{{\"version\": {v}, \"lineage\": \"x\"}}"),
+            Tamper::Legacy => format!(
+                "{{\"version\": 1, \"lineage\": \"{}\", \"serial\": 1, \"resources\": {{\"{}\": {}}}}}",
+                uuid::Uuid::nil(),
+                LEGACY_IMAGE.0,
+                LEGACY_IMAGE.1
+            ),
         }
     }
 }
@@ -61,7 +80,7 @@ type Check = fn(&dyn Subject);
 
 /// Runs every check, each on a fresh subject from `fresh`; panics naming those that failed.
 pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
-    let checks: [(&str, Check); 11] = [
+    let checks: [(&str, Check); 13] = [
         ("an empty backend has no state", empty),
         ("saves round-trip, lineage kept, serial grows", round_trip),
         ("a second writer is refused and told the holder", exclusion),
@@ -76,6 +95,14 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
         ),
         ("force-unlock frees only the lock it names", unlock_by_id),
         ("catalogs are kept by image apart from the state", catalogs),
+        (
+            "what an image was built from is kept, in saves and checkpoints",
+            build_inputs,
+        ),
+        (
+            "an image recorded before build inputs were loads without them",
+            legacy,
+        ),
     ];
     let mut verdict = Verdict::new("state backend");
     for (name, check) in checks {
@@ -315,4 +342,71 @@ fn catalogs(subject: &dyn Subject) {
     assert_eq!(found["sha256:i1"], image);
     assert!(subject.backend().catalogs(&[]).unwrap().is_empty());
     assert_eq!(subject.backend().load().unwrap(), None);
+}
+
+/// A built image on `base0` with its build inputs recorded.
+fn built(name: &str, template: &str) -> (crate::model::Address, ResourceState) {
+    let resource = Resource {
+        name: name.into(),
+        spec: Spec::Image(ImageSpec {
+            base_image_name: "base0".into(),
+            runtime_dependencies: None,
+            system_dependencies: None,
+            tags: vec![],
+        }),
+    };
+    let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");
+    entry.build_inputs = Some(Inputs {
+        template: Some(TemplateInput {
+            path: "templates/python3.Dockerfile".into(),
+            digest: template.into(),
+        }),
+        args: [("PYTHON".to_string(), "sha256:3b".to_string())].into(),
+    });
+    (entry.resource.address(), entry)
+}
+
+fn build_inputs(subject: &dyn Subject) {
+    let backend = subject.backend();
+    let lock = backend.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = sample(1);
+    state.resources.extend([built("saved", "sha256:aa")]);
+    lock.save(&mut state).unwrap();
+    assert_eq!(subject.backend().load().unwrap().as_ref(), Some(&state));
+    let (address, rebuilt) = built("saved", "sha256:bb");
+    state.resources.insert(address.clone(), rebuilt.clone());
+    lock.checkpoint(&mut state, &address).unwrap();
+    let loaded = subject.backend().load().unwrap().unwrap();
+    assert_eq!(
+        loaded.resources[&address].build_inputs,
+        rebuilt.build_inputs
+    );
+    lock.finish(&mut state).unwrap();
+    assert_eq!(subject.backend().load().unwrap().as_ref(), Some(&state));
+}
+
+fn legacy(subject: &dyn Subject) {
+    subject.tamper(Tamper::Legacy);
+    let state = subject.backend().load().unwrap().unwrap();
+    let address: crate::model::Address = LEGACY_IMAGE.0.parse().unwrap();
+    let entry = &state.resources[&address];
+    assert_eq!(
+        entry.build_inputs, None,
+        "not recorded is not recorded empty"
+    );
+    assert_eq!(
+        entry.observed.as_ref().and_then(|o| o.reference.as_deref()),
+        Some("dispatch/legacy:abc")
+    );
+    // Written again by this dispatch, with its inputs recorded, and read back so.
+    let backend = subject.backend();
+    let lock = backend.lock(Duration::ZERO, &holder("apply")).unwrap();
+    let mut state = state;
+    state.resources.get_mut(&address).unwrap().build_inputs = Some(Inputs::default());
+    lock.checkpoint(&mut state, &address).unwrap();
+    let loaded = subject.backend().load().unwrap().unwrap();
+    assert_eq!(
+        loaded.resources[&address].build_inputs,
+        Some(Inputs::default())
+    );
 }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::model::catalog::Catalog;
 use crate::model::diag::{Hint, denied, io_reason};
+use crate::model::inputs::Inputs;
 use crate::model::{Address, Resource, Revision, Spec};
 
 /// The state format this build reads and writes.
@@ -91,6 +92,11 @@ pub struct ResourceState {
     /// The commit the last apply of it took its declaration from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<Revision>,
+    /// For a built image: what it was built from besides its declaration (template, build
+    /// args). `None` for a base image, and for an image recorded by a dispatch that kept no
+    /// such record (README, "State": the next apply records them without a rebuild).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_inputs: Option<Inputs>,
 }
 
 impl ResourceState {
@@ -113,6 +119,7 @@ impl ResourceState {
             modified_time: time.to_string(),
             observed: None,
             revision: None,
+            build_inputs: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::common::env;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use dispatch::apply::step::carried_template;
 use dispatch::build::context::{self, BuildInputs};
@@ -115,6 +115,7 @@ async fn system_packages_on_busybox_fail_naming_the_step() {
         language: Language::Python3,
         image: &image,
         template: Template::BuiltIn,
+        identity_args: &BTreeMap::new(),
     };
     // Both builders name the failed step the same way, with its output.
     for builder in [Builder::BuildKit, Builder::Classic] {
@@ -184,6 +185,7 @@ async fn built_in_dockerfile_installs_with_the_image_tools_and_settings_args() {
         language: Language::Python3,
         image: &image,
         template: Template::BuiltIn,
+        identity_args: &BTreeMap::new(),
     };
     let args = HashMap::from([(
         "PIP_INDEX_URL".to_string(),
@@ -255,6 +257,7 @@ async fn override_template_gets_the_manifest_and_packages_files() {
         language: Language::Nodejs,
         image: &image,
         template: Template::Override(template.into()),
+        identity_args: &BTreeMap::new(),
     };
     let tag = "dispatch-test/build-override:1";
     let id = build(&engine, &inputs, tag, &HashMap::new(), Builder::BuildKit)
@@ -314,6 +317,7 @@ async fn template_carried_by_the_base_image() {
         language: Language::Python3,
         image: &image,
         template: Template::FromBase(files),
+        identity_args: &BTreeMap::new(),
     };
     let tag = "dispatch-test/build-from-base:1";
     build(&engine, &inputs, tag, &HashMap::new(), Builder::Classic)

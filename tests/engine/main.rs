@@ -10,6 +10,7 @@ mod conformance;
 mod e2e;
 mod exact;
 mod faults;
+mod identity;
 mod refresh;
 mod registry;
 mod registry_auth;

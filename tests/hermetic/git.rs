@@ -413,6 +413,85 @@ fn diff_against_the_work_tree_by_default() {
 }
 
 #[test]
+fn diff_reads_the_template_at_each_revision() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    git(dir, &["init", "-q"]);
+    write(
+        dir,
+        "decl/all.yaml",
+        &[BASE, &image("web", "")].join("---\n"),
+    );
+    commit(dir, "built-in Dockerfile");
+    git(dir, &["tag", "built-in"]);
+    let template = "templates/python3.Dockerfile";
+    write(
+        dir,
+        "dispatch.toml",
+        &format!("[templates]\npython3 = \"{template}\"\n"),
+    );
+    write(dir, template, "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n");
+    commit(dir, "a template");
+    git(dir, &["checkout", "-q", "-b", "feature"]);
+    write(
+        dir,
+        template,
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN true\n",
+    );
+    commit(dir, "the template edited");
+    git(dir, &["checkout", "-q", "main"]);
+    // What the work tree holds is neither side of a range.
+    write(dir, template, "FROM scratch\n");
+
+    let merging = dispatch(
+        dir,
+        &["diff", "main...feature", "decl", "--detailed-exitcode"],
+    );
+    assert_eq!(merging.code, 2, "{}", merging.stderr);
+    insta::assert_snapshot!("diff_template_edited", merging.stdout);
+    let json = dispatch(dir, &["diff", "main...feature", "decl", "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    crate::common::assert_plan_schema(&value);
+    let web = &value["resource_changes"][1];
+    assert_eq!(web["address"], "Image/web");
+    assert_eq!(
+        web["change"]["actions"],
+        serde_json::json!(["delete", "create"])
+    );
+    assert_eq!(
+        web["reason"],
+        serde_json::json!([format!("template {template} changed")])
+    );
+    let added = dispatch(dir, &["diff", "built-in..main", "decl", "--compact"]);
+    assert_eq!(
+        added.stdout,
+        format!(
+            "-/+ Image/web (replace: template {template} added)\nPlan: 1 to add, 0 to change, 1 to destroy.\nDispatch: 1 build (1 replacement).\n"
+        )
+    );
+    // The work tree against HEAD: its own template.
+    let edited = dispatch(dir, &["diff", "decl", "--compact"]);
+    assert!(
+        edited.stdout.starts_with(&format!(
+            "-/+ Image/web (replace: template {template} changed)\n"
+        )),
+        "{}",
+        edited.stdout
+    );
+    // A template the revision's dispatch.toml names but its tree lacks.
+    let settings = std::fs::read_to_string(dir.join("dispatch.toml")).unwrap();
+    write(dir, "dispatch.toml", &settings.replace("python3.", "gone."));
+    commit(dir, "a template forgotten");
+    write(dir, "dispatch.toml", &settings);
+    let missing = dispatch(dir, &["diff", "HEAD~1..HEAD", "decl"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        missing.stderr.lines().next().unwrap_or_default(),
+        "error: cannot read the python3 template HEAD:templates/gone.Dockerfile named in dispatch.toml: No such file or directory"
+    );
+}
+
+#[test]
 fn apply_records_the_commit_and_labels_the_image() {
     crate::common::needs!(services);
     let repo = tempfile::tempdir().unwrap();

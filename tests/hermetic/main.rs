@@ -8,6 +8,7 @@ mod blink;
 mod broken_streams;
 mod cli;
 mod git;
+mod identity;
 mod layout;
 mod plan;
 mod validate;

@@ -12,7 +12,7 @@ mod tls;
 use std::time::{Duration, Instant};
 
 use dispatch::config::PgSettings;
-use dispatch::state::conformance::{self, Subject, Tamper, holder};
+use dispatch::state::conformance::{self, LEGACY_IMAGE, Subject, Tamper, holder};
 use dispatch::state::postgres::PgBackend;
 use dispatch::state::{Backend, Catalogs, State, StateError};
 
@@ -111,6 +111,14 @@ impl Subject for Pg {
                 .execute(
                     "UPDATE dispatch_tests.workspaces SET version = $2 WHERE name = $1",
                     &[workspace, &(version as i32)],
+                )
+                .unwrap(),
+            // The row as an earlier dispatch wrote it: its entry has no build inputs.
+            Tamper::Legacy => db
+                .execute(
+                    "INSERT INTO dispatch_tests.resources (workspace, address, entry, serial)
+                     VALUES ($1, $2, $3::text::jsonb, 1)",
+                    &[workspace, &LEGACY_IMAGE.0, &LEGACY_IMAGE.1],
                 )
                 .unwrap(),
         };
