@@ -45,8 +45,8 @@ use std::time::{Duration, Instant};
 
 use dispatch::build::identity::Identity;
 use dispatch::config::{Config, Overrides, PgSettings};
-use dispatch::ops::Workspace;
 use dispatch::decl::{self, LoadOptions};
+use dispatch::ops::Workspace;
 use dispatch::plan::{self, Observations};
 use dispatch::report::text::{self, TextOptions};
 use dispatch::source::fs::FsSource;
@@ -150,7 +150,8 @@ fn main() {
 
 /// The settings of the generated project: a template for python3.
 const SETTINGS: &str = "[templates]\npython3 = \"templates/python3.Dockerfile\"\n";
-const TEMPLATE: &str = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG PACKAGES_FILE\nCOPY ${PACKAGES_FILE} /function/\n";
+const TEMPLATE: &str =
+    "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG PACKAGES_FILE\nCOPY ${PACKAGES_FILE} /function/\n";
 
 /// What the settings in `dir` add to each image's identity, found as `dispatch plan` finds
 /// them (dispatch.toml and the template it names read).
@@ -176,16 +177,17 @@ fn generate(dir: &Path, size: usize) -> String {
     fs::write(dir.join("templates/python3.Dockerfile"), TEMPLATE).expect("write template");
 
     // The state: every declared resource applied, so the plan has nothing to do.
-    let mut declared = decl::load(&FsSource::new(&root), LoadOptions::default()).unwrap_or_else(|d| {
-        panic!(
-            "generated declarations are invalid: {d}:\n{}",
-            d.0.iter()
-                .take(5)
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let mut declared =
+        decl::load(&FsSource::new(&root), LoadOptions::default()).unwrap_or_else(|d| {
+            panic!(
+                "generated declarations are invalid: {d}:\n{}",
+                d.0.iter()
+                    .take(5)
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
     assert_eq!(declared.resources.len(), size, "generated resource count");
     identity(dir).attach(&mut declared, None);
     let mut state = State::new();

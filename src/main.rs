@@ -36,6 +36,12 @@ fn main() -> ExitCode {
             let painter = Painter {
                 color: console::stderr_color(),
             };
+            // The policies' warnings first, as after a plan, so the error ends the output.
+            let warnings = failure.map(|e| e.warnings()).unwrap_or_default();
+            if !warnings.is_empty() {
+                let said = report::text::warnings(&painter, warnings);
+                console::eprint(&format!("{}\n", said.trim_start()));
+            }
             console::eprint(&report::error::render(
                 diagnostics,
                 &format!("{err:#}"),

@@ -1,7 +1,11 @@
-//! Declarations of any size for the benchmarks: N/10 base images and the rest images, about
-//! 500 documents a file, base images in one folder and images over four team folders. A third
-//! of the images name a shared manifest with `@file`, a third have a small inline manifest, a
-//! quarter have system packages, half have tags.
+//! Declarations of any size for the benchmarks, in two layouts:
+//! - [`declarations`]: N/10 base images and the rest images, about 500 documents a file, base
+//!   images in one folder and images over four team folders. A third of the images name a
+//!   shared manifest with `@file`, a third have a small inline manifest.
+//! - [`flat`]: one folder, one file per image, each naming a manifest of its own with `@file`
+//!   beside it, and the base images (a tenth as many) in one file there.
+//!
+//! In both, a quarter of the images have system packages and half have tags.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -88,15 +92,19 @@ fn base_doc(out: &mut String, j: usize) {
     }
 }
 
-fn image_doc(out: &mut String, i: usize, bases: usize) {
+/// An image; with `own`, naming that manifest file with `@file`, else as the third it is in.
+fn image_doc(out: &mut String, i: usize, bases: usize, own: Option<&str>) {
     let base = i % bases;
     let language = base % LANGUAGES.len();
     let _ = writeln!(out, "kind: Image");
     let _ = writeln!(out, "name: image-{i:06}");
     let _ = writeln!(out, "baseImageName: {}", base_name(base));
-    match i % 3 {
+    match (own, i % 3) {
+        (Some(own), _) => {
+            let _ = writeln!(out, "runtimeDependencies:\n  manifest: '@{own}'");
+        }
         // A shared `@file` manifest next to the YAML.
-        0 => {
+        (None, 0) => {
             let _ = writeln!(
                 out,
                 "runtimeDependencies:\n  manifest: '@{}'",
@@ -104,7 +112,7 @@ fn image_doc(out: &mut String, i: usize, bases: usize) {
             );
         }
         // A small inline manifest.
-        1 => {
+        (None, 1) => {
             let _ = writeln!(out, "runtimeDependencies:\n  manifest: |");
             for line in inline_manifest(language, i).lines() {
                 let _ = writeln!(out, "    {line}");
@@ -139,39 +147,61 @@ pub struct Written {
     pub bytes: usize,
 }
 
+/// Writes files, counting them.
+#[derive(Default)]
+struct Writer {
+    files: usize,
+    bytes: usize,
+}
+
+impl Writer {
+    fn write(&mut self, path: PathBuf, text: &str) {
+        fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        self.files += 1;
+        self.bytes += text.len();
+    }
+
+    /// `bases` base images, [`DOCS_PER_FILE`] a file, in `dir`.
+    fn bases(&mut self, dir: &Path, bases: usize) {
+        fs::create_dir_all(dir).expect("create dir");
+        for (f, chunk) in (0..bases)
+            .collect::<Vec<_>>()
+            .chunks(DOCS_PER_FILE)
+            .enumerate()
+        {
+            let mut text = String::from("# Base images: an OS plus a language runtime.\n");
+            for (k, &j) in chunk.iter().enumerate() {
+                if k > 0 {
+                    text.push_str("---\n");
+                }
+                base_doc(&mut text, j);
+            }
+            self.write(dir.join(format!("bases-{f:03}.yaml")), &text);
+        }
+    }
+
+    fn written(self, bases: usize, images: usize) -> Written {
+        Written {
+            bases,
+            images,
+            files: self.files,
+            bytes: self.bytes,
+        }
+    }
+}
+
 /// Writes the declarations of `size` resources under `root`.
 pub fn declarations(root: &Path, size: usize) -> Written {
     let bases = (size / 10).max(1);
     let images = size - bases;
-    let base_dir = root.join("base-images");
-    fs::create_dir_all(&base_dir).expect("create dir");
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut write = |path: PathBuf, text: &str| {
-        fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        files += 1;
-        bytes += text.len();
-    };
-    for (f, chunk) in (0..bases)
-        .collect::<Vec<_>>()
-        .chunks(DOCS_PER_FILE)
-        .enumerate()
-    {
-        let mut text = String::from("# Base images: an OS plus a language runtime.\n");
-        for (k, &j) in chunk.iter().enumerate() {
-            if k > 0 {
-                text.push_str("---\n");
-            }
-            base_doc(&mut text, j);
-        }
-        write(base_dir.join(format!("bases-{f:03}.yaml")), &text);
-    }
+    let mut out = Writer::default();
+    out.bases(&root.join("base-images"), bases);
     for team in 0..TEAMS {
         let team_dir = root.join("images").join(format!("team-{team}"));
         fs::create_dir_all(&team_dir).expect("create dir");
         for language in 0..LANGUAGES.len() {
             let (name, text) = manifest_file(language);
-            write(team_dir.join(name), text);
+            out.write(team_dir.join(name), text);
         }
     }
     for (f, chunk) in (0..images)
@@ -184,15 +214,34 @@ pub fn declarations(root: &Path, size: usize) -> Written {
             if k > 0 {
                 text.push_str("---\n");
             }
-            image_doc(&mut text, i, bases);
+            image_doc(&mut text, i, bases, None);
         }
         let team_dir = root.join("images").join(format!("team-{}", f % TEAMS));
-        write(team_dir.join(format!("images-{f:03}.yaml")), &text);
+        out.write(team_dir.join(format!("images-{f:03}.yaml")), &text);
     }
-    Written {
-        bases,
-        images,
-        files,
-        bytes,
+    out.written(bases, images)
+}
+
+/// The file [`flat`] declares image `i` in.
+#[allow(dead_code, reason = "only the diff bench uses the flat layout")]
+pub fn flat_file(i: usize) -> String {
+    format!("image-{i:06}.yaml")
+}
+
+/// Writes `images` images and a tenth as many base images in the folder `root`, the flat
+/// layout: a file per image, each naming its own manifest beside it.
+#[allow(dead_code, reason = "only the diff bench uses the flat layout")]
+pub fn flat(root: &Path, images: usize) -> Written {
+    let bases = (images / 10).max(1);
+    let mut out = Writer::default();
+    out.bases(root, bases);
+    for i in 0..images {
+        let language = (i % bases) % LANGUAGES.len();
+        let manifest = format!("image-{i:06}-{}", manifest_file(language).0);
+        let mut text = String::new();
+        image_doc(&mut text, i, bases, Some(&manifest));
+        out.write(root.join(flat_file(i)), &text);
+        out.write(root.join(&manifest), &inline_manifest(language, i));
     }
+    out.written(bases, images)
 }

@@ -43,10 +43,25 @@ pub struct Args {
     #[command(flatten)]
     pub batch: Batch,
 
+    /// When the state moved since the saved plan was made: `replan` plans its declarations
+    /// again and applies that only if it makes the changes that were reviewed
+    #[arg(long, value_enum, default_value_t, value_name = "WHAT")]
+    if_stale: IfStale,
+
     #[command(flatten)]
     keep: Keep,
     #[command(flatten)]
     pub policies: Policies,
+}
+
+/// What to do with a saved plan the state has moved past.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+enum IfStale {
+    /// Refuse it
+    #[default]
+    Fail,
+    /// Plan again, and apply if it does what was reviewed
+    Replan,
 }
 
 /// How `apply` reports.
@@ -75,6 +90,7 @@ pub fn run(ws: &Workspace, args: &Args, quiet: bool) -> Result<ExitCode> {
         refresh: args.planning.refresh,
         targets: &args.planning.targets,
         keep_images: args.keep.keep_images,
+        replan_if_stale: args.if_stale == IfStale::Replan,
     };
     let view = args.output.view();
     let terminal = Terminal::new(quiet);

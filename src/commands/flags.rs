@@ -85,10 +85,6 @@ pub struct Batch {
 /// Flags of a command that writes the state.
 #[derive(Debug, Args)]
 pub struct Writing {
-    /// Print only the result, no progress
-    #[arg(short, long)]
-    pub quiet: bool,
-
     /// Wait this long for another run's state lock (e.g. 30s, 5m)
     #[arg(
         long,

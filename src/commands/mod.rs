@@ -63,8 +63,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Print only the result, no progress (also after the command: `apply -q`)
-    #[arg(short, long)]
+    /// Print only the result, no progress (before or after the command: `apply -q`)
+    #[arg(short, long, global = true)]
     pub quiet: bool,
 
     #[command(subcommand)]
@@ -135,7 +135,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         })?;
     }
     let given = cli.command.given();
-    let quiet = cli.quiet || given.writing.is_some_and(|w| w.quiet);
+    let quiet = cli.quiet;
     // Commands that need neither settings nor state.
     match &cli.command {
         Command::Completions(args) => return reference::completions(args),
@@ -265,6 +265,7 @@ fn change(
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use clap::error::ErrorKind;
 
     /// Every command with its full name, `dispatch state rm` say.
     fn commands(command: &clap::Command, prefix: &str) -> Vec<(String, clap::Command)> {
@@ -312,8 +313,11 @@ mod tests {
                     let Some(words) = line.strip_prefix("dispatch ").and_then(shlex::split) else {
                         continue;
                     };
-                    // Redirections are the shell's, not dispatch's.
-                    let words: Vec<String> = words.into_iter().take_while(|w| w != ">").collect();
+                    // Redirections, pipes and lists are the shell's, not dispatch's.
+                    let shell = |w: &String| {
+                        w.starts_with(['>', '<', '|', '&', ';']) || w.starts_with("2>")
+                    };
+                    let words: Vec<String> = words.into_iter().take_while(|w| !shell(w)).collect();
                     found.push([vec!["dispatch".to_string()], words].concat());
                 }
             }
@@ -339,14 +343,18 @@ mod tests {
             let mut found = Vec::new();
             invocations(&config, &mut found);
             let commands: Vec<&str> = found.iter().map(|words| words[1].as_str()).collect();
-            for expected in ["validate", "diff", "apply"] {
+            for expected in ["validate", "diff", "plan", "apply"] {
                 assert!(
                     commands.contains(&expected),
                     "{file} runs no `dispatch {expected}`"
                 );
             }
             for words in &found {
-                if let Err(e) = Cli::try_parse_from(words) {
+                // `--version` and `--help` end the parse with what they print.
+                let printed = [ErrorKind::DisplayVersion, ErrorKind::DisplayHelp];
+                if let Err(e) = Cli::try_parse_from(words)
+                    && !printed.contains(&e.kind())
+                {
                     panic!("{file}: `{}` does not parse:\n{e}", words.join(" "));
                 }
             }

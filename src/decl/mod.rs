@@ -119,6 +119,18 @@ pub fn load_policies(source: &dyn Source) -> Result<Vec<Policy>, Diagnostics> {
 
 /// Loads every `*.yaml`/`*.yml` of `source` (or the file it is).
 pub fn load(source: &dyn Source, options: LoadOptions) -> Result<Declarations, Diagnostics> {
+    let (declarations, problems) = salvage(source, options);
+    if problems.is_empty() {
+        Ok(declarations)
+    } else {
+        Err(Diagnostics(problems))
+    }
+}
+
+/// What `source` soundly declares (the first of two duplicates, an image whatever its base),
+/// and the problems of the rest: for a revision that is only compared against, a diff's base,
+/// whose problems are not the change's.
+pub fn salvage(source: &dyn Source, options: LoadOptions) -> (Declarations, Vec<Diagnostic>) {
     let mut loader = Loader::new(source, &options);
     let files = loader.files();
     // Reading, parsing and checking each file, most of the work, run on every core; what the
@@ -321,7 +333,7 @@ impl<'s> Loader<'s> {
     }
 
     /// Checks that span documents and files: unique names, and every base image declared.
-    fn cross_check(mut self, named: Vec<Named>) -> Result<Declarations, Diagnostics> {
+    fn cross_check(mut self, named: Vec<Named>) -> (Declarations, Vec<Diagnostic>) {
         // Hashed, not ordered: comparing names in natural order is what costs most here.
         let mut first: HashMap<&Address, &Location> = HashMap::with_capacity(named.len());
         for item in &named {
@@ -378,13 +390,13 @@ impl<'s> Loader<'s> {
                 );
             }
         }
-        if !self.diagnostics.is_empty() {
-            self.diagnostics.sort();
-            self.diagnostics.dedup();
-            return Err(Diagnostics(self.diagnostics));
-        }
+        self.diagnostics.sort();
+        self.diagnostics.dedup();
+        // Only where there are problems can there be duplicates to drop (the later ones).
+        let mut seen = HashSet::new();
         let resources = named
             .into_iter()
+            .filter(|item| self.diagnostics.is_empty() || seen.insert(item.address.clone()))
             .filter_map(|item| {
                 let (digest, resource) = item.resource?;
                 let declared = Declared {
@@ -398,11 +410,12 @@ impl<'s> Loader<'s> {
                 Some((item.address, declared))
             })
             .collect();
-        Ok(Declarations {
+        let declarations = Declarations {
             resources,
             policies: self.policies,
             warnings: Vec::new(),
-        })
+        };
+        (declarations, self.diagnostics)
     }
 }
 

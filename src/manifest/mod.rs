@@ -272,7 +272,9 @@ mod tests {
             let found = declared(language, &manifest);
             let took = start.elapsed();
             assert_eq!(found.len(), count, "{language:?}");
-            assert!(took < Duration::from_secs(5), "{language:?} took {took:?}");
+            // A bound, not a benchmark: a quadratic reader takes minutes on a megabyte, this
+            // one milliseconds (seconds on a machine loaded 7x over).
+            assert!(took < Duration::from_secs(30), "{language:?} took {took:?}");
         }
     }
 }

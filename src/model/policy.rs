@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::catalog::Ecosystem;
-use super::diag::{Diagnostic, Location};
+use super::diag::{Diagnostic, Diagnostics, Location};
 use super::versions::Query;
 use super::{Address, Language};
 
@@ -129,6 +129,15 @@ impl RuleKind {
             RuleKind::MaxBaseAge => "maxBaseAge",
         }
     }
+}
+
+/// Rules of error severity broken, with the warnings found beside them: a report of the
+/// errors must not lose the warnings (GitLab's widget compares both branches' reports).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{errors}")]
+pub struct Broken {
+    pub errors: Diagnostics,
+    pub warnings: Vec<Violation>,
 }
 
 /// A rule broken by a resource, and where to look.

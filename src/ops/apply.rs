@@ -16,6 +16,7 @@ use crate::model::diag::Location;
 use crate::model::policy::Policy;
 use crate::model::words::{agree, count};
 use crate::plan::Plan;
+use crate::plan::saved::{PlanFileError, SavedPlan};
 use crate::registry::oci::Registries;
 use crate::source::git::Provenance;
 use crate::state::{State, StateLock};
@@ -29,6 +30,9 @@ pub struct ApplyRequest<'a> {
     pub targets: &'a [Address],
     /// Leave replaced and deleted images in the engine.
     pub keep_images: bool,
+    /// A saved plan the state has moved past is planned again, and applied if it does what
+    /// was reviewed.
+    pub replan_if_stale: bool,
 }
 
 /// How an apply ended.
@@ -58,13 +62,41 @@ pub fn apply(
         } else {
             None
         };
-        if let Some(saved) = &saved {
-            saved.check_current(loaded.as_ref())?;
-        }
+        // A stale plan is refused before anything else, unless it is to be planned again.
+        let checked = match saved.map(|saved| (saved.check_current(loaded.as_ref()), saved)) {
+            Some((Err(PlanFileError::Stale { why }), saved)) if request.replan_if_stale => {
+                Some((Some(why), saved))
+            }
+            Some((Err(stale), _)) => return Err(stale.into()),
+            Some((Ok(()), saved)) => Some((None, saved)),
+            None => None,
+        };
         // Nothing can be applied without the engine: say so before planning.
         let lazy = LazyEngine::new(ws);
         let engine = lazy.get().await?;
         let mut state = loaded.unwrap_or_default();
+        let saved = match checked {
+            Some((None, saved)) => Some(saved),
+            Some((Some(why), saved)) => {
+                let input = replanned(&saved, request, why.clone())?;
+                ui.notice(&format!("the saved plan is stale: {why}; planning again"));
+                let planning = Planning {
+                    input: &input,
+                    refresh: true,
+                    targets: request.targets,
+                    provenance: true,
+                };
+                let prepared = prepare(ws, &planning, Some(&state), &lazy).await?;
+                ui.show(&prepared.plan).map_err(Error::Output)?;
+                saved.same_as(&prepared.plan, why)?;
+                ui.notice("planned again, it does what was reviewed: applying it");
+                Some(SavedPlan {
+                    plan: prepared.plan,
+                    ..saved
+                })
+            }
+            None => None,
+        };
         let (plan, policies, origins, provenance) = match saved {
             // A saved plan's declarations were checked when it was made; what images hold is
             // checked against the policies kept apart from them.
@@ -126,6 +158,16 @@ pub fn apply(
             origins,
             filled,
         })
+    })
+}
+
+/// What `saved` was made from, to plan again because the state moved (`why`).
+fn replanned(saved: &SavedPlan, request: &ApplyRequest<'_>, why: String) -> Result<Input, Error> {
+    let path = (saved.declarations.clone()).ok_or(PlanFileError::NoDeclarations { why })?;
+    Ok(Input {
+        path,
+        revision: None,
+        ..request.input.clone()
     })
 }
 

@@ -19,7 +19,7 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
         Range::Between(a, b) => (at(a), at(b)),
         Range::Merging(a, b) => {
             let repo = open()?;
-            let base = repo.merge_base(repo.commit(a)?, repo.commit(b)?)?;
+            let base = repo.merge_base(a, b)?;
             // Named by its short sha in messages, as git shows a merge-base.
             let short = base.to_string()[..8].to_string();
             (at(&short), at(b))
@@ -33,12 +33,20 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
         ),
     };
     // Each side is built from the settings and templates of its own revision.
-    let side = |input: &Input| -> Result<Declarations, Error> {
-        let mut declarations = ws.declarations(input, None)?;
+    let identify = |input: &Input, declarations: &mut Declarations| -> Result<(), Error> {
         if let Some(rev) = &input.revision {
-            ws.identity_at(input, rev)?.attach(&mut declarations, None);
+            ws.identity_at(input, rev)?.attach(declarations, None);
         }
-        Ok(declarations)
+        Ok(())
     };
-    Ok(plan::between(&side(&before)?, &side(&after)?))
+    // The side merged into first in messages, but the change's own side decides: a broken
+    // head is the error, a broken base only a note on what it was compared against.
+    let mut head = ws.declarations(&after, None)?;
+    identify(&after, &mut head)?;
+    let (mut base, problems) = ws.salvage(&before)?;
+    identify(&before, &mut base)?;
+    Ok(Plan {
+        base_problems: problems,
+        ..plan::between(&base, &head)
+    })
 }

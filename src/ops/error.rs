@@ -5,6 +5,7 @@ use crate::config::SettingsError;
 use crate::engine::EngineError;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
 use crate::model::language::UnknownLanguage;
+use crate::model::policy::{Broken, Violation};
 use crate::model::reference::ReferenceError;
 use crate::model::words::agree;
 use crate::model::{
@@ -23,6 +24,8 @@ use super::interact::ApprovalError;
 pub enum Error {
     #[error(transparent)]
     Declarations(#[from] Diagnostics),
+    #[error(transparent)]
+    Policies(#[from] Broken),
     #[error(transparent)]
     Settings(#[from] SettingsError),
     #[error(transparent)]
@@ -116,9 +119,18 @@ impl Error {
     /// The problems found in the declarations, each at its place, when that is what failed.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            Error::Declarations(d)
+            Error::Policies(Broken { errors: d, .. })
+            | Error::Declarations(d)
             | Error::Refresh(RefreshError::Declarations(d))
             | Error::Refresh(RefreshError::Registries { diagnostics: d, .. }) => &d.0,
+            _ => &[],
+        }
+    }
+
+    /// The policy warnings found beside the errors that stopped it.
+    pub fn warnings(&self) -> &[Violation] {
+        match self {
+            Error::Policies(broken) => &broken.warnings,
             _ => &[],
         }
     }
@@ -132,7 +144,7 @@ fn list(addresses: &[Address]) -> String {
 impl Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Declarations(_) => None,
+            Error::Declarations(_) | Error::Policies(_) => None,
             Error::Settings(e) => e.hint(),
             Error::State(e) => e.hint(),
             Error::Plan(e) => e.hint(),

@@ -31,7 +31,8 @@ pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
     let prepared = runtime()?
         .block_on(async { prepare(ws, &planning, state.as_ref(), &LazyEngine::new(ws)).await })?;
     if let Some(out) = request.out {
-        let saved = SavedPlan::new(prepared.plan.clone(), state.as_ref(), crate::host::now());
+        let saved = SavedPlan::new(prepared.plan.clone(), state.as_ref(), crate::host::now())
+            .made_from(&request.input.path);
         crate::planfile::save(out, &saved)?;
     }
     Ok(prepared.plan)

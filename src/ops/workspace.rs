@@ -11,7 +11,7 @@ use crate::build::naming;
 use crate::config::{self, BackendConfig, Config, Settings, SettingsError, Template};
 use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::docker::DockerEngine;
-use crate::model::diag::did_you_mean;
+use crate::model::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::model::policy::Policy;
 use crate::model::{Kind, Language, Resource, Spec};
 use crate::policy;
@@ -123,6 +123,34 @@ impl Workspace {
         state: Option<&State>,
         provenance: bool,
     ) -> Result<Loaded, Error> {
+        let (mut loaded, problems) = self.read(input, state, provenance)?;
+        if !problems.is_empty() {
+            return Err(Diagnostics(problems).into());
+        }
+        self.hold_to_policies(&mut loaded.declarations, state)?;
+        Ok(loaded)
+    }
+
+    /// The declarations at the side of a diff that is merged into: what could be read, and
+    /// its problems, the policies' errors among them, which are that side's and not the
+    /// change's.
+    pub fn salvage(&self, input: &Input) -> Result<(Declarations, Vec<Diagnostic>), Error> {
+        let (mut loaded, mut problems) = self.read(input, None, false)?;
+        match self.hold_to_policies(&mut loaded.declarations, None) {
+            Err(Error::Policies(broken)) => problems.extend(broken.errors.0),
+            done => done?,
+        }
+        Ok((loaded.declarations, problems))
+    }
+
+    /// The declarations `input` names, and where they came from when asked, with their
+    /// problems: before the policies.
+    fn read(
+        &self,
+        input: &Input,
+        state: Option<&State>,
+        provenance: bool,
+    ) -> Result<(Loaded, Vec<Diagnostic>), Error> {
         let known_bases = state
             .into_iter()
             .flat_map(|s| s.resources.keys())
@@ -142,7 +170,10 @@ impl Workspace {
             }
             None => {
                 let provenance = provenance.then(|| self.provenance(input)).flatten();
-                (decl::load(&FsSource::new(&input.path), options), provenance)
+                (
+                    decl::salvage(&FsSource::new(&input.path), options),
+                    provenance,
+                )
             }
             Some(rev) => {
                 let repo = Repo::open(input.repo.as_deref(), &input.path)?;
@@ -150,18 +181,32 @@ impl Workspace {
                 let provenance = provenance
                     .then(|| repo.provenance(Some(rev)).ok())
                     .flatten();
-                (decl::load(&repo.source(commit, rev)?, options), provenance)
+                (
+                    decl::salvage(&repo.source(commit, rev)?, options),
+                    provenance,
+                )
             }
         };
-        let mut declarations = loaded?;
+        let (mut declarations, problems) = loaded;
         // Built with the work tree's settings, whatever the revision: as apply builds them.
         self.identity().attach(&mut declarations, state);
-        declarations.policies.extend(self.policies()?);
-        declarations.warnings = policy::check::enforce(&declarations, state, &crate::host::now())?;
-        Ok(Loaded {
+        let loaded = Loaded {
             declarations,
             provenance,
-        })
+        };
+        Ok((loaded, problems))
+    }
+
+    /// Adds the `--policy` files' policies to those `declarations` hold, and keeps the
+    /// warnings; an error-severity rule broken is the error.
+    fn hold_to_policies(
+        &self,
+        declarations: &mut Declarations,
+        state: Option<&State>,
+    ) -> Result<(), Error> {
+        declarations.policies.extend(self.policies()?);
+        declarations.warnings = policy::check::enforce(declarations, state, &crate::host::now())?;
+        Ok(())
     }
 
     /// What the settings add to each image's identity: the templates, the identity args.

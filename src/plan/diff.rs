@@ -184,6 +184,7 @@ pub fn between(before: &Declarations, after: &Declarations) -> Plan {
         changes: changes.into_values().collect(),
         drift: Vec::new(),
         warnings: after.warnings.clone(),
+        base_problems: Vec::new(),
     }
 }
 

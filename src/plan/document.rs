@@ -7,11 +7,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Summary};
+use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
 use crate::model::{Address, Kind, Resource};
 
 /// The version of the document: the major number changes on any incompatible change.
-pub const FORMAT_VERSION: &str = "2.1";
+pub const FORMAT_VERSION: &str = "2.2";
 
 /// The major version this build reads.
 const FORMAT_MAJOR: &str = "2";
@@ -29,6 +30,30 @@ pub struct Document {
     /// The policy rules the declarations break with a warning (since 2.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_violations: Vec<PolicyViolation>,
+    /// A diff's: the problems of the revision it compares against (since 2.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_problems: Vec<BaseProblem>,
+}
+
+/// A problem of the revision a diff compares against, whose broken documents are missing
+/// from that side of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaseProblem {
+    /// `REVISION:file:line:col`.
+    pub location: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl From<&Diagnostic> for BaseProblem {
+    fn from(d: &Diagnostic) -> Self {
+        BaseProblem {
+            location: d.location.to_string(),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        }
+    }
 }
 
 /// A broken policy rule, for a program.
@@ -130,6 +155,7 @@ impl Document {
             resource_changes,
             summary: plan.summary(),
             policy_violations: plan.warnings.iter().map(PolicyViolation::from).collect(),
+            base_problems: plan.base_problems.iter().map(BaseProblem::from).collect(),
         }
     }
 
@@ -183,10 +209,11 @@ impl Document {
                 })
             })
             .collect::<Result<_, DocumentError>>()?;
+        // A saved plan is a plan's, never a diff's, and apply reads no warnings from it.
         Ok(Plan {
             changes,
             drift,
-            warnings: Vec::new(),
+            ..Plan::default()
         })
     }
 }
@@ -302,7 +329,7 @@ mod tests {
                     },
                 },
             ],
-            warnings: Vec::new(),
+            ..Plan::default()
         };
         let document = Document::new(&plan);
         assert_eq!(document.summary.add, 2);

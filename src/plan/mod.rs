@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::model::policy::Violation;
 use serde::{Deserialize, Serialize};
 
-use crate::model::diag::Hint;
+use crate::model::diag::{Diagnostic, Hint};
 use crate::model::{Address, Resource};
 
 pub use diff::between;
@@ -32,6 +32,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action in one word.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "no change",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+
     /// terraform's action list for this action.
     pub fn terraform(self) -> &'static [&'static str] {
         match self {
@@ -101,6 +112,9 @@ pub struct Plan {
     pub drift: Vec<Drifted>,
     /// The policy rules the declarations break with a warning (an error stops the plan).
     pub warnings: Vec<Violation>,
+    /// A diff's: the problems of the revision it compares against, whose broken documents
+    /// are missing from that side (its problems are not the change's, so they do not stop it).
+    pub base_problems: Vec<Diagnostic>,
 }
 
 /// The plan counted. `add` and `destroy` count as terraform does, a replacement in both.

@@ -112,6 +112,7 @@ pub fn plan(
         changes: changes.into_values().collect(),
         drift,
         warnings: desired.warnings.clone(),
+        base_problems: Vec::new(),
     })
 }
 

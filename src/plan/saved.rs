@@ -2,14 +2,16 @@
 //! applying it later can refuse a plan the state has moved past. Pure: [`crate::planfile`]
 //! reads and writes the files.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Plan;
 use super::document::Document;
+use super::{Action, Plan};
 use crate::model::diag::{Hint, denied, io_reason};
+use crate::model::{Address, Resource};
 use crate::state::State;
 
 /// A plan kept for a later apply, and the state it was made against.
@@ -20,6 +22,9 @@ pub struct SavedPlan {
     /// The state the plan was made against: `None` lineage means "no state yet".
     pub lineage: Option<Uuid>,
     pub serial: u64,
+    /// The path of the declarations it was made from, as given (`None` in plans saved before
+    /// it was recorded): what `apply --if-stale replan` plans again.
+    pub declarations: Option<PathBuf>,
 }
 
 /// The file: the JSON plan document, plus what the plan was made against.
@@ -30,6 +35,8 @@ struct File {
     created: String,
     lineage: Option<Uuid>,
     serial: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    declarations: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +55,16 @@ pub enum PlanFileError {
     },
     #[error("saved plan is stale: {why}")]
     Stale { why: String },
+    #[error(
+        "saved plan is stale ({why}), and planned again it does not do what was reviewed:\n{}",
+        .differences.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+    )]
+    Diverged {
+        why: String,
+        differences: Vec<String>,
+    },
+    #[error("saved plan is stale ({why}), and it does not say which declarations it was made from")]
+    NoDeclarations { why: String },
 }
 
 impl Hint for PlanFileError {
@@ -57,9 +74,14 @@ impl Hint for PlanFileError {
                 "make one with `dispatch plan --out {}`; declarations files end in .yaml or .yml",
                 path.display()
             )),
-            PlanFileError::Stale { .. } => {
-                Some("run `dispatch plan --out FILE` again and apply the new plan".into())
-            }
+            PlanFileError::Stale { .. } => Some(
+                "run `dispatch plan --out FILE` again and apply the new plan, or apply with \
+                 `--if-stale replan`, which applies only what was reviewed"
+                    .into(),
+            ),
+            PlanFileError::Diverged { .. } | PlanFileError::NoDeclarations { .. } => Some(
+                "run `dispatch plan --out FILE` again, review it, and apply the new plan".into(),
+            ),
             PlanFileError::Read { path, error } | PlanFileError::Write { path, error }
                 if denied(error) =>
             {
@@ -81,6 +103,15 @@ impl SavedPlan {
             created,
             lineage: state.map(|s| s.lineage),
             serial: state.map_or(0, |s| s.serial),
+            declarations: None,
+        }
+    }
+
+    /// Records that the plan was made from the declarations at `path`.
+    pub fn made_from(self, path: &Path) -> Self {
+        SavedPlan {
+            declarations: Some(path.to_path_buf()),
+            ..self
         }
     }
 
@@ -91,6 +122,7 @@ impl SavedPlan {
             created: self.created.clone(),
             lineage: self.lineage,
             serial: self.serial,
+            declarations: self.declarations.clone(),
         };
         let mut bytes = serde_json::to_vec(&file).expect("a plan always serializes");
         bytes.push(b'\n');
@@ -123,6 +155,7 @@ impl SavedPlan {
             created: file.created,
             lineage: file.lineage,
             serial: file.serial,
+            declarations: file.declarations,
         })
     }
 
@@ -146,6 +179,50 @@ impl SavedPlan {
             _ => Ok(()),
         }
     }
+
+    /// Whether `now`, the plan made again after the state moved (`why`), does what this one
+    /// was reviewed to do: the same changes to the same resources, with the same values and
+    /// the same pinned digests; unchanged resources may differ (another change applied them).
+    pub fn same_as(&self, now: &Plan, why: String) -> Result<(), PlanFileError> {
+        let changes =
+            |plan: &Plan| -> BTreeMap<Address, (Action, Option<Resource>, Option<String>)> {
+                (plan.changes.iter())
+                    .filter(|c| c.action != Action::NoOp)
+                    .map(|c| {
+                        (
+                            c.address.clone(),
+                            (c.action, c.after.clone(), c.digest.clone()),
+                        )
+                    })
+                    .collect()
+            };
+        let (reviewed, planned) = (changes(&self.plan), changes(now));
+        let addresses: BTreeSet<&Address> = reviewed.keys().chain(planned.keys()).collect();
+        let differences: Vec<String> = addresses
+            .into_iter()
+            .filter_map(|address| {
+                let (was, is) = (reviewed.get(address), planned.get(address));
+                let said = |c: Option<&(Action, _, _)>| c.map_or("no change", |c| c.0.verb());
+                match (was, is) {
+                    (Some(a), Some(b)) if a == b => None,
+                    (Some(a), Some(b)) if a.0 == b.0 => Some(format!(
+                        "{address}: {} with other values than reviewed",
+                        said(Some(a))
+                    )),
+                    _ => Some(format!(
+                        "{address}: reviewed {}, now {}",
+                        said(was),
+                        said(is)
+                    )),
+                }
+            })
+            .collect();
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanFileError::Diverged { why, differences })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,14 +241,14 @@ mod tests {
         assert_eq!(SavedPlan::decode(path, &bytes).unwrap(), plan);
         // The file is the JSON plan document, plus what it was made against.
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(value["format_version"], "2.1");
+        assert_eq!(value["format_version"], "2.2");
         assert!(value["resource_changes"].is_array());
         assert_eq!(value["serial"], 0);
         // A plan of the first format, and a truncated one.
         let err = SavedPlan::decode(path, br#"{"format_version": 1, "plan": {}}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "p.plan is not a dispatch plan (format version 1, this dispatch reads 2.1)"
+            "p.plan is not a dispatch plan (format version 1, this dispatch reads 2.2)"
         );
         let err = SavedPlan::decode(path, &bytes[..bytes.len() / 2]).unwrap_err();
         assert!(
@@ -205,5 +282,53 @@ mod tests {
             "{err}"
         );
         assert!(made_at_3.check_current(Some(&State::new())).is_err());
+    }
+    #[test]
+    fn planned_again_it_must_do_what_was_reviewed() {
+        use crate::plan::{Change, diff::between};
+        use crate::testing::{base, declared, image};
+        let main = base("main", "x/main:1");
+        let before = declared(std::slice::from_ref(&main));
+        let reviewed = saved(None);
+        let reviewed = SavedPlan {
+            plan: between(
+                &before,
+                &declared(&[main.clone(), image("a", "main", None)]),
+            ),
+            ..reviewed
+        };
+        let why = || "the state moved".to_string();
+        // The same change, with a resource reviewed as unchanged now unchanged too.
+        let now = between(
+            &before,
+            &declared(&[main.clone(), image("a", "main", None)]),
+        );
+        assert!(reviewed.same_as(&now, why()).is_ok());
+        // Other values, another action, a change nobody reviewed.
+        let other = between(
+            &before,
+            &declared(&[main.clone(), image("a", "main", Some("x"))]),
+        );
+        let mut extra = now.clone();
+        extra.changes.push(Change {
+            action: Action::Delete,
+            ..extra.changes[0].clone()
+        });
+        let said = |plan: &Plan| match reviewed.same_as(plan, why()).unwrap_err() {
+            PlanFileError::Diverged { differences, .. } => differences,
+            other => panic!("{other}"),
+        };
+        assert_eq!(
+            said(&other),
+            ["Image/a: create with other values than reviewed"]
+        );
+        assert_eq!(
+            said(&Plan::default()),
+            ["Image/a: reviewed create, now no change"]
+        );
+        assert_eq!(
+            said(&extra),
+            ["BaseImage/main: reviewed no change, now delete"]
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::decl::{Declarations, Declared};
 use crate::manifest::{self, Declared as Dependency};
 use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
 use crate::model::diag::{Diagnostics, Location, Pos};
-use crate::model::policy::{PackageRule, Packages, Policy, RuleKind, Severity, Violation};
+use crate::model::policy::{Broken, PackageRule, Packages, Policy, RuleKind, Severity, Violation};
 use crate::model::{Address, Spec};
 use crate::state::State;
 
@@ -20,7 +20,7 @@ pub fn enforce(
     declarations: &Declarations,
     state: Option<&State>,
     now: &str,
-) -> Result<Vec<Violation>, Diagnostics> {
+) -> Result<Vec<Violation>, Broken> {
     let policies = &declarations.policies;
     let mut violations = self::declarations(policies, declarations);
     if let Some(state) = state {
@@ -32,9 +32,10 @@ pub fn enforce(
     if errors.is_empty() {
         Ok(warnings)
     } else {
-        Err(Diagnostics(
-            errors.iter().map(Violation::diagnostic).collect(),
-        ))
+        Err(Broken {
+            errors: Diagnostics(errors.iter().map(Violation::diagnostic).collect()),
+            warnings,
+        })
     }
 }
 

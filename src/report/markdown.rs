@@ -144,32 +144,52 @@ fn head(plan: &Plan) -> String {
         c.add, c.change, c.replace, c.destroy, c.unchanged
     );
     out.push_str(&warnings(&plan.warnings));
+    out.push_str(&base_problems(&plan.base_problems));
     out
 }
 
-/// The policy rules the change breaks with a warning, at most ten, each where it is broken.
+/// A diff's base revision's own problems: not the change's, but they leave some of the base
+/// out of the comparison.
+fn base_problems(problems: &[Diagnostic]) -> String {
+    let head = format!(
+        "The revision compared against has {} of its own; what its broken documents declare is \
+         left out of this diff:",
+        crate::model::words::count(problems.len(), "problem")
+    );
+    let places = problems
+        .iter()
+        .map(|p| (p.location.to_string(), &p.message));
+    alert("WARNING", &head, places.collect())
+}
+
+/// The policy rules the change breaks with a warning, each where it is broken.
 fn warnings(violations: &[Violation]) -> String {
-    if violations.is_empty() {
-        return String::new();
-    }
-    let mut out = format!(
-        "> [!CAUTION]\n> {} against policy:\n",
+    let head = format!(
+        "{} against policy:",
         crate::model::words::count(violations.len(), "warning")
     );
-    for v in violations.iter().take(10) {
-        let _ = writeln!(
-            out,
-            "> - <code>{}</code>: {}",
-            html(&v.at.to_string()),
-            html(&v.message)
-        );
+    alert(
+        "CAUTION",
+        &head,
+        violations
+            .iter()
+            .map(|v| (v.at.to_string(), &v.message))
+            .collect(),
+    )
+}
+
+/// A GitHub alert (`> [!KIND]`) headed `head`, listing at most ten places and what is wrong
+/// at each; nothing when there are none.
+fn alert(kind: &str, head: &str, places: Vec<(String, &String)>) -> String {
+    if places.is_empty() {
+        return String::new();
     }
-    if violations.len() > 10 {
-        let _ = writeln!(
-            out,
-            "> - and {} more, in the job log",
-            violations.len() - 10
-        );
+    let mut out = format!("> [!{kind}]\n> {head}\n");
+    for (at, message) in places.iter().take(10) {
+        let _ = writeln!(out, "> - <code>{}</code>: {}", html(at), html(message));
+    }
+    if places.len() > 10 {
+        let _ = writeln!(out, "> - and {} more, in the job log", places.len() - 10);
     }
     out.push('\n');
     out
@@ -211,7 +231,12 @@ fn brief(change: &crate::plan::Change) -> String {
 
 /// Why a command failed, where the reviewer looks: what failed, each problem at its
 /// `file:line:col` with its hint, so that a comment never keeps saying all is well.
-pub fn failed(diagnostics: &[Diagnostic], error: &str, hint: Option<&str>) -> String {
+pub fn failed(
+    diagnostics: &[Diagnostic],
+    warned: &[Violation],
+    error: &str,
+    hint: Option<&str>,
+) -> String {
     let mut out = format!("## dispatch: failed\n\n> [!CAUTION]\n> {}\n", html(error));
     if let Some(hint) = hint {
         let _ = writeln!(out, "> {}", html(hint));
@@ -235,6 +260,10 @@ pub fn failed(diagnostics: &[Diagnostic], error: &str, hint: Option<&str>) -> St
             "- and {} more, in the job log",
             diagnostics.len() - MAX_LISTED
         );
+    }
+    if !warned.is_empty() {
+        out.push('\n');
+        out.push_str(&warnings(warned));
     }
     out
 }
@@ -405,7 +434,7 @@ mod tests {
             },
             "unknown field `nmae`",
         );
-        let text = failed(&[problem], "1 problem in the declarations", None);
+        let text = failed(&[problem], &[], "1 problem in the declarations", None);
         assert!(
             text.starts_with("## dispatch: failed\n\n> [!CAUTION]\n> 1 problem"),
             "{text}"

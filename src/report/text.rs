@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 use super::Painter;
 use crate::apply::record::Tally;
 use crate::model::catalog::Filled;
+use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
 use crate::model::words::{agree, count};
@@ -102,6 +103,25 @@ pub fn plan(plan: &Plan, options: TextOptions) -> String {
     }
     out.push_str(&summary(&painter, plan));
     out.push_str(&warnings(&painter, &plan.warnings));
+    out.push_str(&base_problems(&painter, &plan.base_problems));
+    out
+}
+
+/// A diff's base revision's own problems: not the change's, but what they leave out of the
+/// comparison must be said.
+fn base_problems(painter: &Painter, problems: &[Diagnostic]) -> String {
+    if problems.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{} the revision compared against has {} of its own; what its broken documents declare \
+         is left out of this diff, as if absent there:\n",
+        painter.paint(AnsiColor::Yellow.on_default().bold(), "Warning:"),
+        count(problems.len(), "problem"),
+    );
+    for problem in problems {
+        let _ = writeln!(out, "  {}", problem.to_string().replace('\n', "\n  "));
+    }
     out
 }
 

@@ -2,19 +2,15 @@
 //! checkout, the work tree untouched. Files are named `REV:path` (git's own notation), so every
 //! diagnostic says which revision it is about.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+mod index;
 
-use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
 
 use super::{Listing, Located, ReadError, Source, normal};
 use crate::model::Revision;
-
-/// The mode git gives a symlink.
-const SYMLINK: i32 = 0o120000;
-/// How many symlinks a path may go through before it counts as a loop.
-const MAX_LINKS: usize = 16;
+use index::{FindError, Found, TreeIndex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -25,7 +21,18 @@ pub enum GitError {
     #[error("{path} is not inside the repository at {repo}")]
     Outside { path: String, repo: String },
     #[error("unknown revision {rev}: {message}")]
-    Revision { rev: String, message: String },
+    Revision {
+        rev: String,
+        message: String,
+        /// The clone holds only part of the history (`fetch-depth: 1`).
+        shallow: bool,
+    },
+    #[error("{one} and {two} have no common ancestor in this clone")]
+    NoMergeBase {
+        one: String,
+        two: String,
+        shallow: bool,
+    },
     #[error("git: {0}")]
     Git(String),
 }
@@ -33,10 +40,15 @@ pub enum GitError {
 impl crate::model::diag::Hint for GitError {
     fn hint(&self) -> Option<String> {
         match self {
+            GitError::Revision { shallow: true, .. }
+            | GitError::NoMergeBase { shallow: true, .. } => Some(SHALLOW.into()),
             GitError::Revision { .. } => Some(
                 "name a commit as git does: a branch (main, origin/main), a tag, HEAD~2, a sha"
                     .into(),
             ),
+            GitError::NoMergeBase { .. } => {
+                Some("compare them with `A..B` (one tip against the other) instead".into())
+            }
             GitError::NoRepository { .. } | GitError::Outside { .. } => {
                 Some("name the repository with --repo PATH".into())
             }
@@ -44,6 +56,13 @@ impl crate::model::diag::Hint for GitError {
         }
     }
 }
+
+/// What a CI checkout of one commit needs to compare revisions.
+const SHALLOW: &str = "this clone is shallow: fetch the whole history (`fetch-depth: 0` in \
+    actions/checkout, `GIT_DEPTH: \"0\"` in GitLab CI, or `git fetch --unshallow`)";
+
+/// dispatch.toml and the templates it names are small: no more than this is read of one.
+const SETTINGS_LIMIT: u64 = 1 << 20;
 
 fn git(e: git2::Error) -> GitError {
     GitError::Git(e.message().to_string())
@@ -118,23 +137,26 @@ impl Repo {
 
     /// The commit `rev` names (any rev-parse syntax).
     pub fn commit(&self, rev: &str) -> Result<Oid, GitError> {
-        let object = self
-            .repo
-            .revparse_single(rev)
-            .map_err(|e| GitError::Revision {
-                rev: rev.to_string(),
-                message: e.message().to_string(),
-            })?;
-        let commit = object.peel_to_commit().map_err(|e| GitError::Revision {
+        let unknown = |e: git2::Error| GitError::Revision {
             rev: rev.to_string(),
             message: e.message().to_string(),
-        })?;
-        Ok(commit.id())
+            shallow: self.repo.is_shallow(),
+        };
+        let object = self.repo.revparse_single(rev).map_err(unknown)?;
+        Ok(object.peel_to_commit().map_err(unknown)?.id())
     }
 
-    /// The best common ancestor of two commits (`A...B`).
-    pub fn merge_base(&self, one: Oid, two: Oid) -> Result<Oid, GitError> {
-        self.repo.merge_base(one, two).map_err(git)
+    /// The best common ancestor of two revisions (`A...B`).
+    pub fn merge_base(&self, one: &str, two: &str) -> Result<Oid, GitError> {
+        let found = self.repo.merge_base(self.commit(one)?, self.commit(two)?);
+        found.map_err(|e| match e.code() {
+            git2::ErrorCode::NotFound => GitError::NoMergeBase {
+                one: one.to_string(),
+                two: two.to_string(),
+                shallow: self.repo.is_shallow(),
+            },
+            _ => git(e),
+        })
     }
 
     /// The file at `path`, relative to the named folder, as it is at `commit` (symlinks
@@ -148,12 +170,14 @@ impl Repo {
         let Some(path) = normal(&self.relative.join(path)) else {
             return Ok(None);
         };
-        match find(&self.repo, tree.id(), &path) {
+        let index = TreeIndex::new(Repository::open(self.repo.path()).map_err(git)?, tree.id());
+        let failed = |e: &dyn std::fmt::Display| GitError::Git(format!("{}: {e}", path.display()));
+        match index.follow(&path).1 {
             Ok(Found::Blob(blob)) => Ok(Some(
-                self.repo.find_blob(blob).map_err(git)?.content().to_vec(),
+                index.blob(blob, SETTINGS_LIMIT).map_err(|e| failed(&e))?,
             )),
             Ok(Found::Tree(_)) | Err(FindError::Missing) => Ok(None),
-            Err(e) => Err(GitError::Git(format!("{}: {e}", path.display()))),
+            Err(e) => Err(failed(&e)),
         }
     }
 
@@ -165,7 +189,8 @@ impl Repo {
             .and_then(|c| c.tree())
             .map_err(git)?
             .id();
-        let is_file = matches!(find(&self.repo, tree, &self.relative), Ok(Found::Blob(_)));
+        let index = TreeIndex::new(self.repo, tree);
+        let is_file = matches!(index.follow(&self.relative).1, Ok(Found::Blob(_)));
         Ok(GitSource {
             root: PathBuf::from(format!("{rev}:{}", self.relative.display())),
             prefix: format!("{rev}:"),
@@ -179,8 +204,7 @@ impl Repo {
             },
             relative: self.relative,
             is_file,
-            tree,
-            repo: Mutex::new(self.repo),
+            index,
         })
     }
 }
@@ -309,74 +333,9 @@ fn existing_ancestor(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// What a path in a tree is.
-enum Found {
-    Blob(Oid),
-    Tree(Oid),
-}
-
-/// Why a path cannot be looked up in a tree.
-#[derive(Debug, thiserror::Error)]
-enum FindError {
-    #[error("No such file or directory")]
-    Missing,
-    #[error("a symlink that leads outside the repository")]
-    LeadsOutside,
-    #[error("not a file (a submodule?)")]
-    NotAFile,
-    #[error("too many symlinks (a loop?)")]
-    TooManyLinks,
-    #[error("{}", .0.message())]
-    Git(#[from] git2::Error),
-}
-
-/// Looks `path` up in `tree`, following symlinks as long as they stay in the tree.
-fn find(repo: &Repository, tree: Oid, path: &Path) -> Result<Found, FindError> {
-    let mut path = path.to_path_buf();
-    for _ in 0..MAX_LINKS {
-        if path.as_os_str().is_empty() {
-            return Ok(Found::Tree(tree));
-        }
-        // Resolve the first symlink on the way, if any, then look again.
-        let mut prefix = PathBuf::new();
-        let components: Vec<_> = path.components().collect();
-        let mut relinked = None;
-        for (i, component) in components.iter().enumerate() {
-            prefix.push(component);
-            let root = repo.find_tree(tree)?;
-            let entry = root.get_path(&prefix).map_err(|_| FindError::Missing)?;
-            if entry.filemode() == SYMLINK {
-                let blob = repo.find_blob(entry.id())?;
-                let target = Path::new(std::str::from_utf8(blob.content()).unwrap_or_default());
-                if target.is_absolute() {
-                    return Err(FindError::LeadsOutside);
-                }
-                let joined = prefix.parent().unwrap_or(Path::new("")).join(target);
-                let rest: PathBuf = components[i + 1..].iter().collect();
-                let resolved = normal(&joined.join(rest)).ok_or(FindError::LeadsOutside)?;
-                relinked = Some(resolved);
-                break;
-            }
-            if i + 1 == components.len() {
-                return match entry.kind() {
-                    Some(ObjectType::Blob) => Ok(Found::Blob(entry.id())),
-                    Some(ObjectType::Tree) => Ok(Found::Tree(entry.id())),
-                    _ => Err(FindError::NotAFile),
-                };
-            }
-        }
-        match relinked {
-            Some(next) => path = next,
-            None => unreachable!("every path ends in an entry or a symlink"),
-        }
-    }
-    Err(FindError::TooManyLinks)
-}
-
 /// A folder (or one file) of declarations at a commit.
 pub struct GitSource {
-    repo: Mutex<Repository>,
-    tree: Oid,
+    index: TreeIndex,
     /// `REV:path`, as messages name the root.
     root: PathBuf,
     /// `REV:`, which every name starts with.
@@ -403,17 +362,14 @@ impl GitSource {
 impl Source for GitSource {
     fn neighbours(&self, path: &Path) -> Vec<String> {
         let folder = self.in_tree(path).parent().unwrap_or(Path::new(""));
-        let repo = self.repo.lock().expect("repository lock");
-        let Ok(Found::Tree(tree)) = find(&repo, self.tree, folder) else {
+        let Ok(Found::Tree(tree)) = self.index.follow(folder).1 else {
             return Vec::new();
         };
-        let Ok(tree) = repo.find_tree(tree) else {
+        let Ok(folder) = self.index.folder(tree) else {
             return Vec::new();
         };
-        let names = tree
-            .iter()
-            .filter_map(|entry| entry.name().ok().map(str::to_string));
-        names.collect()
+        let names = folder.entries.iter().filter(|entry| entry.exact);
+        names.map(|entry| entry.name.clone()).collect()
     }
 
     fn root(&self) -> &Path {
@@ -429,8 +385,7 @@ impl Source for GitSource {
         keep: &dyn Fn(&Path) -> bool,
         descend: &dyn Fn(&str) -> bool,
     ) -> Option<Listing> {
-        let repo = self.repo.lock().expect("repository lock");
-        let start = match find(&repo, self.tree, &self.relative) {
+        let start = match self.index.follow(&self.relative).1 {
             Ok(Found::Blob(_)) => {
                 return Some(Listing {
                     files: vec![self.named(&self.relative)],
@@ -440,45 +395,44 @@ impl Source for GitSource {
             Ok(Found::Tree(tree)) => tree,
             Err(_) => return None,
         };
-        let tree = repo.find_tree(start).ok()?;
-        let mut files = BTreeSet::new();
-        let walked = tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            let name = entry.name().unwrap_or_default();
-            match entry.kind() {
-                Some(ObjectType::Tree) if !descend(name) => TreeWalkResult::Skip,
-                Some(ObjectType::Blob) => {
-                    let in_tree = self.relative.join(format!("{dir}{name}"));
-                    if keep(&in_tree) {
-                        files.insert(in_tree);
-                    }
-                    TreeWalkResult::Ok
-                }
-                _ => TreeWalkResult::Ok,
+        let (mut files, mut outside, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
+        let mut visit = |path: PathBuf, exact: bool, entry: &index::Entry| {
+            if !keep(&path) {
+                return;
             }
-        });
-        walked.ok()?;
+            if !exact {
+                unreadable.push((self.named(&path), "its name is not valid UTF-8".into()));
+                return;
+            }
+            if !entry.is_symlink() {
+                return files.push(path);
+            }
+            // Following it, as reading will.
+            match self.index.follow(&path) {
+                (_, Ok(Found::Tree(_))) => {}
+                (_, Err(FindError::LeadsOutside)) => outside.push(path),
+                (end, _) if !end.starts_with(&self.boundary) => outside.push(path),
+                _ => files.push(path),
+            }
+        };
+        (self.index)
+            .files(start, &self.relative, true, descend, &mut visit)
+            .ok()?;
+        files.sort();
+        outside.sort();
         Some(Listing {
             files: files.iter().map(|p| self.named(p)).collect(),
-            ..Listing::default()
+            unreadable,
+            outside: outside.iter().map(|p| self.named(p)).collect(),
         })
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-        let repo = self.repo.lock().expect("repository lock");
-        let blob = match find(&repo, self.tree, self.in_tree(path))
-            .map_err(|e| ReadError::Io(e.to_string()))?
-        {
-            Found::Blob(blob) => blob,
-            Found::Tree(_) => return Err(ReadError::NotRegular("a directory")),
-        };
-        let blob = repo
-            .find_blob(blob)
-            .map_err(|e| ReadError::Io(e.message().to_string()))?;
-        let size = blob.size() as u64;
-        if size > limit {
-            return Err(ReadError::TooLarge { size, limit });
+        let found = self.index.follow(self.in_tree(path)).1;
+        match found.map_err(|e| ReadError::Io(e.to_string()))? {
+            Found::Blob(blob) => self.index.blob(blob, limit),
+            Found::Tree(_) => Err(ReadError::NotRegular("a directory")),
         }
-        Ok(blob.content().to_vec())
     }
 
     fn locate(&self, from: &Path, reference: &str) -> Located {
@@ -486,19 +440,16 @@ impl Source for GitSource {
         let dir = self.in_tree(from).parent().unwrap_or(Path::new(""));
         let joined = normal(&dir.join(relative));
         let path = self.named(joined.as_deref().unwrap_or(&dir.join(relative)));
-        let repo = self.repo.lock().expect("repository lock");
-        let symlink = joined.as_ref().is_some_and(|p| {
-            repo.find_tree(self.tree)
-                .ok()
-                .and_then(|t| t.get_path(p).ok())
-                .is_some_and(|e| e.filemode() == SYMLINK)
-        });
-        // Where it leads once symlinks are followed: it must stay in the declarations' folder.
+        let symlink = (joined.as_deref())
+            .and_then(|p| self.index.entry(p))
+            .is_some_and(|entry| entry.is_symlink());
+        // Where it leads once symlinks are followed (as far as it exists, the rest as
+        // written): it must stay in the declarations' folder.
         let leads_inside = joined.as_ref().is_some_and(|p| {
             p.starts_with(&self.boundary)
-                && match resolve(&repo, self.tree, p) {
-                    Some(target) => target.starts_with(&self.boundary),
-                    None => true, // missing: reading it says so
+                && match self.index.follow(p) {
+                    (_, Err(FindError::LeadsOutside)) => false,
+                    (end, _) => end.starts_with(&self.boundary),
                 }
         });
         Located {
@@ -507,24 +458,4 @@ impl Source for GitSource {
             symlink,
         }
     }
-}
-
-/// Where `path` leads in `tree` once its symlinks are followed, if it exists there.
-fn resolve(repo: &Repository, tree: Oid, path: &Path) -> Option<PathBuf> {
-    let mut path = path.to_path_buf();
-    for _ in 0..MAX_LINKS {
-        let root = repo.find_tree(tree).ok()?;
-        let entry = root.get_path(&path).ok()?;
-        if entry.filemode() != SYMLINK {
-            return Some(path);
-        }
-        let blob = repo.find_blob(entry.id()).ok()?;
-        let target = Path::new(std::str::from_utf8(blob.content()).ok()?);
-        if target.is_absolute() {
-            return Some(target.to_path_buf());
-        }
-        path = normal(&path.parent().unwrap_or(Path::new("")).join(target))
-            .unwrap_or_else(|| PathBuf::from("/"));
-    }
-    None
 }

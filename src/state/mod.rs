@@ -235,7 +235,12 @@ pub enum StateError {
     #[error("the lock {id} is held by a running process (pid {pid}), which alone can release it")]
     Unbreakable { id: String, pid: u32 },
     #[error("state {location}: {detail}")]
-    Database { location: String, detail: String },
+    Database {
+        location: String,
+        detail: String,
+        /// What to do, where more is known than that the database failed.
+        hint: Option<String>,
+    },
     #[error("the PostgreSQL backend's settings are invalid: {0}")]
     Settings(String),
 }
@@ -263,7 +268,8 @@ impl Hint for StateError {
             StateError::NoSuchLock { .. } => {
                 Some("the lock ID is in the message of the run that was refused".into())
             }
-            StateError::Database { .. } => Some(
+            StateError::Database { hint: Some(hint), .. } => Some(hint.clone()),
+            StateError::Database { hint: None, .. } => Some(
                 "check that the server is up and `[backend] url` in dispatch.toml (or DISPATCH_PG_URL, or the PG* variables) names it; the password goes in PGPASSWORD".into(),
             ),
             StateError::Settings(_) => Some(

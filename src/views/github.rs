@@ -25,9 +25,10 @@ pub struct Github {
 
 impl View for Github {
     fn failed(&self, error: &ops::Error) -> Result<Said> {
-        let found: Vec<Annotation> = (error.diagnostics().iter())
+        let mut found: Vec<Annotation> = (error.diagnostics().iter())
             .map(|d| Annotation::of(d, "dispatch"))
             .collect();
+        found.extend(Annotation::warnings(error.warnings()));
         annotate(&found)?;
         step_summary(&super::failure(error))?;
         Ok(Said::Partly)

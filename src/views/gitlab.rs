@@ -11,7 +11,8 @@ use super::human::{Human, validated};
 use super::{PlanView, Said, VerdictView, View, json};
 use crate::console;
 
-/// The problems as a code quality report: errors when it failed, a policy's warnings when not.
+/// The problems as a code quality report: the errors when it failed, and the policies'
+/// warnings whether it failed or not.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gitlab {
     pub human: Human,
@@ -19,7 +20,9 @@ pub struct Gitlab {
 
 impl View for Gitlab {
     fn failed(&self, error: &ops::Error) -> Result<Said> {
-        console::print(&json(&report::gitlab::code_quality(error.diagnostics()))?)?;
+        let mut issues = report::gitlab::code_quality(error.diagnostics());
+        issues.extend(report::gitlab::advice(error.warnings()));
+        console::print(&json(&issues)?)?;
         Ok(Said::Partly)
     }
 }

@@ -24,8 +24,10 @@ pub struct Json {
 impl View for Json {
     fn failed(&self, error: &ops::Error) -> Result<Said> {
         match error {
-            ops::Error::Declarations(diagnostics) if self.verdict => {
-                let verdict = report::json::validation(&diagnostics.0, &[], None);
+            ops::Error::Declarations(_) | ops::Error::Policies(_) if self.verdict => {
+                let warnings: Vec<Diagnostic> =
+                    error.warnings().iter().map(Violation::diagnostic).collect();
+                let verdict = report::json::validation(error.diagnostics(), &warnings, None);
                 console::print(&json(&verdict)?)?;
                 Ok(Said::All)
             }

@@ -104,7 +104,12 @@ fn links() -> document::Links {
 fn failure(error: &ops::Error) -> String {
     use dispatch::model::diag::Hint;
     let hint = error.hint();
-    document::failed(error.diagnostics(), &format!("{error:#}"), hint.as_deref())
+    document::failed(
+        error.diagnostics(),
+        error.warnings(),
+        &format!("{error:#}"),
+        hint.as_deref(),
+    )
 }
 
 /// The verdict on valid declarations, in Markdown.

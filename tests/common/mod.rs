@@ -31,6 +31,11 @@ pub const SERVICES: &[(&str, &str, &str)] = &[
         "a PostgreSQL cluster: `eval \"$(bash .ci/postgres)\"`",
     ),
     (
+        "postgres_tls",
+        "DISPATCH_TEST_PG_TLS_URL",
+        "a PostgreSQL cluster that takes TLS only: `bash .ci/postgres-tls && source /tmp/dispatch-services/env`",
+    ),
+    (
         "python",
         "DISPATCH_TEST_PIP_INDEX",
         "the python3 base and the wheelhouse: `eval \"$(bash .ci/python-base)\"`",

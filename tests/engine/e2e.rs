@@ -353,6 +353,54 @@ fn stale_saved_plan_is_refused() {
 }
 
 #[test]
+fn a_stale_plan_is_planned_again_and_applied_only_as_reviewed() {
+    crate::common::needs!(services);
+    let s = Sandbox::new("replan");
+    let base = env("DISPATCH_TEST_BASE");
+    let declare = |name: &str| s.write(&format!("decl/{name}.yaml"), &base_doc(name, &base));
+    let forget = |name: &str| std::fs::remove_file(s.path().join(format!("decl/{name}.yaml")));
+    declare("main");
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+    // Two pull requests reviewed against the same state, each adding one base.
+    declare("a");
+    ok(&s.dispatch(&["plan", "decl", "--out", "a.plan"]));
+    forget("a").unwrap();
+    declare("b");
+    ok(&s.dispatch(&["plan", "decl", "--out", "b.plan"]));
+    // Both merged, the first applied: the second's plan is stale, but planned again it does
+    // what was reviewed.
+    declare("a");
+    ok(&s.dispatch(&["apply", "a.plan"]));
+    let refused = s.dispatch(&["apply", "b.plan"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    let replanned = s.dispatch(&["apply", "b.plan", "--if-stale", "replan"]);
+    ok(&replanned);
+    golden!("replanned_as_reviewed", &s, &replanned.stderr);
+    contains(&replanned.stdout, "BaseImage/b will be pulled");
+    contains(&replanned.stdout, "1 pulled");
+    let names = s.json(&["get", "base-image", "-o", "json"]);
+    assert_eq!(names.as_array().map(Vec::len), Some(3), "{names}");
+    // Reviewed: add c. Meanwhile another change applied d; planned again, d would be
+    // deleted, which nobody reviewed.
+    declare("c");
+    ok(&s.dispatch(&["plan", "decl", "--out", "c.plan"]));
+    forget("c").unwrap();
+    declare("d");
+    ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
+    forget("d").unwrap();
+    declare("c");
+    let diverged = s.dispatch(&["apply", "c.plan", "--if-stale", "replan"]);
+    assert_eq!(diverged.code, 1, "{}", diverged.stdout);
+    golden!("replanned_diverged", &s, &diverged.stderr);
+    let names = s.json(&["get", "base-image", "-o", "json"]);
+    assert_eq!(
+        names.as_array().map(Vec::len),
+        Some(4),
+        "nothing applied: {names}"
+    );
+}
+
+#[test]
 fn unreachable_engine_changes_nothing() {
     crate::common::needs!(services);
     let s = Sandbox::new("noengine");

@@ -18,7 +18,13 @@ RUN echo \"template one: $GREETING\" > /built.txt
 /// A python3 base and one image on it, built from `templates/python3.Dockerfile` with the
 /// identity arg `GREETING`, and applied.
 fn applied() -> Sandbox {
-    let s = Sandbox::new("identity");
+    // A name no earlier run used: the engine keeps what those built under a recycled pid,
+    // and an image it already holds is not built again.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    let s = Sandbox::new(&format!("identity{run}"));
     s.write("templates/python3.Dockerfile", TEMPLATE);
     s.write(
         "dispatch.toml",
@@ -93,10 +99,7 @@ fn an_edited_template_or_identity_arg_rebuilds_with_its_reason() {
     ok(&planned);
     contains(
         &planned.stdout,
-        format!(
-            "-/+ Image/{} (replace: build arg GREETING changed)",
-            s.id
-        ),
+        format!("-/+ Image/{} (replace: build arg GREETING changed)", s.id),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     assert_eq!(built(&reference(&s)), "template two: bonjour\n");
@@ -121,7 +124,10 @@ fn a_state_without_build_inputs_has_them_recorded_and_nothing_rebuilt() {
     assert_eq!(plan(&s).code, 0, "no image is rebuilt on upgrade");
     let adopted = s.dispatch(&["apply", "decl", "--auto-approve"]);
     ok(&adopted);
-    assert_eq!(adopted.stdout, "No changes. Images match the declarations.\n");
+    assert_eq!(
+        adopted.stdout,
+        "No changes. Images match the declarations.\n"
+    );
     golden!("inputs_recorded_notice", &s, &adopted.stderr);
     assert_eq!(reference(&s), image, "nothing was built");
     assert_eq!(

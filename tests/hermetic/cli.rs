@@ -225,6 +225,14 @@ fn global_flags_go_before_or_after_the_command() {
             "{args:?}"
         );
     }
+    // On a command that writes nothing too.
+    let plan = dispatch(dir.path(), &["plan", "nope", "-q"]);
+    assert!(
+        plan.stderr
+            .starts_with("error: nope: no such file or directory"),
+        "{}",
+        plan.stderr
+    );
 }
 
 #[test]
@@ -363,7 +371,7 @@ fn a_saved_plan_that_cannot_be_read_is_not_read_as_yaml() {
     std::fs::write(dir.path().join("old.plan"), old.to_string()).unwrap();
     for (file, why) in [
         ("truncated.plan", "EOF while parsing"),
-        ("old.plan", "format version 1, this dispatch reads 2.1"),
+        ("old.plan", "format version 1, this dispatch reads 2.2"),
     ] {
         let run = dispatch(dir.path(), &["apply", file]);
         assert_eq!(run.code, 1, "{file}");

@@ -309,6 +309,74 @@ fn diff_shows_what_merging_a_branch_would_do() {
 }
 
 #[test]
+fn a_broken_base_is_noted_and_the_change_still_shown() {
+    let repo = repository();
+    let dir = repo.path();
+    git(dir, &["checkout", "-q", "-b", "fix", "broken"]);
+    write(dir, "decl/bad.yaml", &image("bad", ""));
+    write(dir, "decl/extra.yaml", &image("extra", ""));
+    commit(dir, "fix");
+    // The pull request that fixes the base's broken file: its change, and the base's own
+    // problem said as the base's.
+    let fixing = dispatch(dir, &["diff", "broken...fix", "decl", "--no-color"]);
+    assert_eq!(fixing.code, 0, "{}", fixing.stderr);
+    insta::assert_snapshot!("diff_broken_base", fixing.stdout);
+    let json = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    crate::common::assert_plan_schema(&value);
+    insta::assert_json_snapshot!("diff_broken_base_problems", value["base_problems"]);
+    let markdown = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "markdown"]);
+    insta::assert_snapshot!("diff_broken_base_markdown", markdown.stdout);
+    // Annotations land on the change's files only: the base's problem is not one.
+    let github = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "github"]);
+    assert_eq!(github.code, 0, "{}", github.stderr);
+    assert!(!github.stdout.contains("::error"), "{}", github.stdout);
+    let gitlab = dispatch(dir, &["diff", "broken...fix", "decl", "-o", "gitlab"]);
+    assert_eq!(gitlab.stdout, "[]\n");
+    // A broken head is the change's own problem: the error, at its file.
+    let breaking = dispatch(dir, &["diff", "main..broken", "decl", "-o", "github"]);
+    assert_eq!(breaking.code, 1, "{}", breaking.stdout);
+    assert!(
+        breaking
+            .stdout
+            .contains("::error file=decl/bad.yaml,line=2"),
+        "{}",
+        breaking.stdout
+    );
+}
+
+#[test]
+fn a_shallow_clone_is_told_to_fetch_the_history() {
+    let repo = repository();
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    let dir = clone.path();
+    git(
+        dir,
+        &["clone", "-q", "--depth", "1", "-b", "feature", &url, "."],
+    );
+    // As actions/checkout leaves it: the base branch not fetched at all.
+    let missing = dispatch(dir, &["diff", "origin/main...HEAD", "decl"]);
+    assert_eq!(missing.code, 1, "{}", missing.stdout);
+    insta::assert_snapshot!("shallow_unknown_base", missing.stderr);
+    // The base's tip fetched too, but not the history that joins them.
+    git(
+        dir,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "main:refs/remotes/origin/main",
+        ],
+    );
+    let parted = dispatch(dir, &["diff", "origin/main...HEAD", "decl"]);
+    assert_eq!(parted.code, 1, "{}", parted.stdout);
+    insta::assert_snapshot!("shallow_no_merge_base", parted.stderr);
+}
+
+#[test]
 fn diff_against_the_work_tree_by_default() {
     let repo = repository();
     let dir = repo.path();
@@ -570,5 +638,53 @@ fn a_failed_build_is_annotated_at_its_declaration() {
             "<code>Image/{id}</code> failed: error when building image"
         )),
         "{summary}"
+    );
+}
+
+#[test]
+fn the_boundary_holds_through_symlinks_and_odd_names_at_a_revision() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    git(dir, &["init", "-q"]);
+    write(
+        dir,
+        "decl/images.yaml",
+        &format!(
+            "{BASE}---\n{}",
+            image(
+                "through",
+                "runtimeDependencies:\n  manifest: '@shared/common.txt'\n"
+            )
+        ),
+    );
+    // A folder in the declarations that is a symlink to one beside them.
+    write(dir, "shared/common.txt", "numpy==1.26.4\n");
+    std::os::unix::fs::symlink("../shared", dir.join("decl/shared")).unwrap();
+    // A declarations file that is a symlink to one beside them.
+    write(dir, "elsewhere.yaml", &image("elsewhere", ""));
+    std::os::unix::fs::symlink("../elsewhere.yaml", dir.join("decl/linked.yaml")).unwrap();
+    // A name that is not UTF-8.
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+    std::fs::write(dir.join("decl").join(latin1), image("cafe", "")).unwrap();
+    commit(dir, "links");
+    let run = dispatch(dir, &["validate", "decl", "--revision", "main"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!("boundary_at_a_revision", run.stderr);
+    // Allowed outside, both links are read; the odd name is still named.
+    let allowed = dispatch(
+        dir,
+        &[
+            "validate",
+            "decl",
+            "--revision",
+            "main",
+            "--allow-outside-refs",
+        ],
+    );
+    assert_eq!(allowed.code, 1, "{}", allowed.stderr);
+    assert_eq!(
+        allowed.stderr,
+        "main:decl/caf\u{FFFD}.yaml: cannot read: its name is not valid UTF-8\nerror: 1 problem in the declarations\n"
     );
 }

@@ -151,6 +151,44 @@ fn policy_warnings_follow_the_plan_and_are_listed_in_its_json() {
 }
 
 #[test]
+fn errors_keep_the_policy_warnings_beside_them() {
+    let (_dir, state) = temp_state();
+    let policy = ["--policy", "testdata/plan/policies/mixed.yaml"];
+    let run = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "--no-color"]].concat(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    insta::assert_snapshot!("v1_policy_errors_and_warnings", run.stderr);
+    // GitLab's widget compares both branches' reports: the warning stays a minor issue.
+    let gitlab = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "gitlab"]].concat(),
+    );
+    let issues: serde_json::Value = serde_json::from_str(&gitlab.stdout).unwrap();
+    let severities: Vec<&str> = (issues.as_array().unwrap().iter())
+        .map(|i| i["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["major", "major", "major", "minor"], "{issues}");
+    let markdown = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "markdown"]].concat(),
+    );
+    insta::assert_snapshot!("v1_policy_errors_and_warnings_markdown", markdown.stdout);
+    let github = plan(
+        &state,
+        &[&policy[..], &["testdata/plan/v1", "-o", "github"]].concat(),
+    );
+    assert!(
+        github
+            .stdout
+            .contains("::warning file=testdata/plan/v1/images.yaml,line=11,col=3,"),
+        "{}",
+        github.stdout
+    );
+}
+
+#[test]
 fn catalog_names_what_it_cannot_show_and_why() {
     let (_dir, state) = temp_state();
     applied_state("testdata/plan/same-name", &state);

@@ -1,5 +1,5 @@
 //! The connection: its settings (the URL, with libpq's `PG*` variables filling in what it
-//! leaves out) and the worker thread that owns it. The `postgres` client runs its own runtime
+//! leaves out; TLS in `tls`) and the worker thread that owns it. The `postgres` client runs its own runtime
 //! and may not be called from inside another one (apply checkpoints from async code), so every
 //! call is a job sent to that thread. A job's database error becomes a [`StateError`] there,
 //! in one place, naming the database.
@@ -8,15 +8,21 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::conninfo;
+use super::explain::{Refusal, explain};
+use super::tls::Tls;
 use crate::config::PgSettings;
 use crate::state::StateError;
 
-/// Why a job failed: the database, or a state error it found itself (a lock lost, a conflict).
+/// Why a job failed: the database, a state error it found itself (a lock lost, a conflict),
+/// or a connection refused in words of its own.
 pub(super) enum Failure {
     Db(postgres::Error),
     State(StateError),
+    Refused(Refusal),
 }
 
 impl From<postgres::Error> for Failure {
@@ -36,6 +42,7 @@ impl Failure {
     fn at(self, location: &str) -> StateError {
         let e = match self {
             Failure::State(e) => return e,
+            Failure::Refused(refusal) => return refusal.at(location),
             Failure::Db(e) => e,
         };
         let detail = match e.as_db_error() {
@@ -59,6 +66,7 @@ impl Failure {
         StateError::Database {
             location: location.to_string(),
             detail,
+            hint: None,
         }
     }
 }
@@ -67,6 +75,9 @@ impl Failure {
 /// broke.
 pub(super) struct Session {
     config: postgres::Config,
+    tls: Tls,
+    /// Made from `tls` when first connecting (it reads the certificate files).
+    connector: Option<MakeRustlsConnect>,
     client: Option<Client>,
     /// The schema is known to be at the current version.
     pub(super) migrated: bool,
@@ -74,9 +85,11 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub(super) fn new(config: postgres::Config, location: String) -> Session {
+    pub(super) fn new(config: postgres::Config, tls: Tls, location: String) -> Session {
         Session {
             config,
+            tls,
+            connector: None,
             client: None,
             migrated: false,
             location,
@@ -86,7 +99,15 @@ impl Session {
     pub(super) fn client(&mut self) -> Result<&mut Client, Failure> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            self.client = Some(self.config.connect(NoTls)?);
+            if self.connector.is_none() {
+                self.connector = Some(self.tls.connector().map_err(Failure::Refused)?);
+            }
+            let connector = self.connector.clone().expect("made above");
+            let client = self
+                .config
+                .connect(connector)
+                .map_err(|e| explain(&e, &self.tls).map_or(Failure::Db(e), Failure::Refused))?;
+            self.client = Some(client);
         }
         Ok(self.client.as_mut().expect("connected above"))
     }
@@ -133,6 +154,7 @@ impl Worker {
         let stopped = || StateError::Database {
             location: self.location.clone(),
             detail: "the database connection's thread stopped".into(),
+            hint: None,
         };
         self.jobs
             .lock()
@@ -144,23 +166,32 @@ impl Worker {
 }
 
 /// The connection settings: the URL, with what it leaves out taken from the `PG*` variables
-/// as libpq does (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGCONNECT_TIMEOUT).
+/// as libpq does (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGCONNECT_TIMEOUT, and the
+/// TLS settings' PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGSSLSNI).
 pub(super) fn connection(
     settings: &PgSettings,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<postgres::Config, StateError> {
+) -> Result<(postgres::Config, Tls), StateError> {
     let var = |key: &str| env(key).filter(|v| !v.is_empty());
     let invalid = |what: &str, e: &dyn std::fmt::Display| {
         StateError::Settings(format!(
             "{what} is not a PostgreSQL connection setting: {e}"
         ))
     };
-    let mut config = match &settings.url {
-        // The error never quotes the URL, which may hold a password.
-        Some(url) => url
-            .parse::<postgres::Config>()
-            .map_err(|e| invalid("the url", &e))?,
-        None => postgres::Config::new(),
+    let port = var("PGPORT")
+        .map(|port| port.parse::<u16>().map_err(|e| invalid("PGPORT", &e)))
+        .transpose()?;
+    let (mut config, tls) = match &settings.url {
+        Some(url) => {
+            let split = conninfo::split(url, port);
+            // The error never quotes the URL, which may hold a password.
+            let config = split
+                .rest
+                .parse::<postgres::Config>()
+                .map_err(|e| invalid("the url", &e))?;
+            (config, Tls::resolve(&split.tls, var)?)
+        }
+        None => (postgres::Config::new(), Tls::resolve(&[], var)?),
     };
     if config.get_hosts().is_empty() {
         for host in var("PGHOST").as_deref().unwrap_or("localhost").split(',') {
@@ -168,9 +199,9 @@ pub(super) fn connection(
         }
     }
     if config.get_ports().is_empty()
-        && let Some(port) = var("PGPORT")
+        && let Some(port) = port
     {
-        config.port(port.parse().map_err(|e| invalid("PGPORT", &e))?);
+        config.port(port);
     }
     if config.get_user().is_none() {
         let user = var("PGUSER").or_else(|| var("USER")).ok_or_else(|| {
@@ -200,7 +231,8 @@ pub(super) fn connection(
     if config.get_application_name().is_none() {
         config.application_name("dispatch");
     }
-    Ok(config)
+    config.ssl_mode(tls.wire(&config));
+    Ok((config, tls))
 }
 
 /// The database as messages name it: never with the password.
@@ -244,7 +276,7 @@ pub(super) fn check_name(what: &str, name: &str) -> Result<(), StateError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn settings(url: Option<&str>) -> PgSettings {
@@ -257,7 +289,10 @@ mod tests {
         }
     }
 
-    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    /// An environment of `pairs`, for the readers of settings.
+    pub(in crate::state::postgres) fn vars<'a>(
+        pairs: &'a [(&'a str, &'a str)],
+    ) -> impl Fn(&str) -> Option<String> + 'a {
         move |key| {
             pairs
                 .iter()
@@ -275,21 +310,45 @@ mod tests {
             ("PGPASSWORD", "from-env"),
             ("PGDATABASE", "states"),
         ];
-        let config =
+        let (config, _) =
             connection(&settings(Some("postgres://app@10.0.0.5/app")), vars(&env)).unwrap();
-        // A URL's host comes with its port (5432 unless it says).
-        assert_eq!(describe(&config), "postgres://app@10.0.0.5:5432/app");
+        // A URL's host without a port takes PGPORT, as with libpq.
+        assert_eq!(describe(&config), "postgres://app@10.0.0.5:6432/app");
         assert_eq!(config.get_password(), Some(&b"from-env"[..]));
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(7)));
-        let config = connection(&settings(None), vars(&env)).unwrap();
+        let (config, _) = connection(&settings(None), vars(&env)).unwrap();
         assert_eq!(describe(&config), "postgres://ci@db.internal:6432/states");
-        let config = connection(&settings(None), vars(&[("USER", "me")])).unwrap();
+        let (config, _) = connection(&settings(None), vars(&[("USER", "me")])).unwrap();
         assert_eq!(describe(&config), "postgres://me@localhost:5432/me");
+        let (config, _) =
+            connection(&settings(Some("postgres://app@10.0.0.5/app")), vars(&[])).unwrap();
+        assert_eq!(describe(&config), "postgres://app@10.0.0.5:5432/app");
+    }
+
+    #[test]
+    fn libpq_tls_keys_are_read_from_the_url_and_the_rest_left_to_postgres() {
+        let url = "postgres://app@db.internal/app?sslmode=verify-full&sslrootcert=/etc/ca.crt&application_name=ci";
+        let (config, tls) = connection(&settings(Some(url)), vars(&[])).unwrap();
+        assert_eq!(tls.mode, super::super::tls::SslMode::VerifyFull);
+        assert!(matches!(
+            config.get_ssl_mode(),
+            postgres::config::SslMode::Require
+        ));
+        assert_eq!(config.get_application_name(), Some("ci"));
+        let (config, _) = connection(
+            &settings(Some("host=db user=app sslmode=disable")),
+            vars(&[("PGSSLMODE", "require")]),
+        )
+        .unwrap();
+        assert!(matches!(
+            config.get_ssl_mode(),
+            postgres::config::SslMode::Disable
+        ));
     }
 
     #[test]
     fn the_password_is_never_in_the_location_or_errors() {
-        let config = connection(
+        let (config, _) = connection(
             &settings(Some(
                 "postgres://app:hunter2@[::1]:5433/app?sslmode=disable",
             )),

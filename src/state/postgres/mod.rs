@@ -3,11 +3,15 @@
 //! once stale (`lock`); every write checks the lock and the serial in its own transaction
 //! (compare-and-swap). Statements are unnamed, so a transaction pooler is fine. The tables and
 //! their migrations are in `schema`; the connection, which one worker thread owns, in
-//! `connection`.
+//! `connection`, its TLS in `tls` (with libpq's keys taken from the URL by `conninfo`), and
+//! what a refused connection means in `explain`.
 
 mod connection;
+mod conninfo;
+mod explain;
 mod lock;
 mod schema;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,7 +55,7 @@ impl PgBackend {
         settings: &PgSettings,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<PgBackend, StateError> {
-        let config = connection(settings, env)?;
+        let (config, tls) = connection(settings, env)?;
         check_name("schema", &settings.schema)?;
         if settings.workspace.is_empty() || settings.workspace.chars().any(char::is_control) {
             return Err(StateError::Settings(
@@ -66,7 +70,7 @@ impl PgBackend {
         );
         Ok(PgBackend {
             inner: Arc::new(Inner {
-                worker: Worker::spawn(Session::new(config, location.clone())),
+                worker: Worker::spawn(Session::new(config, tls, location.clone())),
                 sql: Arc::new(Sql::new(&settings.schema)),
                 workspace: settings.workspace.clone(),
                 ttl: settings.lock_ttl,

@@ -1,9 +1,13 @@
 //! The PostgreSQL state backend on a real server (`.ci/postgres` starts a private cluster):
 //! the conformance suite every backend passes, then what only a shared database has — tables
 //! made and migrated on first use, heartbeats, stale and stolen locks, compare-and-swap, one
-//! row per checkpoint — and runners (separate folders, one database) taking turns.
+//! row per checkpoint — and runners (separate folders, one database) taking turns. Over TLS, on
+//! a second cluster (`.ci/postgres-tls`), in `tls`.
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod tls;
 
 use std::time::{Duration, Instant};
 
@@ -56,12 +60,23 @@ fn sql() -> postgres::Client {
 /// A workspace in the shared schema, for the conformance suite.
 struct Pg {
     settings: PgSettings,
+    /// The test's own connection to the same database.
+    db: fn() -> postgres::Client,
 }
 
 impl Pg {
     fn fresh() -> Pg {
+        Pg::fresh_at(url(), sql)
+    }
+
+    /// A workspace of the database at `url`, which `db` connects to behind the backend.
+    fn fresh_at(url: String, db: fn() -> postgres::Client) -> Pg {
         let pg = Pg {
-            settings: settings(SCHEMA, &unique("conformance"), Duration::from_secs(120)),
+            settings: PgSettings {
+                url: Some(url),
+                ..settings(SCHEMA, &unique("conformance"), Duration::from_secs(120))
+            },
+            db,
         };
         // The tables exist before anything is tampered with.
         drop(pg.backend().lock(Duration::ZERO, &holder("setup")).unwrap());
@@ -75,7 +90,7 @@ impl Subject for Pg {
     }
 
     fn tamper(&self, how: Tamper) {
-        let mut db = sql();
+        let mut db = (self.db)();
         let workspace = &self.settings.workspace;
         db.execute(
             "INSERT INTO dispatch_tests.workspaces (name, lineage, serial, version)
@@ -112,7 +127,7 @@ impl Subject for Pg {
     /// The state before the last write: the current one with that write's history undone.
     fn previous(&self) -> Option<State> {
         let mut state = self.backend().load().unwrap()?;
-        let rows = sql()
+        let rows = (self.db)()
             .query(
                 "SELECT address, before::text FROM dispatch_tests.history
                  WHERE workspace = $1 AND serial = $2",
@@ -523,20 +538,26 @@ fn a_killed_runner_leaves_a_lock_taken_over_after_its_ttl_or_freed_by_id() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 
-    // Killed again; this time freed by hand, at once.
+    // Killed again; this time freed by hand, at once, by a runner whose TTL outlasts the
+    // test however loaded the machine is.
+    let patient = runner("patient", &workspace, "10m");
+    patient.write(
+        "images/bases.yaml",
+        &base_doc("after", &env("DISPATCH_TEST_BASE")),
+    );
     let mut stuck = first.stuck_apply("2m", &[("PGPASSWORD", &password())]);
     let id = locked(&workspace);
     stuck.kill().unwrap();
     stuck.wait().unwrap();
-    let refused = run(&second, &["plan", "images"]);
+    let refused = run(&patient, &["plan", "images"]);
     ok(&refused); // readers take no lock
-    let refused = run(&second, &["state", "rm", "BaseImage/after"]);
-    assert_eq!(refused.code, 1);
+    let refused = run(&patient, &["state", "rm", "BaseImage/after"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
     contains(&refused.stderr, format!("lock ID {id}"));
-    let freed = run(&second, &["force-unlock", &id]);
+    let freed = run(&patient, &["force-unlock", &id]);
     ok(&freed);
     contains(&freed.stdout, format!("Freed the lock {id}"));
-    ok(&run(&second, &["state", "rm", "BaseImage/after"]));
+    ok(&run(&patient, &["state", "rm", "BaseImage/after"]));
 }
 
 #[test]
