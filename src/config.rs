@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::model::Language;
-use crate::model::diag::{Hint, io_reason};
+use crate::model::diag::{Diagnostic, Hint, Location, Pos, io_reason};
 use crate::model::image::Builder;
 
 pub const FILE_NAME: &str = "dispatch.toml";
@@ -305,6 +305,43 @@ impl Hint for SettingsError {
                 Some("the keys are documented in README.md, section \"dispatch.toml\"".into())
             }
             SettingsError::Read { .. } | SettingsError::Template { .. } => None,
+        }
+    }
+}
+
+impl SettingsError {
+    /// The error at its place, for the settings of a revision a diff compares against, whose
+    /// problems are that side's.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let at = |path: &Path, pos| Location {
+            file: path.to_path_buf(),
+            pos,
+        };
+        let diagnostic = match self {
+            SettingsError::Invalid {
+                path,
+                line,
+                col,
+                message,
+            } => Diagnostic::new(at(path, Pos::new(*line as u64, *col as u64)), message),
+            SettingsError::Template {
+                language,
+                path,
+                error,
+            } => Diagnostic::new(
+                at(path, Pos::FILE),
+                format!(
+                    "the {language} template named in dispatch.toml cannot be read: {}",
+                    io_reason(error)
+                ),
+            ),
+            SettingsError::Read { path, error } => {
+                Diagnostic::new(at(path, Pos::FILE), io_reason(error))
+            }
+        };
+        match self.hint() {
+            Some(hint) => diagnostic.with_hint(hint),
+            None => diagnostic,
         }
     }
 }

@@ -43,8 +43,17 @@ pub fn diff(ws: &Workspace, range: Option<&str>, input: &Input) -> Result<Plan, 
     // head is the error, a broken base only a note on what it was compared against.
     let mut head = ws.declarations(&after, None)?;
     identify(&after, &mut head)?;
-    let (mut base, problems) = ws.salvage(&before)?;
-    identify(&before, &mut base)?;
+    let (mut base, mut problems) = ws.salvage(&before)?;
+    match identify(&before, &mut base) {
+        Err(Error::Settings(broken)) => {
+            // What the base builds from is not known: no template or build arg is compared.
+            for declared in base.resources.values_mut() {
+                declared.build_inputs = None;
+            }
+            problems.push(broken.diagnostic());
+        }
+        done => done?,
+    }
     Ok(Plan {
         base_problems: problems,
         ..plan::between(&base, &head)

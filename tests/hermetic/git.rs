@@ -489,6 +489,21 @@ fn diff_reads_the_template_at_each_revision() {
         missing.stderr.lines().next().unwrap_or_default(),
         "error: cannot read the python3 template HEAD:templates/gone.Dockerfile named in dispatch.toml: No such file or directory"
     );
+    // The same, or a dispatch.toml that does not parse, on the side merged into is that
+    // side's problem: the change is shown, no template compared.
+    write(dir, "dispatch.toml", "[templates\n");
+    commit(dir, "broken settings");
+    write(dir, "dispatch.toml", &settings);
+    for (range, problem) in [
+        ("HEAD~1..HEAD~2", "HEAD~1:templates/gone.Dockerfile"),
+        ("HEAD..HEAD~2", "HEAD:dispatch.toml:1:11"),
+    ] {
+        let fixing = dispatch(dir, &["diff", range, "decl", "--detailed-exitcode", "-o", "json"]);
+        assert_eq!(fixing.code, 0, "{range}: {}", fixing.stderr);
+        let value: serde_json::Value = serde_json::from_str(&fixing.stdout).unwrap();
+        let problems = value["base_problems"].to_string();
+        assert!(problems.contains(problem), "{range}: {problems}");
+    }
 }
 
 #[test]
