@@ -498,7 +498,10 @@ fn diff_reads_the_template_at_each_revision() {
         ("HEAD~1..HEAD~2", "HEAD~1:templates/gone.Dockerfile"),
         ("HEAD..HEAD~2", "HEAD:dispatch.toml:1:11"),
     ] {
-        let fixing = dispatch(dir, &["diff", range, "decl", "--detailed-exitcode", "-o", "json"]);
+        let fixing = dispatch(
+            dir,
+            &["diff", range, "decl", "--detailed-exitcode", "-o", "json"],
+        );
         assert_eq!(fixing.code, 0, "{range}: {}", fixing.stderr);
         let value: serde_json::Value = serde_json::from_str(&fixing.stdout).unwrap();
         let problems = value["base_problems"].to_string();
