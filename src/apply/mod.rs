@@ -290,6 +290,28 @@ mod tests {
     }
 
     #[test]
+    fn the_original_names_are_pulled_and_built_under_a_valid_repository() {
+        let plan = plan_of(&[base("my_py_base"), image("_My__App_", "my_py_base")]);
+        let out = apply(
+            &plan,
+            &offering(&["my_py_base"]),
+            2,
+            &AtomicBool::new(false),
+        );
+        assert_events(
+            &out,
+            &[
+                "BaseImage/my_py_base: Done pulled (sha256:",
+                "Image/_My__App_: Done built dispatch/my__app:",
+            ],
+        );
+        assert_eq!(
+            status(&out.backend, Kind::Image, "_My__App_"),
+            Some(Status::Ready)
+        );
+    }
+
+    #[test]
     fn a_failed_build_is_recorded_with_its_step_and_the_rest_is_built() {
         // With requirements to install: a build with a step that runs a command.
         let bad = testing::image("bad", "a", Some("requests==2.31.0\n"));

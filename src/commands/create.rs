@@ -51,6 +51,7 @@ enum What {
     )]
     BaseImage {
         /// The base image's name, e.g. python3
+        #[arg(value_parser = super::flags::name)]
         name: String,
         /// The image reference to pull, e.g. 127.0.0.1:5000/base/python3:1
         url: String,
@@ -68,8 +69,10 @@ enum What {
     )]
     Image {
         /// The image's name, e.g. pandas
+        #[arg(value_parser = super::flags::name)]
         name: String,
         /// The base image's name
+        #[arg(value_parser = super::flags::name)]
         base: String,
         /// The language manifest, e.g. requirements.txt
         #[arg(long, value_name = "FILE")]
