@@ -125,3 +125,142 @@ fn names_the_original_refused_are_refused_on_the_command_line() {
         missing.stderr
     );
 }
+
+/// The original's documented output in `testdata/original/documented/FILE`: its header's
+/// columns and its rows' cells, the attribution and the command line left out.
+fn documented(file: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let text =
+        std::fs::read_to_string(root().join("testdata/original/documented").join(file)).unwrap();
+    let cells = |line: &str| -> Vec<String> {
+        line.split('|')
+            .map(|cell| cell.trim().to_string())
+            .collect()
+    };
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('$') && !l.starts_with("---"));
+    let header = cells(lines.next().unwrap());
+    (header, lines.map(cells).collect())
+}
+
+/// Go's `time.UnixDate`, in any zone: `Mon Aug 27 15:07:17 PDT 2018`.
+fn is_unix_date(text: &str) -> bool {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let clock = |w: &str| w.len() == 8 && w.split(':').all(|n| n.parse::<u8>().is_ok());
+    matches!(words[..], [day, month, date, time, zone, year]
+        if day.len() == 3 && month.len() == 3 && date.parse::<u8>().is_ok() && clock(time)
+            && zone.chars().all(|c| c.is_ascii_uppercase()) && year.parse::<u16>().is_ok())
+}
+
+/// What the original's quick start left after `create seed-images` (testdata/original/
+/// documented/get-images.txt), as a dispatch state: created at the same instant, Mon Aug 27
+/// 15:07:17 PDT 2018.
+fn seeded_state(path: &Path) {
+    use dispatch::model::reference::ImageRef;
+    use dispatch::model::{BaseImageSpec, Resource, Spec};
+    use dispatch::state::local::LocalBackend;
+    use dispatch::state::{Backend, Observed, ResourceState, State, conformance};
+    let time = "2018-08-27T22:07:17Z";
+    let mut state = State::new();
+    for (language, tag) in [
+        ("python3", "0.0.13"),
+        ("nodejs", "0.0.12"),
+        ("powershell", "0.0.13"),
+        ("java", "0.0.13"),
+    ] {
+        let url = format!("127.0.0.1:5000/dispatchframework/{language}-base:{tag}");
+        let base = Resource {
+            name: format!("{language}-base"),
+            spec: Spec::BaseImage(BaseImageSpec {
+                docker_url: ImageRef::parse(&url).unwrap(),
+                language: language.parse().unwrap(),
+                tags: vec![],
+            }),
+        };
+        let image = dispatch::testing::image(language, &base.name, None);
+        let mut built = ResourceState::applied(image, time);
+        built.observed = Some(Observed {
+            image_id: Some(format!("sha256:{}", "1".repeat(64))),
+            digest: None,
+            reference: Some(format!("dispatch/{language}:{}", "0".repeat(32))),
+            created: None,
+        });
+        for record in [ResourceState::applied(base, time), built] {
+            state.resources.insert(record.resource.address(), record);
+        }
+    }
+    LocalBackend::new(path)
+        .lock(std::time::Duration::ZERO, &conformance::holder("test"))
+        .unwrap()
+        .save(&mut state)
+        .unwrap();
+}
+
+#[test]
+fn get_prints_the_originals_columns_dates_and_times() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded_state(&dir.path().join(".dispatch/state.json"));
+    let get = |args: &[&str]| {
+        let run = dispatch(dir.path(), &[&["get"], args].concat());
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run.stdout
+    };
+    let ours = |text: &str| -> (Vec<String>, Vec<Vec<String>>) {
+        let cells = |line: &str| -> Vec<String> {
+            line.split('|')
+                .map(|cell| cell.trim().to_string())
+                .collect()
+        };
+        let mut lines = text.lines().filter(|l| !l.starts_with("---"));
+        (cells(lines.next().unwrap()), lines.map(cells).collect())
+    };
+    for (args, file, golden) in [
+        (&["images"][..], "get-images.txt", "get_images"),
+        (&["base-images"], "get-base-images.txt", "get_base_images"),
+        (
+            &["base-image", "python3-base"],
+            "get-base-image.txt",
+            "get_base_image",
+        ),
+    ] {
+        let table = get(args);
+        insta::assert_snapshot!(golden, table);
+        let (header, rows) = ours(&table);
+        let (theirs, their_rows) = documented(file);
+        assert_eq!(
+            header,
+            theirs.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>()
+        );
+        let date = header.iter().position(|c| c == "CREATED DATE").unwrap();
+        for row in rows.iter().chain(&their_rows) {
+            assert!(is_unix_date(&row[date]), "{row:?}");
+        }
+    }
+    // The quick start's rows, name, base image and status, are ours; its date is ours in UTC.
+    let (_, rows) = ours(&get(&["images"]));
+    let (_, theirs) = documented("get-images.txt");
+    for their in &theirs {
+        let row = rows.iter().find(|r| r[0] == their[0]).unwrap();
+        assert_eq!((&row[2], &row[3]), (&their[2], &their[3]));
+        assert_eq!(their[4], "Mon Aug 27 15:07:17 PDT 2018");
+        assert_eq!(row[4], "Mon Aug 27 22:07:17 UTC 2018");
+    }
+    // `createdTime` in Unix seconds, as the original's API; the RFC 3339 time beside it.
+    let json = get(&["image", "python3", "-o", "json"]);
+    insta::assert_snapshot!("get_image_json", json);
+    let object: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(object["createdTime"], 1_535_407_637);
+    assert_eq!(object["created"], "2018-08-27T22:07:17Z");
+    assert_eq!(object["modifiedTime"], 1_535_407_637);
+    let list: serde_json::Value = serde_json::from_str(&get(&["images", "--json"])).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["createdTime"].is_i64())
+    );
+    insta::assert_snapshot!(
+        "get_base_image_yaml",
+        get(&["base-image", "python3-base", "-o", "yaml"])
+    );
+}
