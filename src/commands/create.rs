@@ -65,7 +65,8 @@ enum What {
     #[command(
         visible_alias = "images",
         after_help = "Examples:
-  dispatch create image pandas python3 --runtime-deps requirements.txt --system-deps packages.yaml"
+  dispatch create image pandas python3 --runtime-deps requirements.txt --system-deps packages.yaml
+  dispatch create image pandas python3 -a analytics      tagged Application=analytics"
     )]
     Image {
         /// The image's name, e.g. pandas
@@ -77,9 +78,13 @@ enum What {
         /// The language manifest, e.g. requirements.txt
         #[arg(long, value_name = "FILE")]
         runtime_deps: Option<PathBuf>,
-        /// A YAML list of packages (`- name: curl` / `  version: 7.61.1`)
+        /// A YAML list of packages (`- name: curl` / `  version: 7.61.1`), or the original's
+        /// JSON (`{"packages": [{"name": "curl", "version": "7.61.1"}]}`)
         #[arg(long, value_name = "FILE")]
         system_deps: Option<PathBuf>,
+        /// Tag the image Application=APP, as the original did (`--tag Application=APP`)
+        #[arg(short, long, value_name = "APP")]
+        application: Option<String>,
         #[command(flatten)]
         one: One,
     },
@@ -89,7 +94,7 @@ enum What {
 #[derive(Debug, clap::Args)]
 struct One {
     /// KEY=VALUE; repeatable
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", visible_alias = "tags", value_name = "KEY=VALUE")]
     tags: Vec<String>,
     #[command(flatten)]
     writing: Writing,
@@ -145,13 +150,16 @@ fn request(what: What) -> Request {
             base,
             runtime_deps,
             system_deps,
+            application,
             one,
         } => Request::CreateImage {
             name,
             base,
             runtime_deps,
             system_deps,
-            tags: one.tags,
+            tags: (one.tags.into_iter())
+                .chain(application.map(|app| format!("Application={app}")))
+                .collect(),
         },
     }
 }
@@ -160,7 +168,46 @@ fn request(what: What) -> Request {
 mod tests {
     use clap::CommandFactory;
 
+    use super::Request;
     use crate::commands::Cli;
+
+    #[test]
+    fn the_originals_flags_of_create_image_are_taken() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "dispatch",
+            "create",
+            "image",
+            "my_app",
+            "my_py_base",
+            "-a",
+            "analytics",
+            "--tags",
+            "team=ml",
+            "--runtime-deps",
+            "requirements.txt",
+            "--system-deps",
+            "deps.json",
+        ])
+        .unwrap();
+        let crate::commands::Command::Create(args) = cli.command else {
+            panic!("not create")
+        };
+        let Request::CreateImage {
+            name,
+            base,
+            runtime_deps,
+            system_deps,
+            tags,
+        } = super::request(args.what.unwrap())
+        else {
+            panic!("not create image")
+        };
+        assert_eq!((name.as_str(), base.as_str()), ("my_app", "my_py_base"));
+        assert_eq!(runtime_deps.unwrap().to_str(), Some("requirements.txt"));
+        assert_eq!(system_deps.unwrap().to_str(), Some("deps.json"));
+        assert_eq!(tags, ["team=ml", "Application=analytics"]);
+    }
 
     #[test]
     fn language_lists_its_values() {

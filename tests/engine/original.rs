@@ -45,3 +45,73 @@ fn the_original_names_work_end_to_end() {
     assert!(!image_exists(&url), "the built image is removed");
     ok(&s.dispatch(&["delete", "base-image", base]));
 }
+
+/// `create image` with the original's flags: `-a APP` tags it Application=APP, and
+/// `--system-deps` takes the original's JSON file as well as YAML.
+#[test]
+fn the_originals_create_image_flags_work() {
+    crate::common::needs!(services);
+    let s = Sandbox::new("flags");
+    s.write(
+        "template.Dockerfile",
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG PACKAGES_FILE\nARG SYSTEM_PACKAGES_FILE\nCOPY ${PACKAGES_FILE} ${SYSTEM_PACKAGES_FILE} /deps/\n",
+    );
+    s.write(
+        "dispatch.toml",
+        "[templates]\npython3 = \"template.Dockerfile\"\n",
+    );
+    s.write(
+        "deps.json",
+        r#"{"packages": [{"name": "curl", "version": "7.61.1"}]}"#,
+    );
+    s.write("requirements.txt", "requests\n");
+    ok(&s.dispatch(&[
+        "create",
+        "base-image",
+        "busybox",
+        &env("DISPATCH_TEST_BASE"),
+        "--language",
+        "python3",
+    ]));
+    let image = format!("{}-app", s.id);
+    ok(&s.dispatch(&[
+        "create",
+        "image",
+        &image,
+        "busybox",
+        "--runtime-deps",
+        "requirements.txt",
+        "--system-deps",
+        "deps.json",
+        "-a",
+        "analytics",
+        "--tags",
+        "team=ml",
+    ]));
+    let object = s.json(&["get", "image", &image, "-o", "json"]);
+    assert_eq!(object["status"], "READY", "{object}");
+    assert_eq!(
+        object["tags"],
+        serde_json::json!([
+            {"key": "team", "value": "ml"},
+            {"key": "Application", "value": "analytics"}
+        ])
+    );
+    assert_eq!(
+        object["systemDependencies"],
+        serde_json::json!({"packages": [{"name": "curl", "version": "7.61.1"}]})
+    );
+    assert_eq!(object["runtimeDependencies"]["manifest"], "requests\n");
+    let url = object["dockerUrl"].as_str().unwrap();
+    let files = crate::common::docker(&[
+        "run",
+        "--rm",
+        url,
+        "cat",
+        "/deps/system-packages.txt",
+        "/deps/packages.txt",
+    ]);
+    assert_eq!(files, "curl 7.61.1\nrequests\n");
+    ok(&s.dispatch(&["delete", "image", &image]));
+    ok(&s.dispatch(&["delete", "base-image", "busybox"]));
+}

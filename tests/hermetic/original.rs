@@ -264,3 +264,62 @@ fn get_prints_the_originals_columns_dates_and_times() {
         get(&["base-image", "python3-base", "-o", "yaml"])
     );
 }
+
+/// The flags of the original's `create base-image`, `create image` and `create` (v0.1.24)
+/// and its global ones: those dispatch takes are in the help; the others are refused, saying
+/// why and what does their job here.
+#[test]
+fn the_originals_flags_work_or_say_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = dispatch(dir.path(), &["create", "image", "--help"]).stdout;
+    for taken in [
+        "--runtime-deps <FILE>",
+        "--system-deps <FILE>",
+        "-a, --application <APP>",
+        "[alias: --tags]",
+    ] {
+        assert!(help.contains(taken), "{taken}: {help}");
+    }
+    let help = dispatch(dir.path(), &["create", "base-image", "--help"]).stdout;
+    assert!(help.contains("--language <LANGUAGE>"), "{help}");
+    let mut said = String::new();
+    for args in [
+        &[
+            "create",
+            "base-image",
+            "b",
+            "x/y:1",
+            "--language",
+            "python3",
+            "--public",
+        ][..],
+        &["create", "image", "i", "b", "-o", "json"],
+        &["create", "-f", "images.yaml", "-w", "examples"],
+        &["create", "-f", "images.yaml", "-a", "analytics"],
+        &["get", "images", "-a", "analytics"],
+        &[
+            "create",
+            "base-image",
+            "b",
+            "x/y:1",
+            "--language",
+            "python3",
+            "--host",
+            "dispatch.lan",
+        ],
+        &["get", "images", "--organization", "vmware"],
+        &["delete", "image", "i", "--insecure"],
+        &["apply", "--config", "~/.dispatch.json"],
+    ] {
+        let run = dispatch(dir.path(), &[&["--no-color"], args].concat());
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("is the original Dispatch's; not supported here, because"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        said += &format!("$ dispatch {}\n{}\n", args.join(" "), run.stderr);
+    }
+    insta::assert_snapshot!("flags_refused", said);
+}
