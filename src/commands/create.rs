@@ -7,19 +7,23 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 use clap::builder::PossibleValuesParser;
 
-use dispatch::model::Language;
-use dispatch::ops::Workspace;
+use dispatch::model::{Kind, Language};
 use dispatch::ops::change::Request;
+use dispatch::ops::{self, Workspace};
+use dispatch::report;
 
 use super::flags::{Batch, Given, Network, Policies, Writing};
+use crate::console;
 
-/// Create resources (the original Dispatch commands): `create base-image`, `create image`, `create -f`
+/// Create resources (the original Dispatch commands): `create base-image`, `create image`,
+/// `create seed-images`, `create -f`
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
     after_help = "Examples:
   dispatch create base-image python3 127.0.0.1:5000/base/python3:1 --language python3
   dispatch create image pandas python3 --runtime-deps requirements.txt
+  dispatch create seed-images --registry 127.0.0.1:5000/dispatchframework
   dispatch create -f images/"
 )]
 pub struct Args {
@@ -88,6 +92,32 @@ enum What {
         #[command(flatten)]
         one: One,
     },
+    /// Create the original's seed base images and images (python3, nodejs, java, powershell)
+    #[command(
+        visible_alias = "seed",
+        after_help = "Examples:
+  dispatch create seed-images --registry 127.0.0.1:5000/dispatchframework
+  dispatch create seed-images --registry registry.lan/dispatchframework -O seed.yaml   write them, create nothing
+
+The base images are nodejs-base, python3-base, powershell-base and java-base, pulled from the
+registry; the images nodejs, python3 (with `requests`), powershell and java are built on them."
+    )]
+    SeedImages(Seeds),
+}
+
+/// `create seed-images`: the original's command, with the registry its seeds are pulled from.
+#[derive(Debug, clap::Args)]
+struct Seeds {
+    /// Where the seed base images are: HOST[:PORT][/PATH] holding nodejs-base:0.0.12,
+    /// python3-base:0.0.13, powershell-base:0.0.13 and java-base:0.0.13 (the original's, from
+    /// Docker Hub's dispatchframework) [default: `[registry] seed` in dispatch.toml]
+    #[arg(long, value_name = "HOST[:PORT][/PATH]")]
+    registry: Option<String>,
+    /// Write the seed declarations to FILE and create nothing, as the original's did
+    #[arg(short = 'O', long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    #[command(flatten)]
+    batch: Batch,
 }
 
 /// The flags of creating one resource.
@@ -111,6 +141,7 @@ impl Args {
                 network: Some(&one.network),
                 ..Given::default()
             },
+            Some(What::SeedImages(seeds)) => Given::batch(&seeds.batch),
             None => Given::batch(&self.batch),
         };
         Given {
@@ -122,10 +153,25 @@ impl Args {
 
 pub fn run(ws: &Workspace, args: Args, quiet: bool) -> Result<ExitCode> {
     let request = match (args.what, args.file) {
+        (
+            Some(What::SeedImages(Seeds {
+                registry,
+                output_file: Some(path),
+                ..
+            })),
+            _,
+        ) => {
+            let declared = ops::seed::write(ws, registry.as_deref(), &path)?;
+            let count = |kind| declared.iter().filter(|r| r.kind() == kind).count();
+            let (bases, images) = (count(Kind::BaseImage), count(Kind::Image));
+            let file = path.display().to_string();
+            console::print(&report::text::seeds_written(bases, images, &file))?;
+            return Ok(ExitCode::SUCCESS);
+        }
         (Some(what), _) => request(what),
         (None, Some(file)) => Request::CreateFrom(file),
         (None, None) => bail!(
-            "say what to create: `create base-image NAME URL --language L`, `create image NAME BASE`, or `create -f FILE`"
+            "say what to create: `create base-image NAME URL --language L`, `create image NAME BASE`, `create seed-images`, or `create -f FILE`"
         ),
     };
     // Creating removes no image.
@@ -160,6 +206,9 @@ fn request(what: What) -> Request {
             tags: (one.tags.into_iter())
                 .chain(application.map(|app| format!("Application={app}")))
                 .collect(),
+        },
+        What::SeedImages(seeds) => Request::CreateSeeds {
+            registry: seeds.registry,
         },
     }
 }

@@ -129,18 +129,18 @@ fn names_the_original_refused_are_refused_on_the_command_line() {
 /// The original's documented output in `testdata/original/documented/FILE`: its header's
 /// columns and its rows' cells, the attribution and the command line left out.
 fn documented(file: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let text =
-        std::fs::read_to_string(root().join("testdata/original/documented").join(file)).unwrap();
+    table(&documented_lines(file).join("\n"))
+}
+
+/// A table of the original's style: its header's columns and its rows' cells.
+fn table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let cells = |line: &str| -> Vec<String> {
         line.split('|')
             .map(|cell| cell.trim().to_string())
             .collect()
     };
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with('$') && !l.starts_with("---"));
-    let header = cells(lines.next().unwrap());
-    (header, lines.map(cells).collect())
+    let mut lines = text.lines().filter(|l| !l.starts_with("---"));
+    (cells(lines.next().unwrap()), lines.map(cells).collect())
 }
 
 /// Go's `time.UnixDate`, in any zone: `Mon Aug 27 15:07:17 PDT 2018`.
@@ -205,15 +205,6 @@ fn get_prints_the_originals_columns_dates_and_times() {
         assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
         run.stdout
     };
-    let ours = |text: &str| -> (Vec<String>, Vec<Vec<String>>) {
-        let cells = |line: &str| -> Vec<String> {
-            line.split('|')
-                .map(|cell| cell.trim().to_string())
-                .collect()
-        };
-        let mut lines = text.lines().filter(|l| !l.starts_with("---"));
-        (cells(lines.next().unwrap()), lines.map(cells).collect())
-    };
     for (args, file, golden) in [
         (&["images"][..], "get-images.txt", "get_images"),
         (&["base-images"], "get-base-images.txt", "get_base_images"),
@@ -223,9 +214,9 @@ fn get_prints_the_originals_columns_dates_and_times() {
             "get_base_image",
         ),
     ] {
-        let table = get(args);
-        insta::assert_snapshot!(golden, table);
-        let (header, rows) = ours(&table);
+        let text = get(args);
+        insta::assert_snapshot!(golden, text);
+        let (header, rows) = table(&text);
         let (theirs, their_rows) = documented(file);
         assert_eq!(
             header,
@@ -237,7 +228,7 @@ fn get_prints_the_originals_columns_dates_and_times() {
         }
     }
     // The quick start's rows, name, base image and status, are ours; its date is ours in UTC.
-    let (_, rows) = ours(&get(&["images"]));
+    let (_, rows) = table(&get(&["images"]));
     let (_, theirs) = documented("get-images.txt");
     for their in &theirs {
         let row = rows.iter().find(|r| r[0] == their[0]).unwrap();
@@ -322,4 +313,96 @@ fn the_originals_flags_work_or_say_why_not() {
         said += &format!("$ dispatch {}\n{}\n", args.join(" "), run.stderr);
     }
     insta::assert_snapshot!("flags_refused", said);
+}
+
+/// `create seed-images -O FILE`, the original's `--output-file`: the seed declarations, at the
+/// registry named by `--registry` or `[registry] seed`, written and nothing created; the same
+/// resources, in the same order, as the original's documented `create seed-images` created.
+#[test]
+fn seed_images_are_written_for_the_registry_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dispatch(
+        dir.path(),
+        &[
+            "create",
+            "seed-images",
+            "--registry",
+            "registry.lan:5000/dispatchframework",
+            "-O",
+            "seed.yaml",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("seed_written", run.stdout);
+    let written = std::fs::read_to_string(dir.path().join("seed.yaml")).unwrap();
+    insta::assert_snapshot!("seed_yaml", written);
+    assert!(!dir.path().join(".dispatch").exists(), "nothing recorded");
+    let valid = dispatch(dir.path(), &["validate", "seed.yaml"]);
+    assert_eq!(
+        valid.stdout,
+        "The declarations are valid: 4 base images, 4 images.\n"
+    );
+    // What the original's documentation shows it created, in its order.
+    let created: Vec<String> = documented_lines("create-seed-images.txt")
+        .iter()
+        .map(|line| line.strip_prefix("Created ").unwrap().replace(": ", "/"))
+        .collect();
+    let declared: Vec<String> = written
+        .split("\n---\n")
+        .map(|doc| {
+            let field = |key: &str| {
+                let line = doc.lines().find(|l| l.starts_with(key)).unwrap();
+                line[key.len()..].trim().to_string()
+            };
+            format!("{}/{}", field("kind:"), field("name:"))
+        })
+        .collect();
+    assert_eq!(declared, created);
+    // The registry from dispatch.toml, with the seed alias.
+    std::fs::write(
+        dir.path().join("dispatch.toml"),
+        "[registry]\nseed = \"registry.lan:5000/dispatchframework\"\n",
+    )
+    .unwrap();
+    let configured = dispatch(dir.path(), &["create", "seed", "-O", "again.yaml"]);
+    assert_eq!(configured.code, 0, "{}", configured.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("again.yaml")).unwrap(),
+        written
+    );
+}
+
+#[test]
+fn seed_images_need_a_registry_that_makes_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut said = String::new();
+    for args in [
+        &["create", "seed-images"][..],
+        &["create", "seed-images", "--registry", "Registry.LAN/UPPER"],
+        &[
+            "create",
+            "seed-images",
+            "--registry",
+            "reg.lan/a b",
+            "-O",
+            "x.yaml",
+        ],
+    ] {
+        let run = dispatch(dir.path(), &[&["--no-color"], args].concat());
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        said += &format!("$ dispatch {}\n{}\n", args.join(" "), run.stderr);
+    }
+    insta::assert_snapshot!("seed_refused", said);
+    assert!(!dir.path().join("x.yaml").exists());
+}
+
+/// The lines of the original's documented output in `testdata/original/documented/FILE`,
+/// without the attribution and the command line.
+fn documented_lines(file: &str) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(root().join("testdata/original/documented").join(file)).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('$'))
+        .map(str::to_string)
+        .collect()
 }
