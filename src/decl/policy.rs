@@ -12,7 +12,6 @@ use crate::model::catalog::Ecosystem;
 use crate::model::diag::{Location, suggest};
 use crate::model::policy::{PackageRule, Packages, Pattern, Policy, Rule, Severity};
 use crate::model::versions::{Query, Range};
-use crate::model::{NAME_RULE, valid_name};
 
 pub(super) const POLICY: Shape = Shape {
     noun: "a Policy",
@@ -82,16 +81,7 @@ impl Loader<'_> {
     ) -> Option<Policy> {
         let name = self
             .require(file, doc, &mut fields, "name", &POLICY)
-            .and_then(|node| {
-                let name = self.string(file, "name", node)?;
-                if valid_name(&name) {
-                    Some(name)
-                } else {
-                    self.error(file, node.pos, format!("invalid name {name:?}"))
-                        .hint = Some(NAME_RULE.to_string());
-                    None
-                }
-            });
+            .and_then(|node| self.name(file, node));
         if let Some(node) = fields.take("description") {
             self.string(file, "description", node);
         }

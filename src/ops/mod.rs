@@ -11,6 +11,7 @@ mod error;
 mod interact;
 pub mod plan;
 mod prepare;
+pub mod seed;
 pub mod state;
 mod workspace;
 
