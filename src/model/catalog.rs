@@ -14,6 +14,8 @@ pub enum Ecosystem {
     Deb,
     /// Alpine packages (apk).
     Apk,
+    /// rpm packages (Photon OS, Fedora, RHEL and UBI, Amazon Linux, SUSE).
+    Rpm,
     /// Python distributions (pip).
     Pypi,
     /// npm packages.
@@ -25,9 +27,10 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
-    pub const ALL: [Ecosystem; 6] = [
+    pub const ALL: [Ecosystem; 7] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
+        Ecosystem::Rpm,
         Ecosystem::Pypi,
         Ecosystem::Npm,
         Ecosystem::Maven,
@@ -38,6 +41,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Deb => "deb",
             Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
             Ecosystem::Pypi => "pypi",
             Ecosystem::Npm => "npm",
             Ecosystem::Maven => "maven",
@@ -266,7 +270,7 @@ mod tests {
             "cargo"
                 .parse::<Ecosystem>()
                 .unwrap_err()
-                .contains("deb, apk")
+                .contains("deb, apk, rpm")
         );
     }
 }
