@@ -3,6 +3,7 @@
 //! about by `dispatch catalog`.
 
 pub mod query;
+pub mod rpmdb;
 pub mod scan;
 
 use crate::engine::{Engine, EngineError};
