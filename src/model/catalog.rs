@@ -99,6 +99,13 @@ pub struct Package {
     pub version: String,
     /// The package URL (purl), the identifier SBOM tools and vulnerability databases share.
     pub purl: String,
+    /// The source package it was built from, where its records say (rpm's `SOURCERPM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Its license as its records state it (rpm's `LICENSE`: SPDX or the distribution's own
+    /// words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
 }
 
 impl Package {
@@ -110,6 +117,8 @@ impl Package {
             name: name.into(),
             version: version.into(),
             purl: format!("pkg:{ecosystem}/{name}@{version}"),
+            source: None,
+            license: None,
         }
     }
 }

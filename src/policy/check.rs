@@ -150,6 +150,8 @@ fn declared_breaks(rules: &Packages, dependency: &Dependency, policy: &str) -> O
         name: dependency.name.clone(),
         version: version.to_string(),
         purl: String::new(),
+        source: None,
+        license: None,
     };
     let covers = |rule: &PackageRule| match &dependency.pinned {
         Some(version) => rule.query.matches(&as_package(version)),
