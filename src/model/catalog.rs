@@ -282,4 +282,21 @@ mod tests {
                 .contains("deb, apk, rpm")
         );
     }
+
+    #[test]
+    fn a_catalog_recorded_before_sources_and_licenses_reads_and_writes_as_it_was() {
+        let old = r#"{"packages":[{"ecosystem":"deb","name":"libc6","version":"2.36","purl":"pkg:deb/debian/libc6@2.36"}]}"#;
+        let catalog: Catalog = serde_json::from_str(old).unwrap();
+        assert_eq!(catalog.packages[0].license, None);
+        assert_eq!(serde_json::to_string(&catalog).unwrap(), old);
+        let mut rpm = Package::plain(Ecosystem::Rpm, "bash", "5.2.15-2.ph5");
+        rpm.source = Some("bash-5.2.15-2.ph5.src.rpm".into());
+        rpm.license = Some("GPLv3+".into());
+        let text = serde_json::to_string(&rpm).unwrap();
+        assert!(
+            text.ends_with(r#""source":"bash-5.2.15-2.ph5.src.rpm","license":"GPLv3+"}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Package>(&text).unwrap(), rpm);
+    }
 }
