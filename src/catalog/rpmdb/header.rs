@@ -104,19 +104,15 @@ pub fn read(blob: &[u8]) -> Result<Installed, HeaderError> {
         let end = text.iter().position(|&b| b == 0).ok_or(outside)?;
         Ok(Some(String::from_utf8_lossy(&text[..end]).into_owned()))
     };
-    let epoch = match entry(EPOCH) {
-        None => None,
-        Some(&[tag, kind, offset, _]) => {
-            let outside = HeaderError::Outside { tag, kind };
+    let epoch = entry(EPOCH)
+        .map(|&[tag, kind, offset, _]| {
             let bytes = store.get(offset as usize..).and_then(|s| s.get(..4));
-            match (kind, bytes) {
-                (INT32, Some(bytes)) => {
-                    Some(u32::from_be_bytes(bytes.try_into().map_err(|_| outside)?))
-                }
-                _ => return Err(outside),
+            match (kind, bytes.and_then(|b| <[u8; 4]>::try_from(b).ok())) {
+                (INT32, Some(bytes)) => Ok(u32::from_be_bytes(bytes)),
+                _ => Err(HeaderError::Outside { tag, kind }),
             }
-        }
-    };
+        })
+        .transpose()?;
     let required = |tag: u32, what: &'static str| string(tag)?.ok_or(HeaderError::Missing(what));
     Ok(Installed {
         name: required(NAME, "name")?,
@@ -129,27 +125,26 @@ pub fn read(blob: &[u8]) -> Result<Installed, HeaderError> {
     })
 }
 
-/// A header blob holding `tags`, each a tag, a type and its data, for tests.
-#[cfg(test)]
-pub fn blob(tags: &[(u32, u32, &[u8])]) -> Vec<u8> {
-    let mut index = Vec::new();
-    let mut store = Vec::new();
-    for (tag, kind, data) in tags {
-        for word in [*tag, *kind, store.len() as u32, 1] {
-            index.extend(word.to_be_bytes());
-        }
-        store.extend_from_slice(data);
-    }
-    let mut blob = (tags.len() as u32).to_be_bytes().to_vec();
-    blob.extend((store.len() as u32).to_be_bytes());
-    blob.extend(index);
-    blob.extend(store);
-    blob
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A header blob holding `tags`, each a tag, a type and its data, for tests.
+    fn blob(tags: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let mut index = Vec::new();
+        let mut store = Vec::new();
+        for (tag, kind, data) in tags {
+            for word in [*tag, *kind, store.len() as u32, 1] {
+                index.extend(word.to_be_bytes());
+            }
+            store.extend_from_slice(data);
+        }
+        let mut blob = (tags.len() as u32).to_be_bytes().to_vec();
+        blob.extend((store.len() as u32).to_be_bytes());
+        blob.extend(index);
+        blob.extend(store);
+        blob
+    }
 
     fn openssl() -> Vec<(u32, u32, &'static [u8])> {
         vec![
