@@ -341,7 +341,7 @@ mod tests {
                 "4:27: unknown severity \"fatal\": expected error or warning",
                 "6:13: unsupported language \"python\": expected one of python3, nodejs, java, powershell",
                 "6:21: unsupported language \"cobol\": expected one of python3, nodejs, java, powershell",
-                "9:19: unknown ecosystem \"pip\": expected one of deb, apk, pypi, npm, maven, powershell",
+                "9:19: unknown ecosystem \"pip\": expected one of deb, apk, rpm, pypi, npm, maven, powershell",
                 "10:49: invalid pypi version range \"<<1\": expected a PEP 440 specifier such as <1.0,>=0.23 (Failed to parse version: no such comparison operator \"<<\", must be one of ~= == != <= >= < > ===:)",
                 // A misspelt field is named as such, not also as a missing one.
                 "11:24: unknown field `nmae` in package rule",

@@ -1,5 +1,6 @@
 //! The tests against a real Docker engine and registries (`.ci/services` starts them):
-//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets.
+//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets, rpm
+//! bases.
 //! Each is skipped, saying so, where those services are absent.
 
 #[path = "../common/mod.rs"]
@@ -15,4 +16,5 @@ mod original;
 mod refresh;
 mod registry;
 mod registry_auth;
+mod rpm;
 mod secrets;

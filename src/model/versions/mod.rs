@@ -6,10 +6,11 @@
 //! as their ordering puts them: PEP 440 counts a pre-release "already present on the system"
 //! (still, `<1.0` holds no pre-release of 1.0 itself), and npm ranges are read with npm's
 //! `includePrerelease` (`<5` holds 4.18.0-rc.1; `^4.17.0` holds no 5.0.0 pre-release). Debian's
-//! relations are dpkg's ([`deb`]).
+//! relations are dpkg's ([`deb`]), rpm's are rpm's ([`rpm`]).
 
 mod deb;
 pub mod query;
+mod rpm;
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,6 +33,7 @@ enum Test {
     Pep440(pep440_rs::VersionSpecifiers),
     Npm(nodejs_semver::Range),
     Dpkg(deb::Relations),
+    Rpm(rpm::Relations),
     Exact(String),
     /// Any version starting with this.
     Prefix(String),
@@ -101,6 +103,7 @@ impl Range {
             Test::Npm(range) => nodejs_semver::Version::parse(version)
                 .is_ok_and(|version| range.satisfies_with_prerelease(&version, true)),
             Test::Dpkg(relations) => relations.contains(version),
+            Test::Rpm(relations) => relations.contains(version),
             Test::Exact(exact) => version == exact,
             Test::Prefix(prefix) => version.starts_with(prefix.as_str()),
         }
@@ -123,6 +126,10 @@ fn expected(ecosystem: Ecosystem) -> &'static str {
              such as >=3.0,<<3.0.11"
         }
         Ecosystem::Apk => "an Alpine version such as 3.1.4-r0 or a prefix such as 3.1.*",
+        Ecosystem::Rpm => {
+            "an rpm version such as 3.0.8-1.ph5 or 1:2.0, a prefix such as 3.0.*, or rpm \
+             relations such as >=3.0,<3.0.9"
+        }
         Ecosystem::Maven => "a Maven version such as 2.14.1 or a prefix such as 2.14.*",
         Ecosystem::Powershell => {
             "a PowerShell module version such as 7.2.0 or a prefix such as 7.2.*"
@@ -145,9 +152,21 @@ impl Test {
             Ecosystem::Deb if text.starts_with(['<', '>', '=']) => {
                 deb::Relations::parse(text).map(Test::Dpkg)
             }
-            Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Maven | Ecosystem::Powershell => {
-                plain(text).ok_or(None)
+            Ecosystem::Rpm if text.starts_with(['<', '>', '=']) => {
+                rpm::Relations::parse(text).map(Test::Rpm).ok_or(None)
             }
+            // An rpm version may hold a caret, which is in no version elsewhere; a prefix ends
+            // with `.` or `*`.
+            Ecosystem::Rpm
+                if !text.ends_with(['.', '*']) && rpm::Version::parse(text).is_some() =>
+            {
+                Ok(Test::Exact(text.into()))
+            }
+            Ecosystem::Deb
+            | Ecosystem::Apk
+            | Ecosystem::Rpm
+            | Ecosystem::Maven
+            | Ecosystem::Powershell => plain(text).ok_or(None),
         }
     }
 }
@@ -269,6 +288,7 @@ mod tests {
         for ecosystem in [
             Ecosystem::Maven,
             Ecosystem::Apk,
+            Ecosystem::Rpm,
             Ecosystem::Powershell,
             Ecosystem::Deb,
         ] {
@@ -327,6 +347,12 @@ mod tests {
                 "or dpkg relations such as >=3.0,<<3.0.11",
             ),
             (Ecosystem::Deb, "=>3.0", "expected a Debian version"),
+            (
+                Ecosystem::Rpm,
+                "<<3.0",
+                "or rpm relations such as >=3.0,<3.0.9",
+            ),
+            (Ecosystem::Rpm, ">=1:", "expected an rpm version"),
             (Ecosystem::Npm, "  ", "invalid npm version range \"\""),
         ] {
             let error = Range::parse(ecosystem, text).unwrap_err().to_string();

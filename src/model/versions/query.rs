@@ -92,12 +92,13 @@ impl Query {
 }
 
 /// Whether `a` and `b` name the same package in `ecosystem`: Python's by their PEP 503 form,
-/// Debian's, Alpine's and PowerShell's ignoring case as their tools do, the others exactly.
+/// Debian's, Alpine's and PowerShell's ignoring case as their tools do, the others (rpm's
+/// among them) exactly.
 fn same_name(ecosystem: Ecosystem, a: &str, b: &str) -> bool {
     match ecosystem {
         Ecosystem::Pypi => pep503(a).eq(pep503(b)),
         Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Powershell => a.eq_ignore_ascii_case(b),
-        Ecosystem::Npm | Ecosystem::Maven => a == b,
+        Ecosystem::Rpm | Ecosystem::Npm | Ecosystem::Maven => a == b,
     }
 }
 
@@ -172,7 +173,7 @@ mod tests {
                 "pandas",
                 "pypi:>=0.23",
             ),
-            ("pandas<1.0", None, "pandas", "pypi:<1.0 npm:<1.0"),
+            ("pandas<1.0", None, "pandas", "rpm:<1.0 pypi:<1.0 npm:<1.0"),
             (
                 "npm:lodash@<4.17.21",
                 some(Ecosystem::Npm),
@@ -209,7 +210,7 @@ mod tests {
                 "org.apache.logging.log4j:log4j-core@2.14.1",
                 None,
                 "org.apache.logging.log4j:log4j-core",
-                "deb:2.14.1 apk:2.14.1 npm:2.14.1 maven:2.14.1 powershell:2.14.1",
+                "deb:2.14.1 apk:2.14.1 rpm:2.14.1 npm:2.14.1 maven:2.14.1 powershell:2.14.1",
             ),
             ("deb:openssl", some(Ecosystem::Deb), "openssl", ""),
             (
@@ -217,6 +218,18 @@ mod tests {
                 some(Ecosystem::Deb),
                 "openssl",
                 "deb:>=3.0,<<3.0.11",
+            ),
+            (
+                "rpm:openssl-libs<3.0.9",
+                some(Ecosystem::Rpm),
+                "openssl-libs",
+                "rpm:<3.0.9",
+            ),
+            (
+                "rpm:tzdata >=1:2023c, <1:2024a",
+                some(Ecosystem::Rpm),
+                "tzdata",
+                "rpm:>=1:2023c, <1:2024a",
             ),
             (
                 "apk:openssl@3.1.*",
@@ -248,6 +261,7 @@ mod tests {
             ("npm:lodash@", "expected an npm semver range"),
             ("pypi:pandas<1.0x", "expected a PEP 440 specifier"),
             ("deb:openssl<3.0", "write << or <="),
+            ("rpm:openssl<<3.0", "or rpm relations such as >=3.0,<3.0.9"),
             (
                 "pandas=>1",
                 "\"=>1\" is a version range in no ecosystem's syntax",
@@ -275,6 +289,14 @@ mod tests {
             "deb:openssl",
             &Package::plain(Ecosystem::Apk, "openssl", "3.1.4-r0")
         ));
+        assert!(matches(
+            "rpm:openssl-libs<3.0.9",
+            &Package::plain(Ecosystem::Rpm, "openssl-libs", "3.0.8-1.ph5")
+        ));
+        assert!(!matches(
+            "rpm:OpenSSL-libs",
+            &Package::plain(Ecosystem::Rpm, "openssl-libs", "3.0.8-1.ph5")
+        ));
         assert!(!matches(
             "npm:Lodash",
             &Package::plain(Ecosystem::Npm, "lodash", "4.17.21")
@@ -291,6 +313,8 @@ mod tests {
         assert!(query.matches(&Package::plain(Ecosystem::Pypi, "pandas", "0.25.3")));
         assert!(!query.matches(&Package::plain(Ecosystem::Pypi, "pandas", "1.0rc1")));
         assert!(query.matches(&Package::plain(Ecosystem::Npm, "pandas", "0.9.0")));
+        assert!(query.matches(&Package::plain(Ecosystem::Rpm, "pandas", "0.9-1")));
+        assert!(!query.matches(&Package::plain(Ecosystem::Rpm, "pandas", "1.0-1")));
         // `<1.0` is no range in dpkg's syntax: no Debian package is in it.
         assert!(!query.matches(&Package::plain(Ecosystem::Deb, "pandas", "0.9")));
         let query = Query::parse("lodash@<4.17.21").unwrap();
