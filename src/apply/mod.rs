@@ -2,6 +2,7 @@
 //! first, each build as soon as its base is ready), saving the state after every resource.
 //! [`schedule`] decides the order, [`step`] does one change, [`record`] writes it down.
 
+pub mod placement;
 pub mod record;
 pub mod schedule;
 pub mod step;

@@ -286,7 +286,7 @@ impl Workspace {
     }
 
     pub async fn engine(&self) -> Result<DockerEngine, Error> {
-        Ok(DockerEngine::connect(&self.config.engine, self.config.timeout).await?)
+        Ok(DockerEngine::connect(&self.config.engine().host, self.config.timeout).await?)
     }
 
     /// A registry client for every registry `resources` name, and the destination.

@@ -116,7 +116,9 @@ pub fn engine_address() -> String {
         Overrides::default(),
         |key| std::env::var(key).ok(),
     )
-    .engine
+    .engine()
+    .host
+    .clone()
 }
 
 /// Where `plan` (a JSON plan or a saved plan) breaks the published JSON Schema.
