@@ -11,6 +11,7 @@ mod e2e;
 mod exact;
 mod faults;
 mod identity;
+mod pool;
 mod refresh;
 mod registry;
 mod registry_auth;
