@@ -8,15 +8,14 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 /// dispatch.toml for `engines` (name, host), two slots each, pushing to the test registry, and
-/// a template whose builds take `seconds`, on the host's network (the extra engines have no
-/// bridge).
+/// a template whose builds take `seconds`.
 fn pool(s: &Sandbox, engines: &[(&str, String)], seconds: f32) {
     s.write(
         "template.Dockerfile",
         &format!("ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nARG PACKAGES_FILE\nCOPY ${{PACKAGES_FILE}} /manifest.txt\nRUN cat /manifest.txt && sleep {seconds}\n"),
     );
     let mut settings = format!(
-        "[registry]\ndestination = \"{}/{}\"\n[build]\nnetwork = \"host\"\n[templates]\npython3 = \"template.Dockerfile\"\n",
+        "[registry]\ndestination = \"{}/{}\"\n[templates]\npython3 = \"template.Dockerfile\"\n",
         env("DISPATCH_TEST_REGISTRY"),
         s.id
     );
