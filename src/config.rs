@@ -3,6 +3,8 @@
 //! `dispatch.toml` holds project defaults, so CI and laptops run the same command line; every
 //! key is documented in README.md ("dispatch.toml").
 
+pub mod engines;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use crate::model::Language;
 use crate::model::diag::{Diagnostic, Hint, Location, Pos, io_reason};
 use crate::model::image::Builder;
+pub use engines::{EngineConfig, TlsFiles};
 
 pub const FILE_NAME: &str = "dispatch.toml";
 
@@ -43,8 +46,9 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// The longest a registry or engine request may take.
     pub timeout: Duration,
-    /// The Docker engine's address.
-    pub engine: String,
+    /// The Docker engines an apply spreads its builds over: `[[engines]]`, or the one default
+    /// engine. Never empty; the first is the one other commands ask.
+    pub engines: Vec<EngineConfig>,
     pub destination: Option<String>,
     /// Where `create seed-images` finds the seed base images (`[registry] seed`).
     pub seed: Option<String>,
@@ -101,9 +105,16 @@ impl Config {
     pub fn load(dir: &Path, overrides: Overrides) -> Result<Config, SettingsError> {
         let settings = Settings::load(dir)?;
         let templates = settings.read_templates(|path| std::fs::read_to_string(dir.join(path)))?;
-        Ok(Config::resolve(settings, templates, overrides, |key| {
+        let mut config = Config::resolve(settings, templates, overrides, |key| {
             std::env::var(key).ok()
-        }))
+        });
+        engines::rebase(&mut config.engines, dir);
+        Ok(config)
+    }
+
+    /// The engine commands other than apply ask: the first of the pool.
+    pub fn engine(&self) -> &EngineConfig {
+        &self.engines[0]
     }
 
     /// `overrides` > `env` > `settings` > defaults. An empty variable counts as unset.
@@ -115,8 +126,12 @@ impl Config {
     ) -> Config {
         let env = |key: &str| env(key).filter(|value| !value.is_empty());
         let engine = env("DOCKER_HOST")
-            .or(settings.engine.host)
+            .or(settings.engine.and_then(|e| e.into_inner().host))
             .unwrap_or_else(|| DEFAULT_ENGINE.to_string());
+        let parallelism = overrides
+            .parallelism
+            .or(settings.parallelism)
+            .unwrap_or(DEFAULT_PARALLELISM);
         let timeout = overrides
             .timeout
             .or(settings.timeout)
@@ -147,16 +162,13 @@ impl Config {
                 .state
                 .or(settings.state)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE)),
-            parallelism: overrides
-                .parallelism
-                .or(settings.parallelism)
-                .unwrap_or(DEFAULT_PARALLELISM),
+            parallelism,
             lock_timeout: overrides
                 .lock_timeout
                 .or(settings.lock_timeout)
                 .unwrap_or(Duration::ZERO),
             timeout,
-            engine,
+            engines: engines::resolve(settings.engines, engine, parallelism),
             destination: settings.registry.destination,
             seed: settings.registry.seed,
             insecure: settings.registry.insecure,
@@ -190,8 +202,12 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub registry: RegistrySettings,
+    /// The one engine, when `engines` lists none. Spanned, so that both may be named when
+    /// they are given together.
+    pub engine: Option<toml::Spanned<EngineSettings>>,
+    /// The engines an apply spreads its builds over (README, "Several engines").
     #[serde(default)]
-    pub engine: EngineSettings,
+    pub engines: Vec<toml::Spanned<engines::EngineEntry>>,
     #[serde(default)]
     pub build: BuildSettings,
     /// Dockerfile templates per language (`python3 = "templates/python3.Dockerfile"`),
@@ -365,11 +381,12 @@ impl Settings {
 
     /// The settings `text` holds, read from `path` (as messages name it).
     pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
+        let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let invalid = |offset: usize, message: String| {
             let before = &text[..offset.min(text.len())];
             SettingsError::Invalid {
                 path: path.to_path_buf(),
-                line: before.matches('\n').count() + 1,
+                line: line(offset),
                 col: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
                 message,
             }
@@ -377,7 +394,7 @@ impl Settings {
         let settings: Settings = toml::from_str(text)
             .map_err(|e| invalid(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
         settings
-            .check()
+            .check(line)
             .map_err(|(offset, message)| invalid(offset, message))?;
         Ok(settings)
     }
@@ -400,7 +417,13 @@ impl Settings {
     }
 
     /// Settings that parse but cannot work together: where, and why.
-    fn check(&self) -> Result<(), (usize, String)> {
+    fn check(&self, line: impl Fn(usize) -> usize) -> Result<(), (usize, String)> {
+        engines::check(
+            &self.engines,
+            self.engine.as_ref().map(|e| e.span().start),
+            self.registry.destination.is_some(),
+            line,
+        )?;
         let builder = self.build.builder.unwrap_or_default();
         let unset = (self.build.identity_args.iter())
             .find(|name| !self.build.args.contains_key(name.get_ref()));
@@ -504,7 +527,10 @@ mod tests {
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
         assert_eq!(s.registry.seed.as_deref(), Some("registry.lan/df"));
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
-        assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
+        assert_eq!(
+            s.engine.unwrap().into_inner().host.as_deref(),
+            Some("unix:///tmp/d.sock")
+        );
         assert_eq!(
             s.build.network.as_ref().map(|n| n.get_ref().as_str()),
             Some("host")
@@ -582,16 +608,20 @@ mod tests {
         assert_eq!(defaults.state, Path::new(DEFAULT_STATE));
         assert_eq!(defaults.parallelism, DEFAULT_PARALLELISM);
         assert_eq!(defaults.lock_timeout, Duration::ZERO);
-        assert_eq!(defaults.engine, DEFAULT_ENGINE);
+        assert_eq!(defaults.engine().host, DEFAULT_ENGINE);
+        assert_eq!(defaults.engines.len(), 1);
         assert_eq!(defaults.builder, Builder::BuildKit);
 
         let file = Settings {
             state: Some("file.json".into()),
             parallelism: Some(2),
             lock_timeout: Some(Duration::from_secs(30)),
-            engine: EngineSettings {
-                host: Some("unix:///file.sock".into()),
-            },
+            engine: Some(toml::Spanned::new(
+                0..0,
+                EngineSettings {
+                    host: Some("unix:///file.sock".into()),
+                },
+            )),
             ..Settings::default()
         };
         let from_file = Config::resolve(file.clone(), BTreeMap::new(), Overrides::default(), none);
@@ -603,7 +633,8 @@ mod tests {
             ),
             (Path::new("file.json"), 2, Duration::from_secs(30))
         );
-        assert_eq!(from_file.engine, "unix:///file.sock");
+        assert_eq!(from_file.engine().host, "unix:///file.sock");
+        assert_eq!(from_file.engine().parallelism, 2);
 
         let env = |key: &str| (key == "DOCKER_HOST").then(|| "tcp://127.0.0.1:2375".to_string());
         let flags = Overrides {
@@ -622,13 +653,15 @@ mod tests {
             ),
             (Path::new("flag.json"), 8, Duration::from_secs(5))
         );
-        assert_eq!(resolved.engine, "tcp://127.0.0.1:2375");
+        assert_eq!(resolved.engine().host, "tcp://127.0.0.1:2375");
         assert_eq!(resolved.timeout, Duration::from_secs(7));
         assert_eq!(defaults.timeout, DEFAULT_TIMEOUT);
         // An empty DOCKER_HOST is unset.
         let empty = |_: &str| Some(String::new());
         assert_eq!(
-            Config::resolve(file, BTreeMap::new(), Overrides::default(), empty).engine,
+            Config::resolve(file, BTreeMap::new(), Overrides::default(), empty)
+                .engine()
+                .host,
             "unix:///file.sock"
         );
     }

@@ -2,10 +2,12 @@
 //! first, each build as soon as its base is ready), saving the state after every resource.
 //! [`schedule`] decides the order, [`step`] does one change, [`record`] writes it down.
 
+pub mod placement;
 pub mod record;
 pub mod schedule;
 pub mod step;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -17,7 +19,8 @@ use crate::model::policy::Policy;
 use crate::plan::Plan;
 use crate::registry::Registry;
 use crate::state::{Catalogs, State, StateError, StateLock};
-use record::{Outcome, Stamp, Tally};
+use placement::{Needs, Pool};
+use record::{Done, Gone, Outcome, Stamp, Tally};
 use schedule::{Next, Schedule};
 use step::Finished;
 pub use step::Options;
@@ -29,9 +32,23 @@ pub trait Reporter: Sync {
     fn finished(&self, address: &Address, outcome: Outcome, message: &str);
 }
 
+/// One engine of the pool an apply spreads its steps over.
+pub struct Member<E> {
+    pub name: String,
+    /// At most this many steps at once on it.
+    pub parallelism: usize,
+    pub engine: E,
+}
+
 /// Everything a step needs besides its own change.
 pub struct Context<'a, E, R> {
+    /// The engine a step runs on: [`run`] sets it, for each step, to the one of `pool` that
+    /// [`placement`] chose.
     pub engine: &'a E,
+    /// The engines steps are spread over; one is a pool of one.
+    pub pool: &'a [Member<E>],
+    /// Whether the state records which engine made each image (`[[engines]]`).
+    pub named: bool,
     pub registries: &'a R,
     pub options: &'a Options,
     /// Where the catalog of each pulled or built image is recorded.
@@ -43,8 +60,10 @@ pub struct Context<'a, E, R> {
     pub cancel: &'a AtomicBool,
 }
 
-/// Runs every change of `plan` that is not a no-op, recording each result in `state` and
-/// checkpointing it as each step ends.
+/// Runs every change of `plan` that is not a no-op over the engines of `cx.pool`, recording
+/// each result in `state` and checkpointing it as each step ends. A step that fails on an
+/// engine that then does not answer is moved to another (a bounded number of times), and
+/// nothing of it is recorded.
 pub async fn run<E: Engine, R: Registry>(
     plan: &Plan,
     state: &mut State,
@@ -52,11 +71,21 @@ pub async fn run<E: Engine, R: Registry>(
     cx: &Context<'_, E, R>,
 ) -> Result<Tally, StateError> {
     let mut schedule = Schedule::new(plan);
+    let mut pool = Pool::new(cx.pool.iter().map(|m| (m.name.as_str(), m.parallelism)));
+    for (address, recorded) in &state.resources {
+        if let Some(engine) = &recorded.engine {
+            pool.holds(engine, address);
+        }
+    }
+    let mut gone: Vec<(usize, String)> = Vec::new();
+    // The engine each step put back was moved off.
+    let mut moving: HashMap<Address, usize> = HashMap::new();
     let mut tally = Tally::default();
     let mut running = FuturesUnordered::new();
     loop {
         let cancelled = cx.cancel.load(Ordering::SeqCst);
-        for next in schedule.next(running.len(), cx.options.parallelism, cancelled) {
+        let room = running.len() + pool.free();
+        for next in schedule.next(running.len(), room, cancelled) {
             match next {
                 Next::Skip { change, because } => {
                     let message = format!("{because} failed");
@@ -66,14 +95,53 @@ pub async fn run<E: Engine, R: Registry>(
                 }
                 Next::Start(change) => {
                     let recorded = step::Recorded::from_state(change, state);
-                    running.push(async move { (change, step::run(change, recorded, cx).await) });
+                    let base = change.after.as_ref().and_then(|r| r.depends_on());
+                    let needs = Needs {
+                        built_on: (state.resources.get(&change.address))
+                            .and_then(|r| r.engine.as_deref()),
+                        base: base.as_ref(),
+                    };
+                    let engine =
+                        (pool.place(&needs)).expect("no more start than engines have room");
+                    if let Some(from) = moving.remove(&change.address) {
+                        pool.moved(from, engine);
+                    }
+                    let on = Context {
+                        engine: &cx.pool[engine].engine,
+                        ..*cx
+                    };
+                    running.push(async move {
+                        (change, engine, step::run(change, recorded, &on).await)
+                    });
                 }
             }
         }
-        let Some((change, result)) = running.next().await else {
+        let Some((change, engine, result)) = running.next().await else {
             break;
         };
         let now = crate::host::now();
+        let mut stranded = None;
+        // A failure on an engine that no longer answers is the engine's, not the step's.
+        if result.is_err() && (!pool.is_up(engine) || cx.pool[engine].engine.ping().await.is_err())
+        {
+            pool.finished(engine, &[]);
+            let name = pool.name(engine).to_string();
+            if pool.down(engine) {
+                gone.push((engine, now.clone()));
+            }
+            match pool.retry(&change.address) {
+                Ok(()) => {
+                    cx.reporter.started(
+                        &change.address,
+                        &format!("engine {name} went away: moving it to another engine"),
+                    );
+                    moving.insert(change.address.clone(), engine);
+                    schedule.retry(change);
+                    continue;
+                }
+                Err(why) => stranded = Some(format!("engine {name} went away: {why}")),
+            }
+        }
         let stamp = Stamp {
             time: &now,
             revision: cx.options.revision.as_ref(),
@@ -86,14 +154,35 @@ pub async fn run<E: Engine, R: Registry>(
                 note,
                 inputs,
             }) => {
+                let base = change.after.as_ref().and_then(|r| r.depends_on());
+                let made = matches!(done, Done::Pulled(_) | Done::Built(_));
                 let mut message = record::success(state, change, done, inputs, &mut tally, stamp);
+                pool.finished(
+                    engine,
+                    &[&change.address]
+                        .into_iter()
+                        .chain(&base)
+                        .collect::<Vec<_>>(),
+                );
+                if made
+                    && cx.named
+                    && let Some(recorded) = state.resources.get_mut(&change.address)
+                {
+                    recorded.engine = Some(pool.name(engine).to_string());
+                }
                 if let Some(note) = note {
                     message.push_str(&format!(" ({note})"));
                 }
                 (Outcome::Done, message, leftover)
             }
             Err(error) => {
-                let reason = error.to_string();
+                if stranded.is_none() {
+                    pool.finished(engine, &[]);
+                }
+                let reason = match stranded {
+                    Some(why) => format!("{error}\n{why}"),
+                    None => error.to_string(),
+                };
                 record::failure(state, change, &reason, &mut tally, stamp);
                 (Outcome::Failed, reason, None)
             }
@@ -103,7 +192,7 @@ pub async fn run<E: Engine, R: Registry>(
         // Only once the state no longer names it is an image removed: a kill in between
         // leaves an unused image behind, never a resource recorded READY without its image.
         if let Some(image) = leftover
-            && let Err(e) = cx.engine.remove(&image).await
+            && let Err(e) = cx.pool[engine].engine.remove(&image).await
         {
             message.push_str(&format!(
                 " (the image it leaves, {image}, was not removed: {e})"
@@ -113,6 +202,21 @@ pub async fn run<E: Engine, R: Registry>(
     }
     lock.finish(state)?;
     tally.not_started = schedule.not_started();
+    let moves = pool.moves();
+    tally.gone = (gone.into_iter())
+        .map(|(engine, at)| {
+            let name = pool.name(engine).to_string();
+            let moved = (moves.iter())
+                .find(|(from, _)| *from == name)
+                .map(|(_, to)| to.clone())
+                .unwrap_or_default();
+            Gone {
+                engine: name,
+                at,
+                moved,
+            }
+        })
+        .collect();
     Ok(tally)
 }
 
@@ -173,12 +277,30 @@ mod tests {
         tally: Tally,
         events: Vec<String>,
         backend: MemoryBackend,
+        pool: Vec<Member<FakeEngine>>,
+    }
+
+    impl Outcomes {
+        /// The calls each engine was asked, by name.
+        fn calls(&self, name: &str) -> Vec<String> {
+            let member = self.pool.iter().find(|m| m.name == name).unwrap();
+            member.engine.calls()
+        }
+    }
+
+    /// One engine, named as the default one is.
+    fn one(engine: FakeEngine, parallelism: usize) -> Vec<Member<FakeEngine>> {
+        vec![Member {
+            name: crate::config::engines::DEFAULT_NAME.into(),
+            parallelism,
+            engine,
+        }]
     }
 
     fn apply(
         plan: &Plan,
-        engine: &FakeEngine,
-        parallelism: usize,
+        pool: Vec<Member<FakeEngine>>,
+        state: State,
         cancel: &AtomicBool,
     ) -> Outcomes {
         let backend = MemoryBackend::default();
@@ -186,13 +308,12 @@ mod tests {
             .lock(Duration::ZERO, &conformance::holder("apply"))
             .unwrap();
         let reporter = Recorder::default();
-        let options = Options {
-            parallelism,
-            ..Options::default()
-        };
+        let options = Options::default();
         let cx = Context {
-            engine,
-            registries: engine.registry(),
+            engine: &pool[0].engine,
+            pool: &pool,
+            named: pool.len() > 1,
+            registries: pool[0].engine.registry(),
             options: &options,
             catalogs: &backend,
             policies: &[],
@@ -202,14 +323,16 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let mut state = State::new();
+        let mut state = state;
         let tally = runtime
             .block_on(run(plan, &mut state, lock.as_ref(), &cx))
             .unwrap();
+        drop(lock);
         Outcomes {
             tally,
             events: reporter.0.into_inner().unwrap(),
             backend,
+            pool,
         }
     }
 
@@ -236,7 +359,7 @@ mod tests {
         let plan = plan_of(&[base("a"), base("b"), image("i", "a"), image("j", "b")]);
         // The registry lacks base a.
         let engine = offering(&["b"]);
-        let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
+        let out = apply(&plan, one(engine, 4), State::new(), &AtomicBool::new(false));
         assert_eq!(
             out.tally,
             Tally {
@@ -278,14 +401,13 @@ mod tests {
             ]
         );
         assert_eq!(
-            engine
-                .calls()
+            out.calls("default")
                 .iter()
                 .filter(|c| c.starts_with("build"))
                 .count(),
             1,
             "{:?}",
-            engine.calls()
+            out.calls("default")
         );
     }
 
@@ -294,8 +416,8 @@ mod tests {
         let plan = plan_of(&[base("my_py_base"), image("_My__App_", "my_py_base")]);
         let out = apply(
             &plan,
-            &offering(&["my_py_base"]),
-            2,
+            one(offering(&["my_py_base"]), 2),
+            State::new(),
             &AtomicBool::new(false),
         );
         assert_events(
@@ -327,7 +449,7 @@ mod tests {
             .collect();
         let references: Vec<&str> = references.iter().map(String::as_str).collect();
         let engine = FakeEngine::pulling_from(FakeRegistry::holding(&references));
-        let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
+        let out = apply(&plan, one(engine, 4), State::new(), &AtomicBool::new(false));
         assert_eq!(
             (out.tally.pulled, out.tally.built),
             (4, 4),
@@ -379,7 +501,7 @@ mod tests {
         let bad = testing::image("bad", "a", Some("requests==2.31.0\n"));
         let plan = plan_of(&[base("a"), bad, image("good", "a")]);
         let engine = offering(&["a"]).failing_build("dispatch/bad:");
-        let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
+        let out = apply(&plan, one(engine, 4), State::new(), &AtomicBool::new(false));
         assert_eq!((out.tally.built, out.tally.failed), (1, 1));
         let state = out.backend.load().unwrap().unwrap();
         let reason = &state.resources[&Address::new(Kind::Image, "bad")].reason;
@@ -409,8 +531,8 @@ mod tests {
                 CANCEL.store(true, Ordering::SeqCst);
             }
         });
-        let out = apply(&plan, &engine, 1, &CANCEL);
-        assert_eq!(engine.calls(), ["pull 127.0.0.1:5000/base/a:1"]);
+        let out = apply(&plan, one(engine, 1), State::new(), &CANCEL);
+        assert_eq!(out.calls("default"), ["pull 127.0.0.1:5000/base/a:1"]);
         assert_eq!(out.tally.pulled, 1, "the running pull finished");
         assert_eq!(out.tally.not_started, 3);
         assert!(!out.tally.succeeded());
@@ -425,7 +547,7 @@ mod tests {
     fn the_state_is_saved_after_each_resource() {
         let plan = plan_of(&[base("a"), base("b"), image("i", "a"), image("j", "b")]);
         let engine = offering(&["a", "b"]);
-        let out = apply(&plan, &engine, 2, &AtomicBool::new(false));
+        let out = apply(&plan, one(engine, 2), State::new(), &AtomicBool::new(false));
         let saves = out.backend.saves();
         assert_eq!(saves.len(), 4, "one save per finished resource");
         let sizes: Vec<usize> = saves.iter().map(|s| s.resources.len()).collect();
@@ -441,5 +563,140 @@ mod tests {
                     < first_with(&Address::new(Kind::Image, image))
             );
         }
+    }
+
+    /// Engines named `names`, each with one slot, whose registries hold bases `a` and `b`.
+    fn engines(names: &[&str]) -> Vec<Member<FakeEngine>> {
+        (names.iter())
+            .map(|name| Member {
+                name: name.to_string(),
+                parallelism: 1,
+                engine: offering(&["a", "b"]),
+            })
+            .collect()
+    }
+
+    /// Which engine the state says made each resource.
+    fn made_on(out: &Outcomes) -> Vec<(String, Option<String>)> {
+        let state = out.backend.load().unwrap().unwrap();
+        (state.resources.iter())
+            .map(|(a, r)| (a.to_string(), r.engine.clone()))
+            .collect()
+    }
+
+    fn builds(out: &Outcomes, name: &str) -> Vec<String> {
+        let calls = out.calls(name);
+        (calls.into_iter())
+            .filter_map(|c| {
+                c.strip_prefix("build dispatch/")
+                    .map(|t| t[..1].to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn builds_spread_over_the_engines_and_each_is_recorded_where_it_was_made() {
+        let plan = plan_of(&[base("a"), image("i", "a"), image("j", "a"), image("k", "a")]);
+        let out = apply(
+            &plan,
+            engines(&["x", "y"]),
+            State::new(),
+            &AtomicBool::new(false),
+        );
+        assert_eq!((out.tally.pulled, out.tally.built), (1, 3));
+        // The base goes to the first engine; the first build to where the base is, the
+        // second to the free one, which pulls the base (by digest) only then.
+        assert_eq!(builds(&out, "x"), ["i", "k"]);
+        assert_eq!(builds(&out, "y"), ["j"]);
+        assert!(out.calls("y")[0].starts_with("pull 127.0.0.1:5000/base/a@sha256:"));
+        assert_eq!(out.calls("x")[0], "pull 127.0.0.1:5000/base/a:1");
+        let on = |engine: &str| Some(engine.to_string());
+        assert_eq!(
+            made_on(&out),
+            [
+                ("BaseImage/a".into(), on("x")),
+                ("Image/i".into(), on("x")),
+                ("Image/j".into(), on("y")),
+                ("Image/k".into(), on("x")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rebuild_goes_to_the_engine_that_built_the_image_before() {
+        let first = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
+        let out = apply(
+            &first,
+            engines(&["x", "y"]),
+            State::new(),
+            &AtomicBool::new(false),
+        );
+        assert_eq!(
+            (builds(&out, "x"), builds(&out, "y")),
+            (vec!["i".into()], vec!["j".into()])
+        );
+        let state = out.backend.load().unwrap().unwrap();
+        // j's manifest changes: x holds its base, but y its layers.
+        let changed = testing::image("j", "a", Some("requests==2.31.0\n"));
+        let declarations = testing::declared(&[base("a"), image("i", "a"), changed]);
+        let second =
+            plan::plan(&declarations, Some(&state), &Observations::default(), &[]).unwrap();
+        let out = apply(
+            &second,
+            engines(&["x", "y"]),
+            state,
+            &AtomicBool::new(false),
+        );
+        assert_eq!(out.tally.built, 1);
+        assert_eq!(builds(&out, "y"), ["j"]);
+        assert!(builds(&out, "x").is_empty());
+    }
+
+    #[test]
+    fn the_steps_of_an_engine_that_goes_away_move_to_another_and_nothing_of_it_is_kept() {
+        let plan = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
+        let mut pool = engines(&["x", "y"]);
+        pool[1].engine = offering(&["a", "b"]).going_away_at("build dispatch/j");
+        let out = apply(&plan, pool, State::new(), &AtomicBool::new(false));
+        assert!(out.tally.succeeded(), "{:?} {:#?}", out.tally, out.events);
+        assert_eq!((out.tally.pulled, out.tally.built), (1, 2));
+        assert_eq!(builds(&out, "x"), ["i", "j"]);
+        let [gone] = &out.tally.gone[..] else {
+            panic!("{:?}", out.tally.gone)
+        };
+        assert_eq!(gone.engine, "y");
+        assert_eq!(gone.moved, [("x".to_string(), 1)]);
+        assert!(
+            made_on(&out)
+                .iter()
+                .all(|(_, on)| on.as_deref() == Some("x"))
+        );
+        let line = crate::report::text::tally(&out.tally);
+        assert!(
+            line.ends_with(&format!(
+                "\nengine y went away at {}; 1 build moved to x",
+                &gone.at[11..19]
+            )),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_step_moved_too_often_fails_with_the_reason() {
+        let plan = plan_of(&[base("a")]);
+        let mut pool = engines(&["x", "y", "z", "w"]);
+        for member in &mut pool {
+            member.engine = offering(&["a"]).going_away_at("pull");
+        }
+        let out = apply(&plan, pool, State::new(), &AtomicBool::new(false));
+        assert_eq!(out.tally.failed, 1);
+        let state = out.backend.load().unwrap().unwrap();
+        let reason = &state.resources[&Address::new(Kind::BaseImage, "a")].reason;
+        assert_eq!(
+            reason.last().map(String::as_str),
+            Some("engine z went away: moved 2 times off engines that went away; not moved again"),
+            "{reason:?}"
+        );
+        assert_eq!(out.tally.gone.len(), 3);
     }
 }

@@ -37,8 +37,18 @@ pub enum Outcome {
     Skipped,
 }
 
+/// An engine of the pool that stopped answering during an apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    pub engine: String,
+    /// When it was found gone (RFC 3339).
+    pub at: String,
+    /// How many of its steps went to each other engine, by name.
+    pub moved: Vec<(String, usize)>,
+}
+
 /// What an apply did, counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     pub pulled: usize,
     pub built: usize,
@@ -49,6 +59,8 @@ pub struct Tally {
     pub failed: usize,
     pub skipped: usize,
     pub not_started: usize,
+    /// The engines that went away, in the order they did.
+    pub gone: Vec<Gone>,
 }
 
 impl Tally {
@@ -212,6 +224,10 @@ fn record(
         observed,
         revision: stamp.revision.cloned(),
         build_inputs: inputs,
+        engine: state
+            .resources
+            .get(&change.address)
+            .and_then(|r| r.engine.clone()),
     };
     state.resources.insert(change.address.clone(), entry);
 }

@@ -84,6 +84,11 @@ impl<'p> Schedule<'p> {
         set.insert(address.clone());
     }
 
+    /// Puts a started step back, first in line: the engine it ran on went away.
+    pub fn retry(&mut self, change: &'p Change) {
+        self.pending.insert(0, change);
+    }
+
     /// How many steps never started (after a cancel).
     pub fn not_started(&self) -> usize {
         self.pending.len()
@@ -229,6 +234,22 @@ mod tests {
         let mut schedule = Schedule::new(&plan);
         assert_eq!(schedule.next(0, 1, false).len(), 1);
         assert!(schedule.next(0, 1, true).is_empty());
+        assert_eq!(schedule.not_started(), 1);
+    }
+
+    #[test]
+    fn a_step_put_back_starts_again_first() {
+        let plan = plan(vec![
+            change(Action::Create, base("a")),
+            change(Action::Create, base("b")),
+        ]);
+        let mut schedule = Schedule::new(&plan);
+        let first = schedule.next(0, 1, false);
+        let [Next::Start(a)] = first[..] else {
+            panic!("{first:?}")
+        };
+        schedule.retry(a);
+        assert_eq!(names(&schedule.next(0, 1, false)), ["start BaseImage/a"]);
         assert_eq!(schedule.not_started(), 1);
     }
 

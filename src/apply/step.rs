@@ -25,7 +25,6 @@ use crate::state::{Observed, State};
 /// How to apply, resolved from flags and dispatch.toml.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    pub parallelism: usize,
     /// Leave built images in the engine when their resource is deleted or replaced.
     pub keep_images: bool,
     /// Registry path built images are pushed to; `None` keeps them in the engine only.

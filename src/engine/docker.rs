@@ -23,8 +23,11 @@ use crate::registry::credentials::{self, Credential};
 use crate::retry::{self, GaveUp};
 
 /// A Docker engine that answered when connected.
+#[derive(Clone)]
 pub struct DockerEngine {
     docker: Docker,
+    /// Where it listens, for messages.
+    address: String,
     /// How long a request may take, retries included; how long a pull or push may go without
     /// progress.
     timeout: Duration,
@@ -49,7 +52,11 @@ impl DockerEngine {
         )
         .await
         .map_err(|gave_up| unreachable(gave_up_text(gave_up)))?;
-        Ok(DockerEngine { docker, timeout })
+        Ok(DockerEngine {
+            docker,
+            address: address.to_string(),
+            timeout,
+        })
     }
 
     async fn read_archive(
@@ -222,6 +229,16 @@ fn select_from_archive(
 }
 
 impl Engine for DockerEngine {
+    async fn ping(&self) -> Result<(), EngineError> {
+        match self.docker.ping().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(EngineError::Unreachable {
+                address: self.address.clone(),
+                detail: engine_message(&e),
+            }),
+        }
+    }
+
     async fn pull(
         &self,
         reference: &ImageRef,

@@ -70,6 +70,10 @@ impl Hint for EngineError {
 // dispatch drives these futures on one thread; callers need not send them elsewhere.
 #[allow(async_fn_in_trait)]
 pub trait Engine {
+    /// Whether the engine answers: the health check of each engine of a pool, at the start of
+    /// an apply and after a step on it failed.
+    async fn ping(&self) -> Result<(), EngineError>;
+
     /// Pulls `reference` and returns what the engine then holds under it.
     async fn pull(
         &self,

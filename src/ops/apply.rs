@@ -7,7 +7,7 @@ use std::path::Path;
 use super::prepare::{LazyEngine, Planning, prepare};
 use super::{Error, Input, Interaction, Workspace, runtime};
 use crate::apply::record::{self, Tally};
-use crate::apply::{self, Context};
+use crate::apply::{self, Context, Member};
 use crate::catalog;
 use crate::engine::docker::DockerEngine;
 use crate::model::Address;
@@ -72,7 +72,8 @@ pub fn apply(
             None => None,
         };
         // Nothing can be applied without the engine: say so before planning.
-        let lazy = LazyEngine::new(ws);
+        let pool = ws.pool(ui).await?;
+        let lazy = LazyEngine::holding(ws, pool[0].engine.clone());
         let engine = lazy.get().await?;
         let mut state = loaded.unwrap_or_default();
         let saved = match checked {
@@ -143,7 +144,7 @@ pub fn apply(
         let registries =
             ws.registries(state.resources.values().map(|r| &r.resource).chain(planned));
         let run = Run {
-            engine,
+            pool: &pool,
             registries: &registries,
             lock: lock.as_ref(),
             keep_images: request.keep_images,
@@ -200,7 +201,8 @@ fn is_saved_plan(path: &Path) -> bool {
 
 /// What running a plan takes besides the plan and the state.
 pub(super) struct Run<'a> {
-    pub engine: &'a DockerEngine,
+    /// The engines that answered, the first of which plans.
+    pub pool: &'a [Member<DockerEngine>],
     pub registries: &'a Registries,
     pub lock: &'a dyn StateLock,
     pub keep_images: bool,
@@ -219,7 +221,10 @@ pub(super) async fn execute(
 ) -> Result<Tally, Error> {
     let options = ws.apply_options(run.keep_images, run.provenance.clone())?;
     let cx = Context {
-        engine: run.engine,
+        engine: &run.pool[0].engine,
+        pool: run.pool,
+        named: ws.config.engines.len() > 1
+            || ws.config.engine().name != crate::config::engines::DEFAULT_NAME,
         registries: run.registries,
         options: &options,
         catalogs: ws.backend.as_ref(),

@@ -115,7 +115,7 @@ pub fn change(
         let targets = apply_edit(&mut desired, &origin, edit, &state)?;
         ws.identity().attach(&mut desired, Some(&state));
         let plan = plan::plan(&desired, Some(&state), &Observations::default(), &targets)?;
-        let engine = ws.engine().await?;
+        let pool = ws.pool(ui).await?;
         let registries = ws.registries(
             state
                 .resources
@@ -125,7 +125,7 @@ pub fn change(
         );
         let policies = ws.policies()?;
         let run = Run {
-            engine: &engine,
+            pool: &pool,
             registries: &registries,
             lock: lock.as_ref(),
             keep_images,

@@ -45,6 +45,14 @@ impl<'w> LazyEngine<'w> {
         }
     }
 
+    /// Already connected to `engine`.
+    pub fn holding(ws: &'w Workspace, engine: DockerEngine) -> Self {
+        LazyEngine {
+            ws,
+            cell: OnceCell::new_with(Some(engine)),
+        }
+    }
+
     pub async fn get(&self) -> Result<&DockerEngine, Error> {
         self.cell.get_or_try_init(|| self.ws.engine()).await
     }

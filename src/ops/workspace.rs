@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::{Error, Interaction};
-use crate::apply::Options;
+use futures_util::future::join_all;
+
+use crate::apply::{Member, Options};
 use crate::build::identity::Identity;
 use crate::build::naming;
-use crate::config::{self, BackendConfig, Config, Settings, SettingsError, Template};
+use crate::config::{self, BackendConfig, Config, EngineConfig, Settings, SettingsError, Template};
 use crate::decl::{self, Declarations, LoadOptions};
 use crate::engine::docker::DockerEngine;
 use crate::model::diag::{Diagnostic, Diagnostics, did_you_mean};
@@ -286,7 +288,45 @@ impl Workspace {
     }
 
     pub async fn engine(&self) -> Result<DockerEngine, Error> {
-        Ok(DockerEngine::connect(&self.config.engine, self.config.timeout).await?)
+        Ok(DockerEngine::connect(&self.config.engine().host, self.config.timeout).await?)
+    }
+
+    /// The engines an apply spreads its steps over, each connected (its health check). Of
+    /// several, one that does not answer is left out, and `ui` told; none answering is the
+    /// first one's error.
+    pub async fn pool(&self, ui: &dyn Interaction) -> Result<Vec<Member<DockerEngine>>, Error> {
+        let connect = |config: &EngineConfig| {
+            let config = config.clone();
+            async move {
+                let engine = DockerEngine::connect(&config.host, self.config.timeout).await;
+                (config, engine)
+            }
+        };
+        let connected = join_all(self.config.engines.iter().map(connect)).await;
+        let several = connected.len() > 1;
+        let mut pool = Vec::new();
+        let mut first = None;
+        for (config, engine) in connected {
+            match engine {
+                Ok(engine) => pool.push(Member {
+                    name: config.name,
+                    parallelism: config.parallelism,
+                    engine,
+                }),
+                Err(e) if several => {
+                    ui.notice(&format!(
+                        "engine {} does not answer, and is left out of this apply: {e}",
+                        config.name
+                    ));
+                    first.get_or_insert(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match first {
+            Some(e) if pool.is_empty() => Err(e.into()),
+            _ => Ok(pool),
+        }
     }
 
     /// A registry client for every registry `resources` name, and the destination.
@@ -326,7 +366,6 @@ impl Workspace {
             .map(|(language, template)| (*language, template.text.clone()))
             .collect();
         Ok(Options {
-            parallelism: self.config.parallelism,
             keep_images,
             destination: self.config.destination.clone(),
             build_args: self.config.build_args.clone(),

@@ -44,6 +44,9 @@ pub struct Object<'a> {
     /// The commit its declaration came from when last applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     revision: Option<&'a Revision>,
+    /// Of several engines, the one that last pulled or built it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine: Option<&'a str>,
     /// How many packages of each ecosystem its catalog holds (`dispatch catalog` lists them).
     #[serde(skip_serializing_if = "Option::is_none")]
     catalog: Option<BTreeMap<Ecosystem, usize>>,
@@ -70,6 +73,7 @@ pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a>
         digest: observed.and_then(|o| o.digest.as_deref()),
         image_id: observed.and_then(|o| o.image_id.as_deref()),
         revision: r.revision.as_ref(),
+        engine: r.engine.as_deref(),
         catalog: catalog.map(counts),
         url: r.image_reference(),
     }
@@ -91,7 +95,8 @@ const STYLE: TableStyle = TableStyle::new()
     .content_lines(ContentLineStyle::none().junction('|'));
 
 /// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images and, `wide`, the
-/// `REVISION` each was applied from; each column as wide as its widest cell.
+/// `REVISION` each was applied from, the `ENGINE` that made it (of several) and how many
+/// `PACKAGES` it holds; each column as wide as its widest cell.
 pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     let mut header = vec!["NAME", "URL"];
     if kind == Kind::Image {
@@ -99,7 +104,7 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     }
     header.extend(["STATUS", "CREATED DATE"]);
     if wide {
-        header.extend(["REVISION", "PACKAGES"]);
+        header.extend(["REVISION", "ENGINE", "PACKAGES"]);
     }
     let rows = objects.iter().map(|o| {
         let mut row = vec![o.name.to_string(), o.url.unwrap_or_default().to_string()];
@@ -109,6 +114,7 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         row.extend([o.status.to_string(), unix_date(o.created)]);
         if wide {
             row.push(o.revision.map(Revision::to_string).unwrap_or_default());
+            row.push(o.engine.unwrap_or_default().to_string());
             let packages = o.catalog.as_ref().map(|c| c.values().sum::<usize>());
             row.push(packages.map(|n| n.to_string()).unwrap_or_default());
         }
@@ -162,6 +168,7 @@ pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
 
     #[test]
     fn times_are_the_originals() {
@@ -186,5 +193,27 @@ mod tests {
             "Thu Dec 31 23:59:59 UTC 2026"
         );
         assert_eq!(unix_date("not a time"), "not a time");
+    }
+
+    #[test]
+    fn the_engine_that_made_an_image_is_in_json_and_the_wide_table() {
+        let mut built = ResourceState::applied(
+            testing::image("web", "python", None),
+            "2026-01-01T00:00:00Z",
+        );
+        built.engine = Some("builder-2".into());
+        let alone = ResourceState::applied(
+            testing::image("api", "python", None),
+            "2026-01-01T00:00:00Z",
+        );
+        let objects = [object(&built, None), object(&alone, None)];
+        insta::assert_snapshot!(
+            "get_engine",
+            format!(
+                "{}\n{}",
+                table(Kind::Image, &objects, true),
+                serde_json::to_string_pretty(&objects[0]).unwrap()
+            )
+        );
     }
 }

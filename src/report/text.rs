@@ -492,7 +492,19 @@ pub fn tally(tally: &Tally) -> String {
     } else {
         "Apply complete!"
     };
-    format!("{head} {}.", parts.join(", "))
+    let mut text = format!("{head} {}.", parts.join(", "));
+    for gone in &tally.gone {
+        // The time of day: the date is the apply's.
+        let at = gone.at.get(11..19).unwrap_or(&gone.at);
+        text.push_str(&format!("\nengine {} went away at {at}", gone.engine));
+        let moved: Vec<String> = (gone.moved.iter())
+            .map(|(to, n)| format!("{} moved to {to}", count(*n, "build")))
+            .collect();
+        if !moved.is_empty() {
+            text.push_str(&format!("; {}", moved.join(", ")));
+        }
+    }
+    text
 }
 
 /// What one of the original commands (`create`, `update`, `delete`) set out to do.

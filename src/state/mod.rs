@@ -97,6 +97,10 @@ pub struct ResourceState {
     /// such record (README, "State": the next apply records them without a rebuild).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_inputs: Option<Inputs>,
+    /// Of several engines (`[[engines]]`), the one that last pulled or built its image: where
+    /// its layers are, for the next build of it. `None` with the one default engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl ResourceState {
@@ -120,6 +124,7 @@ impl ResourceState {
             observed: None,
             revision: None,
             build_inputs: None,
+            engine: None,
         }
     }
 }

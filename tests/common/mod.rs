@@ -36,6 +36,11 @@ pub const SERVICES: &[(&str, &str, &str)] = &[
         "a PostgreSQL cluster that takes TLS only: `bash .ci/postgres-tls && source /tmp/dispatch-services/env`",
     ),
     (
+        "engines",
+        "DISPATCH_TEST_ENGINE_B",
+        "two more Docker engines: `bash .ci/engines && source /tmp/dispatch-services/env`",
+    ),
+    (
         "python",
         "DISPATCH_TEST_PIP_INDEX",
         "the python3 base and the wheelhouse: `eval \"$(bash .ci/python-base)\"`",
@@ -116,7 +121,9 @@ pub fn engine_address() -> String {
         Overrides::default(),
         |key| std::env::var(key).ok(),
     )
-    .engine
+    .engine()
+    .host
+    .clone()
 }
 
 /// Where `plan` (a JSON plan or a saved plan) breaks the published JSON Schema.

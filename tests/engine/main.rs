@@ -13,6 +13,7 @@ mod exact;
 mod faults;
 mod identity;
 mod original;
+mod pool;
 mod refresh;
 mod registry;
 mod registry_auth;

@@ -569,3 +569,28 @@ fn a_holder_that_recorded_nothing_is_named_by_the_os() {
     );
     crate::common::contains(&run.stderr, "which recorded nothing in the lock file");
 }
+
+#[test]
+fn engines_that_cannot_work_together_are_refused_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = "[[engines]]\nname = \"a\"\nhost = \"unix:///var/run/docker.sock\"\n\n[[engines]]\nname = \"b\"\nhost = \"tcp://builder-2.example:2376\"\n";
+    let mut errors = String::new();
+    for settings in [
+        format!("[engine]\nhost = \"unix:///x.sock\"\n\n{pool}"),
+        pool.to_string(),
+        format!(
+            "[registry]\ndestination = \"127.0.0.1:5000/f\"\n{}",
+            pool.replace("\"b\"", "\"a\"")
+        ),
+        format!(
+            "[registry]\ndestination = \"127.0.0.1:5000/f\"\n{}",
+            pool.replace("tcp://builder-2.example:2376", "http://builder-2.example")
+        ),
+    ] {
+        std::fs::write(dir.path().join("dispatch.toml"), settings).unwrap();
+        let run = dispatch(dir.path(), &["plan"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        errors.push_str(&run.stderr);
+    }
+    insta::assert_snapshot!("engines_refused", errors);
+}

@@ -7,6 +7,7 @@ mod dockerfile;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{BuildRequest, Engine, EngineError, OnProgress};
 use crate::model::image::{BuildFailure, Limits, LocalImage};
@@ -32,7 +33,14 @@ pub struct FakeEngine {
     /// Builds whose tag starts with one of these fail.
     failing_builds: BTreeSet<String>,
     on_call: Option<Hook>,
+    /// Set when the engine went away: every call fails, as on a socket nobody listens to.
+    gone: AtomicBool,
+    /// The engine goes away as a call starting with this starts.
+    away_at: Option<String>,
 }
+
+/// What a call to an engine that went away says.
+const GONE: &str = "Cannot connect to the Docker daemon. Is the docker daemon running?";
 
 /// An image: what inspect shows of it, and its files by absolute path.
 #[derive(Debug, Clone, Default)]
@@ -131,6 +139,26 @@ impl FakeEngine {
         self
     }
 
+    /// The engine goes away as the first call starting with `prefix` (`build dispatch/i`)
+    /// starts: that call and every later one fail.
+    pub fn going_away_at(mut self, prefix: &str) -> Self {
+        self.away_at = Some(prefix.to_string());
+        self
+    }
+
+    /// From now on the engine does not answer (dockerd killed).
+    pub fn go_away(&self) {
+        self.gone.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether it went away: the detail every call then fails with.
+    fn gone(&self) -> Result<(), String> {
+        match self.gone.load(Ordering::SeqCst) {
+            true => Err(GONE.to_string()),
+            false => Ok(()),
+        }
+    }
+
     pub fn calls(&self) -> Calls {
         self.calls.lock().unwrap().clone()
     }
@@ -138,6 +166,9 @@ impl FakeEngine {
     async fn call(&self, text: String) {
         if let Some(hook) = &self.on_call {
             hook(&text);
+        }
+        if self.away_at.as_ref().is_some_and(|p| text.starts_with(p)) {
+            self.go_away();
         }
         self.calls.lock().unwrap().push(text);
         // As a real engine's answer would, this lets other work run meanwhile.
@@ -176,12 +207,23 @@ fn files(detail: String) -> EngineError {
 }
 
 impl Engine for FakeEngine {
+    async fn ping(&self) -> Result<(), EngineError> {
+        self.gone().map_err(|detail| EngineError::Unreachable {
+            address: "fake".into(),
+            detail,
+        })
+    }
+
     async fn pull(
         &self,
         reference: &ImageRef,
         _: OnProgress<'_>,
     ) -> Result<LocalImage, EngineError> {
         self.call(format!("pull {reference}")).await;
+        self.gone().map_err(|detail| EngineError::Pull {
+            reference: reference.to_string(),
+            detail,
+        })?;
         let (digest, image) = self.fetch(reference).map_err(|error| EngineError::Pull {
             reference: reference.to_string(),
             detail: pull_detail(reference, error),
@@ -200,6 +242,10 @@ impl Engine for FakeEngine {
     }
 
     async fn inspect(&self, name: &str) -> Result<Option<LocalImage>, EngineError> {
+        self.gone().map_err(|detail| EngineError::Inspect {
+            name: name.to_string(),
+            detail,
+        })?;
         let held = self.held.lock().unwrap();
         Ok(held.find(name).map(|image| image.shown.clone()))
     }
@@ -210,6 +256,11 @@ impl Engine for FakeEngine {
         progress: OnProgress<'_>,
     ) -> Result<String, BuildFailure> {
         self.call(format!("build {}", request.tag)).await;
+        self.gone().map_err(|message| BuildFailure {
+            message,
+            step: None,
+            last_lines: Vec::new(),
+        })?;
         let failing = (self.failing_builds.iter()).any(|t| request.tag.starts_with(t));
         // A base the engine lacks is fetched, as both builders do.
         let from = |name: &str| {
@@ -237,6 +288,7 @@ impl Engine for FakeEngine {
             reference: reference.to_string(),
             detail,
         };
+        self.gone().map_err(fail)?;
         let mut held = self.held.lock().unwrap();
         let image = held.find(reference.as_str()).cloned().ok_or_else(|| {
             fail(format!(

@@ -1,0 +1,140 @@
+//! An apply over several real Docker engines (`.ci/engines` starts two besides the main one):
+//! builds spread over them, and an engine killed in the middle of an apply.
+
+use crate::common::{Sandbox, base_doc, engine_address, env, ok};
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+/// dispatch.toml for `engines` (name, host), two slots each, pushing to the test registry, and
+/// a template whose builds take `seconds`.
+fn pool(s: &Sandbox, engines: &[(&str, String)], seconds: f32) {
+    s.write(
+        "template.Dockerfile",
+        &format!("ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nARG PACKAGES_FILE\nCOPY ${{PACKAGES_FILE}} /manifest.txt\nRUN cat /manifest.txt && sleep {seconds}\n"),
+    );
+    let mut settings = format!(
+        "[registry]\ndestination = \"{}/{}\"\n[templates]\npython3 = \"template.Dockerfile\"\n",
+        env("DISPATCH_TEST_REGISTRY"),
+        s.id
+    );
+    for (name, host) in engines {
+        settings.push_str(&format!(
+            "[[engines]]\nname = \"{name}\"\nhost = \"{host}\"\nparallelism = 2\n"
+        ));
+    }
+    s.write("dispatch.toml", &settings);
+}
+
+/// `n` images on one busybox base, in `decl/`.
+fn declarations(s: &Sandbox, n: usize) {
+    let mut docs = vec![base_doc("busybox", &env("DISPATCH_TEST_BASE"))];
+    docs.extend((0..n).map(|i| s.image_doc(&format!("{}-{i}", s.id), "busybox", 1)));
+    s.write("decl/all.yaml", &docs.join("---\n"));
+}
+
+/// Each image's status and the engine that made it, and whether the plan after is empty.
+fn settled(s: &Sandbox) -> (BTreeMap<String, (String, String)>, i32) {
+    let images = s.json(&["get", "images", "-o", "json"]);
+    let made = (images.as_array().unwrap().iter())
+        .map(|i| {
+            let text = |key: &str| i[key].as_str().unwrap_or_default().to_string();
+            (text("name"), (text("status"), text("engine")))
+        })
+        .collect();
+    let plan = s.dispatch(&["plan", "decl", "--detailed-exitcode"]);
+    (made, plan.code)
+}
+
+#[test]
+fn builds_spread_over_the_engines() {
+    crate::common::needs!(services, engines);
+    let s = Sandbox::new("pool-spread");
+    pool(
+        &s,
+        &[
+            ("a", engine_address()),
+            ("b", env("DISPATCH_TEST_ENGINE_B")),
+        ],
+        0.3,
+    );
+    declarations(&s, 6);
+    ok(&s.dispatch(&["apply", "--auto-approve", "decl"]));
+    let (made, plan) = settled(&s);
+    assert_eq!(made.len(), 6);
+    assert!(
+        made.values().all(|(status, _)| status == "READY"),
+        "{made:?}"
+    );
+    let engines: std::collections::BTreeSet<&str> =
+        made.values().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(engines, ["a", "b"].into(), "{made:?}");
+    assert_eq!(
+        plan, 0,
+        "the images are in the registry: nothing left to do"
+    );
+}
+
+#[test]
+fn an_engine_killed_in_the_middle_of_an_apply_leaves_its_builds_to_the_other() {
+    crate::common::needs!(services, engines);
+    let s = Sandbox::new("pool-kill");
+    pool(
+        &s,
+        &[
+            ("a", engine_address()),
+            ("c", env("DISPATCH_TEST_ENGINE_C")),
+        ],
+        3.0,
+    );
+    declarations(&s, 8);
+    let mut apply = crate::common::dispatch_command(s.path());
+    apply
+        .env("DOCKER_CONFIG", s.path().join("docker-config"))
+        .args(["apply", "--auto-approve", "decl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = apply.spawn().unwrap();
+    let mut log = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // Once builds run on both engines (the second pulls the base first), c is killed.
+    let mut building = 0;
+    while building < 4 {
+        let mut line = String::new();
+        assert!(log.read_line(&mut line).unwrap() > 0, "{seen}");
+        building += usize::from(line.contains("building "));
+        seen.push_str(&line);
+    }
+    let pid = std::fs::read_to_string(env("DISPATCH_TEST_ENGINE_C_PIDFILE")).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut log, &mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Started again for the tests after this one.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/engines");
+    let restarted = std::process::Command::new("bash")
+        .args([script, "start", "c"])
+        .status()
+        .unwrap();
+    assert!(restarted.success());
+    assert!(output.status.success(), "{stderr}\n{seen}{rest}");
+    let last: Vec<&str> = rest.lines().rev().take(2).collect();
+    assert!(
+        last[0].starts_with("engine c went away at ")
+            && last[1].starts_with("Apply complete! 1 pulled, 8 built"),
+        "{seen}{rest}"
+    );
+    let (made, plan) = settled(&s);
+    assert_eq!(made.len(), 8);
+    assert!(
+        made.values().all(|(status, _)| status == "READY"),
+        "{made:?}"
+    );
+    assert_eq!(plan, 0, "every image is in the registry");
+}
