@@ -172,7 +172,12 @@ mod tests {
                 "pandas",
                 "pypi:>=0.23",
             ),
-            ("pandas<1.0", None, "pandas", "pypi:<1.0 npm:<1.0"),
+            (
+                "pandas<1.0",
+                None,
+                "pandas",
+                "deb:<1.0 apk:<1.0 pypi:<1.0 npm:<1.0 maven:<1.0",
+            ),
             (
                 "npm:lodash@<4.17.21",
                 some(Ecosystem::Npm),
@@ -247,7 +252,7 @@ mod tests {
             ("pypi:<1.0", "has no name"),
             ("npm:lodash@", "expected an npm semver range"),
             ("pypi:pandas<1.0x", "expected a PEP 440 specifier"),
-            ("deb:openssl<3.0", "write << or <="),
+            ("deb:openssl=>3.0", "expected a Debian version"),
             (
                 "pandas=>1",
                 "\"=>1\" is a version range in no ecosystem's syntax",
@@ -291,8 +296,18 @@ mod tests {
         assert!(query.matches(&Package::plain(Ecosystem::Pypi, "pandas", "0.25.3")));
         assert!(!query.matches(&Package::plain(Ecosystem::Pypi, "pandas", "1.0rc1")));
         assert!(query.matches(&Package::plain(Ecosystem::Npm, "pandas", "0.9.0")));
-        // `<1.0` is no range in dpkg's syntax: no Debian package is in it.
-        assert!(!query.matches(&Package::plain(Ecosystem::Deb, "pandas", "0.9")));
+        // Read in dpkg's order for a Debian package, apk's for an Alpine one.
+        assert!(query.matches(&Package::plain(Ecosystem::Deb, "pandas", "0.9")));
+        assert!(!query.matches(&Package::plain(Ecosystem::Deb, "pandas", "1.0-1")));
+        assert!(query.matches(&Package::plain(Ecosystem::Apk, "pandas", "1.0_rc1")));
+        assert!(!query.matches(&Package::plain(Ecosystem::Powershell, "pandas", "0.9")));
+        let openssl = Query::parse("openssl<3.0.12").unwrap();
+        assert!(openssl.matches(&Package::plain(
+            Ecosystem::Deb,
+            "openssl",
+            "3.0.11-1~deb12u2"
+        )));
+        assert!(!openssl.matches(&Package::plain(Ecosystem::Deb, "openssl", "3.0.12-1")));
         let query = Query::parse("lodash@<4.17.21").unwrap();
         assert!(query.matches(&Package::plain(Ecosystem::Npm, "lodash", "4.17.20")));
         assert!(!query.matches(&Package::plain(Ecosystem::Npm, "lodash", "4.17.21")));
