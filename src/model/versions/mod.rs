@@ -22,7 +22,7 @@ use std::str::FromStr;
 use super::catalog::Ecosystem;
 
 pub use order::{Scheme, Version};
-pub use query::{Query, QueryError, pep503};
+pub use query::{Query, QueryError, normal_name, pep503};
 
 /// A version range in one ecosystem's syntax.
 #[derive(Debug, Clone)]

@@ -101,6 +101,16 @@ fn same_name(ecosystem: Ecosystem, a: &str, b: &str) -> bool {
     }
 }
 
+/// `name` in the form [`same_name`] compares it in, for keys: two names are the same package in
+/// `ecosystem` when their normal forms are equal.
+pub fn normal_name(ecosystem: Ecosystem, name: &str) -> String {
+    match ecosystem {
+        Ecosystem::Pypi => pep503(name).collect(),
+        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Powershell => name.to_ascii_lowercase(),
+        Ecosystem::Npm | Ecosystem::Maven => name.to_string(),
+    }
+}
+
 /// `name` lowercased with each run of `-_.` as one `-` (PEP 503), the form Python indexes
 /// compare names in; without allocating, as it is compared with every package of every image.
 pub fn pep503(name: &str) -> impl Iterator<Item = char> + '_ {
