@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use dispatch::config::PgSettings;
 use dispatch::state::conformance::{self, LEGACY_IMAGE, Subject, Tamper, holder};
 use dispatch::state::postgres::PgBackend;
-use dispatch::state::{Backend, Catalogs, State, StateError};
+use dispatch::state::{Advisories, Backend, Catalogs, State, StateError};
 
 use common::{Sandbox, base_doc, contains, env, ok};
 
@@ -198,21 +198,29 @@ fn tables_are_made_on_first_write_and_migrated_once() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(version, "2");
-    // A database of the first version (before catalogs) is migrated by the next writer.
+    assert_eq!(version, "3");
+    // A database of the first version (before catalogs and advisories) is migrated by the
+    // next writer.
     sql()
         .batch_execute(&format!(
-            "DROP TABLE {schema}.catalogs; UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'"
+            "DROP TABLE {schema}.catalogs; DROP TABLE {schema}.advisories;
+             UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'"
         ))
         .unwrap();
     let migrated = backend(&settings);
-    // Read before any writer migrates it: no catalogs yet, and no error.
+    // Read before any writer migrates it: no catalogs or advisories yet, and no error.
     assert!(migrated.catalogs(&["sha256:0".into()]).unwrap().is_empty());
+    assert!(migrated.advisories(None).unwrap().is_empty());
     drop(migrated.lock(Duration::ZERO, &holder("apply")).unwrap());
     let catalog = dispatch::model::catalog::Catalog::default();
     migrated.put_catalog("sha256:0", &catalog).unwrap();
     let kept = migrated.catalogs(&["sha256:0".to_string()]).unwrap();
     assert_eq!(kept.get("sha256:0"), Some(&catalog));
+    let record = conformance::advisory("PYSEC-1", "2024-01-01T00:00:00Z", &["PyPI"]);
+    migrated
+        .put_advisories(std::slice::from_ref(&record))
+        .unwrap();
+    assert_eq!(migrated.advisories(None).unwrap(), [record]);
     // A database migrated by a newer dispatch is refused, not written.
     sql()
         .execute(
