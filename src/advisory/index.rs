@@ -372,7 +372,9 @@ mod tests {
     #[test]
     fn every_event_boundary_in_each_ecosystem() {
         use RangeKind::{Ecosystem as Eco, Semver};
-        let cases: Vec<(&str, Ecosystem, Range, Vec<&str>, Vec<&str>)> = vec![
+        /// OSV ecosystem, catalog ecosystem, range, versions, those affected.
+        type Case<'a> = (&'a str, Ecosystem, Range, Vec<&'a str>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
             (
                 "PyPI",
                 Ecosystem::Pypi,
