@@ -96,10 +96,8 @@ fn nothing_usable(path: &Path, skipped: &[String]) -> ReadError {
 /// The files `path` names: itself, or the OSV files and archives in the folder, sorted.
 fn files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     if !path.exists() {
-        return Err(Error::NoSuchPath {
-            path: path.display().to_string(),
-            close: None,
-        });
+        let name = path.display().to_string();
+        return Err(ReadError::new(&name, None, "no such file or directory").into());
     }
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
