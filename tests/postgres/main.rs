@@ -618,3 +618,41 @@ fn state_push_and_pull_move_a_state_keeping_its_lineage() {
     assert_eq!(copy.lineage, local.lineage);
     assert_eq!(copy.resources, local.resources);
 }
+
+#[test]
+fn advisories_are_imported_into_the_database_and_shared_by_its_workspaces() {
+    crate::common::needs!(postgres);
+    let schema = unique("advisories");
+    let runner = |name: &str| {
+        let s = Sandbox::new(name);
+        s.write(
+            "dispatch.toml",
+            &format!(
+                "[backend]\ntype = \"postgres\"\nurl = \"{}\"\nschema = \"{schema}\"\nworkspace = \"{name}\"\n",
+                public_url()
+            ),
+        );
+        s
+    };
+    let osv = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/advisories/osv");
+    let first = runner("first");
+    let imported = run(&first, &["advisories", "import", osv]);
+    ok(&imported);
+    contains(&imported.stdout, "Debian:12    | 2   | 0       | 0");
+    contains(&imported.stdout, "Imported 6 records from 1 path");
+    // Another workspace of the schema sees them, and imports the same records unchanged.
+    let second = runner("second");
+    let again = run(&second, &["advisories", "import", osv, "-o", "json"]);
+    ok(&again);
+    let counts: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        counts["ecosystems"]["Debian:12"]["unchanged"], 2,
+        "{counts}"
+    );
+    let status = run(&second, &["advisories", "status", "-o", "json"]);
+    ok(&status);
+    let loaded: Vec<serde_json::Value> = serde_json::from_str(&status.stdout).unwrap();
+    let dsa = loaded.iter().find(|l| l["source"] == "DSA").unwrap();
+    assert_eq!(dsa["count"], 2);
+    assert_eq!(dsa["newest"], "2024-04-20T08:30:00Z");
+}
