@@ -82,6 +82,8 @@ fn base() -> Vec<Package> {
             Package {
                 ecosystem: Ecosystem::Deb,
                 purl: format!("pkg:deb/debian/{name}@1.0-1?arch=amd64&distro=debian-12"),
+                source: None,
+                license: None,
                 name,
                 version: "1.0-1".into(),
             }

@@ -46,6 +46,8 @@ pub struct Config {
     /// The Docker engine's address.
     pub engine: String,
     pub destination: Option<String>,
+    /// Where `create seed-images` finds the seed base images (`[registry] seed`).
+    pub seed: Option<String>,
     pub insecure: Vec<String>,
     pub network: Option<String>,
     pub builder: Builder,
@@ -156,6 +158,7 @@ impl Config {
             timeout,
             engine,
             destination: settings.registry.destination,
+            seed: settings.registry.seed,
             insecure: settings.registry.insecure,
             network: settings.build.network.map(toml::Spanned::into_inner),
             builder: settings.build.builder.unwrap_or_default(),
@@ -271,6 +274,9 @@ impl BuildSettings {
 pub struct RegistrySettings {
     /// Where built images are pushed, e.g. "127.0.0.1:5000/functions".
     pub destination: Option<String>,
+    /// The registry and path holding the original Dispatch's seed base images (`python3-base`,
+    /// ...), e.g. "registry.lan/dispatchframework": `create seed-images` without `--registry`.
+    pub seed: Option<String>,
     /// Registries (`host:port`) spoken to over plain HTTP although not on loopback.
     #[serde(default)]
     pub insecure: Vec<String>,
@@ -487,7 +493,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\nidentity-args = [\"PIP_NO_INDEX\"]\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\nseed = \"registry.lan/df\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\nidentity-args = [\"PIP_NO_INDEX\"]\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
@@ -496,6 +502,7 @@ mod tests {
         assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.timeout, Some(Duration::from_secs(45)));
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
+        assert_eq!(s.registry.seed.as_deref(), Some("registry.lan/df"));
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);
         assert_eq!(s.engine.host.as_deref(), Some("unix:///tmp/d.sock"));
         assert_eq!(

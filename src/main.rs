@@ -65,7 +65,12 @@ fn parse() -> Result<commands::Cli, ExitCode> {
         .clone()
         .try_get_matches()
         .and_then(|matches| commands::Cli::from_arg_matches(&matches))
-        .map_err(|err| commands::explain(err, &command))
+        .map_err(|err| {
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            commands::explain(err, &command, &args)
+        })
         .map_err(|err| {
             let _ = err.print();
             if err.use_stderr() {

@@ -50,6 +50,8 @@ fuzz_target!(|data: &[u8]| {
                     name: name.clone(),
                     version: version.clone(),
                     purl,
+                    source: None,
+                    license: None,
                 };
                 for hit in index.affecting(&package) {
                     assert!(

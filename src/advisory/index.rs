@@ -353,6 +353,8 @@ mod tests {
             name: name.into(),
             version: version.into(),
             purl,
+            source: None,
+            license: None,
         }
     }
 

@@ -290,6 +290,90 @@ mod tests {
     }
 
     #[test]
+    fn the_original_names_are_pulled_and_built_under_a_valid_repository() {
+        let plan = plan_of(&[base("my_py_base"), image("_My__App_", "my_py_base")]);
+        let out = apply(
+            &plan,
+            &offering(&["my_py_base"]),
+            2,
+            &AtomicBool::new(false),
+        );
+        assert_events(
+            &out,
+            &[
+                "BaseImage/my_py_base: Done pulled (sha256:",
+                "Image/_My__App_: Done built dispatch/my__app:",
+            ],
+        );
+        assert_eq!(
+            status(&out.backend, Kind::Image, "_My__App_"),
+            Some(Status::Ready)
+        );
+    }
+
+    #[test]
+    fn the_seed_images_are_pulled_built_and_recorded() {
+        let text = crate::decl::seed::declarations("127.0.0.1:5000/dispatchframework").unwrap();
+        let source = crate::source::memory::MemorySource::new(&[("seed.yaml", &text)]);
+        let declared = crate::decl::load(&source, Default::default()).unwrap();
+        let plan = plan::plan(&declared, None, &Observations::default(), &[]).unwrap();
+        let references: Vec<String> = declared
+            .resources
+            .values()
+            .filter_map(|d| match &d.resource.spec {
+                crate::model::Spec::BaseImage(b) => Some(b.docker_url.to_string()),
+                crate::model::Spec::Image(_) => None,
+            })
+            .collect();
+        let references: Vec<&str> = references.iter().map(String::as_str).collect();
+        let engine = FakeEngine::pulling_from(FakeRegistry::holding(&references));
+        let out = apply(&plan, &engine, 4, &AtomicBool::new(false));
+        assert_eq!(
+            (out.tally.pulled, out.tally.built),
+            (4, 4),
+            "{:?}",
+            out.events
+        );
+        let state = out.backend.load().unwrap().unwrap();
+        let recorded: Vec<(String, Status, &str)> = state
+            .resources
+            .iter()
+            .map(|(a, r)| (a.to_string(), r.status, r.image_reference().unwrap()))
+            .collect();
+        let base = |name: &str, tag: &str| {
+            let url = format!("127.0.0.1:5000/dispatchframework/{name}-base:{tag}");
+            (format!("BaseImage/{name}-base"), url)
+        };
+        let bases = [
+            base("java", "0.0.13"),
+            base("nodejs", "0.0.12"),
+            base("powershell", "0.0.13"),
+            base("python3", "0.0.13"),
+        ];
+        for ((address, status, reference), (want, url)) in recorded.iter().zip(&bases) {
+            assert_eq!(
+                (address, *status, *reference),
+                (want, Status::Ready, url.as_str())
+            );
+        }
+        for ((address, status, reference), name) in
+            recorded[4..]
+                .iter()
+                .zip(["java", "nodejs", "powershell", "python3"])
+        {
+            assert_eq!(
+                (address.as_str(), *status),
+                (format!("Image/{name}").as_str(), Status::Ready)
+            );
+            assert!(
+                reference.starts_with(&format!("dispatch/{name}:")),
+                "{reference}"
+            );
+        }
+        assert_eq!(recorded.len(), 8);
+    }
+
+    #[test]
     fn a_failed_build_is_recorded_with_its_step_and_the_rest_is_built() {
         // With requirements to install: a build with a step that runs a command.
         let bad = testing::image("bad", "a", Some("requests==2.31.0\n"));

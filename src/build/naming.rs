@@ -1,6 +1,7 @@
-//! The names dispatch gives the images it builds: `<destination>/<name>:<digest>`, whether a
-//! reference lives under the destination (pushed there), and whether a destination from
-//! `dispatch.toml` makes valid references at all.
+//! The names dispatch gives the images it builds: `<destination>/<repository>:<digest>`, the
+//! repository derived from the resource's name; whether a reference lives under the
+//! destination (pushed there), and whether a destination from `dispatch.toml` makes valid
+//! references at all.
 
 use crate::model::reference::{ImageRef, ReferenceError};
 
@@ -21,8 +22,8 @@ pub enum DestinationError {
     },
 }
 
-/// `<destination>/<name lowercased>:<first 32 hex of digest>`, or `dispatch/<name>:<...>` with
-/// no destination. Trailing `-` of the name are dropped (a repository name cannot end in one).
+/// `<destination>/<repository>:<first 32 hex of digest>`, or `dispatch/<repository>:<...>` with
+/// no destination, the repository being [`repository`] of the name.
 ///
 /// Panics when the destination does not make a valid reference: check it with
 /// [`check_destination`] when the settings are read.
@@ -31,6 +32,41 @@ pub fn image_reference(destination: Option<&str>, name: &str, digest: &str) -> I
     ImageRef::parse(&text).unwrap_or_else(|e| {
         panic!("image reference {text:?} is invalid ({e}): check_destination was not called")
     })
+}
+
+/// The repository path component a resource's name gives its image. Names follow the original
+/// Dispatch's rule (letters of both cases, digits, `_`, `-`, a leading `_`), which is wider than
+/// a repository component's (`[a-z0-9]+` joined by `_`, `__` or runs of `-`); the original named
+/// its images by id and never met this. So the name is lowercased, separators at either end
+/// are dropped, and a run of separators no component allows (`___`, `_-`) becomes as many `-`;
+/// a name of separators alone (`_`) gives `_`'s stand-in, `x`. A name that is a valid component
+/// already is kept as it is. Two names may give one repository (`My_App`, `my_app`): their
+/// images still differ by tag, the digest of their inputs, and an image shared by two
+/// resources is already handled as such.
+pub fn repository(name: &str) -> String {
+    let name = name.to_ascii_lowercase();
+    let separator = |c: char| c == '_' || c == '-';
+    let name = name.trim_matches(separator);
+    if name.is_empty() {
+        return "x".into();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(start) = rest.find(separator) {
+        out.push_str(&rest[..start]);
+        let run = &rest[start..];
+        let end = run.find(|c| !separator(c)).unwrap_or(run.len());
+        let run = &run[..end];
+        let allowed = matches!(run, "_" | "__") || run.bytes().all(|b| b == b'-');
+        if allowed {
+            out.push_str(run);
+        } else {
+            out.extend(std::iter::repeat_n('-', run.len()));
+        }
+        rest = &rest[start + end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether `reference`, an image dispatch built, lives under `destination`: pushed there, so
@@ -59,8 +95,7 @@ pub fn check_destination(destination: Option<&str>) -> Result<(), DestinationErr
 
 fn reference_text(destination: Option<&str>, name: &str, digest: &str) -> String {
     let destination = destination.unwrap_or("dispatch").trim_end_matches('/');
-    let name = name.to_ascii_lowercase();
-    let name = name.trim_end_matches('-');
+    let name = repository(name);
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     let tag = &hex[..hex.len().min(32)];
     format!("{destination}/{name}:{tag}")
@@ -88,6 +123,45 @@ mod tests {
         // A name ending in `-` is valid for dispatch, not for a repository.
         let r = image_reference(None, "a--", digest);
         assert_eq!(r.path, "dispatch/a");
+    }
+
+    #[test]
+    fn every_valid_name_gives_a_valid_repository() {
+        for (name, repository) in [
+            ("my-python-base", "my-python-base"),
+            ("my_py_base", "my_py_base"),
+            ("my__py", "my__py"),
+            ("my---py", "my---py"),
+            ("My_Py_Base", "my_py_base"),
+            ("_private", "private"),
+            ("trailing_", "trailing"),
+            ("a___b", "a---b"),
+            ("a_-b", "a--b"),
+            ("a-_-b", "a---b"),
+            ("_", "x"),
+            ("_-_", "x"),
+            ("9", "9"),
+        ] {
+            assert!(crate::model::valid_name(name), "{name:?}");
+            assert_eq!(super::repository(name), repository, "{name:?}");
+            let reference = image_reference(Some("reg.lan:5000/fn"), name, &"0".repeat(64));
+            assert_eq!(reference.path, format!("fn/{repository}"), "{name:?}");
+        }
+        // Every name of up to three characters from the alphabet that matters.
+        let alphabet = ['a', 'Z', '0', '_', '-'];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let name: String = [a, b, c].iter().collect();
+                    if crate::model::valid_name(&name) {
+                        let text = reference_text(None, &name, &"0".repeat(64));
+                        assert!(ImageRef::parse(&text).is_ok(), "{name:?} gives {text:?}");
+                    }
+                }
+            }
+        }
+        let longest = "A_".repeat(64);
+        assert!(ImageRef::parse(&reference_text(Some("reg.lan:5000/a/b"), &longest, "0")).is_ok());
     }
 
     #[test]

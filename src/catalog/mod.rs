@@ -3,6 +3,7 @@
 //! about by `dispatch catalog`.
 
 pub mod query;
+pub mod rpmdb;
 pub mod scan;
 
 use crate::engine::{Engine, EngineError};
@@ -32,6 +33,11 @@ pub enum CatalogError {
     Recorded(StateError),
     #[error("cannot read what image {image} holds: {error}")]
     Read { image: String, error: EngineError },
+    #[error("cannot catalogue image {image}: {error}")]
+    Scan {
+        image: String,
+        error: rpmdb::RpmdbError,
+    },
     #[error("cannot record the catalog of image {image}: {error}")]
     Record { image: String, error: StateError },
 }
@@ -88,7 +94,11 @@ async fn take<E: Engine>(
             image: image.into(),
             error,
         })?;
-    let catalog = Catalog::layered(scan::scan(&files), base);
+    let packages = scan::scan(&files).map_err(|error| CatalogError::Scan {
+        image: image.into(),
+        error,
+    })?;
+    let catalog = Catalog::layered(packages, base);
     store
         .put_catalog(image, &catalog)
         .map_err(|error| CatalogError::Record {

@@ -1,5 +1,6 @@
 //! Reading what is installed from an image's files, without running anything from it: the
-//! package managers' own records (dpkg's status, apk's installed database), Python
+//! package managers' own records (dpkg's status, apk's installed database, rpm's database in
+//! any of its forms: [`rpmdb`]), Python
 //! distributions' metadata, npm packages' `package.json`, the `pom.properties` inside Maven
 //! jars, and PowerShell module manifests. Pure: the files come from the engine.
 
@@ -7,6 +8,7 @@ use std::io::Read;
 
 use packageurl::PackageUrl;
 
+use super::rpmdb::{self, Installed, RpmdbError};
 use crate::model::catalog::{Ecosystem, Package};
 use crate::model::image::Limits;
 use crate::model::versions::pep503;
@@ -17,6 +19,8 @@ pub const ROOTS: &[&str] = &[
     "/usr/lib/os-release",
     "/var/lib/dpkg/status",
     "/lib/apk/db/installed",
+    "/var/lib/rpm",
+    "/usr/lib/sysimage/rpm",
     "/usr/lib/python3",
     "/usr/local/lib",
     "/usr/lib/node_modules",
@@ -41,6 +45,7 @@ pub fn wanted(path: &str) -> bool {
     OS_RELEASE.contains(&path)
         || path == "/var/lib/dpkg/status"
         || path == "/lib/apk/db/installed"
+        || rpmdb::PATHS.contains(&path)
         || (path.ends_with("/METADATA") && parent_ends_with(path, ".dist-info"))
         || (path.ends_with("/PKG-INFO") && parent_ends_with(path, ".egg-info"))
         || npm_manifest(path)
@@ -69,13 +74,27 @@ fn npm_manifest(path: &str) -> bool {
     }
 }
 
-/// The packages `files` (absolute path, bytes) record.
-pub fn scan(files: &[(String, Vec<u8>)]) -> Vec<Package> {
+/// The packages `files` (absolute path, bytes) record; a broken record of a package or
+/// module is passed over, but an rpm database that cannot be read is an error: it holds the
+/// image's whole operating system, which a catalog without it would misstate.
+pub fn scan(files: &[(String, Vec<u8>)]) -> Result<Vec<Package>, RpmdbError> {
     let distro = OS_RELEASE.iter().find_map(|wanted| {
         let (_, bytes) = files.iter().find(|(path, _)| path == wanted)?;
         os_release(&String::from_utf8_lossy(bytes))
     });
-    let mut packages = Vec::new();
+    // One rpm database: an image that holds several (a migration's leftovers, a link's target
+    // as well as the link) has rpm use the first.
+    let rpm = rpmdb::PATHS.iter().find_map(|wanted| {
+        let (path, bytes) = files.iter().find(|(path, _)| path == wanted)?;
+        Some(rpmdb::read(path, bytes))
+    });
+    let mut packages: Vec<Package> = match rpm {
+        Some(installed) => installed?
+            .into_iter()
+            .filter_map(|installed| rpm_package(installed, distro.as_ref()))
+            .collect(),
+        None => Vec::new(),
+    };
     for (path, bytes) in files {
         let text = || String::from_utf8_lossy(bytes);
         match path.as_str() {
@@ -91,7 +110,7 @@ pub fn scan(files: &[(String, Vec<u8>)]) -> Vec<Package> {
             _ => {}
         }
     }
-    packages
+    Ok(packages)
 }
 
 /// The distribution, as `ID` and `VERSION_ID` of os-release say (`debian`, `12`).
@@ -143,6 +162,8 @@ fn package(
         name: name.to_string(),
         version: version.to_string(),
         purl: purl?,
+        source: None,
+        license: None,
     })
 }
 
@@ -224,6 +245,29 @@ fn os_packages(text: &str, distro: Option<&Distro>, records: &Records) -> Vec<Pa
             package(records.ecosystem, name, version, purl)
         })
         .collect()
+}
+
+/// An installed rpm package: its version as rpm writes it (`[epoch:]version-release`), its
+/// purl `pkg:rpm/DISTRO/NAME@VERSION-RELEASE?arch=ARCH&epoch=EPOCH&distro=ID-VERSION_ID`
+/// (without a namespace when os-release names no distribution), its source rpm and license.
+fn rpm_package(installed: Installed, distro: Option<&Distro>) -> Option<Package> {
+    let plain = format!("{}-{}", installed.version, installed.release);
+    let epoch = installed.epoch.map(|epoch| epoch.to_string());
+    let qualifier = distro_qualifier(distro);
+    let qualifiers: Vec<(&str, &str)> = [
+        ("arch", installed.arch.as_deref()),
+        ("epoch", epoch.as_deref()),
+        ("distro", qualifier.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| Some((key, value?)))
+    .collect();
+    let namespace = distro.map(|d| d.id.as_str());
+    let purl = purl("rpm", namespace, &installed.name, &plain, &qualifiers);
+    let mut package = package(Ecosystem::Rpm, &installed.name, &installed.evr(), purl)?;
+    package.source = installed.source;
+    package.license = installed.license;
+    Some(package)
 }
 
 /// A Python distribution's core metadata (`METADATA`, `PKG-INFO`): `Name` and `Version`.
@@ -331,7 +375,8 @@ mod tests {
                 b"PRETTY_NAME=\"Debian GNU/Linux 12\"\nID=debian\nVERSION_ID=\"12\"\n",
             ),
             ("/var/lib/dpkg/status", status),
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(
             names(&found),
             [
@@ -344,7 +389,7 @@ mod tests {
     #[test]
     fn alpine_packages() {
         let db = b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\n\nP:busybox\nV:1.36.1-r5\n";
-        let found = scan(&files(&[("/lib/apk/db/installed", db)]));
+        let found = scan(&files(&[("/lib/apk/db/installed", db)])).unwrap();
         assert_eq!(
             names(&found),
             [
@@ -365,7 +410,7 @@ mod tests {
                 "/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
                 b"Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\n",
             ),
-        ]));
+        ])).unwrap();
         assert_eq!(
             names(&found),
             [
@@ -390,7 +435,8 @@ mod tests {
                 br#"{"name": "@types/node", "version": "20.11.5"}"#,
             ),
             ("/function/node_modules/broken/package.json", b"{"),
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(
             names(&found),
             ["npm @types/node 20.11.5 pkg:npm/%40types/node@20.11.5"]
@@ -412,12 +458,16 @@ mod tests {
         )
         .unwrap();
         let bytes = jar.finish().unwrap().into_inner();
-        let found = scan(&[("/function/lib/guava-33.1.0-jre.jar".into(), bytes)]);
+        let found = scan(&[("/function/lib/guava-33.1.0-jre.jar".into(), bytes)]).unwrap();
         assert_eq!(
             names(&found),
             ["maven com.google.guava:guava 33.1.0-jre pkg:maven/com.google.guava/guava@33.1.0-jre"]
         );
-        assert!(scan(&files(&[("/function/lib/not-a-zip.jar", b"garbage")])).is_empty());
+        assert!(
+            scan(&files(&[("/function/lib/not-a-zip.jar", b"garbage")]))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -431,10 +481,75 @@ mod tests {
                 "/usr/local/share/powershell/Modules/Pester/5.5.0/en-US/Strings.psd1",
                 b"ModuleVersion = '0'\n",
             ),
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(
             names(&found),
             ["powershell Pester 5.5.0 pkg:nuget/Pester@5.5.0"]
+        );
+    }
+
+    const PHOTON: &[u8] =
+        b"NAME=\"VMware Photon OS\"\nVERSION=\"5.0\"\nID=photon\nVERSION_ID=5.0\n";
+
+    #[test]
+    fn rpm_packages_with_their_source_license_and_distribution() {
+        let sqlite = include_bytes!("../../testdata/rpm/rpmdb.sqlite");
+        let found = scan(&files(&[
+            ("/etc/os-release", PHOTON),
+            ("/var/lib/rpm/rpmdb.sqlite", sqlite),
+        ]))
+        .unwrap();
+        let mut listed = names(&found);
+        listed.sort();
+        assert_eq!(
+            listed,
+            [
+                "rpm bash 5.2.15-2.ph5 pkg:rpm/photon/bash@5.2.15-2.ph5?arch=noarch&distro=photon-5.0",
+                "rpm curl 8.1.2~rc1-1.ph5 pkg:rpm/photon/curl@8.1.2~rc1-1.ph5?arch=noarch&distro=photon-5.0",
+                "rpm openssl-libs 3.0.8-1.ph5 pkg:rpm/photon/openssl-libs@3.0.8-1.ph5?arch=noarch&distro=photon-5.0",
+                "rpm tzdata 1:2023c-1.ph5 pkg:rpm/photon/tzdata@2023c-1.ph5?arch=noarch&distro=photon-5.0&epoch=1",
+            ]
+        );
+        let openssl = found.iter().find(|p| p.name == "openssl-libs").unwrap();
+        assert_eq!(
+            (openssl.source.as_deref(), openssl.license.as_deref()),
+            (Some("openssl-3.0.8-1.ph5.src.rpm"), Some("Apache-2.0"))
+        );
+        // Without os-release, no distribution is named.
+        let bdb = include_bytes!("../../testdata/rpm/Packages");
+        let found = scan(&files(&[("/usr/lib/sysimage/rpm/Packages", bdb)])).unwrap();
+        let bash = found.iter().find(|p| p.name == "bash").unwrap();
+        assert_eq!(bash.purl, "pkg:rpm/bash@5.2.15-2.ph5?arch=noarch");
+    }
+
+    #[test]
+    fn one_rpm_database_is_read_and_a_broken_one_fails_the_scan() {
+        let sqlite = include_bytes!("../../testdata/rpm/rpmdb.sqlite");
+        let ndb = include_bytes!("../../testdata/rpm/Packages.db");
+        // A migration's leftover BerkeleyDB beside the SQLite database rpm uses.
+        let found = scan(&files(&[
+            ("/var/lib/rpm/Packages", b"stale"),
+            ("/usr/lib/sysimage/rpm/Packages.db", ndb),
+            ("/usr/lib/sysimage/rpm/rpmdb.sqlite", sqlite),
+        ]))
+        .unwrap();
+        assert_eq!(found.len(), 4);
+        for path in rpmdb::PATHS {
+            assert!(wanted(path), "{path}");
+        }
+        assert!(!wanted("/var/lib/rpm/Basenames"));
+        let error = scan(&files(&[
+            (
+                "/var/lib/dpkg/status",
+                b"Package: a\nStatus: install ok installed\nVersion: 1\n",
+            ),
+            ("/var/lib/rpm/Packages", &ndb[..100]),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot read rpm's database /var/lib/rpm/Packages: it is not a Berkeley DB hash database"
         );
     }
 }

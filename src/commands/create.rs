@@ -7,19 +7,23 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 use clap::builder::PossibleValuesParser;
 
-use dispatch::model::Language;
-use dispatch::ops::Workspace;
+use dispatch::model::{Kind, Language};
 use dispatch::ops::change::Request;
+use dispatch::ops::{self, Workspace};
+use dispatch::report;
 
 use super::flags::{Batch, Given, Network, Policies, Writing};
+use crate::console;
 
-/// Create resources (the original Dispatch commands): `create base-image`, `create image`, `create -f`
+/// Create resources (the original Dispatch commands): `create base-image`, `create image`,
+/// `create seed-images`, `create -f`
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
     after_help = "Examples:
   dispatch create base-image python3 127.0.0.1:5000/base/python3:1 --language python3
   dispatch create image pandas python3 --runtime-deps requirements.txt
+  dispatch create seed-images --registry 127.0.0.1:5000/dispatchframework
   dispatch create -f images/"
 )]
 pub struct Args {
@@ -51,6 +55,7 @@ enum What {
     )]
     BaseImage {
         /// The base image's name, e.g. python3
+        #[arg(value_parser = super::flags::name)]
         name: String,
         /// The image reference to pull, e.g. 127.0.0.1:5000/base/python3:1
         url: String,
@@ -64,29 +69,62 @@ enum What {
     #[command(
         visible_alias = "images",
         after_help = "Examples:
-  dispatch create image pandas python3 --runtime-deps requirements.txt --system-deps packages.yaml"
+  dispatch create image pandas python3 --runtime-deps requirements.txt --system-deps packages.yaml
+  dispatch create image pandas python3 -a analytics      tagged Application=analytics"
     )]
     Image {
         /// The image's name, e.g. pandas
+        #[arg(value_parser = super::flags::name)]
         name: String,
         /// The base image's name
+        #[arg(value_parser = super::flags::name)]
         base: String,
         /// The language manifest, e.g. requirements.txt
         #[arg(long, value_name = "FILE")]
         runtime_deps: Option<PathBuf>,
-        /// A YAML list of packages (`- name: curl` / `  version: 7.61.1`)
+        /// A YAML list of packages (`- name: curl` / `  version: 7.61.1`), or the original's
+        /// JSON (`{"packages": [{"name": "curl", "version": "7.61.1"}]}`)
         #[arg(long, value_name = "FILE")]
         system_deps: Option<PathBuf>,
+        /// Tag the image Application=APP, as the original did (`--tag Application=APP`)
+        #[arg(short, long, value_name = "APP")]
+        application: Option<String>,
         #[command(flatten)]
         one: One,
     },
+    /// Create the original's seed base images and images (python3, nodejs, java, powershell)
+    #[command(
+        visible_alias = "seed",
+        after_help = "Examples:
+  dispatch create seed-images --registry 127.0.0.1:5000/dispatchframework
+  dispatch create seed-images --registry registry.lan/dispatchframework -O seed.yaml   write them, create nothing
+
+The base images are nodejs-base, python3-base, powershell-base and java-base, pulled from the
+registry; the images nodejs, python3 (with `requests`), powershell and java are built on them."
+    )]
+    SeedImages(Seeds),
+}
+
+/// `create seed-images`: the original's command, with the registry its seeds are pulled from.
+#[derive(Debug, clap::Args)]
+struct Seeds {
+    /// Where the seed base images are: HOST[:PORT][/PATH] holding nodejs-base:0.0.12,
+    /// python3-base:0.0.13, powershell-base:0.0.13 and java-base:0.0.13 (the original's, from
+    /// Docker Hub's dispatchframework) [default: `[registry] seed` in dispatch.toml]
+    #[arg(long, value_name = "HOST[:PORT][/PATH]")]
+    registry: Option<String>,
+    /// Write the seed declarations to FILE and create nothing, as the original's did
+    #[arg(short = 'O', long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    #[command(flatten)]
+    batch: Batch,
 }
 
 /// The flags of creating one resource.
 #[derive(Debug, clap::Args)]
 struct One {
     /// KEY=VALUE; repeatable
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", visible_alias = "tags", value_name = "KEY=VALUE")]
     tags: Vec<String>,
     #[command(flatten)]
     writing: Writing,
@@ -103,6 +141,7 @@ impl Args {
                 network: Some(&one.network),
                 ..Given::default()
             },
+            Some(What::SeedImages(seeds)) => Given::batch(&seeds.batch),
             None => Given::batch(&self.batch),
         };
         Given {
@@ -114,10 +153,25 @@ impl Args {
 
 pub fn run(ws: &Workspace, args: Args, quiet: bool) -> Result<ExitCode> {
     let request = match (args.what, args.file) {
+        (
+            Some(What::SeedImages(Seeds {
+                registry,
+                output_file: Some(path),
+                ..
+            })),
+            _,
+        ) => {
+            let declared = ops::seed::write(ws, registry.as_deref(), &path)?;
+            let count = |kind| declared.iter().filter(|r| r.kind() == kind).count();
+            let (bases, images) = (count(Kind::BaseImage), count(Kind::Image));
+            let file = path.display().to_string();
+            console::print(&report::text::seeds_written(bases, images, &file))?;
+            return Ok(ExitCode::SUCCESS);
+        }
         (Some(what), _) => request(what),
         (None, Some(file)) => Request::CreateFrom(file),
         (None, None) => bail!(
-            "say what to create: `create base-image NAME URL --language L`, `create image NAME BASE`, or `create -f FILE`"
+            "say what to create: `create base-image NAME URL --language L`, `create image NAME BASE`, `create seed-images`, or `create -f FILE`"
         ),
     };
     // Creating removes no image.
@@ -142,13 +196,19 @@ fn request(what: What) -> Request {
             base,
             runtime_deps,
             system_deps,
+            application,
             one,
         } => Request::CreateImage {
             name,
             base,
             runtime_deps,
             system_deps,
-            tags: one.tags,
+            tags: (one.tags.into_iter())
+                .chain(application.map(|app| format!("Application={app}")))
+                .collect(),
+        },
+        What::SeedImages(seeds) => Request::CreateSeeds {
+            registry: seeds.registry,
         },
     }
 }
@@ -157,7 +217,46 @@ fn request(what: What) -> Request {
 mod tests {
     use clap::CommandFactory;
 
+    use super::Request;
     use crate::commands::Cli;
+
+    #[test]
+    fn the_originals_flags_of_create_image_are_taken() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "dispatch",
+            "create",
+            "image",
+            "my_app",
+            "my_py_base",
+            "-a",
+            "analytics",
+            "--tags",
+            "team=ml",
+            "--runtime-deps",
+            "requirements.txt",
+            "--system-deps",
+            "deps.json",
+        ])
+        .unwrap();
+        let crate::commands::Command::Create(args) = cli.command else {
+            panic!("not create")
+        };
+        let Request::CreateImage {
+            name,
+            base,
+            runtime_deps,
+            system_deps,
+            tags,
+        } = super::request(args.what.unwrap())
+        else {
+            panic!("not create image")
+        };
+        assert_eq!((name.as_str(), base.as_str()), ("my_app", "my_py_base"));
+        assert_eq!(runtime_deps.unwrap().to_str(), Some("requirements.txt"));
+        assert_eq!(system_deps.unwrap().to_str(), Some("deps.json"));
+        assert_eq!(tags, ["team=ml", "Application=analytics"]);
+    }
 
     #[test]
     fn language_lists_its_values() {

@@ -56,6 +56,7 @@ enum What {
     )]
     BaseImage {
         /// The base image's name
+        #[arg(value_parser = super::flags::name)]
         name: String,
         #[command(flatten)]
         flags: Named,
@@ -68,6 +69,7 @@ enum What {
     )]
     Image {
         /// The image's name
+        #[arg(value_parser = super::flags::name)]
         name: String,
         #[command(flatten)]
         flags: Named,

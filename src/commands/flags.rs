@@ -6,10 +6,17 @@ use std::time::Duration;
 use clap::{ArgAction, Args, ValueEnum};
 
 use dispatch::config::Overrides;
-use dispatch::model::Address;
+use dispatch::model::{Address, NAME_RULE, valid_name};
 use dispatch::ops::Input;
 
 use crate::views::{Github, Gitlab, Human, Json, Markdown, PlanView};
+
+/// A resource's name on the command line, held to the rule names follow everywhere (clap
+/// names the argument and the value).
+pub fn name(text: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(valid_name(text), NAME_RULE);
+    Ok(text.to_string())
+}
 
 /// Where declarations are in the work tree, and the repository they belong to.
 #[derive(Debug, Args)]

@@ -47,6 +47,7 @@ enum What {
 #[derive(Debug, clap::Args)]
 struct Which {
     /// The resource's name; all of them without it
+    #[arg(value_parser = super::flags::name)]
     name: Option<String>,
     #[command(flatten)]
     output: Output<Shape>,

@@ -10,6 +10,7 @@ mod delete;
 mod diff;
 mod flags;
 mod get;
+mod original;
 mod plan;
 mod reference;
 mod show;
@@ -170,9 +171,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// A usage error in words that help: a flag another command has says which one, instead of
-/// clap's advice to pass it as a value (`plan --parallelism 3`).
-pub fn explain(mut err: clap::Error, cli: &clap::Command) -> clap::Error {
+/// A usage error in words that help: a flag of the original Dispatch CLI says why dispatch
+/// does not take it (`create base-image --public`), and a flag another command has says which
+/// one, instead of clap's advice to pass it as a value (`plan --parallelism 3`). `args` is the
+/// command line, the program's name first.
+pub fn explain(mut err: clap::Error, cli: &clap::Command, args: &[String]) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
         return err;
@@ -180,6 +183,27 @@ pub fn explain(mut err: clap::Error, cli: &clap::Command) -> clap::Error {
     let flag = arg.split('=').next().unwrap_or_default().to_string();
     if err.kind() != ErrorKind::UnknownArgument {
         return err;
+    }
+    let path = original::command_path(cli, args);
+    if let Some(why) = original::refused(&path, &flag) {
+        // Without clap's guess at a similar flag (`--public`: `--policy`), which its usage
+        // line would show too.
+        let mut refused = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(cli);
+        refused.insert(ContextKind::InvalidArg, ContextValue::String(arg.clone()));
+        refused.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![why.into()]),
+        );
+        let mut built = cli.clone();
+        built.build();
+        let command = (path.iter()).try_fold(&mut built, |c, word| c.find_subcommand_mut(word));
+        if let Some(command) = command {
+            refused.insert(
+                ContextKind::Usage,
+                ContextValue::StyledStr(command.render_usage()),
+            );
+        }
+        return refused;
     }
     // The commands (not their subcommands) that take it: `dispatch create`, not its two.
     let commands = cli

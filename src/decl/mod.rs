@@ -5,6 +5,7 @@
 mod policy;
 mod refs;
 mod schema;
+pub mod seed;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -12,7 +12,6 @@ use crate::model::catalog::Ecosystem;
 use crate::model::diag::{Location, suggest};
 use crate::model::policy::{PackageRule, Packages, Pattern, Policy, Rule, Severity};
 use crate::model::versions::{Query, Range};
-use crate::model::{NAME_RULE, valid_name};
 
 pub(super) const POLICY: Shape = Shape {
     noun: "a Policy",
@@ -82,16 +81,7 @@ impl Loader<'_> {
     ) -> Option<Policy> {
         let name = self
             .require(file, doc, &mut fields, "name", &POLICY)
-            .and_then(|node| {
-                let name = self.string(file, "name", node)?;
-                if valid_name(&name) {
-                    Some(name)
-                } else {
-                    self.error(file, node.pos, format!("invalid name {name:?}"))
-                        .hint = Some(NAME_RULE.to_string());
-                    None
-                }
-            });
+            .and_then(|node| self.name(file, node));
         if let Some(node) = fields.take("description") {
             self.string(file, "description", node);
         }
@@ -351,7 +341,7 @@ mod tests {
                 "4:27: unknown severity \"fatal\": expected error or warning",
                 "6:13: unsupported language \"python\": expected one of python3, nodejs, java, powershell",
                 "6:21: unsupported language \"cobol\": expected one of python3, nodejs, java, powershell",
-                "9:19: unknown ecosystem \"pip\": expected one of deb, apk, pypi, npm, maven, powershell",
+                "9:19: unknown ecosystem \"pip\": expected one of deb, apk, rpm, pypi, npm, maven, powershell",
                 "10:49: invalid pypi version range \"<<1\": expected a PEP 440 specifier such as <1.0,>=0.23 (Failed to parse version: no such comparison operator \"<<\", must be one of ~= == != <= >= < > ===:)",
                 // A misspelt field is named as such, not also as a missing one.
                 "11:24: unknown field `nmae` in package rule",

@@ -58,16 +58,7 @@ impl Loader<'_> {
         let shape = shape(kind);
         let name = self
             .require(file, doc, &mut fields, "name", shape)
-            .and_then(|node| {
-                let name = self.string(file, "name", node)?;
-                if valid_name(&name) {
-                    Some(name)
-                } else {
-                    self.error(file, node.pos, format!("invalid name {name:?}"))
-                        .hint = Some(NAME_RULE.to_string());
-                    None
-                }
-            });
+            .and_then(|node| self.name(file, node));
         // Read here rather than in `image`: the check that the base image exists needs it
         // even when the rest of the Image is invalid.
         let base = match kind {
@@ -102,6 +93,17 @@ impl Loader<'_> {
             fields: positions,
             manifest: self.manifest_ref.take(),
         })
+    }
+
+    /// A `name:` value, held to the one rule every name follows.
+    pub(super) fn name(&mut self, file: &Path, node: &Node) -> Option<String> {
+        let name = self.string(file, "name", node)?;
+        if valid_name(&name) {
+            return Some(name);
+        }
+        self.error(file, node.pos, format!("invalid name {name:?}"))
+            .set_hint(NAME_RULE);
+        None
     }
 
     fn base_image(

@@ -46,7 +46,9 @@ pub fn declared(language: Language, manifest: &str) -> Vec<Declared> {
         Ecosystem::Pypi => (requirements::read(text), &requirements::LINE_BREAKS),
         Ecosystem::Npm => (package_json::read(text), &LINE_BREAKS),
         Ecosystem::Maven => (pom::read(text), &LINE_BREAKS),
-        Ecosystem::Powershell | Ecosystem::Deb | Ecosystem::Apk => (Vec::new(), &LINE_BREAKS),
+        Ecosystem::Powershell | Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => {
+            (Vec::new(), &LINE_BREAKS)
+        }
     };
     found.sort_by_key(|found| found.at);
     let mut lines = Lines::new(text, breaks);

@@ -294,6 +294,7 @@ fn order_name(kind: RangeKind, ecosystem: Ecosystem) -> &'static str {
         Some(Scheme::Semver) => "SemVer's order",
         Some(Scheme::Dpkg) => "dpkg's order",
         Some(Scheme::Apk) => "apk's order",
+        Some(Scheme::Rpm) => "rpm's order",
         Some(Scheme::Maven) => "Maven's order",
         None => "no order dispatch knows",
     }
@@ -384,7 +385,8 @@ pub fn ecosystems_of(package: &Package) -> Vec<String> {
             }
             _ => Vec::new(),
         },
-        Ecosystem::Powershell => Vec::new(),
+        // rpm distributions' advisories (Red Hat's, Photon's) are not matched yet.
+        Ecosystem::Rpm | Ecosystem::Powershell => Vec::new(),
     }
 }
 
@@ -526,6 +528,8 @@ mod tests {
             name: "x".into(),
             version: "1".into(),
             purl: purl.into(),
+            source: None,
+            license: None,
         };
         for (ecosystem, purl, expected) in [
             (Ecosystem::Pypi, "pkg:pypi/x@1", vec!["PyPI"]),

@@ -14,6 +14,8 @@ pub enum Ecosystem {
     Deb,
     /// Alpine packages (apk).
     Apk,
+    /// rpm packages (Photon OS, Fedora, RHEL and UBI, Amazon Linux, SUSE).
+    Rpm,
     /// Python distributions (pip).
     Pypi,
     /// npm packages.
@@ -25,9 +27,10 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
-    pub const ALL: [Ecosystem; 6] = [
+    pub const ALL: [Ecosystem; 7] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
+        Ecosystem::Rpm,
         Ecosystem::Pypi,
         Ecosystem::Npm,
         Ecosystem::Maven,
@@ -38,6 +41,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Deb => "deb",
             Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
             Ecosystem::Pypi => "pypi",
             Ecosystem::Npm => "npm",
             Ecosystem::Maven => "maven",
@@ -95,6 +99,13 @@ pub struct Package {
     pub version: String,
     /// The package URL (purl), the identifier SBOM tools and vulnerability databases share.
     pub purl: String,
+    /// The source package it was built from, where its records say (rpm's `SOURCERPM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Its license as its records state it (rpm's `LICENSE`: SPDX or the distribution's own
+    /// words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
 }
 
 impl Package {
@@ -106,6 +117,8 @@ impl Package {
             name: name.into(),
             version: version.into(),
             purl: format!("pkg:{ecosystem}/{name}@{version}"),
+            source: None,
+            license: None,
         }
     }
 }
@@ -266,7 +279,24 @@ mod tests {
             "cargo"
                 .parse::<Ecosystem>()
                 .unwrap_err()
-                .contains("deb, apk")
+                .contains("deb, apk, rpm")
         );
+    }
+
+    #[test]
+    fn a_catalog_recorded_before_sources_and_licenses_reads_and_writes_as_it_was() {
+        let old = r#"{"packages":[{"ecosystem":"deb","name":"libc6","version":"2.36","purl":"pkg:deb/debian/libc6@2.36"}]}"#;
+        let catalog: Catalog = serde_json::from_str(old).unwrap();
+        assert_eq!(catalog.packages[0].license, None);
+        assert_eq!(serde_json::to_string(&catalog).unwrap(), old);
+        let mut rpm = Package::plain(Ecosystem::Rpm, "bash", "5.2.15-2.ph5");
+        rpm.source = Some("bash-5.2.15-2.ph5.src.rpm".into());
+        rpm.license = Some("GPLv3+".into());
+        let text = serde_json::to_string(&rpm).unwrap();
+        assert!(
+            text.ends_with(r#""source":"bash-5.2.15-2.ph5.src.rpm","license":"GPLv3+"}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Package>(&text).unwrap(), rpm);
     }
 }

@@ -142,22 +142,24 @@ impl<'de> Deserialize<'de> for Address {
     }
 }
 
-pub const NAME_RULE: &str =
-    "a name starts with a letter or digit and contains only letters, digits and `-` (at most 128)";
+pub const NAME_RULE: &str = "a name is an ASCII letter, digit or `_`, then letters, digits, `_` and `-`, at most 128 in all (the original Dispatch's `^[\\w\\d][\\w\\d\\-]*$`)";
 
-/// `^[A-Za-z0-9][A-Za-z0-9-]*$`, at most 128 characters.
+/// The original Dispatch API's `^[\w\d][\w\d\-]*$` (Go's `\w` is ASCII: `[0-9A-Za-z_]`), at
+/// most 128 characters: every name a resource or policy has, wherever it is read. What a name
+/// becomes in an image reference is [`crate::build::naming`]'s.
 pub fn valid_name(name: &str) -> bool {
-    word(name, "-")
+    word(name, "_", "_-")
 }
 
-/// At most 128 characters: a letter or digit, then letters, digits and `punctuation`. The names
-/// and package strings that reach a Dockerfile or a shell are all of this kind.
-fn word(text: &str, punctuation: &str) -> bool {
+/// At most 128 characters: a letter, digit or one of `lead`, then letters, digits and
+/// `punctuation`. The names and package strings that reach a Dockerfile or a shell are all of
+/// this kind.
+fn word(text: &str, lead: &str, punctuation: &str) -> bool {
     text.len() <= 128
         && text
             .chars()
             .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
+            .is_some_and(|c| c.is_ascii_alphanumeric() || lead.contains(c))
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
@@ -214,11 +216,11 @@ pub const PACKAGE_NAME_PUNCTUATION: &str = ".+_:-";
 pub const PACKAGE_VERSION_PUNCTUATION: &str = ".+~:_-";
 
 pub fn valid_package_name(name: &str) -> bool {
-    word(name, PACKAGE_NAME_PUNCTUATION)
+    word(name, "", PACKAGE_NAME_PUNCTUATION)
 }
 
 pub fn valid_package_version(version: &str) -> bool {
-    word(version, PACKAGE_VERSION_PUNCTUATION)
+    word(version, "", PACKAGE_VERSION_PUNCTUATION)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,13 +390,40 @@ mod tests {
     }
 
     #[test]
-    fn names_follow_the_rule() {
-        assert!(valid_name("my-python-base"));
-        assert!(valid_name("A1"));
-        assert!(!valid_name("-a"));
-        assert!(!valid_name("a_b"));
-        assert!(!valid_name(""));
-        assert!(!valid_name(&"a".repeat(129)));
+    fn names_follow_the_original_rule() {
+        // What the original's `^[\w\d][\w\d\-]*$` accepted.
+        for name in [
+            "my-python-base",
+            "my_py_base",
+            "A1",
+            "_",
+            "_x",
+            "x_",
+            "x-",
+            "a__-_b",
+            "9",
+            &"a".repeat(128),
+        ] {
+            assert!(valid_name(name), "{name:?}");
+        }
+        // What it refused (`\w` is ASCII in Go), and dispatch's bound on length.
+        for name in [
+            "",
+            "-a",
+            "-",
+            "a.b",
+            "a b",
+            "a/b",
+            "a:b",
+            "café",
+            "a\n",
+            "ä",
+            &"a".repeat(129),
+        ] {
+            assert!(!valid_name(name), "{name:?}");
+        }
+        assert!("Image/my_py_base".parse::<Address>().is_ok());
+        assert!("Image/-x".parse::<Address>().is_err());
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum Request {
     },
     /// `create -f PATH`
     CreateFrom(PathBuf),
+    /// `create seed-images [--registry R]`: the original's seed images, as `create -f` of them.
+    CreateSeeds { registry: Option<String> },
     /// `update -f PATH`
     UpdateFrom(PathBuf),
     /// `delete base-image|image NAME`
@@ -61,7 +63,8 @@ impl Request {
         match self {
             Request::CreateBaseImage { .. }
             | Request::CreateImage { .. }
-            | Request::CreateFrom(_) => Verb::Create,
+            | Request::CreateFrom(_)
+            | Request::CreateSeeds { .. } => Verb::Create,
             Request::UpdateFrom(_) => Verb::Update,
             Request::Delete(_) | Request::DeleteFrom(_) => Verb::Delete,
         }
@@ -181,6 +184,9 @@ fn edit(ws: &Workspace, request: Request) -> Result<Edit, Error> {
             Edit::Create(vec![resource(name, spec)?])
         }
         Request::CreateFrom(path) => Edit::Create(from_file(ws, &path)?),
+        Request::CreateSeeds { registry } => Edit::Create(super::seed::resources(
+            &super::seed::declarations(ws, registry.as_deref())?,
+        )?),
         Request::UpdateFrom(path) => Edit::Update(from_file(ws, &path)?),
         Request::Delete(address) => Edit::Delete(vec![address]),
         Request::DeleteFrom(path) => Edit::Delete(

@@ -2,6 +2,7 @@
 
 use crate::build::naming::DestinationError;
 use crate::config::SettingsError;
+use crate::decl::seed::SeedError;
 use crate::engine::EngineError;
 use crate::model::diag::{Diagnostic, Diagnostics, Hint, io_reason};
 use crate::model::language::UnknownLanguage;
@@ -54,6 +55,12 @@ pub enum Error {
     NoSuchPolicy(String),
     #[error("cannot read {path}: {}", io_reason(.error))]
     Read { path: String, error: std::io::Error },
+    #[error("cannot write {path}: {}", io_reason(.error))]
+    Write { path: String, error: std::io::Error },
+    #[error("create seed-images needs the registry that holds the seed base images")]
+    NoSeedRegistry,
+    #[error(transparent)]
+    Seed(#[from] SeedError),
     #[error("{} already exist{}", list(.0), agree(.0.len(), "s", ""))]
     AlreadyExist(Vec<Address>),
     #[error("{} do{} not exist", list(.0), agree(.0.len(), "es", ""))]
@@ -138,6 +145,9 @@ impl Error {
     }
 }
 
+/// What the registry `create seed-images` names must hold.
+const SEEDS: &str = "it must hold nodejs-base:0.0.12, python3-base:0.0.13, powershell-base:0.0.13 and java-base:0.0.13, the original's base images (Docker Hub's dispatchframework/*)";
+
 fn list(addresses: &[Address]) -> String {
     let names: Vec<String> = addresses.iter().map(Address::to_string).collect();
     names.join(", ")
@@ -213,6 +223,12 @@ impl Hint for Error {
                 "create it first with `dispatch create base-image {base} URL --language L`"
             )),
             Error::InvalidName(_) => Some(NAME_RULE.into()),
+            Error::NoSeedRegistry => Some(format!(
+                "name it: --registry HOST[:PORT][/PATH], or `[registry] seed` in dispatch.toml; {SEEDS}"
+            )),
+            Error::Seed(_) => Some(format!(
+                "write HOST[:PORT][/PATH], e.g. 127.0.0.1:5000/dispatchframework; {SEEDS}"
+            )),
             Error::InvalidTag(_) => Some("write --tag KEY=VALUE".into()),
             Error::Packages { .. } => {
                 Some("write packages as `- name: curl` / `  version: 7.61.1`".into())
@@ -224,6 +240,7 @@ impl Hint for Error {
             | Error::Output(_)
             | Error::Destination(_)
             | Error::Read { .. }
+            | Error::Write { .. }
             | Error::NoState
             | Error::NothingToCopy(_)
             | Error::InvalidReference { .. }

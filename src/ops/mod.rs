@@ -12,6 +12,7 @@ mod error;
 mod interact;
 pub mod plan;
 mod prepare;
+pub mod seed;
 pub mod state;
 mod workspace;
 

@@ -222,14 +222,15 @@ impl Workspace {
             return Ok(self.identity());
         };
         let commit = repo.commit(rev)?;
-        let settings = match repo.file(commit, Path::new(config::FILE_NAME))? {
+        let files = repo.files(commit)?;
+        let settings = match files.read(Path::new(config::FILE_NAME))? {
             None => Settings::default(),
             Some(bytes) => {
                 let path = PathBuf::from(format!("{rev}:{}", config::FILE_NAME));
                 Settings::parse(&path, &String::from_utf8_lossy(&bytes))?
             }
         };
-        let read = |path: &Path| match repo.file(commit, path) {
+        let read = |path: &Path| match files.read(path) {
             Ok(Some(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
             Ok(None) => Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,

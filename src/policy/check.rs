@@ -150,6 +150,8 @@ fn declared_breaks(rules: &Packages, dependency: &Dependency, policy: &str) -> O
         name: dependency.name.clone(),
         version: version.to_string(),
         purl: String::new(),
+        source: None,
+        license: None,
     };
     let covers = |rule: &PackageRule| match &dependency.pinned {
         Some(version) => rule.query.matches(&as_package(version)),
@@ -504,9 +506,11 @@ mod tests {
             entry(Ecosystem::Deb, "openssl", "3.0.11-1", Origin::Base),
             entry(Ecosystem::Pypi, "six", "1.16.0", Origin::Image),
             entry(Ecosystem::Pypi, "pip", "23.0.1", Origin::Base),
+            entry(Ecosystem::Rpm, "openssl-libs", "3.0.8-1.ph5", Origin::Base),
+            entry(Ecosystem::Rpm, "curl", "8.1.2~rc1-1.ph5", Origin::Base),
         ];
         let denied = policies(
-            "packages:\n  deny:\n    - {ecosystem: pypi, name: six, versions: '<=1.16.0'}\n    - {ecosystem: deb, name: openssl, versions: '<< 3.0.12'}\n",
+            "packages:\n  deny:\n    - {ecosystem: pypi, name: six, versions: '<=1.16.0'}\n    - {ecosystem: deb, name: openssl, versions: '<< 3.0.12'}\n    - {ecosystem: rpm, name: openssl-libs, versions: '<3.0.9'}\n    - {ecosystem: rpm, name: curl, versions: '>=8.1.2'}\n",
         );
         let found: Vec<String> = catalog(&denied, &address, &entries)
             .iter()
@@ -517,6 +521,7 @@ mod tests {
             [
                 "./policy.yaml:6:7 it holds openssl 3.0.11-1 (deb), denied by policy p (openssl@<< 3.0.12)",
                 "./policy.yaml:5:7 it holds six 1.16.0 (pypi), denied by policy p (six<=1.16.0)",
+                "./policy.yaml:7:7 it holds openssl-libs 3.0.8-1.ph5 (rpm), denied by policy p (openssl-libs@<3.0.9)",
             ]
         );
         assert!(

@@ -3,6 +3,10 @@
 
 use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle};
 use serde::Serialize;
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 
 use std::collections::BTreeMap;
 
@@ -11,8 +15,9 @@ use crate::model::text::escape;
 use crate::model::{Kind, Revision, Spec};
 use crate::state::{ResourceState, Status};
 
-/// One resource as `get` shows it: the Dispatch API's field names (`name`, `dockerUrl`,
-/// `language`, `status`, `reason`, `createdTime`, `tags`, ...).
+/// One resource as `get` shows it: the Dispatch API's field names and types (`name`,
+/// `dockerUrl`, `language`, `status`, `reason`, `createdTime` in Unix seconds, `tags`, ...),
+/// and dispatch's own beside them (`created`, `digest`, `revision`, `catalog`, ...).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Object<'a> {
@@ -24,8 +29,14 @@ pub struct Object<'a> {
     docker_url: Option<&'a str>,
     status: Status,
     reason: &'a [String],
-    created_time: &'a str,
-    modified_time: &'a str,
+    /// When it was created, in Unix seconds, as the original API's `createdTime` (`null` for a
+    /// time the state does not hold in RFC 3339, which only a hand-edited state can).
+    created_time: Option<i64>,
+    /// The same time in RFC 3339, as the state records it.
+    created: &'a str,
+    /// When it last changed, in Unix seconds, as the original's `modifiedTime`.
+    modified_time: Option<i64>,
+    modified: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,8 +63,10 @@ pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a>
             .filter(|_| r.resource.kind() == Kind::Image),
         status: r.status,
         reason: &r.reason,
-        created_time: &r.created_time,
-        modified_time: &r.modified_time,
+        created_time: unix_seconds(&r.created_time),
+        created: &r.created_time,
+        modified_time: unix_seconds(&r.modified_time),
+        modified: &r.modified_time,
         digest: observed.and_then(|o| o.digest.as_deref()),
         image_id: observed.and_then(|o| o.image_id.as_deref()),
         revision: r.revision.as_ref(),
@@ -93,7 +106,7 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         if let Spec::Image(image) = o.spec {
             row.push(image.base_image_name.clone());
         }
-        row.extend([o.status.to_string(), o.created_time.to_string()]);
+        row.extend([o.status.to_string(), unix_date(o.created)]);
         if wide {
             row.push(o.revision.map(Revision::to_string).unwrap_or_default());
             let packages = o.catalog.as_ref().map(|c| c.values().sum::<usize>());
@@ -102,6 +115,26 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         row
     });
     grid(&header, rows)
+}
+
+/// `text`, an RFC 3339 time, in Unix seconds.
+fn unix_seconds(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
+/// Go's `time.UnixDate` (`Mon Jan _2 15:04:05 MST 2006`), which the original CLI printed its
+/// dates in, in UTC rather than its local zone so that every machine prints the same; `text`
+/// as it is when it is no RFC 3339 time.
+pub fn unix_date(text: &str) -> String {
+    const UNIX_DATE: &[BorrowedFormatItem<'_>] = format_description!(
+        "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] UTC [year]"
+    );
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(UtcOffset::UTC).format(UNIX_DATE).ok())
+        .unwrap_or_else(|| text.to_string())
 }
 
 /// A table in the original CLI's style, its cells escaped (they hold what images and
@@ -124,4 +157,34 @@ pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Str
         .lines()
         .map(|line| line.trim_end().to_string() + "\n")
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_the_originals() {
+        assert_eq!(unix_seconds("2018-08-27T22:07:17Z"), Some(1_535_407_637));
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_seconds("2018-08-27T15:07:17-07:00"),
+            Some(1_535_407_637)
+        );
+        assert_eq!(unix_seconds("yesterday"), None);
+        // The day padded with a space, as Go's `_2`.
+        assert_eq!(
+            unix_date("2018-08-07T22:07:17Z"),
+            "Tue Aug  7 22:07:17 UTC 2018"
+        );
+        assert_eq!(
+            unix_date("2018-08-27T15:07:17-07:00"),
+            "Mon Aug 27 22:07:17 UTC 2018"
+        );
+        assert_eq!(
+            unix_date("2026-12-31T23:59:59Z"),
+            "Thu Dec 31 23:59:59 UTC 2026"
+        );
+        assert_eq!(unix_date("not a time"), "not a time");
+    }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::text;
 use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
+use crate::model::text::{escape, escape_lines};
 use crate::plan::{Action, Plan};
 
 /// A pull request comment holds 65,536 characters: keep a margin.
@@ -237,9 +238,10 @@ pub fn failed(
     error: &str,
     hint: Option<&str>,
 ) -> String {
-    let mut out = format!("## dispatch: failed\n\n> [!CAUTION]\n> {}\n", html(error));
-    if let Some(hint) = hint {
-        let _ = writeln!(out, "> {}", html(hint));
+    // Every line of the error inside the alert: a list of differences is part of it.
+    let mut out = String::from("## dispatch: failed\n\n> [!CAUTION]\n");
+    for line in error.lines().chain(hint) {
+        let _ = writeln!(out, "> {}", html(line));
     }
     out.push('\n');
     for d in diagnostics.iter().take(MAX_LISTED) {
@@ -282,7 +284,8 @@ const MAX_LISTED: usize = 50;
 
 /// A failed resource, its reason in a collapsed block.
 pub fn failure(address: &crate::model::Address, reason: &str) -> String {
-    let fence = fence(reason);
+    let reason = escape_lines(reason);
+    let fence = fence(&reason);
     let first = reason.lines().next().unwrap_or_default();
     format!(
         "\n<details><summary><code>{address}</code> failed: {}</summary>\n\n{fence}\n{reason}\n{fence}\n\n</details>\n",
@@ -296,9 +299,11 @@ fn fence(text: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-/// Text that HTML shows as it is.
+/// Text that HTML shows as it is, on one line: a line break or control character in a
+/// declared value can neither end a list item or an alert nor hide what follows.
 fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
+    escape(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
@@ -434,13 +439,46 @@ mod tests {
             },
             "unknown field `nmae`",
         );
-        let text = failed(&[problem], &[], "1 problem in the declarations", None);
+        let text = failed(
+            std::slice::from_ref(&problem),
+            &[],
+            "1 problem in the declarations",
+            None,
+        );
         assert!(
             text.starts_with("## dispatch: failed\n\n> [!CAUTION]\n> 1 problem"),
             "{text}"
         );
         assert!(
             text.contains("- <code>images/a.yaml:3:5</code>: unknown field `nmae`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_failure_keeps_its_lines_in_the_alert_and_values_on_theirs() {
+        let problem = Diagnostic::new(
+            crate::model::diag::Location {
+                file: "images/a.yaml".into(),
+                pos: crate::model::diag::Pos::new(3, 5),
+            },
+            "dockerUrl x\n## forged\u{1b}[8m is not pinned",
+        );
+        let error =
+            "saved plan is stale, and planned again:\n  Image/a: reviewed create, now no change";
+        let text = failed(&[problem], &[], error, Some("plan again"));
+        assert!(
+            text.starts_with(
+                "## dispatch: failed\n\n> [!CAUTION]\n> saved plan is stale, and planned again:\n>   Image/a: reviewed create, now no change\n> plan again\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\n## forged") && !text.contains('\u{1b}'),
+            "{text}"
+        );
+        assert!(
+            text.contains(r"x\n## forged\u001b[8m is not pinned"),
             "{text}"
         );
     }

@@ -10,6 +10,7 @@ use std::iter;
 
 use cyclonedx_bom::models::component::Classification;
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
+use cyclonedx_bom::models::license::{License, LicenseChoice, Licenses};
 use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::Tools;
 use cyclonedx_bom::prelude::{
@@ -92,6 +93,12 @@ pub fn cyclonedx(subject: &Subject<'_>) -> String {
             );
             component.group = group.map(NormalizedString::new);
             component.purl = package.purl.parse().ok();
+            // As the package's records state it, by name: an rpm's is not always SPDX.
+            component.licenses = package.license.as_deref().map(|license| {
+                Licenses(vec![LicenseChoice::License(License::named_license(
+                    license,
+                ))])
+            });
             component.properties = Some(Properties(vec![Property::new(
                 ORIGIN,
                 &entry.origin.to_string(),
@@ -316,6 +323,8 @@ mod tests {
             name: name.into(),
             version: version.into(),
             purl: purl.into(),
+            source: None,
+            license: None,
         };
         Entry { package, origin }
     }
@@ -343,6 +352,21 @@ mod tests {
                 "pkg:maven/org.apache.commons/commons-lang3@3.14.0",
                 Origin::Image,
             ),
+            Entry {
+                package: Package {
+                    source: Some("openssl-3.0.8-1.ph5.src.rpm".into()),
+                    license: Some("OpenSSL and Apache-2.0".into()),
+                    ..entry(
+                        Ecosystem::Rpm,
+                        "openssl-libs",
+                        "1:3.0.8-1.ph5",
+                        "pkg:rpm/photon/openssl-libs@3.0.8-1.ph5?arch=noarch&distro=photon-5.0&epoch=1",
+                        Origin::Base,
+                    )
+                    .package
+                },
+                origin: Origin::Base,
+            },
             entry(
                 Ecosystem::Npm,
                 "evil\u{1b}[31m\nname",

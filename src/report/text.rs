@@ -437,6 +437,15 @@ pub fn validated(base_images: usize, images: usize) -> String {
     )
 }
 
+/// What `create seed-images -O FILE` did.
+pub fn seeds_written(base_images: usize, images: usize, file: &str) -> String {
+    format!(
+        "Wrote {} and {} to {file}; nothing was created.\n",
+        count(base_images, "base image"),
+        count(images, "image")
+    )
+}
+
 /// What filling in missing catalogs did, when it did anything (failures are warnings).
 pub fn filled(filled: &Filled) -> String {
     let mut lines = String::new();

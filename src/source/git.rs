@@ -61,6 +61,31 @@ impl crate::model::diag::Hint for GitError {
 const SHALLOW: &str = "this clone is shallow: fetch the whole history (`fetch-depth: 0` in \
     actions/checkout, `GIT_DEPTH: \"0\"` in GitLab CI, or `git fetch --unshallow`)";
 
+/// The settings' files at one commit.
+pub struct Files {
+    index: TreeIndex,
+    /// The named folder, from the repository's root.
+    relative: PathBuf,
+}
+
+impl Files {
+    /// The file at `path`, relative to the named folder (symlinks followed inside the tree),
+    /// at most [`SETTINGS_LIMIT`] bytes; `None` if there is none.
+    pub fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, GitError> {
+        let Some(path) = normal(&self.relative.join(path)) else {
+            return Ok(None);
+        };
+        let failed = |e: &dyn std::fmt::Display| GitError::Git(format!("{}: {e}", path.display()));
+        match self.index.follow(&path).1 {
+            Ok(Found::Blob(blob)) => Ok(Some(
+                (self.index.blob(blob, SETTINGS_LIMIT)).map_err(|e| failed(&e))?,
+            )),
+            Ok(Found::Tree(_)) | Err(FindError::Missing) => Ok(None),
+            Err(e) => Err(failed(&e)),
+        }
+    }
+}
+
 /// dispatch.toml and the templates it names are small: no more than this is read of one.
 const SETTINGS_LIMIT: u64 = 1 << 20;
 
@@ -159,26 +184,18 @@ impl Repo {
         })
     }
 
-    /// The file at `path`, relative to the named folder, as it is at `commit` (symlinks
-    /// followed inside the tree); `None` if there is none.
-    pub fn file(&self, commit: Oid, path: &Path) -> Result<Option<Vec<u8>>, GitError> {
+    /// The files at `commit` (dispatch.toml, templates), read through one index of its tree.
+    pub fn files(self, commit: Oid) -> Result<Files, GitError> {
         let tree = self
             .repo
             .find_commit(commit)
             .and_then(|c| c.tree())
-            .map_err(git)?;
-        let Some(path) = normal(&self.relative.join(path)) else {
-            return Ok(None);
-        };
-        let index = TreeIndex::new(Repository::open(self.repo.path()).map_err(git)?, tree.id());
-        let failed = |e: &dyn std::fmt::Display| GitError::Git(format!("{}: {e}", path.display()));
-        match index.follow(&path).1 {
-            Ok(Found::Blob(blob)) => Ok(Some(
-                index.blob(blob, SETTINGS_LIMIT).map_err(|e| failed(&e))?,
-            )),
-            Ok(Found::Tree(_)) | Err(FindError::Missing) => Ok(None),
-            Err(e) => Err(failed(&e)),
-        }
+            .map_err(git)?
+            .id();
+        Ok(Files {
+            index: TreeIndex::new(self.repo, tree),
+            relative: self.relative,
+        })
     }
 
     /// The declarations at `commit`, files named `rev:path`.

@@ -356,10 +356,16 @@ macro_rules! golden {
 pub(crate) use golden;
 
 /// What varies between runs of the same test, and what a snapshot holds in its place.
-pub const VARYING: [(&str, &str); 6] = [
+pub const VARYING: [(&str, &str); 8] = [
     (r"sha256:[0-9a-f]{8,}…?", "sha256:[digest]"),
     (r":[0-9a-f]{32}\b", ":[inputs]"),
     (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+    // `get`'s times as the original printed them: Unix seconds, Go's time.UnixDate.
+    (r#"(Time"?: )\d{9,11}\b"#, "${1}[unix]"),
+    (
+        r"\b[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}\b",
+        "[date]",
+    ),
     (r"pid \d+ on \S+", "pid [pid] on [host]"),
     // Table columns are as wide as their widest cell, which the placeholders change.
     (r" +\|", " |"),

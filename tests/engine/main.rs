@@ -1,5 +1,6 @@
 //! The tests against a real Docker engine and registries (`.ci/services` starts them):
-//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets.
+//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets, rpm
+//! bases.
 //! Each is skipped, saying so, where those services are absent.
 
 #[path = "../common/mod.rs"]
@@ -11,7 +12,9 @@ mod e2e;
 mod exact;
 mod faults;
 mod identity;
+mod original;
 mod refresh;
 mod registry;
 mod registry_auth;
+mod rpm;
 mod secrets;

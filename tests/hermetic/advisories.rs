@@ -42,6 +42,8 @@ fn deb(name: &str, version: &str) -> Package {
         name: name.into(),
         version: version.into(),
         purl: format!("pkg:deb/debian/{name}@{version}?arch=amd64&distro=debian-12"),
+        source: None,
+        license: None,
     }
 }
 
@@ -64,6 +66,8 @@ fn fleet(dir: &Path) -> PathBuf {
             name: "openssl".into(),
             version: "3.1.4-r0".into(),
             purl: "pkg:apk/alpine/openssl@3.1.4-r0?arch=x86_64&distro=alpine-3.18.4".into(),
+            source: None,
+            license: None,
         }],
         None,
     );

@@ -2,7 +2,7 @@
 //!
 //! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, `manifest`, the
 //!    state's and the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
-//!    `catalog::scan`, `catalog::query`, `advisory`) touch no
+//!    `catalog::scan`, `catalog::rpmdb`, `catalog::query`, `advisory`) touch no
 //!    filesystem, network, environment, clock or stdout, and import only each other.
 //! 2. The adapters (`source::fs`, `source::git`, `state::local`, `state::postgres` and the
 //!    modules inside it, `engine::docker`, `registry::oci`) translate and decide nothing: they
@@ -47,6 +47,7 @@ const PURE: &[&str] = &[
     "apply::record",
     "refresh::observe",
     "catalog::scan",
+    "catalog::rpmdb",
     "catalog::query",
     "policy",
     "manifest",

@@ -11,5 +11,6 @@ mod cli;
 mod git;
 mod identity;
 mod layout;
+mod original;
 mod plan;
 mod validate;

@@ -8,13 +8,15 @@
 //! `includePrerelease` (`<5` holds 4.18.0-rc.1; `^4.17.0` holds no 5.0.0 pre-release). In the
 //! ecosystems whose syntax has no ranges (Debian, Alpine, Maven), comparisons such as
 //! `>=3.0,<3.0.12` are read in the ecosystem's own order ([`order`]: dpkg's, apk's, Maven's),
-//! the one place each ecosystem's order of versions is kept.
+//! the one place each ecosystem's order of versions is kept; rpm's relations are rpm's
+//! ([`rpm`]: a bound without a release ignores releases).
 
 mod apk;
 mod deb;
 pub mod order;
 pub mod query;
 mod relations;
+mod rpm;
 
 use std::fmt;
 use std::str::FromStr;
@@ -39,6 +41,7 @@ enum Test {
     Npm(nodejs_semver::Range),
     /// Comparisons in the ecosystem's own order.
     Compare(Scheme, relations::Relations),
+    Rpm(rpm::Relations),
     Exact(String),
     /// Any version starting with this.
     Prefix(String),
@@ -110,6 +113,7 @@ impl Range {
             Test::Compare(scheme, relations) => {
                 Version::parse(*scheme, version).is_some_and(|v| relations.contains(&v))
             }
+            Test::Rpm(relations) => relations.contains(version),
             Test::Exact(exact) => version == exact,
             Test::Prefix(prefix) => version.starts_with(prefix.as_str()),
         }
@@ -139,6 +143,10 @@ fn expected(ecosystem: Ecosystem) -> &'static str {
             "a Maven version such as 2.14.1, a prefix such as 2.14.*, or comparisons such as \
              >=2.0,<2.15.0"
         }
+        Ecosystem::Rpm => {
+            "an rpm version such as 3.0.8-1.ph5 or 1:2.0, a prefix such as 3.0.*, or rpm \
+             relations such as >=3.0,<3.0.9"
+        }
         Ecosystem::Powershell => {
             "a PowerShell module version such as 7.2.0 or a prefix such as 7.2.*"
         }
@@ -165,9 +173,21 @@ impl Test {
                     .map(|relations| Test::Compare(scheme, relations))
                     .ok_or(None)
             }
-            Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Maven | Ecosystem::Powershell => {
-                plain(text).ok_or(None)
+            Ecosystem::Rpm if text.starts_with(['<', '>', '=']) => {
+                rpm::Relations::parse(text).map(Test::Rpm).ok_or(None)
             }
+            // An rpm version may hold a caret, which is in no version elsewhere; a prefix ends
+            // with `.` or `*`.
+            Ecosystem::Rpm
+                if !text.ends_with(['.', '*']) && rpm::Version::parse(text).is_some() =>
+            {
+                Ok(Test::Exact(text.into()))
+            }
+            Ecosystem::Deb
+            | Ecosystem::Apk
+            | Ecosystem::Rpm
+            | Ecosystem::Maven
+            | Ecosystem::Powershell => plain(text).ok_or(None),
         }
     }
 }
@@ -289,6 +309,7 @@ mod tests {
         for ecosystem in [
             Ecosystem::Maven,
             Ecosystem::Apk,
+            Ecosystem::Rpm,
             Ecosystem::Powershell,
             Ecosystem::Deb,
         ] {
@@ -386,6 +407,12 @@ mod tests {
                 "or comparisons such as >=3.0,<3.0.12",
             ),
             (Ecosystem::Deb, "=>3.0", "expected a Debian version"),
+            (
+                Ecosystem::Rpm,
+                "<<3.0",
+                "or rpm relations such as >=3.0,<3.0.9",
+            ),
+            (Ecosystem::Rpm, ">=1:", "expected an rpm version"),
             (Ecosystem::Npm, "  ", "invalid npm version range \"\""),
         ] {
             let error = Range::parse(ecosystem, text).unwrap_err().to_string();

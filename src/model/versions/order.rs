@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::str::FromStr;
 
-use super::{apk, deb};
+use super::{apk, deb, rpm};
 use crate::model::catalog::Ecosystem;
 
 /// How versions are ordered: by an ecosystem's rules, or by SemVer's precedence (an OSV range of
@@ -19,6 +19,8 @@ pub enum Scheme {
     Dpkg,
     /// apk-tools' (Alpine).
     Apk,
+    /// rpm's (`rpmvercmp`, a missing release ignored as rpm does).
+    Rpm,
     /// Maven's `ComparableVersion`.
     Maven,
 }
@@ -31,6 +33,7 @@ impl Scheme {
             Ecosystem::Npm => Some(Scheme::Semver),
             Ecosystem::Deb => Some(Scheme::Dpkg),
             Ecosystem::Apk => Some(Scheme::Apk),
+            Ecosystem::Rpm => Some(Scheme::Rpm),
             Ecosystem::Maven => Some(Scheme::Maven),
             Ecosystem::Powershell => None,
         }
@@ -44,6 +47,7 @@ pub enum Version {
     Semver(nodejs_semver::Version),
     Dpkg(debversion::Version),
     Apk(apk::Version),
+    Rpm(rpm::Version),
     Maven(mvn_version::ComparableVersion),
 }
 
@@ -57,6 +61,7 @@ impl Version {
                 .map(Version::Semver),
             Scheme::Dpkg => deb::version(text).map(Version::Dpkg),
             Scheme::Apk => apk::Version::parse(text).map(Version::Apk),
+            Scheme::Rpm => rpm::Version::parse(text).map(Version::Rpm),
             // Maven reads any text as a version: here, only the characters of versions.
             Scheme::Maven => (!text.is_empty()
                 && (text.bytes()).all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b)))
@@ -78,6 +83,7 @@ impl PartialOrd for Version {
             (Version::Semver(a), Version::Semver(b)) => Some(a.cmp(b)),
             (Version::Dpkg(a), Version::Dpkg(b)) => Some(a.cmp(b)),
             (Version::Apk(a), Version::Apk(b)) => Some(a.cmp(b)),
+            (Version::Rpm(a), Version::Rpm(b)) => Some(a.compare(b)),
             (Version::Maven(a), Version::Maven(b)) => a.partial_cmp(b),
             _ => None,
         }
@@ -106,6 +112,8 @@ mod tests {
             (Scheme::Dpkg, "3.0.11-1~deb12u2", "3.0.12", Less),
             (Scheme::Dpkg, "1:1.0", "9.9", Greater),
             (Scheme::Apk, "3.1.4-r0", "3.1.4-r1", Less),
+            (Scheme::Rpm, "3.0.8-1.ph5", "3.0.9-1.ph5", Less),
+            (Scheme::Rpm, "1.0~rc1", "1.0", Less),
             (Scheme::Maven, "2.14.1", "2.15.0", Less),
             (Scheme::Maven, "2.15.0-rc1", "2.15.0", Less),
             (Scheme::Maven, "1.0-SNAPSHOT", "1.0", Less),

@@ -92,12 +92,13 @@ impl Query {
 }
 
 /// Whether `a` and `b` name the same package in `ecosystem`: Python's by their PEP 503 form,
-/// Debian's, Alpine's and PowerShell's ignoring case as their tools do, the others exactly.
+/// Debian's, Alpine's and PowerShell's ignoring case as their tools do, the others (rpm's
+/// among them) exactly.
 fn same_name(ecosystem: Ecosystem, a: &str, b: &str) -> bool {
     match ecosystem {
         Ecosystem::Pypi => pep503(a).eq(pep503(b)),
         Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Powershell => a.eq_ignore_ascii_case(b),
-        Ecosystem::Npm | Ecosystem::Maven => a == b,
+        Ecosystem::Rpm | Ecosystem::Npm | Ecosystem::Maven => a == b,
     }
 }
 
@@ -107,7 +108,7 @@ pub fn normal_name(ecosystem: Ecosystem, name: &str) -> String {
     match ecosystem {
         Ecosystem::Pypi => pep503(name).collect(),
         Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Powershell => name.to_ascii_lowercase(),
-        Ecosystem::Npm | Ecosystem::Maven => name.to_string(),
+        Ecosystem::Npm | Ecosystem::Maven | Ecosystem::Rpm => name.to_string(),
     }
 }
 
@@ -186,7 +187,7 @@ mod tests {
                 "pandas<1.0",
                 None,
                 "pandas",
-                "deb:<1.0 apk:<1.0 pypi:<1.0 npm:<1.0 maven:<1.0",
+                "deb:<1.0 apk:<1.0 rpm:<1.0 pypi:<1.0 npm:<1.0 maven:<1.0",
             ),
             (
                 "npm:lodash@<4.17.21",
@@ -224,7 +225,7 @@ mod tests {
                 "org.apache.logging.log4j:log4j-core@2.14.1",
                 None,
                 "org.apache.logging.log4j:log4j-core",
-                "deb:2.14.1 apk:2.14.1 npm:2.14.1 maven:2.14.1 powershell:2.14.1",
+                "deb:2.14.1 apk:2.14.1 rpm:2.14.1 npm:2.14.1 maven:2.14.1 powershell:2.14.1",
             ),
             ("deb:openssl", some(Ecosystem::Deb), "openssl", ""),
             (
@@ -232,6 +233,18 @@ mod tests {
                 some(Ecosystem::Deb),
                 "openssl",
                 "deb:>=3.0,<<3.0.11",
+            ),
+            (
+                "rpm:openssl-libs<3.0.9",
+                some(Ecosystem::Rpm),
+                "openssl-libs",
+                "rpm:<3.0.9",
+            ),
+            (
+                "rpm:tzdata >=1:2023c, <1:2024a",
+                some(Ecosystem::Rpm),
+                "tzdata",
+                "rpm:>=1:2023c, <1:2024a",
             ),
             (
                 "apk:openssl@3.1.*",
@@ -263,6 +276,7 @@ mod tests {
             ("npm:lodash@", "expected an npm semver range"),
             ("pypi:pandas<1.0x", "expected a PEP 440 specifier"),
             ("deb:openssl=>3.0", "expected a Debian version"),
+            ("rpm:openssl<<3.0", "or rpm relations such as >=3.0,<3.0.9"),
             (
                 "pandas=>1",
                 "\"=>1\" is a version range in no ecosystem's syntax",
@@ -289,6 +303,14 @@ mod tests {
         assert!(!matches(
             "deb:openssl",
             &Package::plain(Ecosystem::Apk, "openssl", "3.1.4-r0")
+        ));
+        assert!(matches(
+            "rpm:openssl-libs<3.0.9",
+            &Package::plain(Ecosystem::Rpm, "openssl-libs", "3.0.8-1.ph5")
+        ));
+        assert!(!matches(
+            "rpm:OpenSSL-libs",
+            &Package::plain(Ecosystem::Rpm, "openssl-libs", "3.0.8-1.ph5")
         ));
         assert!(!matches(
             "npm:Lodash",
@@ -318,6 +340,8 @@ mod tests {
             "3.0.11-1~deb12u2"
         )));
         assert!(!openssl.matches(&Package::plain(Ecosystem::Deb, "openssl", "3.0.12-1")));
+        assert!(query.matches(&Package::plain(Ecosystem::Rpm, "pandas", "0.9-1")));
+        assert!(!query.matches(&Package::plain(Ecosystem::Rpm, "pandas", "1.0-1")));
         let query = Query::parse("lodash@<4.17.21").unwrap();
         assert!(query.matches(&Package::plain(Ecosystem::Npm, "lodash", "4.17.20")));
         assert!(!query.matches(&Package::plain(Ecosystem::Npm, "lodash", "4.17.21")));
