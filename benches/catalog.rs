@@ -19,18 +19,19 @@
 //! one read of the image.
 
 mod args;
+mod fleet;
+mod timing;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use timing::{report, timed};
+
 use dispatch::catalog;
 use dispatch::engine::docker::DockerEngine;
-use dispatch::model::catalog::{Catalog, Ecosystem, Package};
-use dispatch::model::reference::ImageRef;
-use dispatch::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
+use dispatch::model::catalog::{Ecosystem, Package};
 use dispatch::state::local::LocalBackend;
-use dispatch::state::{Backend, Catalogs, Observed, ResourceState, State, conformance};
 
 fn main() {
     let Some(args) = args::parse(&[10_000], 200) else {
@@ -49,50 +50,14 @@ fn main() {
     }
 }
 
-fn id(kind: &str, i: usize) -> String {
-    format!("sha256:{kind}{i:060}")
-}
-
-/// A state of `size` images on `size / 100` bases, with their catalogs.
+/// A state of `size` images on `size / 100` bases of 120 Debian packages, each image with 5
+/// Python packages of its own.
 fn write_state(dir: &Path, size: usize) {
-    let backend = LocalBackend::new(dir.join(".dispatch/state.json"));
-    let bases = size.div_ceil(100);
-    let base_catalog = Catalog::layered(
-        (0..120)
-            .map(|i| Package::plain(Ecosystem::Deb, &format!("lib{i}"), "1.0-1"))
-            .collect(),
-        None,
-    );
-    let mut state = State::new();
-    let observed = |image: String| Observed {
-        image_id: Some(image),
-        digest: None,
-        reference: None,
-        created: None,
-    };
-    let mut record = |resource: Resource, image: String| {
-        let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");
-        entry.observed = Some(observed(image));
-        state.resources.insert(entry.resource.address(), entry);
-    };
-    for b in 0..bases {
-        backend.put_catalog(&id("b", b), &base_catalog).unwrap();
-        let spec = Spec::BaseImage(BaseImageSpec {
-            docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/b{b}:1")).unwrap(),
-            language: Language::Python3,
-            tags: vec![],
-        });
-        record(
-            Resource {
-                name: format!("b{b}"),
-                spec,
-            },
-            id("b", b),
-        );
-    }
-    for i in 0..size {
-        let base = i % bases;
-        let own = vec![
+    let base = (0..120)
+        .map(|i| Package::plain(Ecosystem::Deb, &format!("lib{i}"), "1.0-1"))
+        .collect();
+    fleet::write(dir, size, base, |i| {
+        vec![
             Package::plain(
                 Ecosystem::Pypi,
                 "six",
@@ -102,27 +67,8 @@ fn write_state(dir: &Path, size: usize) {
             Package::plain(Ecosystem::Pypi, &format!("team{}", i % 40), "1.0"),
             Package::plain(Ecosystem::Pypi, "requests", "2.31.0"),
             Package::plain(Ecosystem::Pypi, "urllib3", "2.2.1"),
-        ];
-        let catalog = Catalog::layered(own, Some((&id("b", base), &base_catalog)));
-        backend.put_catalog(&id("i", i), &catalog).unwrap();
-        let spec = Spec::Image(ImageSpec {
-            base_image_name: format!("b{base}"),
-            runtime_dependencies: None,
-            system_dependencies: None,
-            tags: vec![],
-        });
-        record(
-            Resource {
-                name: format!("i{i}"),
-                spec,
-            },
-            id("i", i),
-        );
-    }
-    let lock = backend
-        .lock(Duration::ZERO, &conformance::holder("bench"))
-        .unwrap();
-    lock.save(&mut state).unwrap();
+        ]
+    });
 }
 
 /// `dispatch catalog --package 'six<2' -o json` in `dir`; checks what it found.
@@ -167,27 +113,4 @@ fn read_image(image: &str, runs: usize) -> Vec<Duration> {
         }
         times
     })
-}
-
-fn timed(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
-    (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed()
-        })
-        .collect()
-}
-
-fn report(what: &str, times: &[Duration]) {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{what}: min {:.1} ms, median {:.1} ms, max {:.1} ms ({} runs)",
-        ms(sorted[0]),
-        ms(sorted[sorted.len() / 2]),
-        ms(sorted[sorted.len() - 1]),
-        sorted.len()
-    );
 }

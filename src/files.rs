@@ -19,6 +19,29 @@ pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
     File::open(dir)?.sync_all()
 }
 
+/// Writes each of `files` (path, bytes) in `dir` as [`write_atomic`] does, but all temp files
+/// first: if one cannot be written, none of `files` changes. A crash between the renames may
+/// still leave some replaced and the rest not.
+pub fn write_all_atomic(
+    dir: &Path,
+    files: &[(std::path::PathBuf, Vec<u8>)],
+) -> std::io::Result<()> {
+    let mut temps = Vec::new();
+    for (path, bytes) in files {
+        let mut temp = tempfile::Builder::new()
+            .prefix(&temp_prefix(path))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)?;
+        temp.write_all(bytes)?;
+        temp.as_file().sync_all()?;
+        temps.push((temp, path));
+    }
+    for (temp, path) in temps {
+        temp.persist(path).map_err(|e| e.error)?;
+    }
+    File::open(dir)?.sync_all()
+}
+
 const TEMP_SUFFIX: &str = ".tmp";
 
 /// `.state.json.` for `dir/state.json`.

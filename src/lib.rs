@@ -4,9 +4,11 @@
 //! [`refresh`] (observed) feed the pure [`plan`], which a [`report`] renderer prints or
 //! [`apply`] carries out through the [`engine`] and [`registry`], recording the outcome in the
 //! state, and the [`catalog`] of what each image holds. The [`policy`] checks read the
-//! dependencies each image's [`manifest`] declares. [`ops`] holds one call per command;
+//! dependencies each image's [`manifest`] declares; [`advisory`] matches known vulnerabilities
+//! against the catalogs. [`ops`] holds one call per command;
 //! [`model`] the light types everything shares.
 
+pub mod advisory;
 pub mod apply;
 pub mod build;
 pub mod catalog;

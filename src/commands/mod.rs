@@ -2,6 +2,7 @@
 //! them into a request, makes one library call and hands the result to the view `-o` chose.
 //! The flag groups several commands share are in [`flags`].
 
+mod advisories;
 mod apply;
 mod catalog;
 mod create;
@@ -16,6 +17,7 @@ mod show;
 mod state;
 mod update;
 mod validate;
+mod vulns;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,6 +86,9 @@ pub enum Command {
     Delete(delete::Args),
     Get(get::Args),
     Catalog(catalog::Args),
+    Vulns(vulns::Args),
+    #[command(subcommand)]
+    Advisories(advisories::Command),
     #[command(subcommand)]
     State(state::Command),
     ForceUnlock(state::UnlockArgs),
@@ -119,6 +124,7 @@ impl Command {
             Command::Create(args) => args.given(),
             Command::Delete(args) => args.given(),
             Command::State(command) => command.given(),
+            Command::Advisories(command) => command.given(),
             _ => Given::default(),
         }
     }
@@ -157,6 +163,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete(args) => delete::run(&ws, args, quiet),
         Command::Get(args) => get::run(&ws, &args),
         Command::Catalog(args) => catalog::run(&ws, &args),
+        Command::Vulns(args) => vulns::run(&ws, &args),
+        Command::Advisories(command) => advisories::run(&ws, &command, quiet),
         Command::State(command) => state::run(&ws, &command, quiet),
         Command::ForceUnlock(args) => state::force_unlock(&ws, &args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),

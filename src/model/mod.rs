@@ -1,6 +1,7 @@
 //! The resources dispatch manages, as declared and as recorded in the state: light types with
 //! no I/O, shared by every layer above.
 
+pub mod advisory;
 pub mod catalog;
 pub mod diag;
 pub mod image;

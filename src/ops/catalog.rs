@@ -78,6 +78,17 @@ pub struct Shown {
 
 /// The image `name` names (`NAME`, or `KIND/NAME` where both kinds have one) and its packages.
 pub fn show(ws: &Workspace, name: &str) -> Result<Shown, Error> {
+    let (resource, shelf) = one(ws, name)?;
+    let address = resource.resource.address();
+    let entries = shelf
+        .entries(&address)
+        .ok_or_else(|| Error::NotCatalogued(address.clone()))?;
+    Ok(Shown { resource, entries })
+}
+
+/// The image `name` names, as recorded, with its catalog and its base's: an image that has
+/// none (never made, or not catalogued) is an error.
+pub fn one(ws: &Workspace, name: &str) -> Result<(ResourceState, Shelf), Error> {
     let state = ws.recorded()?;
     let address = resolve(&state, name)?;
     let resource = state
@@ -88,13 +99,10 @@ pub fn show(ws: &Workspace, name: &str) -> Result<Shown, Error> {
     if !shelf.recorded.iter().any(|r| r.address == address) {
         return Err(Error::NoImage(address));
     }
-    let entries = shelf
-        .entries(&address)
-        .ok_or_else(|| Error::NotCatalogued(address.clone()))?;
-    Ok(Shown {
-        resource: resource.clone(),
-        entries,
-    })
+    if shelf.entries(&address).is_none() {
+        return Err(Error::NotCatalogued(address));
+    }
+    Ok((resource.clone(), shelf))
 }
 
 /// The address `name` means: `KIND/NAME` as written, or the one resource of either kind called

@@ -120,6 +120,8 @@ pub enum Error {
     Ambiguous { name: String },
     #[error("{0}")]
     InvalidQuery(String),
+    #[error(transparent)]
+    Advisory(#[from] crate::advisory::read::ReadError),
 }
 
 impl Error {
@@ -202,6 +204,11 @@ impl Hint for Error {
             )),
             Error::InvalidQuery(_) => Some(
                 "write NAME, NAME with a range in its ecosystem's syntax (`pandas<1.0`, `lodash@^4.17`), or ECOSYSTEM:NAME (`deb:openssl`)".into(),
+            ),
+            Error::Advisory(_) => Some(
+                "each file is an OSV record or a list of them, in JSON or YAML, or osv.dev's \
+                 all.zip of an ecosystem; nothing was imported"
+                    .into(),
             ),
             Error::LocalOnly(_) => Some(
                 "`state push` and `state pull` copy between the local file and the [backend] in dispatch.toml; set type = \"postgres\" there".into(),

@@ -3,6 +3,7 @@
 //! load, refresh, plan, apply, record. None touches the terminal: what a person should see or
 //! answer goes through [`Interaction`].
 
+pub mod advisories;
 pub mod apply;
 pub mod catalog;
 pub mod change;

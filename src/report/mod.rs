@@ -1,6 +1,7 @@
 //! Renderers: each turns the same values (a plan, a tally, the state's resources, an error)
 //! into text for one audience. Pure: they return strings; whoever holds stdout prints them.
 
+pub mod advisories;
 pub mod catalog;
 pub mod error;
 pub mod get;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{Backend, Holder, ResourceState, State, StateError};
 use crate::conformance::Verdict;
+use crate::model::advisory::{Advisory, Stored};
 use crate::model::catalog::{Catalog, Ecosystem, Package};
 use crate::model::inputs::{Inputs, TemplateInput};
 use crate::model::reference::ImageRef;
@@ -80,7 +81,7 @@ type Check = fn(&dyn Subject);
 
 /// Runs every check, each on a fresh subject from `fresh`; panics naming those that failed.
 pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
-    let checks: [(&str, Check); 13] = [
+    let checks: [(&str, Check); 14] = [
         ("an empty backend has no state", empty),
         ("saves round-trip, lineage kept, serial grows", round_trip),
         ("a second writer is refused and told the holder", exclusion),
@@ -102,6 +103,10 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn Subject>) {
         (
             "an image recorded before build inputs were loads without them",
             legacy,
+        ),
+        (
+            "advisories are kept beside the state, replaced only by later ones",
+            advisories,
         ),
     ];
     let mut verdict = Verdict::new("state backend");
@@ -409,4 +414,86 @@ fn legacy(subject: &dyn Subject) {
         loaded.resources[&address].build_inputs,
         Some(Inputs::default())
     );
+}
+
+/// A record of id `id` affecting a package of each of `ecosystems`, modified at `modified`.
+pub fn advisory(id: &str, modified: &str, ecosystems: &[&str]) -> Advisory {
+    let affected: Vec<serde_json::Value> = (ecosystems.iter())
+        .map(|e| {
+            serde_json::json!({
+                "package": {"ecosystem": e, "name": "pkg"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]
+            })
+        })
+        .collect();
+    let record = serde_json::json!({"id": id, "modified": modified, "affected": affected});
+    serde_json::from_value(record).expect("a record")
+}
+
+fn advisories(subject: &dyn Subject) {
+    // The backend's advisories may be shared with other tests (one PostgreSQL table for every
+    // workspace): these ids are this run's own.
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let id = |n: u32| format!("TEST{run}-{n}");
+    let ours = |found: Vec<Advisory>| -> Vec<(String, String)> {
+        let mut ours: Vec<(String, String)> = (found.into_iter())
+            .filter(|a| a.id.contains(&run))
+            .map(|a| (a.id, a.modified))
+            .collect();
+        ours.sort();
+        ours
+    };
+    let (early, late) = ("2024-01-01T00:00:00Z", "2024-06-01T00:00:00.5Z");
+    let backend = subject.backend();
+    // No lock, no state: advisories are kept beside it.
+    let stored = backend
+        .put_advisories(&[
+            advisory(&id(1), early, &["PyPI"]),
+            advisory(&id(2), early, &["Debian:12", "PyPI"]),
+        ])
+        .unwrap();
+    assert_eq!(stored, [Stored::New, Stored::New]);
+    let stored = subject
+        .backend()
+        .put_advisories(&[
+            advisory(&id(1), early, &["PyPI"]),
+            advisory(&id(2), late, &["Debian:12"]),
+            advisory(&id(3), late, &["npm"]),
+        ])
+        .unwrap();
+    assert_eq!(stored, [Stored::Unchanged, Stored::Updated, Stored::New]);
+    // An earlier record replaces nothing.
+    let stored = subject
+        .backend()
+        .put_advisories(&[advisory(&id(2), early, &["PyPI"])])
+        .unwrap();
+    assert_eq!(stored, [Stored::Unchanged]);
+    let all = ours(subject.backend().advisories(None).unwrap());
+    assert_eq!(
+        all,
+        [
+            (id(1), early.to_string()),
+            (id(2), late.to_string()),
+            (id(3), late.to_string())
+        ]
+    );
+    let of = |ecosystems: &[&str]| {
+        let names: Vec<String> = ecosystems.iter().map(|e| e.to_string()).collect();
+        ours(subject.backend().advisories(Some(&names)).unwrap())
+    };
+    // Record 2 moved to Debian alone when it was updated.
+    assert_eq!(of(&["PyPI"]), [(id(1), early.to_string())]);
+    assert_eq!(of(&["Debian:12", "npm"]).len(), 2);
+    assert_eq!(of(&["Maven"]), []);
+    let read = subject
+        .backend()
+        .advisories(Some(&["npm".to_string()]))
+        .unwrap();
+    let three = read.iter().find(|a| a.id == id(3)).unwrap();
+    assert_eq!(
+        three,
+        &advisory(&id(3), late, &["npm"]),
+        "read back as stored"
+    );
+    assert_eq!(subject.backend().load().unwrap(), None);
 }

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use super::{Backend, Catalogs, Holder, STATE_VERSION, State, StateError, StateLock};
+use super::{Advisories, Backend, Catalogs, Holder, STATE_VERSION, State, StateError, StateLock};
 use crate::model::Address;
+use crate::model::advisory::{Advisory, Stored};
 use crate::model::catalog::Catalog;
 
 #[derive(Debug, Default)]
@@ -19,6 +20,7 @@ struct Shared {
     /// Every state saved, in order.
     saves: Vec<State>,
     catalogs: BTreeMap<String, Catalog>,
+    advisories: BTreeMap<String, Advisory>,
 }
 
 /// A backend whose handles (clones) all share one state.
@@ -59,6 +61,34 @@ impl Catalogs for MemoryBackend {
         let mut shared = self.shared.0.lock().unwrap();
         shared.catalogs.insert(image.to_string(), catalog.clone());
         Ok(())
+    }
+}
+
+impl Advisories for MemoryBackend {
+    fn advisories(&self, ecosystems: Option<&[String]>) -> Result<Vec<Advisory>, StateError> {
+        let shared = self.shared.0.lock().unwrap();
+        let wanted = |a: &Advisory| {
+            ecosystems.is_none_or(|e| a.ecosystems().iter().any(|x| e.iter().any(|w| w == x)))
+        };
+        Ok(shared
+            .advisories
+            .values()
+            .filter(|a| wanted(a))
+            .cloned()
+            .collect())
+    }
+
+    fn put_advisories(&self, records: &[Advisory]) -> Result<Vec<Stored>, StateError> {
+        let mut shared = self.shared.0.lock().unwrap();
+        let mut outcomes = Vec::new();
+        for record in records {
+            let outcome = Stored::of(shared.advisories.get(&record.id), record);
+            if outcome != Stored::Unchanged {
+                shared.advisories.insert(record.id.clone(), record.clone());
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
     }
 }
 

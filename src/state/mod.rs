@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
+use crate::model::advisory::{Advisory, Stored};
 use crate::model::catalog::Catalog;
 use crate::model::diag::{Hint, denied, io_reason};
 use crate::model::inputs::Inputs;
@@ -310,9 +311,22 @@ pub trait Catalogs: Send + Sync {
     fn put_catalog(&self, image: &str, catalog: &Catalog) -> Result<(), StateError>;
 }
 
+/// Where advisories are kept, beside the catalogs: one set for every workspace of the backend
+/// (a folder beside a local state, a table in PostgreSQL), as the catalogs are.
+pub trait Advisories: Send + Sync {
+    /// The stored records affecting packages of the OSV ecosystems `ecosystems` (`Debian:12`),
+    /// each once; every record when `None`.
+    fn advisories(&self, ecosystems: Option<&[String]>) -> Result<Vec<Advisory>, StateError>;
+
+    /// Stores `records` (checked, each id once), each replacing the one stored under its id
+    /// only if its `modified` is later ([`Stored::of`]); what it did to each, in order. All of
+    /// them are stored, or none. A local backend's caller holds the state lock.
+    fn put_advisories(&self, records: &[Advisory]) -> Result<Vec<Stored>, StateError>;
+}
+
 /// Where the state is kept. Reading takes no lock: every backend replaces the state in one
 /// step, so a reader sees the old state or the new one, never a mix.
-pub trait Backend: Catalogs + Send + Sync {
+pub trait Backend: Catalogs + Advisories + Send + Sync {
     /// The state, or `None` when none has been written yet.
     fn load(&self) -> Result<Option<State>, StateError>;
 

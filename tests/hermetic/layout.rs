@@ -2,7 +2,7 @@
 //!
 //! 1. The pure modules (`model`, `decl`, `plan`, `build`, `report`, `policy`, `manifest`, the
 //!    state's and the source's types, `apply::schedule`, `apply::record`, `refresh::observe`,
-//!    `catalog::scan`, `catalog::rpmdb`, `catalog::query`) touch no
+//!    `catalog::scan`, `catalog::rpmdb`, `catalog::query`, `advisory`) touch no
 //!    filesystem, network, environment, clock or stdout, and import only each other.
 //! 2. The adapters (`source::fs`, `source::git`, `state::local`, `state::postgres` and the
 //!    modules inside it, `engine::docker`, `registry::oci`) translate and decide nothing: they
@@ -36,6 +36,7 @@ impl Module {
 
 const PURE: &[&str] = &[
     "model",
+    "advisory",
     "decl",
     "plan",
     "build",

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod advisories;
 mod blink;
 mod broken_streams;
 mod cli;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use dispatch::config::PgSettings;
 use dispatch::state::conformance::{self, LEGACY_IMAGE, Subject, Tamper, holder};
 use dispatch::state::postgres::PgBackend;
-use dispatch::state::{Backend, Catalogs, State, StateError};
+use dispatch::state::{Advisories, Backend, Catalogs, State, StateError};
 
 use common::{Sandbox, base_doc, contains, env, ok};
 
@@ -198,21 +198,29 @@ fn tables_are_made_on_first_write_and_migrated_once() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(version, "2");
-    // A database of the first version (before catalogs) is migrated by the next writer.
+    assert_eq!(version, "3");
+    // A database of the first version (before catalogs and advisories) is migrated by the
+    // next writer.
     sql()
         .batch_execute(&format!(
-            "DROP TABLE {schema}.catalogs; UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'"
+            "DROP TABLE {schema}.catalogs; DROP TABLE {schema}.advisories;
+             UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'"
         ))
         .unwrap();
     let migrated = backend(&settings);
-    // Read before any writer migrates it: no catalogs yet, and no error.
+    // Read before any writer migrates it: no catalogs or advisories yet, and no error.
     assert!(migrated.catalogs(&["sha256:0".into()]).unwrap().is_empty());
+    assert!(migrated.advisories(None).unwrap().is_empty());
     drop(migrated.lock(Duration::ZERO, &holder("apply")).unwrap());
     let catalog = dispatch::model::catalog::Catalog::default();
     migrated.put_catalog("sha256:0", &catalog).unwrap();
     let kept = migrated.catalogs(&["sha256:0".to_string()]).unwrap();
     assert_eq!(kept.get("sha256:0"), Some(&catalog));
+    let record = conformance::advisory("PYSEC-1", "2024-01-01T00:00:00Z", &["PyPI"]);
+    migrated
+        .put_advisories(std::slice::from_ref(&record))
+        .unwrap();
+    assert_eq!(migrated.advisories(None).unwrap(), [record]);
     // A database migrated by a newer dispatch is refused, not written.
     sql()
         .execute(
@@ -609,4 +617,42 @@ fn state_push_and_pull_move_a_state_keeping_its_lineage() {
             .unwrap();
     assert_eq!(copy.lineage, local.lineage);
     assert_eq!(copy.resources, local.resources);
+}
+
+#[test]
+fn advisories_are_imported_into_the_database_and_shared_by_its_workspaces() {
+    crate::common::needs!(postgres);
+    let schema = unique("advisories");
+    let runner = |name: &str| {
+        let s = Sandbox::new(name);
+        s.write(
+            "dispatch.toml",
+            &format!(
+                "[backend]\ntype = \"postgres\"\nurl = \"{}\"\nschema = \"{schema}\"\nworkspace = \"{name}\"\n",
+                public_url()
+            ),
+        );
+        s
+    };
+    let osv = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/advisories/osv");
+    let first = runner("first");
+    let imported = run(&first, &["advisories", "import", osv]);
+    ok(&imported);
+    contains(&imported.stdout, "Debian:12    | 2   | 0       | 0");
+    contains(&imported.stdout, "Imported 6 records from 1 path");
+    // Another workspace of the schema sees them, and imports the same records unchanged.
+    let second = runner("second");
+    let again = run(&second, &["advisories", "import", osv, "-o", "json"]);
+    ok(&again);
+    let counts: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        counts["ecosystems"]["Debian:12"]["unchanged"], 2,
+        "{counts}"
+    );
+    let status = run(&second, &["advisories", "status", "-o", "json"]);
+    ok(&status);
+    let loaded: Vec<serde_json::Value> = serde_json::from_str(&status.stdout).unwrap();
+    let dsa = loaded.iter().find(|l| l["source"] == "DSA").unwrap();
+    assert_eq!(dsa["count"], 2);
+    assert_eq!(dsa["newest"], "2024-04-20T08:30:00Z");
 }

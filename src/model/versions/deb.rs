@@ -1,62 +1,13 @@
-//! Debian versions and dpkg's relations between them: debversion orders versions as dpkg
-//! does; dpkg's stricter reading of what a version is, is here.
-
-use std::cmp::Ordering;
+//! Debian versions: debversion orders versions as dpkg does; dpkg's stricter reading of what a
+//! version is, is here.
 
 use debversion::Version;
-
-/// dpkg's relations, two-character ones first so that `<<` is not read as `<`.
-const RELATIONS: [(&str, &[Ordering]); 5] = [
-    ("<<", &[Ordering::Less]),
-    ("<=", &[Ordering::Less, Ordering::Equal]),
-    (">>", &[Ordering::Greater]),
-    (">=", &[Ordering::Greater, Ordering::Equal]),
-    ("=", &[Ordering::Equal]),
-];
-
-/// Comma-separated dpkg relations such as `>=3.0, <<3.0.11`, all of which must hold: the
-/// orderings each accepts, and its bound.
-#[derive(Debug, Clone)]
-pub(super) struct Relations(Vec<(&'static [Ordering], Version)>);
-
-impl Relations {
-    /// `text` as relations; the error may say what is wrong beyond the syntax.
-    pub(super) fn parse(text: &str) -> Result<Relations, Option<String>> {
-        text.split(',')
-            .map(|relation| {
-                let relation = relation.trim();
-                let Some((operator, accepted)) = RELATIONS
-                    .into_iter()
-                    .find(|(op, _)| relation.starts_with(op))
-                else {
-                    // dpkg still reads the deprecated `<` and `>` as `<=` and `>=`.
-                    let deprecated = relation.starts_with(['<', '>']);
-                    return Err(deprecated.then(|| {
-                        "dpkg reads < as <= and > as >=: write << or <=, >> or >=".to_string()
-                    }));
-                };
-                let bound = version(relation[operator.len()..].trim()).ok_or(None)?;
-                Ok((accepted, bound))
-            })
-            .collect::<Result<_, _>>()
-            .map(Relations)
-    }
-
-    /// Whether `version` is a Debian version that every relation holds.
-    pub(super) fn contains(&self, version: &str) -> bool {
-        self::version(version).is_some_and(|version| {
-            self.0
-                .iter()
-                .all(|(accepted, bound)| accepted.contains(&version.cmp(bound)))
-        })
-    }
-}
 
 /// `text` as a Debian version, `[epoch:]upstream[-revision]`, if dpkg reads it as one, ready
 /// for debversion to order. dpkg splits the epoch at the first `:` and the revision at the last
 /// `-`, and refuses an epoch that is not a number up to 2^31-1 (`a:1.0`, `:1.0`) or an empty
 /// part (`1:`, `-1`, `1.0-`); debversion reads some of these, or splits them elsewhere.
-fn version(text: &str) -> Option<Version> {
+pub(super) fn version(text: &str) -> Option<Version> {
     let parsed: Version = text.parse().ok()?;
     let (epoch, rest) = match text.split_once(':') {
         Some((epoch, rest)) => (Some(epoch), rest),
@@ -90,6 +41,8 @@ fn zero_ended(part: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::cmp::Ordering;
+
     use super::super::tests::held;
     use super::*;
     use crate::model::catalog::Ecosystem;

@@ -5,11 +5,17 @@
 //! A range tests installed versions, not candidates to install, so pre-releases are in a range
 //! as their ordering puts them: PEP 440 counts a pre-release "already present on the system"
 //! (still, `<1.0` holds no pre-release of 1.0 itself), and npm ranges are read with npm's
-//! `includePrerelease` (`<5` holds 4.18.0-rc.1; `^4.17.0` holds no 5.0.0 pre-release). Debian's
-//! relations are dpkg's ([`deb`]), rpm's are rpm's ([`rpm`]).
+//! `includePrerelease` (`<5` holds 4.18.0-rc.1; `^4.17.0` holds no 5.0.0 pre-release). In the
+//! ecosystems whose syntax has no ranges (Debian, Alpine, Maven), comparisons such as
+//! `>=3.0,<3.0.12` are read in the ecosystem's own order ([`order`]: dpkg's, apk's, Maven's),
+//! the one place each ecosystem's order of versions is kept; rpm's relations are rpm's
+//! ([`rpm`]: a bound without a release ignores releases).
 
+mod apk;
 mod deb;
+pub mod order;
 pub mod query;
+mod relations;
 mod rpm;
 
 use std::fmt;
@@ -17,7 +23,8 @@ use std::str::FromStr;
 
 use super::catalog::Ecosystem;
 
-pub use query::{Query, QueryError, pep503};
+pub use order::{Scheme, Version};
+pub use query::{Query, QueryError, normal_name, pep503};
 
 /// A version range in one ecosystem's syntax.
 #[derive(Debug, Clone)]
@@ -32,7 +39,8 @@ pub struct Range {
 enum Test {
     Pep440(pep440_rs::VersionSpecifiers),
     Npm(nodejs_semver::Range),
-    Dpkg(deb::Relations),
+    /// Comparisons in the ecosystem's own order.
+    Compare(Scheme, relations::Relations),
     Rpm(rpm::Relations),
     Exact(String),
     /// Any version starting with this.
@@ -102,7 +110,9 @@ impl Range {
                 .is_ok_and(|version| specifiers.contains(&version)),
             Test::Npm(range) => nodejs_semver::Version::parse(version)
                 .is_ok_and(|version| range.satisfies_with_prerelease(&version, true)),
-            Test::Dpkg(relations) => relations.contains(version),
+            Test::Compare(scheme, relations) => {
+                Version::parse(*scheme, version).is_some_and(|v| relations.contains(&v))
+            }
             Test::Rpm(relations) => relations.contains(version),
             Test::Exact(exact) => version == exact,
             Test::Prefix(prefix) => version.starts_with(prefix.as_str()),
@@ -122,15 +132,21 @@ fn expected(ecosystem: Ecosystem) -> &'static str {
         Ecosystem::Pypi => "a PEP 440 specifier such as <1.0,>=0.23",
         Ecosystem::Npm => "an npm semver range such as ^4.17.0 or >=1.2.3 <2.0.0",
         Ecosystem::Deb => {
-            "a Debian version such as 3.0.11-1, a prefix such as 3.0.*, or dpkg relations \
-             such as >=3.0,<<3.0.11"
+            "a Debian version such as 3.0.11-1, a prefix such as 3.0.*, or comparisons \
+             such as >=3.0,<3.0.12 (dpkg's << and >> too)"
         }
-        Ecosystem::Apk => "an Alpine version such as 3.1.4-r0 or a prefix such as 3.1.*",
+        Ecosystem::Apk => {
+            "an Alpine version such as 3.1.4-r0, a prefix such as 3.1.*, or comparisons such \
+             as >=3.1,<3.1.4-r2"
+        }
+        Ecosystem::Maven => {
+            "a Maven version such as 2.14.1, a prefix such as 2.14.*, or comparisons such as \
+             >=2.0,<2.15.0"
+        }
         Ecosystem::Rpm => {
             "an rpm version such as 3.0.8-1.ph5 or 1:2.0, a prefix such as 3.0.*, or rpm \
              relations such as >=3.0,<3.0.9"
         }
-        Ecosystem::Maven => "a Maven version such as 2.14.1 or a prefix such as 2.14.*",
         Ecosystem::Powershell => {
             "a PowerShell module version such as 7.2.0 or a prefix such as 7.2.*"
         }
@@ -149,8 +165,13 @@ impl Test {
             Ecosystem::Npm => nodejs_semver::Range::parse(text)
                 .map(Test::Npm)
                 .map_err(|_| None),
-            Ecosystem::Deb if text.starts_with(['<', '>', '=']) => {
-                deb::Relations::parse(text).map(Test::Dpkg)
+            Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Maven
+                if text.starts_with(['<', '>', '=', '!']) =>
+            {
+                let scheme = Scheme::of(ecosystem).expect("these ecosystems have an order");
+                relations::Relations::parse(scheme, text)
+                    .map(|relations| Test::Compare(scheme, relations))
+                    .ok_or(None)
             }
             Ecosystem::Rpm if text.starts_with(['<', '>', '=']) => {
                 rpm::Relations::parse(text).map(Test::Rpm).ok_or(None)
@@ -310,6 +331,45 @@ mod tests {
     }
 
     #[test]
+    fn comparisons_are_read_in_each_ecosystems_own_order() {
+        let deb = ["3.0.9-1", "3.0.11-1~deb12u2", "3.0.12", "3.0.12-1", "1:1.0"];
+        assert_eq!(
+            held(Ecosystem::Deb, "<3.0.12", &deb),
+            ["3.0.9-1", "3.0.11-1~deb12u2"]
+        );
+        assert_eq!(
+            held(Ecosystem::Deb, "<=3.0.12", &deb),
+            held(Ecosystem::Deb, "<<3.0.12-0", &deb)
+                .into_iter()
+                .chain(["3.0.12"])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(held(Ecosystem::Deb, ">3.0.12", &deb), ["3.0.12-1", "1:1.0"]);
+        assert_eq!(
+            held(Ecosystem::Deb, ">=3.0.11, !=3.0.12", &deb),
+            ["3.0.11-1~deb12u2", "3.0.12-1", "1:1.0"]
+        );
+        let apk = [
+            "3.1.4-r0",
+            "3.1.4-r1",
+            "3.1.4-r10",
+            "3.1.5_rc1",
+            "3.1.5",
+            "x",
+        ];
+        assert_eq!(
+            held(Ecosystem::Apk, ">=3.1.4-r1,<3.1.5", &apk),
+            ["3.1.4-r1", "3.1.4-r10", "3.1.5_rc1"]
+        );
+        let maven = ["2.14.1", "2.15.0-rc1", "2.15.0", "2.17.1", "2.9"];
+        assert_eq!(
+            held(Ecosystem::Maven, "<2.15.0", &maven),
+            ["2.14.1", "2.15.0-rc1", "2.9"]
+        );
+        assert_eq!(held(Ecosystem::Maven, "==2.15", &maven), ["2.15.0"]);
+    }
+
+    #[test]
     fn bad_ranges_name_the_syntax_expected() {
         for (ecosystem, text, expected) in [
             (
@@ -333,18 +393,18 @@ mod tests {
                 "[2.0,2.15.0)",
                 "expected a Maven version such as 2.14.1",
             ),
-            (Ecosystem::Maven, "2.*.1", "or a prefix such as 2.14.*"),
-            (Ecosystem::Apk, "<3.1", "expected an Alpine version"),
+            (Ecosystem::Maven, "2.*.1", "a prefix such as 2.14.*, or"),
+            (Ecosystem::Apk, "<3.1-1", "expected an Alpine version"),
+            (Ecosystem::Apk, "=>3.1", "or comparisons such as >=3.1"),
             (
                 Ecosystem::Powershell,
                 ">=7",
                 "expected a PowerShell module version",
             ),
-            (Ecosystem::Deb, "<3.0", "write << or <="),
             (
                 Ecosystem::Deb,
                 ">=3.0,<<",
-                "or dpkg relations such as >=3.0,<<3.0.11",
+                "or comparisons such as >=3.0,<3.0.12",
             ),
             (Ecosystem::Deb, "=>3.0", "expected a Debian version"),
             (

@@ -102,6 +102,16 @@ fn same_name(ecosystem: Ecosystem, a: &str, b: &str) -> bool {
     }
 }
 
+/// `name` in the form [`same_name`] compares it in, for keys: two names are the same package in
+/// `ecosystem` when their normal forms are equal.
+pub fn normal_name(ecosystem: Ecosystem, name: &str) -> String {
+    match ecosystem {
+        Ecosystem::Pypi => pep503(name).collect(),
+        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Powershell => name.to_ascii_lowercase(),
+        Ecosystem::Npm | Ecosystem::Maven | Ecosystem::Rpm => name.to_string(),
+    }
+}
+
 /// `name` lowercased with each run of `-_.` as one `-` (PEP 503), the form Python indexes
 /// compare names in; without allocating, as it is compared with every package of every image.
 pub fn pep503(name: &str) -> impl Iterator<Item = char> + '_ {
@@ -173,7 +183,12 @@ mod tests {
                 "pandas",
                 "pypi:>=0.23",
             ),
-            ("pandas<1.0", None, "pandas", "rpm:<1.0 pypi:<1.0 npm:<1.0"),
+            (
+                "pandas<1.0",
+                None,
+                "pandas",
+                "deb:<1.0 apk:<1.0 rpm:<1.0 pypi:<1.0 npm:<1.0 maven:<1.0",
+            ),
             (
                 "npm:lodash@<4.17.21",
                 some(Ecosystem::Npm),
@@ -260,7 +275,7 @@ mod tests {
             ("pypi:<1.0", "has no name"),
             ("npm:lodash@", "expected an npm semver range"),
             ("pypi:pandas<1.0x", "expected a PEP 440 specifier"),
-            ("deb:openssl<3.0", "write << or <="),
+            ("deb:openssl=>3.0", "expected a Debian version"),
             ("rpm:openssl<<3.0", "or rpm relations such as >=3.0,<3.0.9"),
             (
                 "pandas=>1",
@@ -313,10 +328,20 @@ mod tests {
         assert!(query.matches(&Package::plain(Ecosystem::Pypi, "pandas", "0.25.3")));
         assert!(!query.matches(&Package::plain(Ecosystem::Pypi, "pandas", "1.0rc1")));
         assert!(query.matches(&Package::plain(Ecosystem::Npm, "pandas", "0.9.0")));
+        // Read in dpkg's order for a Debian package, apk's for an Alpine one.
+        assert!(query.matches(&Package::plain(Ecosystem::Deb, "pandas", "0.9")));
+        assert!(!query.matches(&Package::plain(Ecosystem::Deb, "pandas", "1.0-1")));
+        assert!(query.matches(&Package::plain(Ecosystem::Apk, "pandas", "1.0_rc1")));
+        assert!(!query.matches(&Package::plain(Ecosystem::Powershell, "pandas", "0.9")));
+        let openssl = Query::parse("openssl<3.0.12").unwrap();
+        assert!(openssl.matches(&Package::plain(
+            Ecosystem::Deb,
+            "openssl",
+            "3.0.11-1~deb12u2"
+        )));
+        assert!(!openssl.matches(&Package::plain(Ecosystem::Deb, "openssl", "3.0.12-1")));
         assert!(query.matches(&Package::plain(Ecosystem::Rpm, "pandas", "0.9-1")));
         assert!(!query.matches(&Package::plain(Ecosystem::Rpm, "pandas", "1.0-1")));
-        // `<1.0` is no range in dpkg's syntax: no Debian package is in it.
-        assert!(!query.matches(&Package::plain(Ecosystem::Deb, "pandas", "0.9")));
         let query = Query::parse("lodash@<4.17.21").unwrap();
         assert!(query.matches(&Package::plain(Ecosystem::Npm, "lodash", "4.17.20")));
         assert!(!query.matches(&Package::plain(Ecosystem::Npm, "lodash", "4.17.21")));

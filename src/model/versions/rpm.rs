@@ -50,7 +50,7 @@ impl Relations {
 /// An rpm version split as rpm splits it: the epoch is the leading digits before a `:`, the
 /// release what follows the last `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Version {
+pub struct Version {
     epoch: String,
     version: String,
     release: Option<String>,

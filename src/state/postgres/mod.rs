@@ -4,8 +4,10 @@
 //! (compare-and-swap). Statements are unnamed, so a transaction pooler is fine. The tables and
 //! their migrations are in `schema`; the connection, which one worker thread owns, in
 //! `connection`, its TLS in `tls` (with libpq's keys taken from the URL by `conninfo`), and
-//! what a refused connection means in `explain`.
+//! what a refused connection means in `explain`. Advisories are kept in a table of their own
+//! (`advisories`).
 
+mod advisories;
 mod connection;
 mod conninfo;
 mod explain;

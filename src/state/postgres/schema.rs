@@ -51,6 +51,16 @@ const MIGRATIONS: &[&str] = &[
         contents jsonb NOT NULL
     );
 ",
+    // `modified` in nanoseconds since the epoch, as dispatch compares it.
+    "
+    CREATE TABLE IF NOT EXISTS {s}.advisories (
+        id text PRIMARY KEY,
+        modified bigint NOT NULL,
+        ecosystems text[] NOT NULL,
+        record jsonb NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS advisories_ecosystems ON {s}.advisories USING gin (ecosystems);
+",
 ];
 
 /// The statements, with the schema filled in once.
@@ -72,6 +82,9 @@ pub(super) struct Sql {
     pub(super) trim_history: String,
     pub(super) read_catalogs: String,
     pub(super) write_catalog: String,
+    pub(super) has_advisories: String,
+    pub(super) read_advisories: String,
+    pub(super) write_advisories: String,
 }
 
 impl Sql {
@@ -148,6 +161,23 @@ impl Sql {
             write_catalog: q("
                 INSERT INTO {s}.catalogs (image, contents) VALUES ($1, $2::jsonb)
                 ON CONFLICT (image) DO NOTHING"),
+            has_advisories: q("SELECT to_regclass('{s}.advisories') IS NOT NULL"),
+            // Those of the ecosystems $1, or all when it is NULL.
+            read_advisories: q("
+                SELECT record::text FROM {s}.advisories
+                WHERE $1::text[] IS NULL OR ecosystems && $1::text[]"),
+            // ($1..$4: ids, modified, ecosystems joined by newlines, records.) A row is
+            // replaced only by a later one; the ids written come back, `true` for new ones.
+            write_advisories: q("
+                INSERT INTO {s}.advisories AS a (id, modified, ecosystems, record)
+                SELECT id, modified, string_to_array(ecosystems, E'\\n'), record::jsonb
+                FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[])
+                    AS t (id, modified, ecosystems, record)
+                ON CONFLICT (id) DO UPDATE
+                    SET modified = excluded.modified, ecosystems = excluded.ecosystems,
+                        record = excluded.record
+                    WHERE a.modified < excluded.modified
+                RETURNING id, xmax = 0"),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! as `<file>.backup`. An apply's checkpoints append one fsynced record each to a journal
 //! beside it (`<file>.journal`), folded into the file when the command ends, or by the next
 //! reader and writer after a crash: a checkpoint costs the same at 100 resources as at 100,000.
+//! Catalogs are kept in `catalog/` beside it, advisories in `advisories/` ([`advisories`]).
+
+mod advisories;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -281,10 +284,12 @@ impl Backend for LocalBackend {
             left,
         };
         // Under the lock no writer runs: a temp file is what a killed one left. Catalogs are
-        // written under it too, by apply.
+        // written under it too, by apply, and advisories by their import.
         let catalogs = folder(&self.path).join(CATALOG_DIR);
+        let advisories = folder(&self.path).join(advisories::ADVISORY_DIR);
         remove_stale_temps(self.path())
             .and_then(|_| remove_stale_temps_in(&catalogs))
+            .and_then(|_| remove_stale_temps_in(&advisories))
             .map_err(|error| StateError::Write {
                 path: self.path.clone(),
                 error,

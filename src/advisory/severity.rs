@@ -1,0 +1,152 @@
+//! How severe an advisory is: from its CVSS vectors (read and scored by RustSec's `cvss`, v2 to
+//! v4), else from the rating its database gives (`database_specific.severity`, GHSA's `HIGH`,
+//! or a `severity[]` entry of another type, Ubuntu's `medium`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::model::advisory::Advisory;
+
+/// A severity level, CVSS's qualitative scale; `Unknown` where the record says none that can
+/// be read. Ordered from `None` to `Critical`, `Unknown` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Unknown,
+    None,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Unknown => "unknown",
+            Level::None => "none",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+
+    /// A database's own word for a level: CVSS's, and GHSA's `MODERATE`, Red Hat's and
+    /// Ubuntu's `important` and `negligible`.
+    fn from_word(word: &str) -> Option<Level> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "critical" => Some(Level::Critical),
+            "high" | "important" => Some(Level::High),
+            "medium" | "moderate" => Some(Level::Medium),
+            "low" | "negligible" => Some(Level::Low),
+            "none" => Some(Level::None),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The severity of `advisory`: the highest its CVSS vectors score, else its database's rating.
+pub fn of(advisory: &Advisory) -> Level {
+    let cvss = advisory
+        .severity
+        .iter()
+        .filter(|s| s.kind.starts_with("CVSS_"))
+        .filter_map(|s| cvss::Cvss::from_str(s.score.trim()).ok())
+        .map(|vector| from_cvss(vector.severity()))
+        .max();
+    let rated = || {
+        let database = advisory.database_specific.as_ref();
+        let own = advisory
+            .severity
+            .iter()
+            .filter(|s| !s.kind.starts_with("CVSS_"));
+        database
+            .and_then(|d| d.severity.as_deref())
+            .into_iter()
+            .chain(own.map(|s| s.score.as_str()))
+            .filter_map(Level::from_word)
+            .max()
+    };
+    cvss.or_else(rated).unwrap_or(Level::Unknown)
+}
+
+fn from_cvss(severity: cvss::Severity) -> Level {
+    match severity {
+        cvss::Severity::None => Level::None,
+        cvss::Severity::Low => Level::Low,
+        cvss::Severity::Medium => Level::Medium,
+        cvss::Severity::High => Level::High,
+        cvss::Severity::Critical => Level::Critical,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::advisory::{DatabaseSpecific, Severity};
+
+    fn advisory(severity: &[(&str, &str)], database: Option<&str>) -> Advisory {
+        Advisory {
+            id: "X-1".into(),
+            modified: "2024-01-01T00:00:00Z".into(),
+            published: None,
+            withdrawn: None,
+            aliases: vec![],
+            summary: None,
+            affected: vec![],
+            severity: severity
+                .iter()
+                .map(|(kind, score)| Severity {
+                    kind: kind.to_string(),
+                    score: score.to_string(),
+                })
+                .collect(),
+            database_specific: database.map(|s| DatabaseSpecific {
+                severity: Some(s.into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn vectors_are_scored_and_the_database_rating_is_the_fallback() {
+        let v3 = ("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+        let v3_low = ("CVSS_V3", "CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N");
+        let v4 = (
+            "CVSS_V4",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:L/VA:N/SC:N/SI:N/SA:N",
+        );
+        let v2 = ("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P");
+        for (severity, database, expected) in [
+            (vec![v3], None, Level::Critical),
+            (vec![v3_low], Some("CRITICAL"), Level::Low),
+            (vec![v4], None, Level::High),
+            (vec![v2], None, Level::High),
+            (vec![v3_low, v3], None, Level::Critical),
+            (
+                vec![("CVSS_V3", "not a vector")],
+                Some("MODERATE"),
+                Level::Medium,
+            ),
+            (vec![("Ubuntu", "negligible")], None, Level::Low),
+            (vec![], Some("high"), Level::High),
+            (vec![], Some("whatever"), Level::Unknown),
+            (vec![], None, Level::Unknown),
+        ] {
+            assert_eq!(
+                of(&advisory(&severity, database)),
+                expected,
+                "{severity:?} {database:?}"
+            );
+        }
+        assert!(Level::Unknown < Level::None && Level::High < Level::Critical);
+    }
+}

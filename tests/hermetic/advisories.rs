@@ -1,0 +1,403 @@
+//! `dispatch advisories import|status` and `dispatch vulns` end to end, on a state whose
+//! images have recorded catalogs: the real PyPA advisories (a vendored subset, and the whole
+//! snapshot in `../shared` where it is), small OSV fixtures of the other ecosystems
+//! (`testdata/advisories/osv`), and input that must be refused with nothing imported.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::common::Run;
+use dispatch::model::catalog::{Catalog, Ecosystem, Package};
+use dispatch::model::reference::ImageRef;
+use dispatch::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
+use dispatch::state::conformance::holder;
+use dispatch::state::local::LocalBackend;
+use dispatch::state::{Backend, Catalogs, Observed, ResourceState, State};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `dispatch --state STATE ARGS` in the repository, so paths read `testdata/...`; the state's
+/// folder shows as `[dir]`.
+fn dispatch(state: &Path, args: &[&str]) -> Run {
+    let output = crate::common::dispatch_command(root())
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .output()
+        .unwrap();
+    let mut run = Run::from(output);
+    let dir = state.parent().unwrap().display().to_string();
+    run.stdout = run.stdout.replace(&dir, "[dir]");
+    run.stderr = run.stderr.replace(&dir, "[dir]");
+    run
+}
+
+/// A Debian package of bookworm, with the purl a scan gives it.
+fn deb(name: &str, version: &str) -> Package {
+    Package {
+        ecosystem: Ecosystem::Deb,
+        name: name.into(),
+        version: version.into(),
+        purl: format!("pkg:deb/debian/{name}@{version}?arch=amd64&distro=debian-12"),
+        source: None,
+        license: None,
+    }
+}
+
+/// A state of two bases (Debian with Python, Alpine) and three images on the first, each
+/// with its catalog recorded: what `apply` leaves.
+fn fleet(dir: &Path) -> PathBuf {
+    let path = dir.join("state.json");
+    let backend = LocalBackend::new(&path);
+    let python = Catalog::layered(
+        vec![
+            deb("openssl", "3.0.11-1~deb12u1"),
+            deb("libc6", "2.36-9+deb12u4"),
+            Package::plain(Ecosystem::Pypi, "pip", "23.0.1"),
+        ],
+        None,
+    );
+    let alpine = Catalog::layered(
+        vec![Package {
+            ecosystem: Ecosystem::Apk,
+            name: "openssl".into(),
+            version: "3.1.4-r0".into(),
+            purl: "pkg:apk/alpine/openssl@3.1.4-r0?arch=x86_64&distro=alpine-3.18.4".into(),
+            source: None,
+            license: None,
+        }],
+        None,
+    );
+    let on_python = |packages: Vec<Package>| {
+        let mut all = python.packages.clone();
+        all.extend(packages);
+        Catalog::layered(all, Some(("sha256:b1", &python)))
+    };
+    let images = [
+        (
+            "api",
+            on_python(vec![
+                Package::plain(Ecosystem::Pypi, "requests", "2.19.1"),
+                Package::plain(Ecosystem::Pypi, "urllib3", "1.24.1"),
+                Package::plain(Ecosystem::Npm, "lodash", "4.17.20"),
+            ]),
+        ),
+        (
+            "reports",
+            on_python(vec![
+                Package::plain(
+                    Ecosystem::Maven,
+                    "org.apache.logging.log4j:log4j-core",
+                    "2.14.1",
+                ),
+                Package::plain(Ecosystem::Pypi, "Jinja2", "2.10"),
+            ]),
+        ),
+        (
+            "clean",
+            on_python(vec![Package::plain(Ecosystem::Pypi, "requests", "2.32.3")]),
+        ),
+    ];
+    let mut state = State::new();
+    let mut record = |resource: Resource, id: &str| {
+        let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");
+        entry.observed = Some(Observed {
+            image_id: Some(id.into()),
+            digest: None,
+            reference: None,
+            created: None,
+        });
+        state.resources.insert(entry.resource.address(), entry);
+    };
+    for (name, id, catalog) in [
+        ("python3", "sha256:b1", &python),
+        ("alpine", "sha256:b2", &alpine),
+    ] {
+        backend.put_catalog(id, catalog).unwrap();
+        let spec = Spec::BaseImage(BaseImageSpec {
+            docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/{name}:1")).unwrap(),
+            language: Language::Python3,
+            tags: vec![],
+        });
+        record(
+            Resource {
+                name: name.into(),
+                spec,
+            },
+            id,
+        );
+    }
+    for (i, (name, catalog)) in images.iter().enumerate() {
+        let id = format!("sha256:i{i}");
+        backend.put_catalog(&id, catalog).unwrap();
+        let spec = Spec::Image(ImageSpec {
+            base_image_name: "python3".into(),
+            runtime_dependencies: None,
+            system_dependencies: None,
+            tags: vec![],
+        });
+        record(
+            Resource {
+                name: name.to_string(),
+                spec,
+            },
+            &id,
+        );
+    }
+    backend
+        .lock(Duration::ZERO, &holder("test"))
+        .unwrap()
+        .save(&mut state)
+        .unwrap();
+    path
+}
+
+fn ok(run: &Run) {
+    crate::common::ok(run);
+}
+
+#[test]
+fn imports_show_what_changed_and_vulns_what_affects_each_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    let none = dispatch(&state, &["vulns"]);
+    ok(&none);
+    insta::assert_snapshot!("vulns_nothing_loaded", none.stderr);
+    let first = dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            "testdata/advisories/pypa/vulns",
+            "testdata/advisories/osv",
+        ],
+    );
+    ok(&first);
+    insta::assert_snapshot!("import_first", first.stdout);
+    assert_eq!(first.stderr, "", "no range of the subset is left out");
+    // Again, with one record modified later: updated; the rest unchanged.
+    let later = dir.path().join("later.json");
+    let text = std::fs::read_to_string(root().join("testdata/advisories/osv/maven.json")).unwrap();
+    std::fs::write(
+        &later,
+        text.replace("2024-07-24T15:59:50Z", "2025-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let again = dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            "testdata/advisories/osv",
+            later.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    ok(&again);
+    insta::assert_snapshot!("import_again_json", again.stdout);
+    let status = dispatch(&state, &["advisories", "status"]);
+    ok(&status);
+    insta::assert_snapshot!("status", status.stdout);
+    let vulns = dispatch(&state, &["vulns"]);
+    ok(&vulns);
+    insta::assert_snapshot!("vulns", vulns.stdout);
+    let json = dispatch(&state, &["vulns", "api", "-o", "json"]);
+    ok(&json);
+    insta::assert_snapshot!("vulns_api_json", json.stdout);
+    let by_alias = dispatch(&state, &["vulns", "--id", "cve-2021-44228"]);
+    ok(&by_alias);
+    insta::assert_snapshot!("vulns_by_alias", by_alias.stdout);
+    let clean = dispatch(&state, &["vulns", "alpine", "--id", "CVE-2018-18074"]);
+    ok(&clean);
+    assert_eq!(clean.stdout, "");
+    insta::assert_snapshot!("vulns_clean", clean.stderr);
+    let unknown = dispatch(&state, &["vulns", "nope"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+}
+
+#[test]
+fn a_comparison_is_read_in_the_packages_own_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    let found = dispatch(&state, &["catalog", "--package", "openssl<3.0.12"]);
+    ok(&found);
+    insta::assert_snapshot!("catalog_openssl_before", found.stdout);
+    let apk = dispatch(
+        &state,
+        &["catalog", "--package", "apk:openssl>=3.1,<3.1.4-r1"],
+    );
+    ok(&apk);
+    assert!(apk.stdout.contains("alpine"), "{}", apk.stdout);
+    assert!(!apk.stdout.contains("deb"), "{}", apk.stdout);
+}
+
+/// Writes `text` as `name` in `dir`.
+fn file(dir: &Path, name: &str, text: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn bad_input_is_named_and_nothing_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    let bad = dir.path().join("bad");
+    let record =
+        std::fs::read_to_string(root().join("testdata/advisories/osv/alpine.json")).unwrap();
+    let zip = |entries: &[(&str, &[u8])]| {
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            out.start_file(*name, options).unwrap();
+            out.write_all(bytes).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    };
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "not_osv",
+            file(&bad, "a/not-osv.json", b"{\"hello\": \"world\"}"),
+        ),
+        ("not_json", file(&bad, "b/broken.json", b"{\"id\": ")),
+        (
+            "no_events",
+            file(
+                &bad,
+                "c/no-events.json",
+                record
+                    .replace(r#"{"introduced": "0"}, {"fixed": "3.1.4-r1"}"#, "")
+                    .as_bytes(),
+            ),
+        ),
+        (
+            "two_keys",
+            file(
+                &bad,
+                "d/two-keys.json",
+                record
+                    .replace(
+                        r#"{"introduced": "0"}, "#,
+                        r#"{"introduced": "0", "fixed": "1"}, "#,
+                    )
+                    .as_bytes(),
+            ),
+        ),
+        (
+            "bad_modified",
+            file(
+                &bad,
+                "e/modified.json",
+                record
+                    .replace("2024-01-10T00:00:00Z", "last tuesday")
+                    .as_bytes(),
+            ),
+        ),
+        (
+            "unknown_ecosystem_only",
+            "testdata/advisories/osv/crates.json".to_string(),
+        ),
+        (
+            "zip_bomb",
+            file(
+                &bad,
+                "f/all.zip",
+                &zip(&[("bomb.json", &vec![b' '; 8 << 20])]),
+            ),
+        ),
+        ("empty_folder", {
+            std::fs::create_dir_all(bad.join("g")).unwrap();
+            bad.join("g").display().to_string()
+        }),
+    ];
+    for (name, path) in cases {
+        // A good file before the bad one: it is not imported either.
+        let run = dispatch(
+            &state,
+            &[
+                "advisories",
+                "import",
+                "testdata/advisories/osv/npm.yaml",
+                &path,
+            ],
+        );
+        assert_eq!(run.code, 1, "{name}: {}", run.stdout);
+        let message = run.stderr.replace(&bad.display().to_string(), "[bad]");
+        insta::assert_snapshot!(format!("refused_{name}"), message);
+    }
+    let status = dispatch(&state, &["advisories", "status"]);
+    assert_eq!(status.stdout, "", "nothing was imported");
+    // A file of a gigabyte is refused before it is read.
+    let huge = std::fs::File::create(bad.join("huge.json")).unwrap();
+    huge.set_len(1 << 30).unwrap();
+    let run = dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            bad.join("huge.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("huge.json: is 1024 MiB, larger than the 64 MiB"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The whole PyPA snapshot, where `.ci/run` has it (`../shared` beside the clone).
+#[test]
+fn the_whole_pypa_snapshot_imports_and_matches() {
+    let snapshot = root().join("../shared/advisories/pypa/vulns");
+    if !snapshot.is_dir() {
+        assert!(
+            std::env::var_os("DISPATCH_TEST_REQUIRE_SERVICES").is_none(),
+            "{} is missing",
+            snapshot.display()
+        );
+        eprintln!("skipped: no PyPA snapshot at {}", snapshot.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    let run = dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            snapshot.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    ok(&run);
+    let imported: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let pypi = &imported["ecosystems"]["PyPI"];
+    assert!(pypi["new"].as_u64().unwrap() > 2_600, "{pypi}");
+    // Two real records have a range PEP 440 cannot read: left out, with a warning each.
+    assert_eq!(
+        run.stderr.matches("the range is left out").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    let found = dispatch(&state, &["vulns", "api", "-o", "json"]);
+    ok(&found);
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&found.stdout).unwrap();
+    let ids = |package: &str| -> Vec<&str> {
+        (findings.iter())
+            .filter(|f| f["package"] == package)
+            .map(|f| f["id"].as_str().unwrap())
+            .collect()
+    };
+    assert!(ids("requests").contains(&"PYSEC-2018-28"), "{findings:?}");
+    assert!(ids("urllib3").len() >= 5, "{findings:?}");
+}
