@@ -17,6 +17,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::transcript::Transcript;
 use super::{BuildRequest, Engine, EngineError, OnProgress};
+use crate::config::TlsFiles;
 use crate::model::image::{BuildFailure, Builder, Limits, LocalImage, Progress};
 use crate::model::reference::ImageRef;
 use crate::registry::credentials::{self, Credential};
@@ -33,30 +34,59 @@ pub struct DockerEngine {
     timeout: Duration,
 }
 
+/// How long each engine of a pool has to answer at the start of an apply: one that does not
+/// is left out after this, not waited for as the only engine is.
+pub const HEALTH_CHECK: Duration = Duration::from_secs(5);
+
 impl DockerEngine {
     /// Connects to the engine at `address` (`unix://...`, `tcp://...`) and checks that it
-    /// answers within `timeout`.
+    /// answers within `timeout`, retrying: the one engine there is may be starting.
     pub async fn connect(address: &str, timeout: Duration) -> Result<DockerEngine, EngineError> {
-        let unreachable = |detail: String| EngineError::Unreachable {
-            address: address.to_string(),
-            detail,
-        };
-        // The client counts whole seconds: less than one would time out at once.
-        let docker = Docker::connect_with_host(address)
-            .map_err(|e| unreachable(e.to_string()))?
-            .with_timeout(timeout.max(Duration::from_secs(1)));
+        DockerEngine::connect_over(address, None, timeout).await
+    }
+
+    /// [`connect`](Self::connect), over TLS with `tls`.
+    pub async fn connect_over(
+        address: &str,
+        tls: Option<&TlsFiles>,
+        timeout: Duration,
+    ) -> Result<DockerEngine, EngineError> {
+        let docker = client(address, tls, timeout)?;
         let docker = retry::retry(
             Some(timeout),
             || docker.clone().negotiate_version(),
             transient,
         )
         .await
-        .map_err(|gave_up| unreachable(gave_up_text(gave_up)))?;
-        Ok(DockerEngine {
+        .map_err(|gave_up| unreachable(address, gave_up_text(gave_up)))?;
+        Ok(DockerEngine::over(docker, address, timeout))
+    }
+
+    /// Connects to one engine of a pool (over TLS with `tls`) and asks it once, within
+    /// [`HEALTH_CHECK`], whether it answers: a dead engine costs seconds, not `timeout`.
+    pub async fn check(
+        address: &str,
+        tls: Option<&TlsFiles>,
+        timeout: Duration,
+    ) -> Result<DockerEngine, EngineError> {
+        let docker = client(address, tls, timeout)?;
+        let docker = match tokio::time::timeout(HEALTH_CHECK, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(e)) => return Err(unreachable(address, causes(&e))),
+            Err(_) => {
+                let after = humantime::format_duration(HEALTH_CHECK);
+                return Err(unreachable(address, format!("no answer within {after}")));
+            }
+        };
+        Ok(DockerEngine::over(docker, address, timeout))
+    }
+
+    fn over(docker: Docker, address: &str, timeout: Duration) -> DockerEngine {
+        DockerEngine {
             docker,
             address: address.to_string(),
             timeout,
-        })
+        }
     }
 
     async fn read_archive(
@@ -555,6 +585,60 @@ fn docker_credentials(reference: &ImageRef) -> Option<DockerCredentials> {
 
 /// Whether a request that failed this way may succeed if tried again: no answer in time, a
 /// broken connection, a server error.
+/// A client for the engine at `address`, over TLS with `tls`; nothing sent yet.
+fn client(address: &str, tls: Option<&TlsFiles>, timeout: Duration) -> Result<Docker, EngineError> {
+    if address.starts_with("ssh://") {
+        return Err(unreachable(address, SSH_UNSUPPORTED.to_string()));
+    }
+    // The client counts whole seconds: less than one would time out at once.
+    let timeout = timeout.max(Duration::from_secs(1));
+    let docker = match tls {
+        None => Docker::connect_with_host(address).map(|d| d.with_timeout(timeout)),
+        Some(tls) => {
+            // bollard is built without a crypto provider of its own: rustls's ring is the
+            // process's, as for the registries. Installing it twice is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Docker::connect_with_ssl(
+                address,
+                &tls.key,
+                &tls.cert,
+                &tls.ca,
+                timeout.as_secs(),
+                bollard::API_DEFAULT_VERSION,
+            )
+        }
+    };
+    docker.map_err(|e| unreachable(address, causes(&e)))
+}
+
+/// Why ssh:// engines are refused.
+const SSH_UNSUPPORTED: &str = "ssh:// engines are not supported in this build: bollard's ssh \
+connector drives the system's ssh client through the openssh crate (a control master per \
+engine, a second process tree to supervise and kill), which dispatch does not build; reach \
+the engine over tcp:// with TLS, or a unix socket forwarded with `ssh -L`";
+
+fn unreachable(address: &str, detail: String) -> EngineError {
+    EngineError::Unreachable {
+        address: address.to_string(),
+        detail,
+    }
+}
+
+/// `err` and what caused it, each once: a TLS refusal is three errors down, under "client
+/// error (Connect)".
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = e.source();
+    }
+    text
+}
+
 fn transient(err: &bollard::errors::Error) -> bool {
     use bollard::errors::Error;
     match err {
@@ -610,6 +694,19 @@ impl LayerBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_engines_are_refused_with_the_reason() {
+        let Err(e) = client("ssh://u@builder", None, Duration::from_secs(1)) else {
+            panic!("an ssh:// engine was taken");
+        };
+        assert!(
+            e.to_string().starts_with(
+                "cannot reach the Docker engine at ssh://u@builder: ssh:// engines are not supported in this build: "
+            ),
+            "{e}"
+        );
+    }
 
     fn archive(files: &[(&str, usize)]) -> Vec<u8> {
         let mut tar = tar::Builder::new(Vec::new());

@@ -288,22 +288,29 @@ impl Workspace {
     }
 
     pub async fn engine(&self) -> Result<DockerEngine, Error> {
-        Ok(DockerEngine::connect(&self.config.engine().host, self.config.timeout).await?)
+        let engine = self.config.engine();
+        let tls = engine.tls.as_ref();
+        Ok(DockerEngine::connect_over(&engine.host, tls, self.config.timeout).await?)
     }
 
     /// The engines an apply spreads its steps over, each connected (its health check). Of
-    /// several, one that does not answer is left out, and `ui` told; none answering is the
-    /// first one's error.
+    /// several, one that does not answer within seconds is left out, and `ui` told; none
+    /// answering is the first one's error. The only engine is waited for, as `engine` does.
     pub async fn pool(&self, ui: &dyn Interaction) -> Result<Vec<Member<DockerEngine>>, Error> {
+        let several = self.config.engines.len() > 1;
+        let timeout = self.config.timeout;
         let connect = |config: &EngineConfig| {
             let config = config.clone();
             async move {
-                let engine = DockerEngine::connect(&config.host, self.config.timeout).await;
+                let engine = if several {
+                    DockerEngine::check(&config.host, config.tls.as_ref(), timeout).await
+                } else {
+                    DockerEngine::connect_over(&config.host, config.tls.as_ref(), timeout).await
+                };
                 (config, engine)
             }
         };
         let connected = join_all(self.config.engines.iter().map(connect)).await;
-        let several = connected.len() > 1;
         let mut pool = Vec::new();
         let mut first = None;
         for (config, engine) in connected {

@@ -38,7 +38,12 @@ pub const SERVICES: &[(&str, &str, &str)] = &[
     (
         "engines",
         "DISPATCH_TEST_ENGINE_B",
-        "two more Docker engines: `bash .ci/engines && source /tmp/dispatch-services/env`",
+        "more Docker engines: `bash .ci/engines && source /tmp/dispatch-services/env`",
+    ),
+    (
+        "engine_tls",
+        "DISPATCH_TEST_ENGINE_T",
+        "a Docker engine over TLS: `bash .ci/engines && source /tmp/dispatch-services/env`",
     ),
     (
         "python",

@@ -1,13 +1,30 @@
-//! An apply over several real Docker engines (`.ci/engines` starts two besides the main one):
-//! builds spread over them, and an engine killed in the middle of an apply.
+//! An apply over several real Docker engines (`.ci/engines` starts three besides the main one,
+//! one of them over TLS): builds spread over them, an engine killed in the middle of an apply,
+//! one down at the start, one reached over TLS.
 
 use crate::common::{Sandbox, base_doc, engine_address, env, ok};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
-/// dispatch.toml for `engines` (name, host), two slots each, pushing to the test registry, and
+/// An engine's `host` line in dispatch.toml.
+fn host(address: String) -> String {
+    format!("host = \"{address}\"")
+}
+
+/// The TLS engine `t`, its server certificate checked against `ca` (a file of its certificates'
+/// directory).
+fn tls_engine(ca: &str) -> String {
+    let certs = env("DISPATCH_TEST_ENGINE_T_CERTS");
+    format!(
+        "{}\ntls = {{ ca = \"{certs}/{ca}\", cert = \"{certs}/cert.pem\", key = \"{certs}/key.pem\" }}",
+        host(env("DISPATCH_TEST_ENGINE_T"))
+    )
+}
+
+/// dispatch.toml for `engines` (name, how it is reached), two slots each, pushing to the test registry, and
 /// a template whose builds take `seconds`.
 fn pool(s: &Sandbox, engines: &[(&str, String)], seconds: f32) {
     s.write(
@@ -19,9 +36,9 @@ fn pool(s: &Sandbox, engines: &[(&str, String)], seconds: f32) {
         env("DISPATCH_TEST_REGISTRY"),
         s.id
     );
-    for (name, host) in engines {
+    for (name, reach) in engines {
         settings.push_str(&format!(
-            "[[engines]]\nname = \"{name}\"\nhost = \"{host}\"\nparallelism = 2\n"
+            "[[engines]]\nname = \"{name}\"\n{reach}\nparallelism = 2\n"
         ));
     }
     s.write("dispatch.toml", &settings);
@@ -54,8 +71,8 @@ fn builds_spread_over_the_engines() {
     pool(
         &s,
         &[
-            ("a", engine_address()),
-            ("b", env("DISPATCH_TEST_ENGINE_B")),
+            ("a", host(engine_address())),
+            ("b", host(env("DISPATCH_TEST_ENGINE_B"))),
         ],
         0.3,
     );
@@ -83,8 +100,8 @@ fn an_engine_killed_in_the_middle_of_an_apply_leaves_its_builds_to_the_other() {
     pool(
         &s,
         &[
-            ("a", engine_address()),
-            ("c", env("DISPATCH_TEST_ENGINE_C")),
+            ("a", host(engine_address())),
+            ("c", host(env("DISPATCH_TEST_ENGINE_C"))),
         ],
         3.0,
     );
@@ -137,4 +154,93 @@ fn an_engine_killed_in_the_middle_of_an_apply_leaves_its_builds_to_the_other() {
         "{made:?}"
     );
     assert_eq!(plan, 0, "every image is in the registry");
+}
+
+/// Every image READY and made by one of `engines`, and the plan after empty.
+fn all_ready_on(s: &Sandbox, n: usize, engines: &[&str]) {
+    let (made, plan) = settled(s);
+    assert_eq!(made.len(), n, "{made:?}");
+    assert!(
+        made.values()
+            .all(|(status, e)| status == "READY" && engines.contains(&e.as_str())),
+        "{made:?}"
+    );
+    assert_eq!(plan, 0, "every image is in the registry");
+}
+
+#[test]
+fn an_engine_down_at_the_start_is_left_out_within_seconds() {
+    crate::common::needs!(services, engines);
+    let s = Sandbox::new("pool-down");
+    // A socket that takes connections and never answers: a hung engine, the worst case (a
+    // missing socket is refused at once).
+    let socket = s.path().join("hung.sock");
+    let _hung = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let hung = format!("unix://{}", socket.display());
+    pool(
+        &s,
+        &[("a", host(engine_address())), ("d", host(hung.clone()))],
+        0.1,
+    );
+    declarations(&s, 3);
+    let started = Instant::now();
+    let apply = s.dispatch(&["apply", "--auto-approve", "decl"]);
+    let took = started.elapsed();
+    ok(&apply);
+    assert!(
+        apply.stderr.contains(&format!(
+            "engine d does not answer, and is left out of this apply: cannot reach the Docker engine at {hung}: no answer within 5s"
+        )),
+        "{}",
+        apply.stderr
+    );
+    // The engine timeout (2 minutes) is not waited for.
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    all_ready_on(&s, 3, &["a"]);
+}
+
+#[test]
+fn builds_run_on_an_engine_reached_over_tls() {
+    crate::common::needs!(services, engines, engine_tls);
+    let s = Sandbox::new("pool-tls");
+    pool(
+        &s,
+        &[("a", host(engine_address())), ("t", tls_engine("ca.pem"))],
+        1.0,
+    );
+    declarations(&s, 6);
+    let apply = s.dispatch(&["apply", "--auto-approve", "decl"]);
+    ok(&apply);
+    assert!(!apply.stderr.contains("left out"), "{}", apply.stderr);
+    let (made, _) = settled(&s);
+    let engines: std::collections::BTreeSet<&str> =
+        made.values().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(engines, ["a", "t"].into(), "{made:?}");
+    all_ready_on(&s, 6, &["a", "t"]);
+}
+
+#[test]
+fn an_engine_whose_certificate_another_ca_signed_is_left_out() {
+    crate::common::needs!(services, engines, engine_tls);
+    let s = Sandbox::new("pool-tls-ca");
+    pool(
+        &s,
+        &[
+            ("a", host(engine_address())),
+            ("t", tls_engine("other-ca.pem")),
+        ],
+        0.1,
+    );
+    declarations(&s, 2);
+    let apply = s.dispatch(&["apply", "--auto-approve", "decl"]);
+    ok(&apply);
+    let address = env("DISPATCH_TEST_ENGINE_T");
+    assert!(
+        apply.stderr.contains(&format!(
+            "engine t does not answer, and is left out of this apply: cannot reach the Docker engine at {address}: "
+        )) && apply.stderr.contains("invalid peer certificate: UnknownIssuer"),
+        "{}",
+        apply.stderr
+    );
+    all_ready_on(&s, 2, &["a"]);
 }
