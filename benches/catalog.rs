@@ -81,6 +81,7 @@ fn write_state(dir: &Path, size: usize) {
             docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/b{b}:1")).unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         });
         record(
             Resource {

@@ -179,6 +179,7 @@ mod tests {
             docker_url: ImageRef::parse("127.0.0.1:5000/base/python3:1").unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         }
     }
 

@@ -25,6 +25,12 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Whether its packages are the operating system's (a distribution's package manager
+    /// installed them): what other software links against.
+    pub fn is_system(self) -> bool {
+        matches!(self, Ecosystem::Deb | Ecosystem::Apk)
+    }
+
     pub const ALL: [Ecosystem; 6] = [
         Ecosystem::Deb,
         Ecosystem::Apk,

@@ -308,6 +308,29 @@ mod tests {
     }
 
     #[test]
+    fn a_rebase_policy_changes_in_place() {
+        let old = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
+        let mut never = base("b", "x/b:1");
+        let Spec::BaseImage(spec) = &mut never.spec else {
+            unreachable!()
+        };
+        spec.rebase = crate::model::RebasePolicy::Never;
+        let new = [never, image("i", "b", Some("numpy"))];
+        let p = plan(&declared(&new), Some(&applied(&old)), &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::Update,
+                    vec!["rebase changed to never".into()]
+                ),
+                ("Image/i".into(), Action::NoOp, vec![]),
+            ]
+        );
+    }
+
+    #[test]
     fn undeclared_resources_are_deleted() {
         let old = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
         let p = plan(&declared(&old[..1]), Some(&applied(&old)), &no_drift(), &[]).unwrap();

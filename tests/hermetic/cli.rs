@@ -35,6 +35,7 @@ fn state_of(path: &Path, n: usize) {
                     docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/b{i}:1")).unwrap(),
                     language: Language::Python3,
                     tags: vec![],
+                    rebase: Default::default(),
                 }),
             };
             (
