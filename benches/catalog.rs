@@ -69,6 +69,7 @@ fn write_state(dir: &Path, size: usize) {
         digest: None,
         reference: None,
         created: None,
+        ..Default::default()
     };
     let mut record = |resource: Resource, image: String| {
         let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");

@@ -234,6 +234,7 @@ mod tests {
             before: None,
             after: Some(resource),
             digest: None,
+            rebase: None,
         }
     }
 
@@ -257,6 +258,7 @@ mod tests {
             digest: Some("sha256:d".into()),
             reference: None,
             created: None,
+            ..Default::default()
         };
         let revision = Revision {
             commit: "0123456789abcdef".into(),

@@ -147,6 +147,7 @@ mod tests {
             before,
             after,
             digest: None,
+            rebase: None,
         }
     }
 

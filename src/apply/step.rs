@@ -218,8 +218,8 @@ async fn pull<E: Engine, R: Registry>(
         ..Done::Pulled(Observed {
             image_id: Some(image.id),
             digest,
-            reference: None,
             created: image.created,
+            ..Observed::default()
         })
         .into()
     })
@@ -331,14 +331,26 @@ async fn build<E: Engine, R: Registry>(
         Some(id) => checked(cx, address, id, base_id).await?,
         None => None,
     };
+    // What it is built on, to see the base pulled again under it.
+    let on = pin
+        .by_digest
+        .then(|| base_observed.as_ref()?.digest.clone())
+        .flatten();
     let observed = |digest| Observed {
         image_id: image_id.clone(),
         digest,
         reference: Some(reference.to_string()),
-        created: None,
+        base: on.clone(),
+        ..Observed::default()
     };
     let (done, leftover) = match existing {
-        Existing::Reuse(observed) => (Done::Reused(observed), None),
+        Existing::Reuse(observed) => (
+            Done::Reused(Observed {
+                base: on.clone(),
+                ..observed
+            }),
+            None,
+        ),
         Existing::Push => {
             cx.reporter
                 .started(address, &format!("pushing {reference}, built earlier"));

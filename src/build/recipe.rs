@@ -115,7 +115,7 @@ pub fn existing(
         image_id,
         digest,
         reference: Some(reference.to_string()),
-        created: None,
+        ..Observed::default()
     };
     let id = local.map(|image| image.id.clone());
     match (destination, local, remote) {
@@ -189,6 +189,7 @@ mod tests {
             digest: digest.map(str::to_string),
             reference: reference.map(str::to_string),
             created: None,
+            ..Default::default()
         }
     }
 

@@ -101,6 +101,8 @@ pub struct PackageChange {
     /// The old base's version(s); `None` for a package the new base adds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// The new base's version(s); `None` for a package it removes (`rebase: always`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
 }
 

@@ -20,6 +20,8 @@ pub struct Planning<'a> {
     pub refresh: bool,
     /// Limit the plan to these and what they are built on.
     pub targets: &'a [Address],
+    /// Build the images whose base moved rather than rebase them.
+    pub rebuild: bool,
     /// Find out which commit the declarations came from (apply records it).
     pub provenance: bool,
 }
@@ -78,6 +80,11 @@ pub async fn prepare(
         Observations::default()
     };
     let plan = plan::plan(&loaded.declarations, state, &observations, request.targets)?;
+    let plan = if request.rebuild {
+        plan.rebuilt()
+    } else {
+        plan
+    };
     Ok(Prepared {
         declarations: loaded.declarations,
         plan,

@@ -23,11 +23,13 @@ pub(super) fn change(
         action_reason: match action {
             Action::Replace => Some(ActionReason::ReplaceBecauseCannotUpdate),
             Action::Delete => Some(ActionReason::DeleteBecauseNoResourceConfig),
+            Action::Rebase => Some(ActionReason::Rebase),
             Action::NoOp | Action::Create | Action::Update => None,
         },
         before: before.cloned(),
         after: after.cloned(),
         digest: None,
+        rebase: None,
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::{self, assess, change};
+use super::rebase;
 use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
 use crate::model::diag::did_you_mean;
@@ -92,6 +93,7 @@ pub fn plan(
     }
 
     diff::propagate_bases(&mut changes);
+    rebase::weigh(&mut changes, state, observed);
     // What a pull gets is what refresh saw: apply pulls that digest, not whatever the tag
     // points at by then.
     for change in changes.values_mut() {

@@ -92,6 +92,7 @@ mod tests {
                     digest: Some(digest.into()),
                     reference: None,
                     created: None,
+                    ..Default::default()
                 },
             ),
             (
@@ -101,6 +102,7 @@ mod tests {
                     digest: None,
                     reference: Some(built.into()),
                     created: None,
+                    ..Default::default()
                 },
             ),
         ] {

@@ -13,7 +13,7 @@ use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
 use crate::model::words::{agree, count};
 use crate::model::{Kind, Resource, Spec};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, short};
 
 /// How text output looks: colours on a terminal, one line per change with `--compact`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,7 +25,7 @@ pub struct TextOptions {
 fn action_style(action: Action) -> Style {
     let color = match action {
         Action::Create => AnsiColor::Green,
-        Action::Update => AnsiColor::Yellow,
+        Action::Update | Action::Rebase => AnsiColor::Yellow,
         Action::Replace => AnsiColor::Magenta,
         Action::Delete => AnsiColor::Red,
         Action::NoOp => AnsiColor::White,
@@ -36,7 +36,7 @@ fn action_style(action: Action) -> Style {
 fn symbol(action: Action) -> &'static str {
     match action {
         Action::Create => "  +",
-        Action::Update => "  ~",
+        Action::Update | Action::Rebase => "  ~",
         Action::Replace => "-/+",
         Action::Delete => "  -",
         Action::NoOp => "   ",
@@ -48,6 +48,7 @@ fn verb(change: &Change) -> &'static str {
         (Action::Create, Kind::BaseImage) => "will be pulled",
         (Action::Create, Kind::Image) => "will be built",
         (Action::Update, _) => "will be updated in place",
+        (Action::Rebase, _) => "will be rebased",
         (Action::Replace, _) => "must be replaced",
         (Action::Delete, _) => "will be destroyed",
         (Action::NoOp, _) => "is up to date",
@@ -159,6 +160,7 @@ fn summary(painter: &Painter, plan: &Plan) -> String {
     let made = |kind| counted(Action::Create, Some(kind)) + counted(Action::Replace, Some(kind));
     let parts: Vec<String> = [
         (made(Kind::BaseImage), "pull"),
+        (counted(Action::Rebase, None), "rebase"),
         (made(Kind::Image), "build"),
         (counted(Action::Update, None), "tag update"),
         (counted(Action::Delete, None), "deletion"),
@@ -199,14 +201,21 @@ fn compact_line(out: &mut String, painter: &Painter, change: &Change) {
     );
 }
 
-/// The header of a change: `# Image/pandas must be replaced (manifest changed)`, without `#`.
+/// The header of a change: `# Image/pandas must be replaced (manifest changed)`, without `#`;
+/// a rebase names the base it is rebased onto.
 pub fn describe(change: &Change) -> String {
     let why = if change.reasons.is_empty() {
         String::new()
     } else {
         format!(" ({})", escape(&change.reasons.join("; ")))
     };
-    format!("{} {}{why}", change.address, verb(change))
+    let onto = match &change.rebase {
+        Some(rebase) if change.action == Action::Rebase => {
+            format!(" onto {}@{}", rebase.base, short(&rebase.onto))
+        }
+        _ => String::new(),
+    };
+    format!("{} {}{onto}{why}", change.address, verb(change))
 }
 
 fn block(out: &mut String, painter: &Painter, change: &Change) {
@@ -241,7 +250,15 @@ fn rows(change: &Change) -> Vec<Row> {
             .into_iter()
             .map(|(k, v)| Row::Set('-', k, v))
             .collect(),
-        _ => changed_rows(before, after),
+        _ => {
+            let mut rows = changed_rows(before, after);
+            // A rebase changes no attribute: what it changes is the base under the image.
+            if let (Action::Rebase, Some(rebase)) = (change.action, &change.rebase) {
+                let at = |digest: &str| Value::Line(format!("{}@{}", rebase.base, short(digest)));
+                rows.push(Row::Changed("base", at(&rebase.from), at(&rebase.onto)));
+            }
+            rows
+        }
     }
 }
 

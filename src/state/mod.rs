@@ -125,7 +125,7 @@ impl ResourceState {
 }
 
 /// The real image behind a resource: pulled (BaseImage) or built (Image).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observed {
     /// The engine's image id (the digest of the image config); `None` for an image found in
@@ -142,6 +142,14 @@ pub struct Observed {
     /// against the policies at every plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// For a built image: the registry digest of the base it was built on or rebased onto,
+    /// so that a base pulled again under it is seen even if the apply that pulled it stopped
+    /// before the image (`None` in states written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// For a rebased image: the base digest it was rebased from (a build clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebased_from: Option<String>,
 }
 
 /// Earlier states wrote `""` for an unknown image id.
