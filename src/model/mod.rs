@@ -6,6 +6,7 @@ pub mod diag;
 pub mod image;
 pub mod inputs;
 pub mod language;
+pub mod oci;
 pub mod policy;
 pub mod rebase;
 pub mod reference;

@@ -71,19 +71,27 @@ pub struct BaseFacts {
 pub struct ImageFacts {
     /// Its config's `rootfs.diff_ids`.
     pub diff_ids: Vec<String>,
-    /// The system packages (deb, apk) its own layers installed.
-    pub system_packages: Vec<Package>,
+    /// The system packages (deb, apk) its own layers installed, as `name version`.
+    pub system_packages: Vec<String>,
 }
 
 impl ImageFacts {
     /// The system packages an image's own layers installed, from its recorded catalog (whose
     /// packages are those its layers add over its base's).
-    pub fn own_system_packages(catalog: &Catalog) -> Vec<Package> {
+    pub fn own_system_packages(catalog: &Catalog) -> Vec<String> {
         (catalog.packages.iter())
             .filter(|p| catalog.base.is_some() && p.ecosystem.is_system())
-            .cloned()
+            .map(named)
             .collect()
     }
+}
+
+/// Where an image moves when its base is to be at `now`: from the digest it was built on
+/// (`built_on`; the base's `recorded` one in a state that did not say), onto `now`. `None`
+/// when it stays where it is.
+pub fn moving(built_on: Option<&str>, recorded: &str, now: &str) -> Option<(String, String)> {
+    let from = built_on.unwrap_or(recorded);
+    (from != now).then(|| (from.to_string(), now.to_string()))
 }
 
 /// What refresh could not find out, and why: the image is rebuilt, saying so.
@@ -257,8 +265,7 @@ fn rebuild(case: Case<'_>) -> Option<Rebuild> {
         return None;
     }
     if !image.system_packages.is_empty() {
-        let named = image.system_packages.iter().map(named).collect();
-        return Some(Rebuild::OwnPackages(named));
+        return Some(Rebuild::OwnPackages(image.system_packages.clone()));
     }
     let (Some(before), Some(after)) = (&old.packages, &new.packages) else {
         return Some(Rebuild::Unknown(
@@ -394,7 +401,7 @@ mod tests {
     fn image(own: &[Package]) -> Known<ImageFacts> {
         Ok(ImageFacts {
             diff_ids: vec!["sha256:b1".into(), "sha256:b2".into(), "sha256:own".into()],
-            system_packages: own.to_vec(),
+            system_packages: own.iter().map(named).collect(),
         })
     }
 
@@ -553,11 +560,14 @@ mod tests {
             ],
             removed: vec![],
         };
-        let own: Vec<String> = ImageFacts::own_system_packages(&catalog)
-            .iter()
-            .map(|p| p.name.clone())
-            .collect();
-        assert_eq!(own, ["curl", "jq"]);
+        let own = ImageFacts::own_system_packages(&catalog);
+        assert_eq!(own, ["curl 7.88.1", "jq 1.7"]);
+        assert_eq!(
+            moving(Some("sha256:a"), "sha256:b", "sha256:c").unwrap().0,
+            "sha256:a"
+        );
+        assert_eq!(moving(None, "sha256:b", "sha256:c").unwrap().0, "sha256:b");
+        assert_eq!(moving(None, "sha256:b", "sha256:b"), None);
         // A base's catalog (no base of its own) is no image's own packages.
         let base_catalog = Catalog {
             base: None,

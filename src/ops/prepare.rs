@@ -74,6 +74,7 @@ pub async fn prepare(
             registries: &ws.registries(resources),
             engine,
             destination: ws.config.destination.as_deref(),
+            catalogs: Some(ws.backend.as_ref()),
         };
         refresh::refresh(&loaded.declarations, Some(recorded), &sources).await?
     } else {

@@ -113,7 +113,7 @@ fn movement(
     };
     let base_entry = ready(state.resources.get(&base_address))?;
     let recorded = base_entry.observed.as_ref()?.digest.clone()?;
-    let from = built.base.clone().unwrap_or_else(|| recorded.clone());
+    let built_on = built.base.as_deref();
     let moved = match (observed.drift.get(&base_address), base_change.action) {
         // Patched in place: the same reference, and the base replaced for that alone.
         (Some(Drift::Moved { current, .. }), Action::Replace)
@@ -121,25 +121,27 @@ fn movement(
                 && change.action == Action::Replace
                 && change.action_reason == Some(ActionReason::ReplaceByTriggers) =>
         {
+            let (from, onto) = rebase::moving(built_on, &recorded, current)?;
             Move {
                 from,
-                onto: current.clone(),
+                onto,
                 trigger: None,
             }
         }
         // Pulled again by an apply that stopped before this image.
         (None, Action::NoOp | Action::Update)
-            if from != recorded && matches!(change.action, Action::NoOp | Action::Update) =>
+            if matches!(change.action, Action::NoOp | Action::Update) =>
         {
+            let (from, onto) = rebase::moving(built_on, &recorded, &recorded)?;
             Move {
                 trigger: Some(format!(
                     "base image {} is at {} now, not the {} it was built on",
                     image.base_image_name,
-                    short(&recorded),
+                    short(&onto),
                     short(&from)
                 )),
                 from,
-                onto: recorded,
+                onto,
             }
         }
         _ => return None,
