@@ -24,6 +24,8 @@ pub enum Done {
     Reused(Observed),
     /// An image built earlier but never pushed: pushed now.
     Pushed(Observed),
+    /// An image rebased onto its base patched in place, in the registry: nothing built.
+    Rebased(Observed),
     Updated,
     Deleted,
 }
@@ -44,6 +46,8 @@ pub struct Tally {
     pub built: usize,
     /// Images whose tag already existed, so nothing was built.
     pub reused: usize,
+    /// Images rebased onto their base patched in place.
+    pub rebased: usize,
     pub updated: usize,
     pub deleted: usize,
     pub failed: usize,
@@ -107,6 +111,14 @@ pub fn success(
             tally.reused += 1;
             let message = format!(
                 "pushed {}, built earlier",
+                observed.reference.as_deref().unwrap_or_default()
+            );
+            (Some(observed), message)
+        }
+        Done::Rebased(observed) => {
+            tally.rebased += 1;
+            let message = format!(
+                "rebased as {}",
                 observed.reference.as_deref().unwrap_or_default()
             );
             (Some(observed), message)

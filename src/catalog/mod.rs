@@ -40,6 +40,8 @@ pub enum CatalogError {
     Record { image: String, error: StateError },
     #[error("cannot read what image {image} holds from its registry: {error}")]
     Registry { image: String, error: RegistryError },
+    #[error("what {image} and its base hold is not recorded")]
+    NotRecorded { image: String },
     #[error("cannot read what image {image} holds from its registry: {error}")]
     Layer {
         image: String,

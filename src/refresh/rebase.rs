@@ -11,12 +11,12 @@ use futures_util::stream::{self, StreamExt};
 use crate::catalog;
 use crate::decl::Declarations;
 use crate::model::catalog::Catalog;
-use crate::model::oci::{ImageConfig, ImageManifest, JSON_LIMIT, Manifest, OciError, Platform};
+use crate::model::oci::Platform;
 use crate::model::rebase::{self, BaseFacts, ImageFacts, Known, RebasePolicy, Unknown};
-use crate::model::reference::{ImageRef, ReferenceError};
+use crate::model::reference::ImageRef;
 use crate::model::{Address, Kind, Spec};
 use crate::plan::short;
-use crate::registry::{Registry, RegistryError};
+use crate::registry::{self, Registry};
 use crate::state::{Catalogs, ResourceState, State, Status};
 
 /// How many images are asked about at once.
@@ -150,44 +150,6 @@ fn pinned(repository: &ImageRef, digest: &str) -> Known<ImageRef> {
         .map_err(|e| Unknown(e.to_string()))
 }
 
-/// Why an image's manifest and config could not be had.
-#[derive(Debug, thiserror::Error)]
-enum FetchError {
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    #[error(transparent)]
-    Oci(#[from] OciError),
-    #[error(transparent)]
-    Reference(#[from] ReferenceError),
-    #[error("it is an index of platforms")]
-    Index,
-}
-
-/// The image manifest `reference` names (the one for `platform`, from an index) and its
-/// config.
-async fn fetch<R: Registry>(
-    registries: &R,
-    reference: &ImageRef,
-    platform: Option<&Platform>,
-) -> Result<(ImageRef, ImageManifest, ImageConfig), FetchError> {
-    let raw = registries.manifest(reference).await?;
-    let (reference, manifest) = match Manifest::parse(&raw)? {
-        Manifest::Image(manifest) => (reference.clone(), manifest),
-        Manifest::Index(entries) => {
-            let wanted = platform.ok_or(FetchError::Index)?;
-            let entry = Manifest::for_platform(&entries, wanted)?;
-            let one = ImageRef::parse(&format!("{}@{}", reference.repository(), entry.digest))?;
-            match Manifest::parse(&registries.manifest(&one).await?)? {
-                Manifest::Image(manifest) => (one, manifest),
-                Manifest::Index(_) => return Err(FetchError::Index),
-            }
-        }
-    };
-    let config = (registries.blob(&reference, &manifest.config.digest, JSON_LIMIT)).await?;
-    let config = ImageConfig::parse(&config)?;
-    Ok((reference, manifest, config))
-}
-
 /// What the pushed image `w` is: its layers and platform from the registry, its own system
 /// packages from its recorded catalog (or, without one, its declaration).
 async fn image<R: Registry>(
@@ -205,7 +167,7 @@ async fn image<R: Registry>(
     };
     let repository = ImageRef::parse(reference).map_err(|e| Unknown(e.to_string()))?;
     let pushed = pinned(&repository, digest)?;
-    let (_, _, config) = (fetch(registries, &pushed, None).await).map_err(|e| {
+    let (_, _, config) = (registry::image(registries, &pushed, None).await).map_err(|e| {
         Unknown(format!(
             "what image {pushed} is could not be read from its registry: {e}"
         ))
@@ -252,7 +214,7 @@ async fn base<R: Registry>(
         ))
     };
     let reference = pinned(repository, digest)?;
-    let (reference, manifest, config) = fetch(registries, &reference, Some(platform))
+    let (reference, manifest, config) = registry::image(registries, &reference, Some(platform))
         .await
         .map_err(|e| unreadable(e.to_string()))?;
     let id = manifest.config.digest.clone();

@@ -100,6 +100,13 @@ impl FakeRegistry {
         self
     }
 
+    /// Every reference a tag or push named, sorted.
+    pub fn references(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.answers.lock().unwrap().keys().cloned().collect();
+        all.sort();
+        all
+    }
+
     /// Mounts across repositories of `registry` (`host:port`) are refused.
     pub fn refusing_mounts(mut self, registry: &str) -> Self {
         self.no_mounts.insert(registry.to_string());

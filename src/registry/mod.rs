@@ -14,8 +14,10 @@ pub mod oci;
 
 use std::net::IpAddr;
 
-use crate::model::oci::RawManifest;
-use crate::model::reference::ImageRef;
+use crate::model::oci::{
+    ImageConfig, ImageManifest, JSON_LIMIT, Manifest, OciError, Platform, RawManifest,
+};
+use crate::model::reference::{ImageRef, ReferenceError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -103,6 +105,44 @@ pub trait Registry {
         to: &ImageRef,
         manifest: &RawManifest,
     ) -> Result<String, RegistryError>;
+}
+
+/// Why an image's manifest and config could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Oci(#[from] OciError),
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("it is an index of platforms")]
+    Index,
+}
+
+/// The image manifest `reference` names (the one for `platform`, from an index), where it
+/// is (`repository@digest` of the manifest for that platform), and its config.
+pub async fn image<R: Registry>(
+    registries: &R,
+    reference: &ImageRef,
+    platform: Option<&Platform>,
+) -> Result<(ImageRef, ImageManifest, ImageConfig), FetchError> {
+    let raw = registries.manifest(reference).await?;
+    let (reference, manifest) = match Manifest::parse(&raw)? {
+        Manifest::Image(manifest) => (reference.clone(), manifest),
+        Manifest::Index(entries) => {
+            let wanted = platform.ok_or(FetchError::Index)?;
+            let entry = Manifest::for_platform(&entries, wanted)?;
+            let one = ImageRef::parse(&format!("{}@{}", reference.repository(), entry.digest))?;
+            match Manifest::parse(&registries.manifest(&one).await?)? {
+                Manifest::Image(manifest) => (one, manifest),
+                Manifest::Index(_) => return Err(FetchError::Index),
+            }
+        }
+    };
+    let config = (registries.blob(&reference, &manifest.config.digest, JSON_LIMIT)).await?;
+    let config = ImageConfig::parse(&config)?;
+    Ok((reference, manifest, config))
 }
 
 /// `127.0.0.0/8`, `[::1]` and `localhost`, with or without a port.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::model::catalog::{Ecosystem, Entry, counts};
 use crate::model::text::escape;
 use crate::model::{Kind, Revision, Spec};
+use crate::plan::short;
 use crate::state::{ResourceState, Status};
 
 /// One resource as `get` shows it: the Dispatch API's field names (`name`, `dockerUrl`,
@@ -30,6 +31,9 @@ pub struct Object<'a> {
     digest: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image_id: Option<&'a str>,
+    /// For an image rebased onto its base patched in place: the base digest it left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rebased_from: Option<&'a str>,
     /// The commit its declaration came from when last applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     revision: Option<&'a Revision>,
@@ -56,6 +60,7 @@ pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a>
         modified_time: &r.modified_time,
         digest: observed.and_then(|o| o.digest.as_deref()),
         image_id: observed.and_then(|o| o.image_id.as_deref()),
+        rebased_from: observed.and_then(|o| o.rebased_from.as_deref()),
         revision: r.revision.as_ref(),
         catalog: catalog.map(counts),
         url: r.image_reference(),
@@ -78,7 +83,8 @@ const STYLE: TableStyle = TableStyle::new()
     .content_lines(ContentLineStyle::none().junction('|'));
 
 /// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images and, `wide`, the
-/// `REVISION` each was applied from; each column as wide as its widest cell.
+/// `REVISION` each was applied from, for images the base digest each was `REBASED FROM`, and
+/// its `PACKAGES`; each column as wide as its widest cell.
 pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     let mut header = vec!["NAME", "URL"];
     if kind == Kind::Image {
@@ -86,7 +92,11 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     }
     header.extend(["STATUS", "CREATED DATE"]);
     if wide {
-        header.extend(["REVISION", "PACKAGES"]);
+        header.push("REVISION");
+        if kind == Kind::Image {
+            header.push("REBASED FROM");
+        }
+        header.push("PACKAGES");
     }
     let rows = objects.iter().map(|o| {
         let mut row = vec![o.name.to_string(), o.url.unwrap_or_default().to_string()];
@@ -96,6 +106,9 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         row.extend([o.status.to_string(), o.created_time.to_string()]);
         if wide {
             row.push(o.revision.map(Revision::to_string).unwrap_or_default());
+            if kind == Kind::Image {
+                row.push(o.rebased_from.map(short).unwrap_or_default().to_string());
+            }
             let packages = o.catalog.as_ref().map(|c| c.values().sum::<usize>());
             row.push(packages.map(|n| n.to_string()).unwrap_or_default());
         }

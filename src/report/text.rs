@@ -476,10 +476,11 @@ pub fn filled(filled: &Filled) -> String {
 
 /// `Apply complete! 3 pulled, 2 built, 0 deleted, 1 failed.` plus whatever else happened.
 pub fn tally(tally: &Tally) -> String {
-    let mut parts = vec![
-        format!("{} pulled", tally.pulled),
-        format!("{} built", tally.built),
-    ];
+    let mut parts = vec![format!("{} pulled", tally.pulled)];
+    if tally.rebased > 0 {
+        parts.push(format!("{} rebased", tally.rebased));
+    }
+    parts.push(format!("{} built", tally.built));
     for (n, what) in [(tally.reused, "already built"), (tally.updated, "updated")] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
@@ -519,7 +520,8 @@ pub fn changed(verb: Verb, tally: &Tally) -> String {
         Verb::Update => "updated",
         Verb::Delete => "deleted",
     };
-    let done = tally.pulled + tally.built + tally.reused + tally.updated + tally.deleted;
+    let done =
+        tally.pulled + tally.built + tally.rebased + tally.reused + tally.updated + tally.deleted;
     let mut parts = Vec::new();
     if tally.failed > 0 {
         parts.push(format!("failed {}", tally.failed));
@@ -568,6 +570,16 @@ mod tests {
             not_started: 2,
             ..Tally::default()
         };
+        let rebased = Tally {
+            pulled: 1,
+            rebased: 5,
+            built: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally(&rebased),
+            "Apply complete! 1 pulled, 5 rebased, 1 built, 0 deleted, 0 failed."
+        );
         assert_eq!(
             tally(&interrupted),
             "Apply interrupted! 0 pulled, 0 built, 2 already built, 0 deleted, 0 failed, 1 skipped, 2 not started."

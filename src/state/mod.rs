@@ -129,7 +129,8 @@ impl ResourceState {
 #[serde(rename_all = "camelCase")]
 pub struct Observed {
     /// The engine's image id (the digest of the image config); `None` for an image found in
-    /// the destination registry and never held by this engine.
+    /// the destination registry and never held by this engine. A rebased image, made in the
+    /// registry, has the id an engine gives it when it pulls it: its config's digest.
     #[serde(default, deserialize_with = "empty_is_none")]
     pub image_id: Option<String>,
     /// The registry digest: the RepoDigest of a pulled base, the pushed digest of a built image.
