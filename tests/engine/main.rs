@@ -1,5 +1,5 @@
 //! The tests against a real Docker engine and registries (`.ci/services` starts them):
-//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets.
+//! pulls, builds, pushes, refresh, rebases, credentials, registries that blink, faults, secrets.
 //! Each is skipped, saying so, where those services are absent.
 
 #[path = "../common/mod.rs"]
@@ -11,6 +11,7 @@ mod e2e;
 mod exact;
 mod faults;
 mod identity;
+mod rebase;
 mod refresh;
 mod registry;
 mod registry_auth;
