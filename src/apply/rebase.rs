@@ -342,6 +342,7 @@ mod tests {
                 engine: Some(&self.engine),
                 destination: Some(DESTINATION),
                 catalogs: Some(&self.catalogs),
+                rebases: true,
             };
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .build()

@@ -130,6 +130,8 @@ impl fmt::Display for PackageChange {
 pub enum Rebuild {
     /// Its base says `rebase: never`.
     Never,
+    /// The command said `--rebuild`.
+    Forced,
     /// It is kept in the engine only: there is no registry to rebase it in.
     NotPushed,
     /// What the bases or the image are could not be found out.
@@ -150,6 +152,7 @@ impl fmt::Display for Rebuild {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rebuild::Never => f.write_str("its base image says `rebase: never`"),
+            Rebuild::Forced => f.write_str("--rebuild"),
             Rebuild::NotPushed => f.write_str(
                 "it is kept in the engine only, and a rebase is made in the destination registry",
             ),

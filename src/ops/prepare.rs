@@ -75,10 +75,15 @@ pub async fn prepare(
             engine,
             destination: ws.config.destination.as_deref(),
             catalogs: Some(ws.backend.as_ref()),
+            rebases: !request.rebuild,
         };
         refresh::refresh(&loaded.declarations, Some(recorded), &sources).await?
     } else {
         Observations::default()
+    };
+    let observations = Observations {
+        rebuild: request.rebuild,
+        ..observations
     };
     let plan = plan::plan(&loaded.declarations, state, &observations, request.targets)?;
     let plan = if request.rebuild {

@@ -207,6 +207,9 @@ pub struct Observations {
     pub bases: BTreeMap<String, Known<BaseFacts>>,
     /// The layers and own system packages of each pushed image whose base moved.
     pub images: BTreeMap<Address, Known<ImageFacts>>,
+    /// Images whose base moved are to be built whatever a rebase decision would say
+    /// (`--rebuild`), so what it needs was not asked.
+    pub rebuild: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

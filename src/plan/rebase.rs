@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Action, ActionReason, Change, Drift, Observations, Rebase};
-use crate::model::rebase::{self, Case, Decision, Unknown};
+use crate::model::rebase::{self, Case, Decision, Rebuild, Unknown};
 use crate::model::{Address, BaseImageSpec, Kind, Spec};
 use crate::state::{ResourceState, State, Status};
 
@@ -34,14 +34,12 @@ pub(super) fn weigh(
     let Some(state) = state else {
         return;
     };
-    let images: Vec<Address> = (changes.keys())
+    // Few images move: only those are copied out of the walk.
+    let moving: Vec<_> = (changes.keys())
         .filter(|a| a.kind == Kind::Image)
-        .map(|a| (*a).clone())
+        .filter_map(|a| Some(((*a).clone(), movement(changes, a, state, observed)?)))
         .collect();
-    for address in images {
-        let Some((base, moved, pushed)) = movement(changes, &address, state, observed) else {
-            continue;
-        };
+    for (address, (base, moved, pushed)) in moving {
         let missing = |what: String| Unknown(format!("{what} was not asked of the registry"));
         let facts = |digest: &str| {
             (observed.bases.get(digest).cloned())
@@ -50,14 +48,17 @@ pub(super) fn weigh(
         let (old, new) = (facts(&moved.from), facts(&moved.onto));
         let image = (observed.images.get(&address).cloned())
             .unwrap_or_else(|| Err(missing("what the image's layers are".into())));
-        let decision = rebase::decide(Case {
-            policy: base.1.rebase,
-            language: base.1.language,
-            pushed,
-            old: &old,
-            new: &new,
-            image: &image,
-        });
+        let decision = match observed.rebuild {
+            true => Decision::Rebuild(Rebuild::Forced),
+            false => rebase::decide(Case {
+                policy: base.1.rebase,
+                language: base.1.language,
+                pushed,
+                old: &old,
+                new: &new,
+                image: &image,
+            }),
+        };
         let Some(change) = changes.get_mut(&address) else {
             continue;
         };
@@ -112,7 +113,7 @@ fn movement(
         return None;
     };
     let base_entry = ready(state.resources.get(&base_address))?;
-    let recorded = base_entry.observed.as_ref()?.digest.clone()?;
+    let recorded = base_entry.observed.as_ref()?.digest.as_deref()?;
     let built_on = built.base.as_deref();
     let moved = match (observed.drift.get(&base_address), base_change.action) {
         // Patched in place: the same reference, and the base replaced for that alone.
@@ -121,7 +122,7 @@ fn movement(
                 && change.action == Action::Replace
                 && change.action_reason == Some(ActionReason::ReplaceByTriggers) =>
         {
-            let (from, onto) = rebase::moving(built_on, &recorded, current)?;
+            let (from, onto) = rebase::moving(built_on, recorded, current)?;
             Move {
                 from,
                 onto,
@@ -132,7 +133,7 @@ fn movement(
         (None, Action::NoOp | Action::Update)
             if matches!(change.action, Action::NoOp | Action::Update) =>
         {
-            let (from, onto) = rebase::moving(built_on, &recorded, &recorded)?;
+            let (from, onto) = rebase::moving(built_on, recorded, recorded)?;
             Move {
                 trigger: Some(format!(
                     "base image {} is at {} now, not the {} it was built on",
@@ -383,6 +384,13 @@ mod tests {
                     "base image b will be replaced".to_string()
                 ]
             )
+        );
+        // --rebuild: nothing asked, every one built.
+        let mut forced = moved(&[], &PATCHED);
+        forced.rebuild = true;
+        assert_eq!(
+            said(&planned(&resources, &state, &forced), "app").1,
+            ["base image b will be replaced", "not rebased: --rebuild"]
         );
         // Facts not asked (a plan without them): rebuilt, saying so.
         let mut unasked = moved(&[], &PATCHED);

@@ -24,6 +24,8 @@ pub struct Sources<'a, E, R> {
     /// The recorded catalogs, which the rebase decisions read (and a base's catalog read from
     /// its registry joins).
     pub catalogs: Option<&'a dyn Catalogs>,
+    /// Ask what the rebase decisions need (not when images are to be built whatever they say).
+    pub rebases: bool,
 }
 
 /// Whether a refresh of `state` needs the engine: only to ask after images dispatch built and
@@ -47,7 +49,7 @@ pub async fn refresh<E: Engine, R: Registry>(
 ) -> Result<Observations, RefreshError> {
     let answers = ask::ask(declarations, state, sources).await;
     let mut observations = observe::observe(answers, state)?;
-    if let Some(state) = state {
+    if let Some(state) = state.filter(|_| sources.rebases) {
         let digests = &observations.digests;
         let asked = rebase::ask(
             declarations,
@@ -94,6 +96,7 @@ mod tests {
             engine: Some(engine),
             destination,
             catalogs: None,
+            rebases: true,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -179,6 +182,7 @@ mod tests {
             engine: Some(&engine),
             destination: Some("127.0.0.1:5000/f"),
             catalogs: Some(&catalogs),
+            rebases: true,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

@@ -107,7 +107,7 @@ pub async fn ask<R: Registry>(
     catalogs: Option<&dyn Catalogs>,
 ) -> Asked {
     let wanted = wanted(declarations, state, digests);
-    let images: Vec<(Address, Known<(ImageFacts, Platform)>)> = stream::iter(&wanted)
+    let images: BTreeMap<Address, Known<(ImageFacts, Platform)>> = stream::iter(&wanted)
         .map(|w| async {
             (
                 w.address.clone(),
@@ -119,23 +119,25 @@ pub async fn ask<R: Registry>(
         .await;
     let mut asked = Asked::default();
     for w in &wanted {
-        // The platform of an image on it picks a base's manifest from an index.
-        let platform = (images.iter())
-            .filter(|(a, _)| *a == w.address)
-            .find_map(|(_, facts)| facts.as_ref().ok().map(|(_, p)| p.clone()))
-            .unwrap_or_else(|| Platform {
+        // The platform of the image picks a base's manifest from an index.
+        let platform = match images.get(&w.address) {
+            Some(Ok((_, platform))) => platform.clone(),
+            _ => Platform {
                 os: "linux".into(),
                 architecture: "amd64".into(),
                 variant: None,
-            });
+            },
+        };
         for digest in [&w.from, &w.onto] {
-            let known = asked.bases.get(digest);
-            let has_catalog = known.is_some_and(|k| k.as_ref().is_ok_and(|b| b.packages.is_some()));
-            if known.is_some() && (has_catalog || !w.catalogs) {
-                continue;
+            // Asked once a base, but again for its catalog when an image needs it.
+            let done = asked.bases.get(digest).is_some_and(|known| match known {
+                Ok(facts) => facts.packages.is_some() || !w.catalogs,
+                Err(_) => true,
+            });
+            if !done {
+                let facts = base(registries, catalogs, w.base, digest, &platform, w.catalogs);
+                asked.bases.insert(digest.clone(), facts.await);
             }
-            let facts = base(registries, catalogs, w.base, digest, &platform, w.catalogs).await;
-            asked.bases.insert(digest.clone(), facts);
         }
     }
     asked.images = (images.into_iter())
