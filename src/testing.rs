@@ -40,6 +40,7 @@ pub fn base(name: &str, url: &str) -> Resource {
             docker_url: ImageRef::parse(url).unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         }),
     }
 }

@@ -28,6 +28,7 @@ pub fn write(dir: &Path, size: usize, base: Vec<Package>, own: impl Fn(usize) ->
             digest: None,
             reference: None,
             created: None,
+            ..Default::default()
         });
         state.resources.insert(entry.resource.address(), entry);
     };
@@ -37,6 +38,7 @@ pub fn write(dir: &Path, size: usize, base: Vec<Package>, own: impl Fn(usize) ->
             docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/b{b}:1")).unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         });
         let name = format!("b{b}");
         record(Resource { name, spec }, id("b", b));

@@ -1,8 +1,10 @@
 //! Apply: run a plan's changes against the engine and registries as a dependency graph (pulls
 //! first, each build as soon as its base is ready), saving the state after every resource.
-//! [`schedule`] decides the order, [`step`] does one change, [`record`] writes it down.
+//! [`schedule`] decides the order, [`step`] does one change (a rebase in `rebase`), [`record`]
+//! writes it down.
 
 pub mod placement;
+mod rebase;
 pub mod record;
 pub mod schedule;
 pub mod step;

@@ -24,6 +24,8 @@ pub enum Done {
     Reused(Observed),
     /// An image built earlier but never pushed: pushed now.
     Pushed(Observed),
+    /// An image rebased onto its base patched in place, in the registry: nothing built.
+    Rebased(Observed),
     Updated,
     Deleted,
 }
@@ -54,6 +56,8 @@ pub struct Tally {
     pub built: usize,
     /// Images whose tag already existed, so nothing was built.
     pub reused: usize,
+    /// Images rebased onto their base patched in place.
+    pub rebased: usize,
     pub updated: usize,
     pub deleted: usize,
     pub failed: usize,
@@ -119,6 +123,14 @@ pub fn success(
             tally.reused += 1;
             let message = format!(
                 "pushed {}, built earlier",
+                observed.reference.as_deref().unwrap_or_default()
+            );
+            (Some(observed), message)
+        }
+        Done::Rebased(observed) => {
+            tally.rebased += 1;
+            let message = format!(
+                "rebased as {}",
                 observed.reference.as_deref().unwrap_or_default()
             );
             (Some(observed), message)
@@ -250,6 +262,7 @@ mod tests {
             before: None,
             after: Some(resource),
             digest: None,
+            rebase: None,
         }
     }
 
@@ -273,6 +286,7 @@ mod tests {
             digest: Some("sha256:d".into()),
             reference: None,
             created: None,
+            ..Default::default()
         };
         let revision = Revision {
             commit: "0123456789abcdef".into(),

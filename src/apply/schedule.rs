@@ -152,6 +152,7 @@ mod tests {
             before,
             after,
             digest: None,
+            rebase: None,
         }
     }
 

@@ -3,14 +3,16 @@
 //! returns what it did for [`super::record`] to write down.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Context;
 use super::record::{self, Done};
-use crate::build::context::{self, BuildInputs};
+use crate::build::context::{self, BuildContext, BuildInputs};
 use crate::build::dockerfile::{TEMPLATE_LABEL, Template};
 use crate::build::identity::Identity;
 use crate::build::naming::image_reference;
-use crate::build::recipe::{self, Existing, NoDockerfile, NotPulled};
+use crate::build::rebase::RebaseError;
+use crate::build::recipe::{self, Existing, NoDockerfile, NotPulled, Pin};
 use crate::catalog::{self, CatalogError};
 use crate::engine::{BuildRequest, Engine, EngineError};
 use crate::model::image::{BuildFailure, Builder};
@@ -44,10 +46,10 @@ pub struct Options {
 
 /// What a step reads from the state, copied when it starts.
 pub(super) struct Recorded {
-    /// What this resource had before (for replacements and deletions).
-    previous: Option<Observed>,
+    /// What this resource had before (for replacements, rebases and deletions).
+    pub previous: Option<Observed>,
     /// For an image: its base image's spec and what was pulled for it.
-    base: Option<(Resource, Option<Observed>)>,
+    pub base: Option<(Resource, Option<Observed>)>,
 }
 
 impl Recorded {
@@ -133,6 +135,16 @@ pub enum StepError {
     },
     #[error("nothing to create")]
     Nothing,
+    #[error("cannot rebase: {0}")]
+    Rebase(#[from] RebaseError),
+    #[error("cannot rebase: {what}: {error}")]
+    Registry { what: String, error: String },
+    #[error(
+        "cannot rebase: its base was pulled at {pulled}, not at the {planned} the plan rebases onto: make a new plan"
+    )]
+    BaseElsewhere { planned: String, pulled: String },
+    #[error("cannot rebase: it was never pushed, and a rebase is made in the registry")]
+    NotPushed,
 }
 
 /// Runs the step for `change`; the error is the reason recorded for it.
@@ -153,6 +165,10 @@ pub(super) async fn run<E: Engine, R: Registry>(
         (Action::Update, _) => {
             cx.reporter.started(address, "updating tags");
             Ok(Done::Updated.into())
+        }
+        (Action::Rebase, Some(Spec::Image(image))) => {
+            let rebase = change.rebase.as_ref().ok_or(StepError::Nothing)?;
+            super::rebase::run(address, image, rebase, recorded, cx).await
         }
         (_, Some(Spec::BaseImage(base))) => pull(address, base, change.digest.as_deref(), cx).await,
         (_, Some(Spec::Image(image))) => build(address, image, recorded, cx).await,
@@ -217,8 +233,8 @@ async fn pull<E: Engine, R: Registry>(
         ..Done::Pulled(Observed {
             image_id: Some(image.id),
             digest,
-            reference: None,
             created: image.created,
+            ..Observed::default()
         })
         .into()
     })
@@ -228,7 +244,7 @@ async fn pull<E: Engine, R: Registry>(
 /// holds against the policies: the error is the reason it is refused for, the note its
 /// warnings. Failing to take the catalog fails the step only when a policy needs it; else
 /// that is the note.
-async fn checked<E: Engine, R: Registry>(
+pub(super) async fn checked<E: Engine, R: Registry>(
     cx: &Context<'_, E, R>,
     address: &Address,
     image: &str,
@@ -246,21 +262,32 @@ async fn checked<E: Engine, R: Registry>(
     }
 }
 
-async fn build<E: Engine, R: Registry>(
+/// An image's build as it would be made now on its base as recorded: the base pinned (pulled
+/// again should the engine have lost it: its template is read from it), the context, and the
+/// tag its inputs name.
+pub(super) struct Planned {
+    pub base: BaseImageSpec,
+    pub base_observed: Option<Observed>,
+    pub pin: Pin,
+    pub context: BuildContext,
+    pub reference: ImageRef,
+    pub identity: Arc<Inputs>,
+}
+
+pub(super) async fn planned<E: Engine, R: Registry>(
     address: &Address,
     image: &ImageSpec,
-    recorded: Recorded,
+    base: Option<(Resource, Option<Observed>)>,
     cx: &Context<'_, E, R>,
-) -> Result<Finished, StepError> {
+) -> Result<Planned, StepError> {
     let progress = |p| cx.reporter.progress(address, &p);
     let base_name = &image.base_image_name;
-    let (base_resource, base_observed) = recorded
-        .base
-        .ok_or_else(|| StepError::BaseMissing(base_name.clone()))?;
-    let Spec::BaseImage(base) = &base_resource.spec else {
+    let (base_resource, base_observed) =
+        base.ok_or_else(|| StepError::BaseMissing(base_name.clone()))?;
+    let Spec::BaseImage(base) = base_resource.spec else {
         return Err(NotPulled(base_name.clone()).into());
     };
-    let pin = recipe::pin(base_name, base, base_observed.as_ref())?;
+    let pin = recipe::pin(base_name, &base, base_observed.as_ref())?;
     // The engine may have lost the base since it was pulled (a fresh CI runner, say), and its
     // template is read from the engine: pull it again, by digest.
     if pin.by_digest && cx.engine.inspect(&pin.reference).await?.is_none() {
@@ -286,6 +313,32 @@ async fn build<E: Engine, R: Registry>(
     });
     let destination = cx.options.destination.as_deref();
     let reference = image_reference(destination, &address.name, &context.digest);
+    Ok(Planned {
+        base,
+        base_observed,
+        pin,
+        context,
+        reference,
+        identity,
+    })
+}
+
+async fn build<E: Engine, R: Registry>(
+    address: &Address,
+    image: &ImageSpec,
+    recorded: Recorded,
+    cx: &Context<'_, E, R>,
+) -> Result<Finished, StepError> {
+    let progress = |p| cx.reporter.progress(address, &p);
+    let Planned {
+        base,
+        base_observed,
+        pin,
+        context,
+        reference,
+        identity,
+    } = planned(address, image, recorded.base, cx).await?;
+    let destination = cx.options.destination.as_deref();
     let local = cx.engine.inspect(reference.as_str()).await?;
     let remote = match destination {
         Some(_) => cx.registries.digest(&reference).await.ok(),
@@ -330,14 +383,26 @@ async fn build<E: Engine, R: Registry>(
         Some(id) => checked(cx, address, id, base_id).await?,
         None => None,
     };
+    // What it is built on, to see the base pulled again under it.
+    let on = pin
+        .by_digest
+        .then(|| base_observed.as_ref()?.digest.clone())
+        .flatten();
     let observed = |digest| Observed {
         image_id: image_id.clone(),
         digest,
         reference: Some(reference.to_string()),
-        created: None,
+        base: on.clone(),
+        ..Observed::default()
     };
     let (done, leftover) = match existing {
-        Existing::Reuse(observed) => (Done::Reused(observed), None),
+        Existing::Reuse(observed) => (
+            Done::Reused(Observed {
+                base: on.clone(),
+                ..observed
+            }),
+            None,
+        ),
         Existing::Push => {
             cx.reporter
                 .started(address, &format!("pushing {reference}, built earlier"));

@@ -115,7 +115,7 @@ pub fn existing(
         image_id,
         digest,
         reference: Some(reference.to_string()),
-        created: None,
+        ..Observed::default()
     };
     let id = local.map(|image| image.id.clone());
     match (destination, local, remote) {
@@ -179,6 +179,7 @@ mod tests {
             docker_url: ImageRef::parse("127.0.0.1:5000/base/python3:1").unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         }
     }
 
@@ -188,6 +189,7 @@ mod tests {
             digest: digest.map(str::to_string),
             reference: reference.map(str::to_string),
             created: None,
+            ..Default::default()
         }
     }
 

@@ -2,12 +2,16 @@
 //! ([`scan`]), kept content-addressed by image id beside the state ([`Catalogs`]), and asked
 //! about by `dispatch catalog`.
 
+pub mod layers;
 pub mod query;
 pub mod rpmdb;
 pub mod scan;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::catalog::{Catalog, Filled};
+use crate::model::catalog::{Catalog, Filled, Package};
+use crate::model::oci::ImageManifest;
+use crate::model::reference::ImageRef;
+use crate::registry::{Registry, RegistryError};
 use crate::state::{Catalogs, State, StateError};
 use query::recorded;
 
@@ -40,6 +44,46 @@ pub enum CatalogError {
     },
     #[error("cannot record the catalog of image {image}: {error}")]
     Record { image: String, error: StateError },
+    #[error("cannot read what image {image} holds from its registry: {error}")]
+    Registry { image: String, error: RegistryError },
+    #[error("what {image} and its base hold is not recorded")]
+    NotRecorded { image: String },
+    #[error("cannot read what image {image} holds from its registry: {error}")]
+    Layer {
+        image: String,
+        error: layers::LayerError,
+    },
+}
+
+/// The most a layer read from a registry may weigh, compressed.
+const LAYER_LIMIT: u64 = 1 << 30;
+
+/// The packages of the image `manifest` describes, read from its layers in the repository of
+/// `reference` (one at a time, the files the scan reads kept): what a pull would catalogue,
+/// without the engine.
+pub async fn from_registry<R: Registry>(
+    registry: &R,
+    reference: &ImageRef,
+    manifest: &ImageManifest,
+) -> Result<Vec<Package>, CatalogError> {
+    let image = reference.to_string();
+    let mut stack = layers::Stack::default();
+    for layer in &manifest.layers {
+        let blob =
+            (registry.blob(reference, &layer.digest, LAYER_LIMIT).await).map_err(|error| {
+                CatalogError::Registry {
+                    image: image.clone(),
+                    error,
+                }
+            })?;
+        (stack.lay(&layer.digest, &layer.media_type, &blob)).map_err(|error| {
+            CatalogError::Layer {
+                image: image.clone(),
+                error,
+            }
+        })?;
+    }
+    scan::scan(&stack.files()).map_err(|error| CatalogError::Scan { image, error })
 }
 
 /// The catalog of engine image `image` over that of `base` (an engine image id too): the

@@ -89,6 +89,7 @@ pub fn run(ws: &Workspace, args: &Args, quiet: bool) -> Result<ExitCode> {
         auto_approve: args.auto_approve,
         refresh: args.planning.refresh,
         targets: &args.planning.targets,
+        rebuild: args.planning.rebuild,
         keep_images: args.keep.keep_images,
         replan_if_stale: args.if_stale == IfStale::Replan,
     };

@@ -76,6 +76,11 @@ pub struct Planning {
     /// Limit it to ADDRESS (e.g. Image/my-pandas) and what that is built on; repeatable
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
+
+    /// Build the images whose base was patched in place, rather than rebase them (a saved
+    /// plan's rebases too)
+    #[arg(long)]
+    pub rebuild: bool,
 }
 
 /// Flags of a command that runs a batch of pulls and builds under the state lock.

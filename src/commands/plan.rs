@@ -46,6 +46,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<ExitCode> {
         input: args.source.input(),
         refresh: args.planning.refresh,
         targets: &args.planning.targets,
+        rebuild: args.planning.rebuild,
         out: args.out.as_deref(),
     };
     let view = args.output.view();

@@ -445,6 +445,33 @@ mod tests {
     }
 
     #[test]
+    fn a_base_says_whether_its_images_may_be_rebased() {
+        let policy = |text: &str| {
+            let files = [("b.yaml", text)];
+            let loaded = load(&MemorySource::new(&files), LoadOptions::default()).unwrap();
+            let address = Address::new(crate::model::Kind::BaseImage, "b");
+            match &loaded.resources[&address].resource.spec {
+                crate::model::Spec::BaseImage(base) => base.rebase,
+                _ => unreachable!(),
+            }
+        };
+        use crate::model::RebasePolicy;
+        assert_eq!(policy(BASE), RebasePolicy::Auto);
+        assert_eq!(
+            policy(&format!("{BASE}rebase: never\n")),
+            RebasePolicy::Never
+        );
+        assert_eq!(
+            policy(&format!("{BASE}rebase: always\n")),
+            RebasePolicy::Always
+        );
+        assert_eq!(
+            problems(&[("b.yaml", &format!("{BASE}rebase: [never]\n"))]),
+            ["5:9: `rebase` must be a string, found a list"]
+        );
+    }
+
+    #[test]
     fn misspelled_field_is_not_also_missing() {
         let image = "kind: Image\nnmae: x\nbaseImageName: b\n";
         assert_eq!(

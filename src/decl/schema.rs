@@ -10,8 +10,8 @@ use crate::model::language::UnknownLanguage;
 use crate::model::reference::ImageRef;
 use crate::model::{
     Address, BaseImageSpec, ImageSpec, Kind, Language, NAME_RULE, PACKAGE_NAME_PUNCTUATION,
-    PACKAGE_VERSION_PUNCTUATION, Package, Resource, RuntimeDependencies, Spec, SystemDependencies,
-    Tag, valid_name, valid_package_name, valid_package_version,
+    PACKAGE_VERSION_PUNCTUATION, Package, RebasePolicy, Resource, RuntimeDependencies, Spec,
+    SystemDependencies, Tag, valid_name, valid_package_name, valid_package_version,
 };
 
 impl Loader<'_> {
@@ -139,10 +139,25 @@ impl Loader<'_> {
                     .ok()
             });
         let tags = self.tags(file, fields);
+        let rebase = match fields.take("rebase") {
+            None => Some(RebasePolicy::Auto),
+            Some(node) => self.text(file, "rebase", node).and_then(|text| {
+                let found = RebasePolicy::ALL.into_iter().find(|p| p.as_str() == text);
+                if found.is_none() {
+                    self.error(file, node.pos, format!("unknown rebase policy `{text}`"))
+                        .hint = Some(
+                        suggest(text, RebasePolicy::ALL.map(RebasePolicy::as_str))
+                            .unwrap_or_else(|| REBASE_HINT.to_string()),
+                    );
+                }
+                found
+            }),
+        };
         Some(BaseImageSpec {
             docker_url: docker_url?,
             language: language?,
             tags: tags?,
+            rebase: rebase?,
         })
     }
 
@@ -468,9 +483,11 @@ const DOCUMENT: Shape = Shape {
 const BASE_IMAGE: Shape = Shape {
     noun: "a BaseImage",
     name: "BaseImage",
-    fields: &["kind", "name", "dockerUrl", "language", "tags"],
-    hint: "a BaseImage needs `name`, `dockerUrl` and `language`, and may have `tags`",
+    fields: &["kind", "name", "dockerUrl", "language", "tags", "rebase"],
+    hint: "a BaseImage needs `name`, `dockerUrl` and `language`, and may have `tags` and `rebase`",
 };
+
+const REBASE_HINT: &str = "`rebase` is `auto` (the default), `never` or `always`";
 
 const IMAGE: Shape = Shape {
     noun: "an Image",
@@ -530,6 +547,7 @@ fn string_hint(key: &str) -> Option<&'static str> {
         "kind" => Some(DOCUMENT.hint),
         "dockerUrl" => Some(DOCKER_URL_HINT),
         "manifest" => Some(RUNTIME_DEPENDENCIES.hint),
+        "rebase" => Some(REBASE_HINT),
         _ => None,
     }
 }

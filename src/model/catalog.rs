@@ -27,6 +27,12 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Whether its packages are the operating system's (a distribution's package manager
+    /// installed them): what other software links against.
+    pub fn is_system(self) -> bool {
+        matches!(self, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm)
+    }
+
     pub const ALL: [Ecosystem; 7] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
@@ -174,6 +180,20 @@ impl Catalog {
         }
     }
 
+    /// The catalog of this image rebased onto the base `id` holding `base`: its own layers'
+    /// packages over the new base's. What it removed of the old base stays removed only where
+    /// the new base has the same package: its layers hide the old files, not the new ones.
+    pub fn rebased(&self, id: &str, base: &Catalog) -> Catalog {
+        Catalog {
+            base: Some(id.to_string()),
+            packages: self.packages.clone(),
+            removed: (self.removed.iter())
+                .filter(|p| base.packages.binary_search(p).is_ok())
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Every package of the image, sorted, with where it comes from: `base` is the catalog
     /// [`Catalog::base`] names. A catalog without a base is a base image's: all from the base.
     pub fn entries(&self, base: Option<&Catalog>) -> Vec<Entry> {
@@ -274,6 +294,33 @@ mod tests {
         let all_base: Vec<Origin> = base.entries(None).iter().map(|e| e.origin).collect();
         assert_eq!(all_base, [Origin::Base; 3]);
         assert_eq!(counts(&image.entries(Some(&base)))[&Ecosystem::Pypi], 2);
+        // Rebased onto a base that patched libc6 and still has tzdata: the image's own
+        // packages over the new base's; pip 23.0, which it replaced, is gone from the new base.
+        let patched = Catalog::layered(
+            vec![
+                Package::plain(Ecosystem::Deb, "libc6", "2.36-1"),
+                Package::plain(Ecosystem::Pypi, "pip", "23.0.1"),
+                Package::plain(Ecosystem::Deb, "tzdata", "2024a"),
+            ],
+            None,
+        );
+        let rebased = image.rebased("sha256:new", &patched);
+        assert_eq!(rebased.base.as_deref(), Some("sha256:new"));
+        assert_eq!(names(&rebased.removed), ["tzdata 2024a"]);
+        let entries: Vec<String> = rebased
+            .entries(Some(&patched))
+            .iter()
+            .map(|e| format!("{} {} {}", e.package.name, e.package.version, e.origin))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "libc6 2.36-1 base",
+                "pip 23.0.1 base",
+                "pip 24.0 image",
+                "requests 2.31.0 image"
+            ]
+        );
         assert_eq!("npm".parse::<Ecosystem>(), Ok(Ecosystem::Npm));
         assert!(
             "cargo"

@@ -7,7 +7,9 @@ pub mod diag;
 pub mod image;
 pub mod inputs;
 pub mod language;
+pub mod oci;
 pub mod policy;
+pub mod rebase;
 pub mod reference;
 pub mod text;
 pub mod versions;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use language::Language;
+pub use rebase::RebasePolicy;
 use reference::ImageRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -184,6 +187,10 @@ pub struct BaseImageSpec {
     pub language: Language,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Whether the images on it may be rebased when it is patched in place. Left out when
+    /// `auto`, so that a resource's digest is the one it had before the field existed.
+    #[serde(default, skip_serializing_if = "RebasePolicy::is_auto")]
+    pub rebase: RebasePolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -434,8 +441,20 @@ mod tests {
                 docker_url: ImageRef::parse("x/y:1").unwrap(),
                 language: Language::Python3,
                 tags: vec![],
+                rebase: RebasePolicy::Auto,
             }),
         };
+        // The digest a base had before `rebase` existed: `auto` is left out.
+        assert_eq!(
+            serde_json::to_string(&base).unwrap(),
+            r#"{"name":"b","kind":"BaseImage","dockerUrl":"x/y:1","language":"python3","tags":[]}"#
+        );
+        let mut never = base.clone();
+        let Spec::BaseImage(spec) = &mut never.spec else {
+            unreachable!()
+        };
+        spec.rebase = RebasePolicy::Never;
+        assert_ne!(base.digest(), never.digest());
         let mut other = base.clone();
         let Spec::BaseImage(spec) = &mut other.spec else {
             unreachable!()

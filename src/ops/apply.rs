@@ -28,6 +28,8 @@ pub struct ApplyRequest<'a> {
     pub auto_approve: bool,
     pub refresh: bool,
     pub targets: &'a [Address],
+    /// Build the images whose base moved rather than rebase them, a saved plan's too.
+    pub rebuild: bool,
     /// Leave replaced and deleted images in the engine.
     pub keep_images: bool,
     /// A saved plan the state has moved past is planned again, and applied if it does what
@@ -58,7 +60,14 @@ pub fn apply(
         let lock = ws.lock(ui)?;
         let loaded = ws.backend.load()?;
         let saved = if request.input.revision.is_none() && is_saved_plan(&request.input.path) {
-            Some(crate::planfile::load(&request.input.path)?)
+            let saved = crate::planfile::load(&request.input.path)?;
+            Some(match request.rebuild {
+                true => SavedPlan {
+                    plan: saved.plan.rebuilt(),
+                    ..saved
+                },
+                false => saved,
+            })
         } else {
             None
         };
@@ -85,6 +94,7 @@ pub fn apply(
                     input: &input,
                     refresh: true,
                     targets: request.targets,
+                    rebuild: request.rebuild,
                     provenance: true,
                 };
                 let prepared = prepare(ws, &planning, Some(&state), &lazy).await?;
@@ -112,6 +122,7 @@ pub fn apply(
                     input: &request.input,
                     refresh: request.refresh,
                     targets: request.targets,
+                    rebuild: request.rebuild,
                     provenance: true,
                 };
                 let prepared = prepare(ws, &planning, Some(&state), &lazy).await?;

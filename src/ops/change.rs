@@ -155,6 +155,7 @@ fn edit(ws: &Workspace, request: Request) -> Result<Edit, Error> {
                 docker_url,
                 language,
                 tags: parse_tags(&tags)?,
+                rebase: Default::default(),
             });
             Edit::Create(vec![resource(name, spec)?])
         }

@@ -16,6 +16,8 @@ pub struct PlanRequest<'a> {
     pub refresh: bool,
     /// Limit the plan to these and what they are built on.
     pub targets: &'a [Address],
+    /// Build rather than rebase.
+    pub rebuild: bool,
     /// Save the plan here.
     pub out: Option<&'a Path>,
 }
@@ -26,6 +28,7 @@ pub fn plan(ws: &Workspace, request: &PlanRequest<'_>) -> Result<Plan, Error> {
         input: &request.input,
         refresh: request.refresh,
         targets: request.targets,
+        rebuild: request.rebuild,
         provenance: false,
     };
     let prepared = runtime()?

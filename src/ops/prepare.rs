@@ -20,6 +20,8 @@ pub struct Planning<'a> {
     pub refresh: bool,
     /// Limit the plan to these and what they are built on.
     pub targets: &'a [Address],
+    /// Build the images whose base moved rather than rebase them.
+    pub rebuild: bool,
     /// Find out which commit the declarations came from (apply records it).
     pub provenance: bool,
 }
@@ -80,12 +82,23 @@ pub async fn prepare(
             registries: &ws.registries(resources),
             engine,
             destination: ws.config.destination.as_deref(),
+            catalogs: Some(ws.backend.as_ref()),
+            rebases: !request.rebuild,
         };
         refresh::refresh(&loaded.declarations, Some(recorded), &sources).await?
     } else {
         Observations::default()
     };
+    let observations = Observations {
+        rebuild: request.rebuild,
+        ..observations
+    };
     let plan = plan::plan(&loaded.declarations, state, &observations, request.targets)?;
+    let plan = if request.rebuild {
+        plan.rebuilt()
+    } else {
+        plan
+    };
     Ok(Prepared {
         declarations: loaded.declarations,
         plan,

@@ -23,11 +23,13 @@ pub(super) fn change(
         action_reason: match action {
             Action::Replace => Some(ActionReason::ReplaceBecauseCannotUpdate),
             Action::Delete => Some(ActionReason::DeleteBecauseNoResourceConfig),
+            Action::Rebase => Some(ActionReason::Rebase),
             Action::NoOp | Action::Create | Action::Update => None,
         },
         before: before.cloned(),
         after: after.cloned(),
         digest: None,
+        rebase: None,
     }
 }
 
@@ -57,8 +59,8 @@ pub(super) fn assess(
     (Action::Replace, reasons)
 }
 
-/// Field-by-field comparison of two different specs: tags alone change in place, anything
-/// an image is made of forces a replacement. `manifest_file` names the file the new manifest
+/// Field-by-field comparison of two different specs: tags and a base's `rebase` change in
+/// place, anything an image is made of forces a replacement. `manifest_file` names the file the new manifest
 /// was read from, for the reason.
 fn compare(
     before: &Resource,
@@ -66,6 +68,8 @@ fn compare(
     manifest_file: Option<&str>,
 ) -> (Action, Vec<String>) {
     let mut replace: Vec<String> = Vec::new();
+    // What changes in place: how dispatch treats the image, not what it is made of.
+    let mut update: Vec<String> = Vec::new();
     match (&before.spec, &after.spec) {
         (Spec::BaseImage(b), Spec::BaseImage(a)) => {
             if b.docker_url != a.docker_url {
@@ -73,6 +77,9 @@ fn compare(
             }
             if b.language != a.language {
                 replace.push("language changed".into());
+            }
+            if b.rebase != a.rebase {
+                update.push(format!("rebase changed to {}", a.rebase));
             }
         }
         (Spec::Image(b), Spec::Image(a)) => {
@@ -91,12 +98,12 @@ fn compare(
         }
         _ => replace.push("kind changed".into()),
     }
-    let tags_changed = before.tags() != after.tags();
-    let mut reasons: Vec<String> = replace.clone();
-    if tags_changed {
-        reasons.push("tags changed".into());
+    if before.tags() != after.tags() {
+        update.insert(0, "tags changed".into());
     }
-    match (replace.is_empty(), tags_changed) {
+    let mut reasons: Vec<String> = replace.clone();
+    reasons.extend(update.iter().cloned());
+    match (replace.is_empty(), !update.is_empty()) {
         (false, _) => (Action::Replace, reasons),
         (true, true) => (Action::Update, reasons),
         // Same fields, different digest: the state was written by another build; refresh it.

@@ -6,13 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Summary};
+use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Rebase, Summary};
 use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
 use crate::model::{Address, Kind, Resource};
 
 /// The version of the document: the major number changes on any incompatible change.
-pub const FORMAT_VERSION: &str = "2.2";
+pub const FORMAT_VERSION: &str = "2.3";
 
 /// The major version this build reads.
 const FORMAT_MAJOR: &str = "2";
@@ -99,6 +99,10 @@ pub struct Entry<T> {
     /// For a base image to pull: the registry digest apply pulls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// For an image to rebase (an update, `action_reason` `rebase`): its base, the digests it
+    /// moves from and onto, and what the base changed (since 2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebase: Option<Rebase>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +136,7 @@ fn entry<T>(address: &Address, action: Action, before: Option<T>, after: Option<
         action_reason: None,
         reason: Vec::new(),
         digest: None,
+        rebase: None,
     }
 }
 
@@ -144,6 +149,7 @@ impl Document {
                 action_reason: c.action_reason,
                 reason: c.reasons.clone(),
                 digest: c.digest.clone(),
+                rebase: c.rebase.clone(),
                 ..entry(&c.address, c.action, c.before.clone(), c.after.clone())
             })
             .collect();
@@ -169,12 +175,17 @@ impl Document {
             .resource_changes
             .into_iter()
             .map(|e| {
-                let action = Action::from_terraform(&e.change.actions).ok_or_else(|| {
-                    DocumentError::Actions {
-                        address: e.address.clone(),
-                        actions: e.change.actions.clone(),
-                    }
-                })?;
+                let unknown = || DocumentError::Actions {
+                    address: e.address.clone(),
+                    actions: e.change.actions.clone(),
+                };
+                let action = Action::from_terraform(&e.change.actions).ok_or_else(unknown)?;
+                let rebasing = e.action_reason == Some(ActionReason::Rebase);
+                let action = match (action, rebasing, &e.rebase) {
+                    (Action::Update, true, Some(_)) => Action::Rebase,
+                    (_, false, None) => action,
+                    _ => return Err(DocumentError::Rebase(e.address)),
+                };
                 Ok(Change {
                     address: e.address,
                     action,
@@ -183,6 +194,7 @@ impl Document {
                     before: e.change.before,
                     after: e.change.after,
                     digest: e.digest,
+                    rebase: e.rebase,
                 })
             })
             .collect::<Result<_, DocumentError>>()?;
@@ -230,6 +242,8 @@ pub enum DocumentError {
     },
     #[error("{0}: drift without its before")]
     DriftWithoutBefore(Address),
+    #[error("{0}: a rebase is an update with action_reason \"rebase\" and its `rebase`, together")]
+    Rebase(Address),
 }
 
 /// A moved tag is an update of the digest; a missing image, a deletion done elsewhere.
@@ -284,6 +298,7 @@ mod tests {
                 before,
                 after,
                 digest: digest.map(str::to_string),
+                rebase: None,
             };
         let b = base("b", "x/b:1");
         let plan = Plan {
@@ -331,12 +346,80 @@ mod tests {
             ],
             ..Plan::default()
         };
+        let mut plan = plan;
+        plan.changes.push(Change {
+            action: Action::Rebase,
+            reasons: vec!["base changed: openssl 3.0.11-1 -> 3.0.11-2".into()],
+            action_reason: Some(ActionReason::Rebase),
+            rebase: Some(Rebase {
+                base: "b".into(),
+                from: "sha256:aa".into(),
+                onto: "sha256:bb".into(),
+                changed: vec![crate::model::rebase::PackageChange {
+                    ecosystem: crate::model::catalog::Ecosystem::Deb,
+                    name: "openssl".into(),
+                    from: Some("3.0.11-1".into()),
+                    to: Some("3.0.11-2".into()),
+                }],
+            }),
+            ..change(
+                Action::Rebase,
+                &[],
+                None,
+                Some(image("k", "b", None)),
+                Some(image("k", "b", None)),
+                None,
+            )
+        });
         let document = Document::new(&plan);
         assert_eq!(document.summary.add, 2);
         assert_eq!(document.summary.destroy, 3);
+        assert_eq!((document.summary.change, document.summary.rebase), (1, 1));
+        let rebased = serde_json::to_value(&document.resource_changes[3]).unwrap();
+        assert_eq!(rebased["change"]["actions"], serde_json::json!(["update"]));
+        assert_eq!(rebased["action_reason"], "rebase");
+        assert_eq!(
+            rebased["rebase"],
+            serde_json::json!({
+                "base": "b", "from": "sha256:aa", "onto": "sha256:bb",
+                "changed": [{"ecosystem": "deb", "name": "openssl", "from": "3.0.11-1", "to": "3.0.11-2"}]
+            })
+        );
         let json = serde_json::to_string(&document).unwrap();
         let read: Document = serde_json::from_str(&json).unwrap();
         assert_eq!(read.into_plan().unwrap(), plan);
+    }
+
+    #[test]
+    fn a_rebase_is_an_update_with_its_reason_and_target() {
+        let plan = |reason: Option<ActionReason>, rebase: Option<Rebase>| {
+            let mut document = Document::new(&Plan::default());
+            let mut entry = entry(&Address::new(Kind::Image, "i"), Action::Update, None, None);
+            entry.action_reason = reason;
+            entry.rebase = rebase;
+            document.resource_changes.push(entry);
+            document.into_plan()
+        };
+        let target = Rebase {
+            base: "b".into(),
+            from: "sha256:aa".into(),
+            onto: "sha256:bb".into(),
+            changed: vec![],
+        };
+        assert_eq!(
+            plan(Some(ActionReason::Rebase), Some(target.clone()))
+                .unwrap()
+                .changes[0]
+                .action,
+            Action::Rebase
+        );
+        assert_eq!(plan(None, None).unwrap().changes[0].action, Action::Update);
+        for (reason, rebase) in [(Some(ActionReason::Rebase), None), (None, Some(target))] {
+            assert_eq!(
+                plan(reason, rebase).unwrap_err().to_string(),
+                "Image/i: a rebase is an update with action_reason \"rebase\" and its `rebase`, together"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod diff;
 pub mod document;
 mod planner;
+mod rebase;
 pub mod saved;
 
 use std::collections::BTreeMap;
@@ -13,10 +14,12 @@ use crate::model::policy::Violation;
 use serde::{Deserialize, Serialize};
 
 use crate::model::diag::{Diagnostic, Hint};
+use crate::model::rebase::{BaseFacts, ImageFacts, Known, PackageChange};
 use crate::model::{Address, Resource};
 
 pub use diff::between;
 pub use planner::plan;
+pub use rebase::short;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -27,6 +30,9 @@ pub enum Action {
     Update,
     /// Delete, then create again: something the image is made of changed.
     Replace,
+    /// Swap an image's base layers for those of its base patched in place, in the registry:
+    /// an update in place, as terraform sees it.
+    Rebase,
     /// In the state but no longer declared.
     Delete,
 }
@@ -39,6 +45,7 @@ impl Action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Replace => "replace",
+            Action::Rebase => "rebase",
             Action::Delete => "delete",
         }
     }
@@ -48,13 +55,14 @@ impl Action {
         match self {
             Action::NoOp => &["no-op"],
             Action::Create => &["create"],
-            Action::Update => &["update"],
+            Action::Update | Action::Rebase => &["update"],
             Action::Replace => &["delete", "create"],
             Action::Delete => &["delete"],
         }
     }
 
-    /// The action a terraform action list stands for.
+    /// The action a terraform action list stands for (an update, for a rebase: its
+    /// `action_reason` tells them apart).
     pub fn from_terraform(actions: &[String]) -> Option<Action> {
         let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
         [
@@ -79,6 +87,24 @@ pub enum ActionReason {
     ReplaceByTriggers,
     /// No longer declared.
     DeleteBecauseNoResourceConfig,
+    /// Rebased onto its base patched in place (dispatch's own word: an update to terraform).
+    Rebase,
+}
+
+/// A rebase, as planned: the base it follows, the digests it moves from and onto, and what the
+/// base changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rebase {
+    /// The base image's name.
+    pub base: String,
+    /// The base's digest the image was built on (or last rebased onto).
+    pub from: String,
+    /// The base's digest it is rebased onto: what its tag pointed at when planned.
+    pub onto: String,
+    /// What the base changed, package by package (empty when `rebase: always` read no
+    /// catalogs).
+    #[serde(default)]
+    pub changed: Vec<PackageChange>,
 }
 
 /// What one resource needs, and why.
@@ -95,6 +121,8 @@ pub struct Change {
     /// For a base image to pull: the registry digest its reference pointed at when planned,
     /// which apply pulls, so that it does what was reviewed.
     pub digest: Option<String>,
+    /// For an image to rebase: onto what.
+    pub rebase: Option<Rebase>,
 }
 
 /// What refresh found changed outside dispatch, for one resource.
@@ -125,6 +153,9 @@ pub struct Summary {
     pub destroy: usize,
     /// Replacements, each also counted in `add` and `destroy`.
     pub replace: usize,
+    /// Rebases, each also counted in `change` (since 2.3).
+    #[serde(default)]
+    pub rebase: usize,
     pub unchanged: usize,
 }
 
@@ -136,6 +167,10 @@ impl Plan {
                 Action::NoOp => summary.unchanged += 1,
                 Action::Create => summary.add += 1,
                 Action::Update => summary.change += 1,
+                Action::Rebase => {
+                    summary.rebase += 1;
+                    summary.change += 1;
+                }
                 Action::Replace => {
                     summary.replace += 1;
                     summary.add += 1;
@@ -150,6 +185,14 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
     }
+
+    /// The plan with every rebase a build instead (`apply --rebuild`).
+    pub fn rebuilt(mut self) -> Plan {
+        for change in self.changes.iter_mut() {
+            rebase::rebuild(change);
+        }
+        self
+    }
 }
 
 /// What a refresh found. Empty when planning without refresh.
@@ -159,6 +202,14 @@ pub struct Observations {
     pub drift: BTreeMap<Address, Drift>,
     /// The digest each declared base image's reference points at now.
     pub digests: BTreeMap<Address, String>,
+    /// What the registry says of the bases images would be rebased from and onto, by digest:
+    /// asked only when an image's base moved.
+    pub bases: BTreeMap<String, Known<BaseFacts>>,
+    /// The layers and own system packages of each pushed image whose base moved.
+    pub images: BTreeMap<Address, Known<ImageFacts>>,
+    /// Images whose base moved are to be built whatever a rebase decision would say
+    /// (`--rebuild`), so what it needs was not asked.
+    pub rebuild: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::{self, assess, change};
+use super::rebase;
 use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
 use crate::model::diag::did_you_mean;
@@ -92,6 +93,7 @@ pub fn plan(
     }
 
     diff::propagate_bases(&mut changes);
+    rebase::weigh(&mut changes, state, observed);
     // What a pull gets is what refresh saw: apply pulls that digest, not whatever the tag
     // points at by then.
     for change in changes.values_mut() {
@@ -303,6 +305,29 @@ mod tests {
                     Action::Replace,
                     vec!["manifest changed".into()]
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rebase_policy_changes_in_place() {
+        let old = [base("b", "x/b:1"), image("i", "b", Some("numpy"))];
+        let mut never = base("b", "x/b:1");
+        let Spec::BaseImage(spec) = &mut never.spec else {
+            unreachable!()
+        };
+        spec.rebase = crate::model::RebasePolicy::Never;
+        let new = [never, image("i", "b", Some("numpy"))];
+        let p = plan(&declared(&new), Some(&applied(&old)), &no_drift(), &[]).unwrap();
+        assert_eq!(
+            actions(&p),
+            vec![
+                (
+                    "BaseImage/b".into(),
+                    Action::Update,
+                    vec!["rebase changed to never".into()]
+                ),
+                ("Image/i".into(), Action::NoOp, vec![]),
             ]
         );
     }

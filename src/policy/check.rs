@@ -565,6 +565,7 @@ mod tests {
                 digest: None,
                 reference: None,
                 created: Some("2026-01-01T00:00:00.123456789Z".into()),
+                ..Default::default()
             });
             state.resources.insert(address.clone(), recorded);
         }

@@ -4,6 +4,7 @@
 
 pub mod ask;
 pub mod observe;
+pub mod rebase;
 
 pub use observe::RefreshError;
 
@@ -11,7 +12,7 @@ use crate::decl::Declarations;
 use crate::engine::Engine;
 use crate::plan::Observations;
 use crate::registry::Registry;
-use crate::state::State;
+use crate::state::{Catalogs, State};
 
 /// What a refresh may ask.
 pub struct Sources<'a, E, R> {
@@ -20,6 +21,11 @@ pub struct Sources<'a, E, R> {
     pub engine: Option<&'a E>,
     /// With a destination registry, a built image that is there counts as present.
     pub destination: Option<&'a str>,
+    /// The recorded catalogs, which the rebase decisions read (and a base's catalog read from
+    /// its registry joins).
+    pub catalogs: Option<&'a dyn Catalogs>,
+    /// Ask what the rebase decisions need (not when images are to be built whatever they say).
+    pub rebases: bool,
 }
 
 /// Whether a refresh of `state` needs the engine: only to ask after images dispatch built and
@@ -33,15 +39,30 @@ pub fn needs_engine(state: &State, destination: Option<&str>) -> bool {
 }
 
 /// Checks every declared base image against its registry, and every built image recorded in
-/// the state against the engine (and the destination registry). A base image that does not
-/// exist is an error at its declaration: a typo fails the plan, not the apply.
+/// the state against the engine (and the destination registry); for each pushed image whose
+/// base moved, asks what the rebase decision needs. A base image that does not exist is an
+/// error at its declaration: a typo fails the plan, not the apply.
 pub async fn refresh<E: Engine, R: Registry>(
     declarations: &Declarations,
     state: Option<&State>,
     sources: &Sources<'_, E, R>,
 ) -> Result<Observations, RefreshError> {
     let answers = ask::ask(declarations, state, sources).await;
-    observe::observe(answers, state)
+    let mut observations = observe::observe(answers, state)?;
+    if let Some(state) = state.filter(|_| sources.rebases) {
+        let digests = &observations.digests;
+        let asked = rebase::ask(
+            declarations,
+            state,
+            digests,
+            sources.registries,
+            sources.catalogs,
+        )
+        .await;
+        observations.bases = asked.bases;
+        observations.images = asked.images;
+    }
+    Ok(observations)
 }
 
 #[cfg(test)]
@@ -74,6 +95,8 @@ mod tests {
             registries: registry,
             engine: Some(engine),
             destination,
+            catalogs: None,
+            rebases: true,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -92,6 +115,7 @@ mod tests {
                     digest: Some(digest.into()),
                     reference: None,
                     created: None,
+                    ..Default::default()
                 },
             ),
             (
@@ -101,6 +125,7 @@ mod tests {
                     digest: None,
                     reference: Some(built.into()),
                     created: None,
+                    ..Default::default()
                 },
             ),
         ] {
@@ -108,6 +133,108 @@ mod tests {
             state.resources.get_mut(&address).unwrap().observed = Some(observed);
         }
         state
+    }
+
+    #[test]
+    fn what_a_rebase_decision_needs_is_asked_when_a_base_moved() {
+        use crate::model::catalog::Ecosystem;
+        use crate::plan::Action;
+        use crate::registry::fake::layer;
+        use crate::state::memory::MemoryBackend;
+
+        let registry = FakeRegistry::default();
+        let status = |openssl: &str| {
+            format!(
+                "Package: openssl\nStatus: install ok installed\nVersion: {openssl}\n\nPackage: python3\nStatus: install ok installed\nVersion: 3.11.2-1\n"
+            )
+        };
+        let base = |openssl: &str| {
+            layer(
+                &[("/var/lib/dpkg/status", status(openssl).as_bytes())],
+                true,
+            )
+        };
+        let settings = serde_json::json!({});
+        let old = registry.push_image(BASE, &[base("3.0.11-1")], settings.clone());
+        let pushed = "127.0.0.1:5000/f/i:1";
+        let own = layer(&[("/function/main.py", b"print()")], false);
+        let built = registry.push_image(pushed, &[base("3.0.11-1"), own], settings.clone());
+        // Patched in place: the same tag, a new digest.
+        let new = registry.push_image(BASE, &[base("3.0.11-2")], settings);
+        let mut state = state(&old, pushed);
+        let image = state
+            .resources
+            .get_mut(&Address::new(Kind::Image, "i"))
+            .unwrap();
+        let observed = image.observed.as_mut().unwrap();
+        observed.digest = Some(built);
+        observed.base = Some(old.clone());
+        let catalogs = MemoryBackend::default();
+        let resources: Vec<_> = state
+            .resources
+            .values()
+            .map(|r| r.resource.clone())
+            .collect();
+        let declarations = declared(&resources);
+        let engine = FakeEngine::default();
+        let sources = Sources {
+            registries: &registry,
+            engine: Some(&engine),
+            destination: Some("127.0.0.1:5000/f"),
+            catalogs: Some(&catalogs),
+            rebases: true,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let observations = runtime
+            .block_on(refresh(&declarations, Some(&state), &sources))
+            .unwrap();
+        let openssl = |digest: &str| {
+            let facts = observations.bases[digest].as_ref().unwrap();
+            let packages = facts.packages.as_ref().unwrap();
+            let found = packages.iter().find(|p| p.name == "openssl").unwrap();
+            assert_eq!(found.ecosystem, Ecosystem::Deb);
+            (facts.diff_ids.len(), found.version.clone())
+        };
+        assert_eq!(openssl(&old), (1, "3.0.11-1".to_string()));
+        assert_eq!(openssl(&new), (1, "3.0.11-2".to_string()));
+        let image = observations.images[&Address::new(Kind::Image, "i")]
+            .as_ref()
+            .unwrap();
+        assert_eq!(image.diff_ids.len(), 2);
+        // The new base's catalog is kept, by its config's digest, for its pull to find.
+        let kept = catalogs.catalogs(&catalogs.ids()).unwrap();
+        assert_eq!(kept.len(), 2);
+        let plan = crate::plan::plan(&declarations, Some(&state), &observations, &[]).unwrap();
+        assert_eq!(
+            plan.changes[1].action,
+            Action::Rebase,
+            "{:?}",
+            plan.changes[1]
+        );
+
+        // A base gone from the registry: the plan says what could not be read.
+        let mut gone = state.clone();
+        let base_entry = gone
+            .resources
+            .get_mut(&Address::new(Kind::BaseImage, "b"))
+            .unwrap();
+        let lost = format!("sha256:{}", "0".repeat(64));
+        base_entry.observed.as_mut().unwrap().digest = Some(lost.clone());
+        let image = gone
+            .resources
+            .get_mut(&Address::new(Kind::Image, "i"))
+            .unwrap();
+        image.observed.as_mut().unwrap().base = Some(lost.clone());
+        let observations = runtime
+            .block_on(refresh(&declarations, Some(&gone), &sources))
+            .unwrap();
+        let why = observations.bases[&lost].clone().unwrap_err().0;
+        assert!(
+            why.starts_with("what base sha256:000000000000 holds could not be read: "),
+            "{why}"
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub mod oci;
 
 use std::net::IpAddr;
 
-use crate::model::reference::ImageRef;
+use crate::model::oci::{
+    ImageConfig, ImageManifest, JSON_LIMIT, Manifest, OciError, Platform, RawManifest,
+};
+use crate::model::reference::{ImageRef, ReferenceError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -53,6 +56,17 @@ impl RegistryError {
     }
 }
 
+/// How a blob came to be in a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// It was there already.
+    Present,
+    /// Mounted from the repository it is in, in the same registry: nothing sent.
+    Mounted,
+    /// Read from where it is and written again.
+    Copied,
+}
+
 /// A registry client. Existence is a digest: a reference that has none does not exist.
 // dispatch drives these futures on one thread; callers need not send them elsewhere.
 #[allow(async_fn_in_trait)]
@@ -60,6 +74,75 @@ pub trait Registry {
     /// The digest (`sha256:...`) of the manifest `reference` names, as the engine's RepoDigests
     /// show it.
     async fn digest(&self, reference: &ImageRef) -> Result<String, RegistryError>;
+
+    /// The manifest `reference` names, as the registry holds it (an image's, or an index of
+    /// one per platform); its media type may be left empty, for its own field to say.
+    async fn manifest(&self, reference: &ImageRef) -> Result<RawManifest, RegistryError>;
+
+    /// The blob `digest` of `reference`'s repository, refused past `limit` bytes.
+    async fn blob(
+        &self,
+        reference: &ImageRef,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError>;
+
+    /// Makes the blob `digest` of `from`'s repository one of `to`'s: mounted across
+    /// repositories when both are in a registry that allows it, else copied.
+    async fn carry(
+        &self,
+        from: &ImageRef,
+        to: &ImageRef,
+        digest: &str,
+    ) -> Result<Carried, RegistryError>;
+
+    /// Uploads `bytes` as a blob of `to`'s repository; its digest.
+    async fn put_blob(&self, to: &ImageRef, bytes: Vec<u8>) -> Result<String, RegistryError>;
+
+    /// Pushes `manifest` as `to` (its tag); the digest the registry names it by.
+    async fn put_manifest(
+        &self,
+        to: &ImageRef,
+        manifest: &RawManifest,
+    ) -> Result<String, RegistryError>;
+}
+
+/// Why an image's manifest and config could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Oci(#[from] OciError),
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("it is an index of platforms")]
+    Index,
+}
+
+/// The image manifest `reference` names (the one for `platform`, from an index), where it
+/// is (`repository@digest` of the manifest for that platform), and its config.
+pub async fn image<R: Registry>(
+    registries: &R,
+    reference: &ImageRef,
+    platform: Option<&Platform>,
+) -> Result<(ImageRef, ImageManifest, ImageConfig), FetchError> {
+    let raw = registries.manifest(reference).await?;
+    let (reference, manifest) = match Manifest::parse(&raw)? {
+        Manifest::Image(manifest) => (reference.clone(), manifest),
+        Manifest::Index(entries) => {
+            let wanted = platform.ok_or(FetchError::Index)?;
+            let entry = Manifest::for_platform(&entries, wanted)?;
+            let one = ImageRef::parse(&format!("{}@{}", reference.repository(), entry.digest))?;
+            match Manifest::parse(&registries.manifest(&one).await?)? {
+                Manifest::Image(manifest) => (one, manifest),
+                Manifest::Index(_) => return Err(FetchError::Index),
+            }
+        }
+    };
+    let config = (registries.blob(&reference, &manifest.config.digest, JSON_LIMIT)).await?;
+    let config = ImageConfig::parse(&config)?;
+    Ok((reference, manifest, config))
 }
 
 /// `127.0.0.0/8`, `[::1]` and `localhost`, with or without a port.

@@ -9,8 +9,12 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
+use futures_util::StreamExt;
+use http::HeaderValue;
+
 use super::credentials::{self, Credential};
-use super::{Registry, RegistryError, is_loopback};
+use super::{Carried, Registry, RegistryError, is_loopback};
+use crate::model::oci::{JSON_LIMIT, MANIFEST_TYPES, RawManifest};
 use crate::model::reference::ImageRef;
 use crate::retry::{self, GaveUp};
 
@@ -65,37 +69,193 @@ impl Registries {
 
 impl Registry for Registries {
     async fn digest(&self, reference: &ImageRef) -> Result<String, RegistryError> {
-        let registry = registry_of(reference);
-        retry::retry(
-            Some(self.timeout),
-            || self.ask(reference),
-            RegistryError::is_transient,
-        )
-        .await
-        .map_err(|gave_up| match gave_up {
-            GaveUp::Failed { error, attempts } if error.is_transient() => {
-                let what = match &error {
-                    RegistryError::Failed {
-                        status: Some(code), ..
-                    } => format!("HTTP {code}"),
-                    RegistryError::Unreachable { detail, .. } => detail.clone(),
-                    other => other.to_string(),
-                };
-                RegistryError::Unreachable {
-                    registry,
-                    detail: format!("{what} after {}", retry::attempts(attempts)),
-                }
-            }
-            GaveUp::Failed { error, .. } => error,
-            GaveUp::TimedOut { after, attempts } => RegistryError::Unreachable {
-                registry,
-                detail: format!(
-                    "no answer within {}, {}",
-                    humantime::format_duration(after),
-                    retry::attempts(attempts)
-                ),
-            },
+        let parsed = self.authorized(reference).await;
+        self.retried(reference, || async {
+            (self
+                .client()
+                .fetch_manifest_digest(&parsed, &auth(reference))
+                .await)
+                .map_err(|e| describe(e, reference))
         })
+        .await
+    }
+
+    async fn manifest(&self, reference: &ImageRef) -> Result<RawManifest, RegistryError> {
+        let parsed = self.authorized(reference).await;
+        self.retried(reference, || async {
+            let client = self.client();
+            let (bytes, digest) =
+                (client.pull_manifest_raw(&parsed, &auth(reference), &MANIFEST_TYPES))
+                    .await
+                    .map_err(|e| describe(e, reference))?;
+            if bytes.len() as u64 > JSON_LIMIT {
+                return Err(too_large(reference, "its manifest", JSON_LIMIT));
+            }
+            Ok(RawManifest {
+                media_type: String::new(),
+                digest,
+                bytes: bytes.to_vec(),
+            })
+        })
+        .await
+    }
+
+    async fn blob(
+        &self,
+        reference: &ImageRef,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let parsed = self.authorized(reference).await;
+        self.retried(reference, || async {
+            let mut stream = (self.client().pull_blob_stream(&parsed, digest).await)
+                .map_err(|e| describe(e, reference))?;
+            if stream.content_length.is_some_and(|n| n > limit) {
+                return Err(too_large(reference, digest, limit));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| describe(e.into(), reference))?;
+                if (bytes.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large(reference, digest, limit));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
+        })
+        .await
+    }
+
+    async fn carry(
+        &self,
+        from: &ImageRef,
+        to: &ImageRef,
+        digest: &str,
+    ) -> Result<Carried, RegistryError> {
+        let (source, target) = (self.authorized(from).await, self.authorized(to).await);
+        self.retried(to, || async {
+            let client = self.client();
+            let failed = |e| describe(e, to);
+            if client.blob_exists(&target, digest).await.map_err(failed)? {
+                return Ok(Carried::Present);
+            }
+            if source.resolve_registry() == target.resolve_registry()
+                && client.mount_blob(&target, &source, digest).await.is_ok()
+            {
+                return Ok(Carried::Mounted);
+            }
+            let stream =
+                (client.pull_blob_stream(&source, digest).await).map_err(|e| describe(e, from))?;
+            let size = stream.content_length;
+            let chunks = stream.map(|chunk| chunk.map_err(OciDistributionError::from));
+            (client.push_blob_stream(&target, chunks, digest, size).await).map_err(failed)?;
+            Ok(Carried::Copied)
+        })
+        .await
+    }
+
+    async fn put_blob(&self, to: &ImageRef, bytes: Vec<u8>) -> Result<String, RegistryError> {
+        let target = self.authorized(to).await;
+        let digest = crate::model::oci::digest(&bytes);
+        self.retried(to, || async {
+            let client = self.client();
+            if !(client.blob_exists(&target, &digest).await).map_err(|e| describe(e, to))? {
+                (client.push_blob(&target, bytes.clone(), &digest).await)
+                    .map_err(|e| describe(e, to))?;
+            }
+            Ok(digest.clone())
+        })
+        .await
+    }
+
+    async fn put_manifest(
+        &self,
+        to: &ImageRef,
+        manifest: &RawManifest,
+    ) -> Result<String, RegistryError> {
+        let target = self.authorized(to).await;
+        let kind =
+            HeaderValue::from_str(&manifest.media_type).map_err(|_| RegistryError::Failed {
+                registry: registry_of(to),
+                reference: to.to_string(),
+                detail: format!("{:?} is no media type", manifest.media_type),
+                status: None,
+            })?;
+        self.retried(to, || async {
+            (self.client())
+                .push_manifest_raw(&target, manifest.bytes.clone(), kind.clone())
+                .await
+                .map_err(|e| describe(e, to))?;
+            Ok(manifest.digest.clone())
+        })
+        .await
+    }
+}
+
+/// A blob or manifest over what dispatch reads.
+fn too_large(reference: &ImageRef, what: &str, limit: u64) -> RegistryError {
+    RegistryError::Failed {
+        registry: registry_of(reference),
+        reference: reference.to_string(),
+        detail: format!("{what} is over {limit} bytes, more than dispatch reads"),
+        status: None,
+    }
+}
+
+/// The credentials the docker config has for the registry of `reference`.
+fn auth(reference: &ImageRef) -> RegistryAuth {
+    match credentials::lookup(reference.domain.as_deref()) {
+        Some(Credential::Basic { user, password }) => RegistryAuth::Basic(user, password),
+        Some(Credential::Token(token)) => RegistryAuth::Bearer(token),
+        None => RegistryAuth::Anonymous,
+    }
+}
+
+impl Registries {
+    /// `reference` for the client, whose registry's credentials it now holds (calls that take
+    /// none use them).
+    async fn authorized(&self, reference: &ImageRef) -> Reference {
+        let parsed = oci_reference(reference);
+        (self.client())
+            .store_auth_if_needed(parsed.resolve_registry(), &auth(reference))
+            .await;
+        parsed
+    }
+
+    /// `ask`, tried again while the registry's trouble may pass, within the timeout; what it
+    /// gave up on, in words.
+    async fn retried<T, F, Fut>(&self, reference: &ImageRef, ask: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RegistryError>>,
+    {
+        let registry = registry_of(reference);
+        retry::retry(Some(self.timeout), ask, RegistryError::is_transient)
+            .await
+            .map_err(|gave_up| match gave_up {
+                GaveUp::Failed { error, attempts } if error.is_transient() => {
+                    let what = match &error {
+                        RegistryError::Failed {
+                            status: Some(code), ..
+                        } => format!("HTTP {code}"),
+                        RegistryError::Unreachable { detail, .. } => detail.clone(),
+                        other => other.to_string(),
+                    };
+                    RegistryError::Unreachable {
+                        registry,
+                        detail: format!("{what} after {}", retry::attempts(attempts)),
+                    }
+                }
+                GaveUp::Failed { error, .. } => error,
+                GaveUp::TimedOut { after, attempts } => RegistryError::Unreachable {
+                    registry,
+                    detail: format!(
+                        "no answer within {}, {}",
+                        humantime::format_duration(after),
+                        retry::attempts(attempts)
+                    ),
+                },
+            })
     }
 }
 
@@ -106,23 +266,6 @@ fn registry_of(reference: &ImageRef) -> String {
         .as_deref()
         .unwrap_or(DEFAULT_REGISTRY)
         .to_string()
-}
-
-impl Registries {
-    /// One question, without retries.
-    async fn ask(&self, reference: &ImageRef) -> Result<String, RegistryError> {
-        let registry = registry_of(reference);
-        let parsed = oci_reference(reference);
-        let auth = match credentials::lookup(reference.domain.as_deref()) {
-            Some(Credential::Basic { user, password }) => RegistryAuth::Basic(user, password),
-            Some(Credential::Token(token)) => RegistryAuth::Bearer(token),
-            None => RegistryAuth::Anonymous,
-        };
-        self.client()
-            .fetch_manifest_digest(&parsed, &auth)
-            .await
-            .map_err(|e| describe(e, &registry, reference))
-    }
 }
 
 /// `reference` for oci-client, built from its parts the way oci-spec's parser splits it (Docker
@@ -155,8 +298,8 @@ fn oci_reference(reference: &ImageRef) -> Reference {
 }
 
 /// The registry's answer in words; never includes credentials (oci-client puts none in errors).
-fn describe(err: OciDistributionError, registry: &str, reference: &ImageRef) -> RegistryError {
-    let registry = registry.to_string();
+fn describe(err: OciDistributionError, reference: &ImageRef) -> RegistryError {
+    let registry = registry_of(reference);
     let reference_text = reference.to_string();
     match err {
         OciDistributionError::ImageManifestNotFoundError(detail) => RegistryError::NotFound {

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::model::catalog::{Ecosystem, Entry, counts};
 use crate::model::text::escape;
 use crate::model::{Kind, Revision, Spec};
+use crate::plan::short;
 use crate::state::{ResourceState, Status};
 
 /// One resource as `get` shows it: the Dispatch API's field names and types (`name`,
@@ -41,6 +42,9 @@ pub struct Object<'a> {
     digest: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     image_id: Option<&'a str>,
+    /// For an image rebased onto its base patched in place: the base digest it left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rebased_from: Option<&'a str>,
     /// The commit its declaration came from when last applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     revision: Option<&'a Revision>,
@@ -72,6 +76,7 @@ pub fn object<'a>(r: &'a ResourceState, catalog: Option<&[Entry]>) -> Object<'a>
         modified: &r.modified_time,
         digest: observed.and_then(|o| o.digest.as_deref()),
         image_id: observed.and_then(|o| o.image_id.as_deref()),
+        rebased_from: observed.and_then(|o| o.rebased_from.as_deref()),
         revision: r.revision.as_ref(),
         engine: r.engine.as_deref(),
         catalog: catalog.map(counts),
@@ -95,8 +100,9 @@ const STYLE: TableStyle = TableStyle::new()
     .content_lines(ContentLineStyle::none().junction('|'));
 
 /// `NAME | URL | STATUS | CREATED DATE`, with `BASEIMAGE` for images and, `wide`, the
-/// `REVISION` each was applied from, the `ENGINE` that made it (of several) and how many
-/// `PACKAGES` it holds; each column as wide as its widest cell.
+/// `REVISION` each was applied from, the `ENGINE` that made it (of several), for images the
+/// base digest each was `REBASED FROM`, and how many `PACKAGES` it holds; each column as wide
+/// as its widest cell.
 pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     let mut header = vec!["NAME", "URL"];
     if kind == Kind::Image {
@@ -104,7 +110,11 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
     }
     header.extend(["STATUS", "CREATED DATE"]);
     if wide {
-        header.extend(["REVISION", "ENGINE", "PACKAGES"]);
+        header.extend(["REVISION", "ENGINE"]);
+        if kind == Kind::Image {
+            header.push("REBASED FROM");
+        }
+        header.push("PACKAGES");
     }
     let rows = objects.iter().map(|o| {
         let mut row = vec![o.name.to_string(), o.url.unwrap_or_default().to_string()];
@@ -115,6 +125,9 @@ pub fn table(kind: Kind, objects: &[Object<'_>], wide: bool) -> String {
         if wide {
             row.push(o.revision.map(Revision::to_string).unwrap_or_default());
             row.push(o.engine.unwrap_or_default().to_string());
+            if kind == Kind::Image {
+                row.push(o.rebased_from.map(short).unwrap_or_default().to_string());
+            }
             let packages = o.catalog.as_ref().map(|c| c.values().sum::<usize>());
             row.push(packages.map(|n| n.to_string()).unwrap_or_default());
         }

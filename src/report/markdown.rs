@@ -132,6 +132,14 @@ fn head(plan: &Plan) -> String {
         let n = crate::model::words::count(c.destroy, "resource");
         let _ = writeln!(out, "> [!WARNING]\n> {n} will be destroyed: {deleted}.\n");
     }
+    if let Some(rebased) = named(Action::Rebase) {
+        let n = crate::model::words::count(plan.summary().rebase, "image");
+        let _ = writeln!(
+            out,
+            "> [!NOTE]\n> {n} will be rebased onto {} patched in place (no build): {rebased}.\n",
+            crate::model::words::agree(plan.summary().rebase, "its base", "their bases")
+        );
+    }
     if let Some(replaced) = named(Action::Replace) {
         let n = crate::model::words::count(c.replace, "resource");
         let _ = writeln!(
@@ -199,7 +207,7 @@ fn alert(kind: &str, head: &str, places: Vec<(String, &String)>) -> String {
 fn symbol(action: Action) -> &'static str {
     match action {
         Action::Create => "+",
-        Action::Update => "~",
+        Action::Update | Action::Rebase => "~",
         Action::Replace => "-/+",
         Action::Delete => "-",
         Action::NoOp => "",

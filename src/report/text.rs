@@ -13,7 +13,7 @@ use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
 use crate::model::words::{agree, count};
 use crate::model::{Kind, Resource, Spec};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, short};
 
 /// How text output looks: colours on a terminal, one line per change with `--compact`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,7 +25,7 @@ pub struct TextOptions {
 fn action_style(action: Action) -> Style {
     let color = match action {
         Action::Create => AnsiColor::Green,
-        Action::Update => AnsiColor::Yellow,
+        Action::Update | Action::Rebase => AnsiColor::Yellow,
         Action::Replace => AnsiColor::Magenta,
         Action::Delete => AnsiColor::Red,
         Action::NoOp => AnsiColor::White,
@@ -36,7 +36,7 @@ fn action_style(action: Action) -> Style {
 fn symbol(action: Action) -> &'static str {
     match action {
         Action::Create => "  +",
-        Action::Update => "  ~",
+        Action::Update | Action::Rebase => "  ~",
         Action::Replace => "-/+",
         Action::Delete => "  -",
         Action::NoOp => "   ",
@@ -48,6 +48,7 @@ fn verb(change: &Change) -> &'static str {
         (Action::Create, Kind::BaseImage) => "will be pulled",
         (Action::Create, Kind::Image) => "will be built",
         (Action::Update, _) => "will be updated in place",
+        (Action::Rebase, _) => "will be rebased",
         (Action::Replace, _) => "must be replaced",
         (Action::Delete, _) => "will be destroyed",
         (Action::NoOp, _) => "is up to date",
@@ -159,6 +160,7 @@ fn summary(painter: &Painter, plan: &Plan) -> String {
     let made = |kind| counted(Action::Create, Some(kind)) + counted(Action::Replace, Some(kind));
     let parts: Vec<String> = [
         (made(Kind::BaseImage), "pull"),
+        (counted(Action::Rebase, None), "rebase"),
         (made(Kind::Image), "build"),
         (counted(Action::Update, None), "tag update"),
         (counted(Action::Delete, None), "deletion"),
@@ -199,14 +201,21 @@ fn compact_line(out: &mut String, painter: &Painter, change: &Change) {
     );
 }
 
-/// The header of a change: `# Image/pandas must be replaced (manifest changed)`, without `#`.
+/// The header of a change: `# Image/pandas must be replaced (manifest changed)`, without `#`;
+/// a rebase names the base it is rebased onto.
 pub fn describe(change: &Change) -> String {
     let why = if change.reasons.is_empty() {
         String::new()
     } else {
         format!(" ({})", escape(&change.reasons.join("; ")))
     };
-    format!("{} {}{why}", change.address, verb(change))
+    let onto = match &change.rebase {
+        Some(rebase) if change.action == Action::Rebase => {
+            format!(" onto {}@{}", rebase.base, short(&rebase.onto))
+        }
+        _ => String::new(),
+    };
+    format!("{} {}{onto}{why}", change.address, verb(change))
 }
 
 fn block(out: &mut String, painter: &Painter, change: &Change) {
@@ -241,7 +250,15 @@ fn rows(change: &Change) -> Vec<Row> {
             .into_iter()
             .map(|(k, v)| Row::Set('-', k, v))
             .collect(),
-        _ => changed_rows(before, after),
+        _ => {
+            let mut rows = changed_rows(before, after);
+            // A rebase changes no attribute: what it changes is the base under the image.
+            if let (Action::Rebase, Some(rebase)) = (change.action, &change.rebase) {
+                let at = |digest: &str| Value::Line(format!("{}@{}", rebase.base, short(digest)));
+                rows.push(Row::Changed("base", at(&rebase.from), at(&rebase.onto)));
+            }
+            rows
+        }
     }
 }
 
@@ -468,10 +485,11 @@ pub fn filled(filled: &Filled) -> String {
 
 /// `Apply complete! 3 pulled, 2 built, 0 deleted, 1 failed.` plus whatever else happened.
 pub fn tally(tally: &Tally) -> String {
-    let mut parts = vec![
-        format!("{} pulled", tally.pulled),
-        format!("{} built", tally.built),
-    ];
+    let mut parts = vec![format!("{} pulled", tally.pulled)];
+    if tally.rebased > 0 {
+        parts.push(format!("{} rebased", tally.rebased));
+    }
+    parts.push(format!("{} built", tally.built));
     for (n, what) in [(tally.reused, "already built"), (tally.updated, "updated")] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
@@ -523,7 +541,8 @@ pub fn changed(verb: Verb, tally: &Tally) -> String {
         Verb::Update => "updated",
         Verb::Delete => "deleted",
     };
-    let done = tally.pulled + tally.built + tally.reused + tally.updated + tally.deleted;
+    let done =
+        tally.pulled + tally.built + tally.rebased + tally.reused + tally.updated + tally.deleted;
     let mut parts = Vec::new();
     if tally.failed > 0 {
         parts.push(format!("failed {}", tally.failed));
@@ -572,6 +591,16 @@ mod tests {
             not_started: 2,
             ..Tally::default()
         };
+        let rebased = Tally {
+            pulled: 1,
+            rebased: 5,
+            built: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally(&rebased),
+            "Apply complete! 1 pulled, 5 rebased, 1 built, 0 deleted, 0 failed."
+        );
         assert_eq!(
             tally(&interrupted),
             "Apply interrupted! 0 pulled, 0 built, 2 already built, 0 deleted, 0 failed, 1 skipped, 2 not started."

@@ -131,6 +131,7 @@ fn entry(name: &str) -> (crate::model::Address, ResourceState) {
             docker_url: ImageRef::parse("127.0.0.1:5000/base/x:1").unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         }),
     };
     (

@@ -35,6 +35,18 @@ impl MemoryBackend {
         self.shared.0.lock().unwrap().saves.clone()
     }
 
+    /// The images whose catalogs are kept.
+    pub fn ids(&self) -> Vec<String> {
+        self.shared
+            .0
+            .lock()
+            .unwrap()
+            .catalogs
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     pub fn tamper(&self, json: String) {
         self.shared.0.lock().unwrap().stored = Some(json);
     }

@@ -131,11 +131,12 @@ impl ResourceState {
 }
 
 /// The real image behind a resource: pulled (BaseImage) or built (Image).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observed {
     /// The engine's image id (the digest of the image config); `None` for an image found in
-    /// the destination registry and never held by this engine.
+    /// the destination registry and never held by this engine. A rebased image, made in the
+    /// registry, has the id an engine gives it when it pulls it: its config's digest.
     #[serde(default, deserialize_with = "empty_is_none")]
     pub image_id: Option<String>,
     /// The registry digest: the RepoDigest of a pulled base, the pushed digest of a built image.
@@ -148,6 +149,14 @@ pub struct Observed {
     /// against the policies at every plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// For a built image: the registry digest of the base it was built on or rebased onto,
+    /// so that a base pulled again under it is seen even if the apply that pulled it stopped
+    /// before the image (`None` in states written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// For a rebased image: the base digest it was rebased from (a build clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebased_from: Option<String>,
 }
 
 /// Earlier states wrote `""` for an unknown image id.

@@ -319,6 +319,54 @@ impl Sandbox {
         )
     }
 
+    /// A python3 base of our own: the test busybox with a dpkg status naming `packages` (name,
+    /// version), `/etc/base-version` saying `version`, and `BASE_VERSION` set to it; built,
+    /// tagged `tag` and pushed (patched in place when the tag exists). Its registry digest.
+    pub fn python_base(&self, tag: &str, version: &str, packages: &[(&str, &str)]) -> String {
+        let dir = self.path().join(format!("base-{version}"));
+        let status: String = packages
+            .iter()
+            .map(|(name, version)| {
+                format!(
+                    "Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n"
+                )
+            })
+            .collect();
+        write_file(&dir.join("root/var/lib/dpkg/status"), &status);
+        write_file(&dir.join("root/etc/base-version"), &format!("{version}\n"));
+        write_file(
+            &dir.join("Dockerfile"),
+            &format!(
+                "FROM {}\nCOPY root/ /\nENV BASE_VERSION={version}\n",
+                env("DISPATCH_TEST_BASE")
+            ),
+        );
+        let built = Process::new("docker")
+            .args(["build", "-q", "-t", tag])
+            .arg(&dir)
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "docker build: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        docker(&["push", tag]);
+        let repository = tag.rsplit_once(':').unwrap().0;
+        docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{range .RepoDigests}}{{println .}}{{end}}",
+            tag,
+        ])
+        .lines()
+        .find_map(|d| d.strip_prefix(&format!("{repository}@")))
+        .expect("a pushed image has a digest")
+        .to_string()
+    }
+
     /// A registry tag of our own for the busybox base, so a test can move it.
     pub fn own_base(&self, source: &str) -> String {
         let target = format!("{}/{}/base:1", env("DISPATCH_TEST_REGISTRY"), self.id);
@@ -327,6 +375,12 @@ impl Sandbox {
         docker(&["push", &target]);
         target
     }
+}
+
+/// Writes `text` to `path`, making its folders.
+pub fn write_file(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
 }
 
 pub fn docker(args: &[&str]) -> String {

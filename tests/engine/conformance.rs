@@ -74,6 +74,14 @@ impl registry_suite::Subject for Docker {
     fn unreachable(&self) -> ImageRef {
         parse(&format!("{}/base/x:1", self.closed))
     }
+
+    fn writable(&self) -> ImageRef {
+        let registry = env("DISPATCH_TEST_REGISTRY");
+        parse(&format!(
+            "{registry}/conformance-{}/copy:1",
+            std::process::id()
+        ))
+    }
 }
 
 async fn docker() -> Docker {

@@ -279,7 +279,9 @@ fn drift_is_planned_and_repaired() {
     );
     contains(
         &plan.stdout,
-        format!("-/+ Image/{image} (replace: base image moving will be replaced)"),
+        format!(
+            "-/+ Image/{image} (replace: base image moving will be replaced; not rebased: it is kept in the engine only"
+        ),
     );
     ok(&s.dispatch(&["apply", "decl", "--auto-approve"]));
     let rebuilt = s.json(&["get", "image", &image, "--json"])["dockerUrl"]

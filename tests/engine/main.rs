@@ -1,6 +1,6 @@
 //! The tests against a real Docker engine and registries (`.ci/services` starts them):
-//! pulls, builds, pushes, refresh, credentials, registries that blink, faults, secrets, rpm
-//! bases.
+//! pulls, builds, pushes, refresh, rebases, credentials, registries that blink, faults, secrets,
+//! rpm bases, several engines.
 //! Each is skipped, saying so, where those services are absent.
 
 #[path = "../common/mod.rs"]
@@ -14,6 +14,7 @@ mod faults;
 mod identity;
 mod original;
 mod pool;
+mod rebase;
 mod refresh;
 mod registry;
 mod registry_auth;

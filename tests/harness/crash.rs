@@ -8,9 +8,11 @@
 //! - the next apply leaves no temp file, rebuilds nothing that had finished, and converges:
 //!   `plan --detailed-exitcode` exits 0.
 //!
-//! Each round then moves a few images to another base, so the next apply has work to be killed
-//! in. `DISPATCH_CRASH_KILLS` (default 50) sets how many applies are killed; `DISPATCH_CRASH_SEED`
-//! replays a run (the seed is printed). The figures are printed at the end.
+//! Each round then moves a few images to another base and patches base 0 in place (a base of
+//! the harness's own: a new digest under the same tag, the same runtime), so the next apply has
+//! builds and rebases to be killed in. `DISPATCH_CRASH_KILLS` (default 50) sets how many applies
+//! are killed; `DISPATCH_CRASH_SEED` replays a run (the seed is printed). The figures are
+//! printed at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -50,22 +52,24 @@ struct Figures {
     /// What the killed apply was doing, by its last progress line.
     phases: BTreeMap<&'static str, usize>,
     converged: usize,
+    /// Images the converging applies rebased.
+    rebased: usize,
     ready_checked: usize,
     corrupt: usize,
     ready_without_image: usize,
 }
 
-/// The declarations: bases 0 and 1 on one busybox, 2 and 3 on another; image `i` on base
-/// `(i + shift[i]) % 4`, its manifest naming the sandbox and its shift, so that its every build
-/// is new to the engine.
-fn declare(s: &Sandbox, shift: &[usize]) {
+/// The declarations: base 0 at `patched` (a tag of the harness's own, patched in place every
+/// round), 1 on one busybox, 2 and 3 on another; image `i` on base `(i + shift[i]) % 4`, its
+/// manifest naming the sandbox and its shift, so that its every build is new to the engine.
+fn declare(s: &Sandbox, shift: &[usize], patched: &str) {
     let mut yaml = String::new();
     for b in 0..BASES {
-        let url = env(if b < 2 {
-            "DISPATCH_TEST_BASE"
-        } else {
-            "DISPATCH_TEST_BASE_2"
-        });
+        let url = match b {
+            0 => patched.to_string(),
+            1 => env("DISPATCH_TEST_BASE"),
+            _ => env("DISPATCH_TEST_BASE_2"),
+        };
         yaml += &base_doc(&format!("b{b}"), &url);
         yaml += "---\n";
     }
@@ -101,6 +105,8 @@ fn phase(log: &Path) -> &'static str {
         "building"
     } else if last.contains(": pushing") {
         "pushing"
+    } else if last.contains(": rebasing") || last.contains(": checking what it holds") {
+        "rebasing"
     } else if text.contains("Apply complete!") {
         "done"
     } else if last.contains(": done:") {
@@ -185,10 +191,12 @@ fn check(s: &Sandbox, seen: &mut Option<State>, figures: &mut Figures) {
         let observed = entry.observed.as_ref().unwrap_or_else(|| {
             panic!("{address} is READY with nothing observed");
         });
-        let in_engine = observed
-            .image_id
-            .as_ref()
-            .is_none_or(|id| images.contains(id));
+        // A rebased image is made in the registry: the engine never held it.
+        let in_engine = observed.rebased_from.is_some()
+            || observed
+                .image_id
+                .as_ref()
+                .is_none_or(|id| images.contains(id));
         let pushed = observed.reference.as_deref().is_none_or(in_registry);
         if !in_engine || !pushed {
             figures.ready_without_image += 1;
@@ -238,6 +246,11 @@ fn converge(s: &Sandbox, figures: &mut Figures) {
         plan.stdout, plan.stderr
     );
     figures.converged += 1;
+    figures.rebased += run
+        .stdout
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" rebased")?.parse::<usize>().ok())
+        .unwrap_or(0);
 }
 
 #[test]
@@ -256,8 +269,18 @@ fn applies_killed_at_random_points_lose_nothing() {
     let mut rng = Rng(seed | 1);
     let s = Sandbox::new("crash");
     s.build_and_push();
+    let patched = format!("{}/{}/b0:1", env("DISPATCH_TEST_REGISTRY"), s.id);
+    let patch = |round: usize| {
+        let openssl = format!("3.0.11-1~deb12u{round}");
+        s.python_base(
+            &patched,
+            &round.to_string(),
+            &[("openssl", &openssl), ("python3", "3.11.2-1")],
+        );
+    };
+    patch(0);
     let mut shift = vec![0; IMAGES];
-    declare(&s, &shift);
+    declare(&s, &shift, &patched);
     let mut figures = Figures::default();
     let mut seen = None;
     let mut window = Duration::from_secs(10);
@@ -275,7 +298,8 @@ fn applies_killed_at_random_points_lose_nothing() {
         for _ in 0..MOVED {
             shift[rng.below(IMAGES as u64) as usize] += 1 + rng.below(BASES as u64 - 1) as usize;
         }
-        declare(&s, &shift);
+        declare(&s, &shift, &patched);
+        patch(figures.kills);
         crate::common::progress(&format!(
             "crash harness progress: {}/{kills} kills after {:.0?}",
             figures.kills,
@@ -284,7 +308,8 @@ fn applies_killed_at_random_points_lose_nothing() {
     }
     println!(
         "crash harness: {} applies killed ({} of them resuming a killed one) in {:.0?}; killed while {:?}; \
-         {} READY resources checked, {} without their image; {} corrupt states; {}/{} re-applies converged",
+         {} READY resources checked, {} without their image; {} corrupt states; {}/{} re-applies converged, \
+         rebasing {} images",
         figures.kills,
         figures.double_faults,
         started.elapsed(),
@@ -293,7 +318,8 @@ fn applies_killed_at_random_points_lose_nothing() {
         figures.ready_without_image,
         figures.corrupt,
         figures.converged,
-        figures.converged
+        figures.converged,
+        figures.rebased
     );
     assert!(figures.kills >= kills);
 }

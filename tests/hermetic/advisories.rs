@@ -109,6 +109,7 @@ fn fleet(dir: &Path) -> PathBuf {
             digest: None,
             reference: None,
             created: None,
+            ..Default::default()
         });
         state.resources.insert(entry.resource.address(), entry);
     };
@@ -121,6 +122,7 @@ fn fleet(dir: &Path) -> PathBuf {
             docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/{name}:1")).unwrap(),
             language: Language::Python3,
             tags: vec![],
+            rebase: Default::default(),
         });
         record(
             Resource {

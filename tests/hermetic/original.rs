@@ -175,6 +175,7 @@ fn seeded_state(path: &Path) {
                 docker_url: ImageRef::parse(&url).unwrap(),
                 language: language.parse().unwrap(),
                 tags: vec![],
+                rebase: Default::default(),
             }),
         };
         let image = dispatch::testing::image(language, &base.name, None);
@@ -184,6 +185,7 @@ fn seeded_state(path: &Path) {
             digest: None,
             reference: Some(format!("dispatch/{language}:{}", "0".repeat(32))),
             created: None,
+            ..Default::default()
         });
         for record in [ResourceState::applied(base, time), built] {
             state.resources.insert(record.resource.address(), record);

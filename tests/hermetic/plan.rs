@@ -513,3 +513,118 @@ fn the_schema_refuses_what_is_not_a_plan() {
         "an unknown action list passed the schema"
     );
 }
+
+/// A plan in which base `py` was patched in place: `app1` and `app2` rebased, `app3` rebuilt
+/// (it installed curl), `local` rebuilt (kept in the engine only), saved as `plan --out` saves
+/// it.
+fn rebase_plan(dir: &Path) -> PathBuf {
+    use dispatch::model::catalog::{Ecosystem, Package};
+    use dispatch::model::rebase::{BaseFacts, ImageFacts};
+    use dispatch::model::{Address, Kind};
+    use dispatch::plan::{Drift, Observations, saved::SavedPlan};
+    use dispatch::state::Observed;
+    use dispatch::testing::{applied, base, declared, image};
+
+    let old = format!("sha256:{}", "9a".repeat(32));
+    let new = format!("sha256:{}", "9f2c".repeat(16));
+    let resources = [
+        base("py", "127.0.0.1:5000/base/py:3.11"),
+        image("app1", "py", Some("numpy==1.26.4\n")),
+        image("app2", "py", None),
+        image("app3", "py", None),
+        image("local", "py", None),
+    ];
+    let mut state = applied(&resources);
+    for (address, entry) in state.resources.iter_mut() {
+        entry.observed = Some(Observed {
+            digest: (address.name != "local").then(|| old.clone()),
+            reference: Some(format!("127.0.0.1:5000/fn/{}:1", address.name)),
+            base: Some(old.clone()),
+            ..Observed::default()
+        });
+    }
+    let py = Address::new(Kind::BaseImage, "py");
+    let mut observed = Observations::default();
+    observed.drift.insert(
+        py.clone(),
+        Drift::Moved {
+            recorded: old.clone(),
+            current: new.clone(),
+        },
+    );
+    observed.digests.insert(py, new.clone());
+    let deb = |name: &str, version: &str| Package::plain(Ecosystem::Deb, name, version);
+    let facts = |packages: Vec<Package>, layer: &str| {
+        Ok(BaseFacts {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            diff_ids: vec![layer.to_string()],
+            packages: Some(packages),
+        })
+    };
+    let before = vec![
+        deb("libc6", "2.36-9+deb12u3"),
+        deb("libssl3", "3.0.11-1~deb12u1"),
+        deb("openssl", "3.0.11-1~deb12u1"),
+        deb("python3.11", "3.11.2-6"),
+        deb("tzdata", "2024a-0+deb12u1"),
+    ];
+    let after = vec![
+        deb("libc6", "2.36-9+deb12u4"),
+        deb("libssl3", "3.0.11-1~deb12u2"),
+        deb("openssl", "3.0.11-1~deb12u2"),
+        deb("python3.11", "3.11.2-6+deb12u1"),
+        deb("tzdata", "2024b-0+deb12u1"),
+    ];
+    observed
+        .bases
+        .insert(old.clone(), facts(before, "sha256:old"));
+    observed
+        .bases
+        .insert(new.clone(), facts(after, "sha256:new"));
+    for name in ["app1", "app2", "app3"] {
+        let own = ImageFacts {
+            diff_ids: vec!["sha256:old".into(), format!("sha256:{name}")],
+            system_packages: match name {
+                "app3" => vec!["curl 7.88.1".into()],
+                _ => vec![],
+            },
+        };
+        observed
+            .images
+            .insert(Address::new(Kind::Image, name), Ok(own));
+    }
+    let plan = dispatch::plan::plan(&declared(&resources), Some(&state), &observed, &[]).unwrap();
+    let saved = SavedPlan::new(plan, Some(&state), "2026-11-25T08:00:00Z".into());
+    let file = dir.join("rebase.plan");
+    dispatch::planfile::save(&file, &saved).unwrap();
+    file
+}
+
+#[test]
+fn rebases_show_in_every_output() {
+    let (dir, state) = temp_state();
+    let file = rebase_plan(dir.path());
+    let file = file.to_str().unwrap();
+    let text = dispatch(&state, &["show", file]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    insta::assert_snapshot!("rebase_text", text.stdout);
+    let compact = dispatch(&state, &["show", "--compact", file]);
+    insta::assert_snapshot!("rebase_compact", compact.stdout);
+    let markdown = dispatch(&state, &["show", "-o", "markdown", file]);
+    insta::assert_snapshot!("rebase_markdown", markdown.stdout);
+    let json = dispatch(&state, &["show", "-o", "json", file]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    crate::common::assert_plan_schema(&value);
+    let app1 = &value["resource_changes"][1];
+    assert_eq!(app1["change"]["actions"], serde_json::json!(["update"]));
+    assert_eq!(app1["action_reason"], "rebase");
+    assert_eq!(app1["rebase"]["changed"].as_array().unwrap().len(), 5);
+    assert_eq!(value["summary"]["rebase"], 2);
+    let saved = dispatch::planfile::load(Path::new(file)).unwrap();
+    assert_eq!(
+        saved.plan.summary().rebase,
+        2,
+        "a saved plan keeps its rebases"
+    );
+}

@@ -111,6 +111,11 @@ impl FakeEngine {
         &self.registry
     }
 
+    /// The registry it pulls from, the engine gone.
+    pub fn into_registry(self) -> FakeRegistry {
+        self.registry
+    }
+
     /// Builds whose tag starts with `prefix` fail, at their last `RUN` step.
     pub fn failing_build(mut self, prefix: &str) -> Self {
         self.failing_builds.insert(prefix.to_string());
