@@ -41,7 +41,6 @@ enum Test {
     Npm(nodejs_semver::Range),
     /// Comparisons in the ecosystem's own order.
     Compare(Scheme, relations::Relations),
-    Rpm(rpm::Relations),
     Exact(String),
     /// Any version starting with this.
     Prefix(String),
@@ -113,7 +112,6 @@ impl Range {
             Test::Compare(scheme, relations) => {
                 Version::parse(*scheme, version).is_some_and(|v| relations.contains(&v))
             }
-            Test::Rpm(relations) => relations.contains(version),
             Test::Exact(exact) => version == exact,
             Test::Prefix(prefix) => version.starts_with(prefix.as_str()),
         }
@@ -165,16 +163,13 @@ impl Test {
             Ecosystem::Npm => nodejs_semver::Range::parse(text)
                 .map(Test::Npm)
                 .map_err(|_| None),
-            Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Maven
+            Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm | Ecosystem::Maven
                 if text.starts_with(['<', '>', '=', '!']) =>
             {
                 let scheme = Scheme::of(ecosystem).expect("these ecosystems have an order");
                 relations::Relations::parse(scheme, text)
                     .map(|relations| Test::Compare(scheme, relations))
                     .ok_or(None)
-            }
-            Ecosystem::Rpm if text.starts_with(['<', '>', '=']) => {
-                rpm::Relations::parse(text).map(Test::Rpm).ok_or(None)
             }
             // An rpm version may hold a caret, which is in no version elsewhere; a prefix ends
             // with `.` or `*`.

@@ -1,5 +1,5 @@
 //! Comparisons such as `>=3.0, <3.0.11`, read in an ecosystem's own order of versions: what a
-//! range says in the ecosystems whose own syntax has none (Debian, Alpine, Maven).
+//! range says in the ecosystems whose own syntax has none (Debian, Alpine, rpm, Maven).
 
 use std::cmp::Ordering;
 
@@ -33,6 +33,8 @@ impl Relations {
                 let relation = relation.trim();
                 let (operator, accepted) = OPERATORS
                     .into_iter()
+                    // `<<` and `>>` are dpkg's alone.
+                    .filter(|(op, _)| scheme == Scheme::Dpkg || !matches!(*op, "<<" | ">>"))
                     .find(|(op, _)| relation.starts_with(op))?;
                 let bound = Version::parse(scheme, relation[operator.len()..].trim())?;
                 Some((accepted, bound))

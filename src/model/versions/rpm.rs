@@ -7,46 +7,6 @@ use std::cmp::Ordering;
 
 use rpm_version::Evr;
 
-/// rpm's relations, two-character ones first so that `<=` is not read as `<`.
-const RELATIONS: [(&str, &[Ordering]); 5] = [
-    ("<=", &[Ordering::Less, Ordering::Equal]),
-    (">=", &[Ordering::Greater, Ordering::Equal]),
-    ("<", &[Ordering::Less]),
-    (">", &[Ordering::Greater]),
-    ("=", &[Ordering::Equal]),
-];
-
-/// Comma-separated rpm relations such as `>=3.0, <3.0.9`, all of which must hold: the
-/// orderings each accepts, and its bound.
-#[derive(Debug, Clone)]
-pub(super) struct Relations(Vec<(&'static [Ordering], Version)>);
-
-impl Relations {
-    /// `text` as relations, or `None`.
-    pub(super) fn parse(text: &str) -> Option<Relations> {
-        text.split(',')
-            .map(|relation| {
-                let relation = relation.trim();
-                let (operator, accepted) = RELATIONS
-                    .into_iter()
-                    .find(|(op, _)| relation.starts_with(op))?;
-                let bound = Version::parse(relation[operator.len()..].trim())?;
-                Some((accepted, bound))
-            })
-            .collect::<Option<_>>()
-            .map(Relations)
-    }
-
-    /// Whether `version` is an rpm version that every relation holds.
-    pub(super) fn contains(&self, version: &str) -> bool {
-        Version::parse(version).is_some_and(|version| {
-            self.0
-                .iter()
-                .all(|(accepted, bound)| accepted.contains(&version.compare(bound)))
-        })
-    }
-}
-
 /// An rpm version split as rpm splits it: the epoch is the leading digits before a `:`, the
 /// release what follows the last `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
