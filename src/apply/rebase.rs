@@ -77,7 +77,9 @@ pub(super) async fn run<E: Engine, R: Registry>(
         note: None,
         inputs: Some(crate::model::inputs::Inputs::clone(&planned.identity)),
     };
-    // Already there: a rebase (or build) whose record an interrupted apply did not keep.
+    // Already there: a rebase (or a build of the same inputs) whose record an interrupted
+    // apply did not keep. Made in the registry, as this rebase would have made it: recorded
+    // so, not as an image the engine holds.
     if let Ok(digest) = registries.digest(&target).await {
         let manifest = registries.manifest(&target).await;
         let config = manifest.ok().and_then(|raw| match Manifest::parse(&raw) {
@@ -87,6 +89,7 @@ pub(super) async fn run<E: Engine, R: Registry>(
         return Ok(finished(Done::Reused(moved(Observed {
             image_id: config,
             digest: Some(digest),
+            rebased_from: Some(rebase.from.clone()),
             ..Observed::default()
         }))));
     }
@@ -539,6 +542,8 @@ mod tests {
         assert_eq!(adopted.reference, rebased.reference);
         assert_eq!(adopted.digest, rebased.digest);
         assert_eq!(adopted.image_id, rebased.image_id);
+        // Made in the registry, as the rebase made it: the engine never held it.
+        assert_eq!(adopted.rebased_from, rebased.rebased_from);
         assert!(!world.plan().has_changes());
     }
 }
