@@ -24,7 +24,8 @@ pub fn imported(imported: &Imported) -> String {
     let mut text = grid(&["ECOSYSTEM", "NEW", "UPDATED", "UNCHANGED"], rows);
     if !imported.skipped.is_empty() {
         let skipped: Vec<String> = (imported.skipped.iter())
-            .map(|(ecosystem, n)| format!("{ecosystem} ({n})"))
+            // Named by the advisory files, which may hold anything.
+            .map(|(ecosystem, n)| format!("{} ({n})", crate::model::text::escape(ecosystem)))
             .collect();
         let total: usize = imported.skipped.values().sum();
         text.push_str(&format!(
