@@ -189,6 +189,14 @@ impl<'de> Deserialize<'de> for Source {
 }
 
 impl Package {
+    /// The source it was built from, where that is another package than itself: another name
+    /// (`libssl3`'s `openssl`), or another version (a binNMU's).
+    pub fn built_from(&self) -> Option<&Source> {
+        let source = self.source.as_ref()?;
+        let version = source.version.as_ref();
+        (source.name != self.name || version.is_some_and(|v| *v != self.version)).then_some(source)
+    }
+
     /// The name and version of the source it was built from: the recorded source (with the
     /// package's own version where it records none), else the package itself.
     pub fn source_or_self(&self) -> (&str, &str) {
