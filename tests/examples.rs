@@ -450,7 +450,10 @@ fn the_pypa_snapshot_finds_a_vulnerable_release_in_the_built_image() {
     assert_eq!(finding["aliases"], serde_json::json!(["CVE-2024-3651"]));
     assert_eq!(finding["fixed"], serde_json::json!(["3.7"]));
     // Asked the other way: which images does the CVE hit.
-    let hit = json(dir.path(), &["vulns", "--id", "cve-2024-3651", "-o", "json"]);
+    let hit = json(
+        dir.path(),
+        &["vulns", "--id", "cve-2024-3651", "-o", "json"],
+    );
     let images: Vec<&str> = hit
         .as_array()
         .unwrap()
