@@ -412,6 +412,10 @@ const DISTRIBUTIONS: &[Distribution] = &[
     },
 ];
 
+/// The OSV ecosystems dispatch matches, as messages list them.
+pub const MATCHED: &str = "PyPI, npm, Maven, Debian, Ubuntu, Alpine, AlmaLinux, Rocky Linux, \
+openSUSE, Photon OS and Mageia";
+
 /// The catalog ecosystem an OSV ecosystem names, if dispatch matches it: `PyPI`, `npm`,
 /// `Maven`, and the distributions of [`DISTRIBUTIONS`] with or without a release. Ubuntu Pro's
 /// records (`Ubuntu:Pro:18.04:LTS`, fixes only a subscription installs) are not matched.
@@ -695,5 +699,8 @@ mod tests {
         assert_eq!(key("Ubuntu:24.10"), "Ubuntu:24.10");
         assert_eq!(key("Ubuntu:Pro:18.04:LTS"), "Ubuntu:Pro:18.04:LTS");
         assert_eq!(key("Debian:12"), "Debian:12");
+        for distribution in DISTRIBUTIONS {
+            assert!(MATCHED.contains(distribution.osv), "{}", distribution.osv);
+        }
     }
 }

@@ -85,9 +85,9 @@ fn nothing_usable(path: &Path, skipped: &[String]) -> ReadError {
         let names: BTreeSet<&str> = skipped.iter().map(String::as_str).collect();
         let names: Vec<&str> = names.into_iter().collect();
         format!(
-            "holds no record of an ecosystem dispatch matches (only {}); it matches PyPI, npm, \
-             Maven, Debian and Alpine",
-            names.join(", ")
+            "holds no record of an ecosystem dispatch matches (only {}); it matches {}",
+            names.join(", "),
+            crate::model::advisory::MATCHED
         )
     };
     ReadError::new(&path.display().to_string(), None, detail)
