@@ -327,6 +327,7 @@ mod tests {
             }],
             severity: vec![],
             database_specific: None,
+            imported: None,
         }
     }
 

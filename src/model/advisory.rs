@@ -37,6 +37,10 @@ pub struct Advisory {
     pub severity: Vec<Severity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<DatabaseSpecific>,
+    /// dispatch's, not OSV's: when this version of the record was stored (RFC 3339), set by
+    /// the import; a plan notes the applied images it affects that were applied before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<String>,
 }
 
 /// A package the record affects, and which of its versions.

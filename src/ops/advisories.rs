@@ -68,7 +68,13 @@ pub fn import(ws: &Workspace, ui: &dyn Interaction, paths: &[PathBuf]) -> Result
             return Err(nothing_usable(path, &skipped).into());
         }
     }
-    let records: Vec<Advisory> = records.into_values().collect();
+    let now = crate::host::now();
+    let records: Vec<Advisory> = (records.into_values())
+        .map(|advisory| Advisory {
+            imported: Some(now.clone()),
+            ..advisory
+        })
+        .collect();
     let _lock = ws.lock(ui)?;
     let stored = ws.backend.put_advisories(&records)?;
     for (record, stored) in records.iter().zip(stored) {
