@@ -8,7 +8,7 @@ pub mod rpmdb;
 pub mod scan;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::catalog::{Catalog, Filled, Package};
+use crate::model::catalog::{Catalog, Filled};
 use crate::model::oci::ImageManifest;
 use crate::model::reference::ImageRef;
 use crate::registry::{Registry, RegistryError};
@@ -58,14 +58,14 @@ pub enum CatalogError {
 /// The most a layer read from a registry may weigh, compressed.
 const LAYER_LIMIT: u64 = 1 << 30;
 
-/// The packages of the image `manifest` describes, read from its layers in the repository of
+/// What the image `manifest` describes holds, read from its layers in the repository of
 /// `reference` (one at a time, the files the scan reads kept): what a pull would catalogue,
 /// without the engine.
 pub async fn from_registry<R: Registry>(
     registry: &R,
     reference: &ImageRef,
     manifest: &ImageManifest,
-) -> Result<Vec<Package>, CatalogError> {
+) -> Result<scan::Scanned, CatalogError> {
     let image = reference.to_string();
     let mut stack = layers::Stack::default();
     for layer in &manifest.layers {
@@ -138,11 +138,11 @@ async fn take<E: Engine>(
             image: image.into(),
             error,
         })?;
-    let packages = scan::scan(&files).map_err(|error| CatalogError::Scan {
+    let scanned = scan::scan(&files).map_err(|error| CatalogError::Scan {
         image: image.into(),
         error,
     })?;
-    let catalog = Catalog::layered(packages, base);
+    let catalog = Catalog::layered(scanned.packages, base).with_os(scanned.os);
     store
         .put_catalog(image, &catalog)
         .map_err(|error| CatalogError::Record {

@@ -5,7 +5,8 @@
 //!
 //! An OSV ecosystem names a catalog's ecosystem and, for a distribution, its release
 //! (`Debian:12`, `Alpine:v3.18`); a package's own are read from its purl's `distro` qualifier
-//! ([`ecosystems_of`]).
+//! ([`ecosystems_of`]). A distribution's records name its source packages, which a package is
+//! matched as ([`matched_as`]).
 
 use std::time::Duration;
 
@@ -486,6 +487,16 @@ pub fn ecosystems_of(package: &Package) -> Vec<String> {
     let mut names = vec![distribution.osv.to_string()];
     names.extend(version.map(|v| format!("{}:{}", distribution.osv, (distribution.release)(&v))));
     names
+}
+
+/// The name and version the records of `package`'s ecosystem name it by: Debian's and
+/// Alpine's name source packages (`openssl`, which builds `libssl3`) and their versions, as
+/// osv-scanner and Trivy match them; every other ecosystem's, the package itself.
+pub fn matched_as(package: &Package) -> (&str, &str) {
+    match package.ecosystem {
+        Ecosystem::Deb | Ecosystem::Apk => package.source_or_self(),
+        _ => (&package.name, &package.version),
+    }
 }
 
 /// What storing a record did to the one stored under its id.

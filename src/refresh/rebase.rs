@@ -230,10 +230,10 @@ async fn base<R: Registry>(
             Some(match recorded {
                 Some(catalog) => catalog.packages,
                 None => {
-                    let packages = catalog::from_registry(registries, &reference, &manifest)
+                    let scanned = catalog::from_registry(registries, &reference, &manifest)
                         .await
                         .map_err(|e| unreadable(e.to_string()))?;
-                    let catalog = Catalog::layered(packages, None);
+                    let catalog = Catalog::layered(scanned.packages, None).with_os(scanned.os);
                     if let Some(store) = catalogs {
                         // Kept by content: a failure here only costs a read next time.
                         let _ = store.put_catalog(&id, &catalog);

@@ -313,7 +313,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::model::catalog::{Origin, Package};
+    use crate::model::catalog::{Origin, Package, Source};
 
     use super::schemas::{cyclonedx_validator, errors, spdx_validator};
 
@@ -354,7 +354,7 @@ mod tests {
             ),
             Entry {
                 package: Package {
-                    source: Some("openssl-3.0.8-1.ph5.src.rpm".into()),
+                    source: Some(Source::from_rpm("openssl-3.0.8-1.ph5.src.rpm")),
                     license: Some("OpenSSL and Apache-2.0".into()),
                     ..entry(
                         Ecosystem::Rpm,

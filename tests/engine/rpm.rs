@@ -100,9 +100,12 @@ fn an_rpm_base_is_catalogued_from_its_sqlite_database() {
         .unwrap();
     assert_eq!(
         openssl["purl"],
-        "pkg:rpm/photon/openssl-libs@3.0.8-1.ph5?arch=noarch&distro=photon-5.0"
+        "pkg:rpm/photon/openssl-libs@3.0.8-1.ph5?arch=noarch&distro=photon-5.0&upstream=openssl-3.0.8-1.ph5.src.rpm"
     );
-    assert_eq!(openssl["source"], "openssl-3.0.8-1.ph5.src.rpm");
+    assert_eq!(
+        openssl["source"],
+        serde_json::json!({"name": "openssl", "version": "3.0.8-1.ph5"})
+    );
     assert_eq!(openssl["license"], "Apache-2.0");
 
     // Ranges in rpm's own order: epochs first, a tilde before the release it precedes.

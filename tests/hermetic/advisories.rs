@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::Run;
-use dispatch::model::catalog::{Catalog, Ecosystem, Package};
+use dispatch::model::catalog::{Catalog, Ecosystem, Package, Source};
 use dispatch::model::reference::ImageRef;
 use dispatch::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
 use dispatch::state::conformance::holder;
@@ -47,28 +47,41 @@ fn deb(name: &str, version: &str) -> Package {
     }
 }
 
+/// `package` built from the source `name` (its purl's `upstream`, as a scan writes it).
+fn built_from(mut package: Package, name: &str) -> Package {
+    package.purl = format!("{}&upstream={name}", package.purl);
+    package.source = Some(Source {
+        name: name.into(),
+        version: None,
+    });
+    package
+}
+
 /// A state of two bases (Debian with Python, Alpine) and three images on the first, each
-/// with its catalog recorded: what `apply` leaves.
+/// with its catalog recorded: what `apply` leaves. Debian's `libssl3` and Alpine's
+/// `libcrypto3` are built from `openssl`, which the distributions' advisories name.
 fn fleet(dir: &Path) -> PathBuf {
     let path = dir.join("state.json");
     let backend = LocalBackend::new(&path);
     let python = Catalog::layered(
         vec![
             deb("openssl", "3.0.11-1~deb12u1"),
+            built_from(deb("libssl3", "3.0.11-1~deb12u1"), "openssl"),
             deb("libc6", "2.36-9+deb12u4"),
             Package::plain(Ecosystem::Pypi, "pip", "23.0.1"),
         ],
         None,
     );
+    let apk = |name: &str| Package {
+        ecosystem: Ecosystem::Apk,
+        name: name.into(),
+        version: "3.1.4-r0".into(),
+        purl: format!("pkg:apk/alpine/{name}@3.1.4-r0?arch=x86_64&distro=alpine-3.18.4"),
+        source: None,
+        license: None,
+    };
     let alpine = Catalog::layered(
-        vec![Package {
-            ecosystem: Ecosystem::Apk,
-            name: "openssl".into(),
-            version: "3.1.4-r0".into(),
-            purl: "pkg:apk/alpine/openssl@3.1.4-r0?arch=x86_64&distro=alpine-3.18.4".into(),
-            source: None,
-            license: None,
-        }],
+        vec![apk("openssl"), built_from(apk("libcrypto3"), "openssl")],
         None,
     );
     let on_python = |packages: Vec<Package>| {
