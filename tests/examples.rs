@@ -461,3 +461,59 @@ fn the_example_policy_lets_the_python_example_through_with_a_warning() {
         "{stderr}"
     );
 }
+
+/// The PyPA advisory database (../shared/advisories/pypa), imported whole, against an image
+/// that pins idna 3.6, which PYSEC-2024-60 names: the built image's catalog is matched after
+/// apply.
+#[test]
+fn the_pypa_snapshot_finds_a_vulnerable_release_in_the_built_image() {
+    crate::common::needs!(services, python);
+    let dir = example("python");
+    let images = std::fs::read_to_string(dir.path().join("images.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("images.yaml"),
+        images.replace("name: python-deps", "name: python-vulnerable"),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vulnerable/requirements.txt"),
+        dir.path().join("requirements.txt"),
+    )
+    .unwrap();
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/advisories/pypa/vulns");
+    let (code, stdout, stderr) = dispatch(
+        dir.path(),
+        &["advisories", "import", snapshot.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let (code, stdout, stderr) = dispatch(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let found = json(dir.path(), &["vulns", "python-vulnerable", "-o", "json"]);
+    let idna: Vec<&serde_json::Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"] == "idna")
+        .collect();
+    assert_eq!(idna.len(), 1, "{found}");
+    let finding = idna[0];
+    assert_eq!(finding["image"], "python-vulnerable");
+    assert_eq!(finding["version"], "3.6");
+    assert_eq!(finding["from"], "image", "pip installed it: {finding}");
+    assert_eq!(finding["id"], "PYSEC-2024-60");
+    assert_eq!(finding["aliases"], serde_json::json!(["CVE-2024-3651"]));
+    assert_eq!(finding["fixed"], serde_json::json!(["3.7"]));
+    // Asked the other way: which images does the CVE hit.
+    let hit = json(
+        dir.path(),
+        &["vulns", "--id", "cve-2024-3651", "-o", "json"],
+    );
+    let images: Vec<&str> = hit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, ["python-vulnerable"], "{hit}");
+}

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::model::advisory::{
-    Advisory, Affected, Event, RangeKind, ecosystem, ecosystems_of, matched_as,
+    Advisory, Affected, Event, RangeKind, ecosystem, ecosystems_of, key, matched_as,
 };
 use crate::model::catalog::Package;
 use crate::model::versions::{Scheme, Version, normal_name};
@@ -244,7 +244,7 @@ impl Index {
                     continue;
                 };
                 let key = (
-                    package.ecosystem.clone(),
+                    key(&package.ecosystem).to_string(),
                     normal_name(ecosystem, &package.name),
                 );
                 let bucket = packages.entry(key).or_insert_with(|| Bucket {
@@ -331,6 +331,7 @@ mod tests {
             }],
             severity: vec![],
             database_specific: None,
+            imported: None,
         }
     }
 
@@ -562,6 +563,63 @@ mod tests {
         );
         assert!(affected(debian.clone(), Ecosystem::Pypi, "six", &["1.0"]).is_empty());
         assert_eq!(affected(debian, Ecosystem::Deb, "SIX", &["1.0"]), ["1.0"]);
+    }
+
+    #[test]
+    fn ubuntu_and_rpm_distributions_match_by_their_release() {
+        let with = |name: &str, version: &str, purl: &str, ecosystem| Package {
+            purl: purl.into(),
+            ..package(ecosystem, name, version)
+        };
+        let fixed = |osv: &str, name: &str, at: &str| {
+            let events = [("introduced", "0"), ("fixed", at)];
+            Index::new(vec![advisory(
+                osv,
+                name,
+                vec![range(RangeKind::Ecosystem, &events)],
+                &[],
+            )])
+        };
+        // Ubuntu's `:LTS` releases are looked up by the release os-release names.
+        let jammy = fixed("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1.15");
+        let on = |release: &str, version: &str| {
+            let purl = format!("pkg:deb/ubuntu/openssl@{version}?distro=ubuntu-{release}");
+            with("openssl", version, &purl, Ecosystem::Deb)
+        };
+        assert_eq!(jammy.affecting(&on("22.04", "3.0.2-0ubuntu1.14")).len(), 1);
+        assert!(
+            jammy
+                .affecting(&on("22.04", "3.0.2-0ubuntu1.15"))
+                .is_empty()
+        );
+        assert!(
+            jammy
+                .affecting(&on("24.04", "3.0.2-0ubuntu1.14"))
+                .is_empty()
+        );
+        // rpm's order, epochs included; a major release names all its minor ones.
+        let alma = fixed("AlmaLinux:9", "openssl-libs", "1:3.0.7-27.el9");
+        let rpm = |version: &str, distro: &str| {
+            let purl = format!("pkg:rpm/almalinux/openssl-libs@{version}?distro={distro}");
+            with("openssl-libs", version, &purl, Ecosystem::Rpm)
+        };
+        assert_eq!(
+            alma.affecting(&rpm("1:3.0.7-25.el9", "almalinux-9.4"))
+                .len(),
+            1
+        );
+        assert!(
+            alma.affecting(&rpm("1:3.0.7-27.el9", "almalinux-9.4"))
+                .is_empty()
+        );
+        assert!(
+            alma.affecting(&rpm("2:1.0-1.el9", "almalinux-9.4"))
+                .is_empty()
+        );
+        assert!(
+            alma.affecting(&rpm("1:3.0.7-25.el8", "almalinux-8.9"))
+                .is_empty()
+        );
     }
 
     /// `package` built from the source `name`, of its own `version` where given.

@@ -149,6 +149,7 @@ mod tests {
             database_specific: database.map(|s| DatabaseSpecific {
                 severity: Some(s.into()),
             }),
+            imported: None,
         }
     }
 

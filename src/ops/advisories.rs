@@ -68,7 +68,13 @@ pub fn import(ws: &Workspace, ui: &dyn Interaction, paths: &[PathBuf]) -> Result
             return Err(nothing_usable(path, &skipped).into());
         }
     }
-    let records: Vec<Advisory> = records.into_values().collect();
+    let now = crate::host::now();
+    let records: Vec<Advisory> = (records.into_values())
+        .map(|advisory| Advisory {
+            imported: Some(now.clone()),
+            ..advisory
+        })
+        .collect();
     let _lock = ws.lock(ui)?;
     let stored = ws.backend.put_advisories(&records)?;
     for (record, stored) in records.iter().zip(stored) {
@@ -85,9 +91,9 @@ fn nothing_usable(path: &Path, skipped: &[String]) -> ReadError {
         let names: BTreeSet<&str> = skipped.iter().map(String::as_str).collect();
         let names: Vec<&str> = names.into_iter().collect();
         format!(
-            "holds no record of an ecosystem dispatch matches (only {}); it matches PyPI, npm, \
-             Maven, Debian and Alpine",
-            names.join(", ")
+            "holds no record of an ecosystem dispatch matches (only {}); it matches {}",
+            names.join(", "),
+            crate::model::advisory::MATCHED
         )
     };
     ReadError::new(&path.display().to_string(), None, detail)

@@ -186,6 +186,7 @@ fn advisory(id: &str, aliases: &[&str], vector: Option<&str>) -> Advisory {
             })
             .collect(),
         database_specific: None,
+        imported: None,
     }
 }
 
