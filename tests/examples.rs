@@ -195,19 +195,74 @@ fn python_example_is_catalogued_from_its_files() {
     );
     assert!(wide.contains(&format!("| {}\n", image.len())), "{wide}");
 
-    // Standard SBOMs, valid against their official schemas.
+    // Debian's packages name the source they were built from, in the purl too.
+    let listing = json(dir.path(), &["catalog", "python-deps", "-o", "json"]);
+    let package = |ecosystem: &str, name: &str| {
+        (listing["packages"].as_array().unwrap().iter())
+            .find(|p| p["ecosystem"] == ecosystem && p["name"] == name)
+            .unwrap_or_else(|| panic!("{ecosystem} {name} in {listing}"))
+            .clone()
+    };
+    let libssl = package("deb", "libssl3");
+    assert_eq!(libssl["source"]["name"], "openssl", "{libssl}");
+    assert!(
+        (libssl["purl"].as_str().unwrap()).ends_with("&distro=debian-12&upstream=openssl"),
+        "{libssl}"
+    );
+    assert!(
+        package("deb", "python3").get("source").is_some(),
+        "python3-defaults"
+    );
+    // pip's license, as the wheel's metadata states it.
+    assert_eq!(package("pypi", "six")["license"], "MIT");
+
+    // Standard SBOMs, valid against their official schemas, naming the image by the digest it
+    // was pushed as, with its operating system.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".dispatch/state.json")).unwrap())
+            .unwrap();
+    let pushed = &state["resources"]["Image/python-deps"]["observed"]["digest"];
+    assert!(pushed.as_str().unwrap().starts_with("sha256:"), "{state}");
     let cyclonedx = json(dir.path(), &["catalog", "python-deps", "-o", "cyclonedx"]);
     assert_eq!(
         common::sbom::cyclonedx_errors(&cyclonedx),
         Vec::<String>::new()
     );
     assert_eq!(cyclonedx["specVersion"], "1.5");
+    assert_eq!(&cyclonedx["metadata"]["component"]["version"], pushed);
+    let os = &cyclonedx["components"][0];
+    assert_eq!(
+        (&os["type"], &os["name"], &os["version"]),
+        (&"operating-system".into(), &"debian".into(), &"12".into()),
+        "{os}"
+    );
     let spdx = json(dir.path(), &["catalog", "python-deps", "-o", "spdx"]);
     assert_eq!(common::sbom::spdx_errors(&spdx), Vec::<String>::new());
     assert_eq!(
         json(dir.path(), &["catalog", "python-deps", "-o", "spdx"]),
         spdx,
         "the same image gives the same document"
+    );
+    assert!(
+        spdx.to_string().contains("\"SPDXRef-Source-deb-openssl-"),
+        "{spdx}"
+    );
+    // Every image's, into a folder, as the one printed.
+    let (code, stdout, stderr) = dispatch(
+        dir.path(),
+        &["catalog", "--all", "-o", "spdx", "--out", "sboms"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(stdout, "Wrote 2 SPDX documents to sboms.\n");
+    let written: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("sboms/image-python-deps.spdx.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(written, spdx);
+    assert!(
+        dir.path()
+            .join("sboms/base-image-python3-debian.spdx.json")
+            .is_file()
     );
 
     // A state whose catalogs are gone (an older dispatch's) gets them back without a rebuild.

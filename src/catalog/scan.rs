@@ -9,7 +9,7 @@ use std::io::Read;
 use packageurl::PackageUrl;
 
 use super::rpmdb::{self, Installed, RpmdbError};
-use crate::model::catalog::{Distro, Ecosystem, Package, Source};
+use crate::model::catalog::{Catalog, Distro, Ecosystem, Package, Source};
 use crate::model::image::Limits;
 use crate::model::versions::pep503;
 
@@ -74,12 +74,27 @@ fn npm_manifest(path: &str) -> bool {
     }
 }
 
+/// Which scan this is, recorded with each catalog (`Catalog::scan`): a catalog an older one
+/// read is read again when its image is at hand. 1: packages' sources, pip's and npm's
+/// licenses, and the operating system.
+pub const VERSION: u32 = 1;
+
 /// What an image's files say it holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scanned {
     pub packages: Vec<Package>,
     /// The operating system its os-release names.
     pub os: Option<Distro>,
+}
+
+impl Scanned {
+    /// The image's catalog, recorded over `base` (its id and catalog) as only what differs.
+    pub fn catalog(self, base: Option<(&str, &Catalog)>) -> Catalog {
+        Catalog {
+            scan: VERSION,
+            ..Catalog::layered(self.packages, base).with_os(self.os)
+        }
+    }
 }
 
 /// The packages `files` (absolute path, bytes) record, and the operating system; a broken

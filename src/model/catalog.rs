@@ -189,6 +189,14 @@ impl<'de> Deserialize<'de> for Source {
 }
 
 impl Package {
+    /// The source it was built from, where that is another package than itself: another name
+    /// (`libssl3`'s `openssl`), or another version (a binNMU's).
+    pub fn built_from(&self) -> Option<&Source> {
+        let source = self.source.as_ref()?;
+        let version = source.version.as_ref();
+        (source.name != self.name || version.is_some_and(|v| *v != self.version)).then_some(source)
+    }
+
     /// The name and version of the source it was built from: the recorded source (with the
     /// package's own version where it records none), else the package itself.
     pub fn source_or_self(&self) -> (&str, &str) {
@@ -233,6 +241,14 @@ pub struct Catalog {
     /// before it was kept: an image's is then its base's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<Distro>,
+    /// Which scan read it (`catalog::scan::VERSION`; 0: one before sources and the operating
+    /// system were read), so that what an older one missed is read again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scan: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A package of an image, with where it comes from.
@@ -254,6 +270,7 @@ impl Catalog {
                 packages: all,
                 removed: Vec::new(),
                 os: None,
+                scan: 0,
             };
         };
         let inherited = &base.packages;
@@ -270,6 +287,7 @@ impl Catalog {
                 .cloned()
                 .collect(),
             os: None,
+            scan: 0,
         }
     }
 
@@ -297,6 +315,7 @@ impl Catalog {
                 .collect(),
             // The new base's: an image's own layers seldom change its os-release.
             os: base.os.clone().or_else(|| self.os.clone()),
+            scan: self.scan,
         }
     }
 
@@ -351,6 +370,8 @@ pub fn counts(entries: &[Entry]) -> BTreeMap<Ecosystem, usize> {
 pub struct Filled {
     /// Images whose catalog was missing and has been read.
     pub read: usize,
+    /// Images whose catalog an older dispatch read, read again.
+    pub again: usize,
     /// Images without a catalog that the engine no longer holds.
     pub absent: usize,
     /// What could not be read, each naming its resource.

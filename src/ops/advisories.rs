@@ -192,6 +192,11 @@ impl Scanned {
     pub fn advisories(&self) -> usize {
         self.index.len()
     }
+
+    /// The images and their catalogs.
+    pub fn shelf(&self) -> &Shelf {
+        &self.shelf
+    }
 }
 
 /// The image `name` names (every recorded image when `None`) and the stored advisories of the
@@ -201,6 +206,12 @@ pub fn vulns(ws: &Workspace, name: Option<&str>, id: Option<&str>) -> Result<Sca
         Some(name) => catalog::one(ws, name)?.1,
         None => catalog::all(ws)?,
     };
+    against(ws, shelf, id)
+}
+
+/// The images of `shelf` and the stored advisories of the ecosystems their packages are in;
+/// only the one `id` names when given.
+pub fn against(ws: &Workspace, shelf: Shelf, id: Option<&str>) -> Result<Scanned, Error> {
     let ecosystems: BTreeSet<String> = (shelf.catalogs.values())
         .flat_map(|c| c.packages.iter())
         .flat_map(ecosystems_of)

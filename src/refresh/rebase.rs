@@ -10,7 +10,6 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::catalog;
 use crate::decl::Declarations;
-use crate::model::catalog::Catalog;
 use crate::model::oci::Platform;
 use crate::model::rebase::{self, BaseFacts, ImageFacts, Known, RebasePolicy, Unknown};
 use crate::model::reference::ImageRef;
@@ -233,7 +232,7 @@ async fn base<R: Registry>(
                     let scanned = catalog::from_registry(registries, &reference, &manifest)
                         .await
                         .map_err(|e| unreadable(e.to_string()))?;
-                    let catalog = Catalog::layered(scanned.packages, None).with_os(scanned.os);
+                    let catalog = scanned.catalog(None);
                     if let Some(store) = catalogs {
                         // Kept by content: a failure here only costs a read next time.
                         let _ = store.put_catalog(&id, &catalog);

@@ -59,20 +59,11 @@ pub fn status(loaded: &[Loaded]) -> String {
     grid(&["SOURCE", "ECOSYSTEM", "RECORDS", "NEWEST MODIFIED"], rows)
 }
 
-/// The source `package` was built from, where it is not the package itself (`libssl3`'s
-/// `openssl`; `libc6 2.36-9+b1`'s `glibc 2.36-9`): what a distribution's advisory names.
-fn other_source(package: &Package) -> Option<&Source> {
-    let source = package.source.as_ref()?;
-    let version = source.version.as_ref();
-    (source.name != package.name || version.is_some_and(|v| *v != package.version))
-        .then_some(source)
-}
-
 /// The package as the table names it: `libssl3 (src:openssl)` where its source is another,
 /// `libc6 (src:glibc 2.36-9)` where its version is too (a column of its own would widen a
 /// wide table for a few rows).
 fn package_cell(package: &Package) -> String {
-    match other_source(package) {
+    match package.built_from() {
         None => package.name.clone(),
         Some(Source {
             name,
@@ -148,7 +139,7 @@ impl<'a> FindingJson<'a> {
             ecosystem: f.package.ecosystem,
             package: &f.package.name,
             version: &f.package.version,
-            source: other_source(f.package),
+            source: f.package.built_from(),
             purl: &f.package.purl,
             from: f.origin,
             id: &f.advisory.id,
@@ -274,7 +265,7 @@ mod tests {
             ),
         ] {
             assert_eq!(package_cell(&package), cell);
-            assert_eq!(other_source(&package).map(|s| s.name.as_str()), source);
+            assert_eq!(package.built_from().map(|s| s.name.as_str()), source);
         }
     }
 }

@@ -473,6 +473,12 @@ pub fn filled(filled: &Filled) -> String {
             count(filled.read, "image")
         ));
     }
+    if filled.again > 0 {
+        lines.push_str(&format!(
+            "Catalogued again {} an older dispatch catalogued (sources, licenses, the operating system).\n",
+            count(filled.again, "image")
+        ));
+    }
     if filled.absent > 0 {
         lines.push_str(&format!(
             "{} {} no catalog and {} no longer in the engine: each gets one when next pulled or built.\n",

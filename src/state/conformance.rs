@@ -347,6 +347,14 @@ fn catalogs(subject: &dyn Subject) {
     assert_eq!(found["sha256:b0"], base);
     assert_eq!(found["sha256:i1"], image);
     assert!(subject.backend().catalogs(&[]).unwrap().is_empty());
+    // Read again by a later scan (its sources, its operating system): that one is kept.
+    let again = Catalog {
+        scan: 1,
+        ..Catalog::layered(vec![package("pip"), package("six")], None)
+    };
+    backend.put_catalog("sha256:b0", &again).unwrap();
+    let found = backend.catalogs(&ids(&["sha256:b0"])).unwrap();
+    assert_eq!(found["sha256:b0"], again);
     assert_eq!(subject.backend().load().unwrap(), None);
 }
 

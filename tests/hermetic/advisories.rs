@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::Run;
-use dispatch::model::catalog::{Catalog, Ecosystem, Package, Source};
+use dispatch::model::catalog::{Catalog, Distro, Ecosystem, Package, Source};
 use dispatch::model::reference::ImageRef;
 use dispatch::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
 use dispatch::state::conformance::holder;
@@ -71,7 +71,12 @@ fn fleet(dir: &Path) -> PathBuf {
             Package::plain(Ecosystem::Pypi, "pip", "23.0.1"),
         ],
         None,
-    );
+    )
+    .with_os(Some(Distro {
+        id: "debian".into(),
+        version: Some("12".into()),
+        name: Some("Debian GNU/Linux 12 (bookworm)".into()),
+    }));
     let apk = |name: &str| Package {
         ecosystem: Ecosystem::Apk,
         name: name.into(),
@@ -117,9 +122,11 @@ fn fleet(dir: &Path) -> PathBuf {
     let mut state = State::new();
     let mut record = |resource: Resource, id: &str| {
         let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");
+        // The registry's digest, which the SBOMs name, beside the engine's id.
+        let digest = format!("sha256:{:0>64}", id.trim_start_matches("sha256:"));
         entry.observed = Some(Observed {
             image_id: Some(id.into()),
-            digest: None,
+            digest: Some(digest),
             reference: None,
             created: None,
             ..Default::default()
@@ -415,6 +422,176 @@ fn the_whole_pypa_snapshot_imports_and_matches() {
     };
     assert!(ids("requests").contains(&"PYSEC-2018-28"), "{findings:?}");
     assert!(ids("urllib3").len() >= 5, "{findings:?}");
+}
+
+/// The files `dir` holds, by name.
+fn listed(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn document(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_image_gets_its_sboms_in_a_folder_with_what_affects_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    let out = dir.path().join("sboms");
+    let folder = out.to_str().unwrap();
+    // Before any advisory is imported, nothing was checked: no vulnerabilities section.
+    let run = dispatch(
+        &state,
+        &["catalog", "--all", "-o", "cyclonedx", "--out", folder],
+    );
+    ok(&run);
+    insta::assert_snapshot!("sboms_written", run.stdout);
+    let names = listed(&out);
+    assert_eq!(
+        names,
+        [
+            "base-image-alpine.cdx.json",
+            "base-image-python3.cdx.json",
+            "image-api.cdx.json",
+            "image-clean.cdx.json",
+            "image-reports.cdx.json",
+        ]
+    );
+    for name in &names {
+        let bom = document(&out.join(name));
+        assert_eq!(
+            crate::common::sbom::cyclonedx_errors(&bom),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert!(bom.get("vulnerabilities").is_none(), "{name}");
+    }
+    let api = document(&out.join("image-api.cdx.json"));
+    assert_eq!(
+        api["metadata"]["component"]["version"],
+        format!("sha256:{:0>64}", "i0"),
+        "named by its registry digest"
+    );
+    assert_eq!(
+        api["components"][0]["type"], "operating-system",
+        "its base's"
+    );
+    assert_eq!(
+        api["components"][0]["description"],
+        "Debian GNU/Linux 12 (bookworm)"
+    );
+
+    // A folder that holds anything is refused, and left as it was, unless forced.
+    let again = dispatch(
+        &state,
+        &["catalog", "--all", "-o", "cyclonedx", "--out", folder],
+    );
+    assert_eq!(again.code, 1);
+    insta::assert_snapshot!("sboms_not_empty", again.stderr.replace(folder, "[out]"));
+    let imported = dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            "testdata/advisories/pypa/vulns",
+            "testdata/advisories/osv",
+        ],
+    );
+    ok(&imported);
+    let forced = dispatch(
+        &state,
+        &[
+            "catalog",
+            "--all",
+            "-o",
+            "cyclonedx",
+            "--out",
+            folder,
+            "--force",
+        ],
+    );
+    ok(&forced);
+    assert_eq!(listed(&out), names, "replaced, nothing else written");
+    let api = document(&out.join("image-api.cdx.json"));
+    assert_eq!(
+        crate::common::sbom::cyclonedx_errors(&api),
+        Vec::<String>::new()
+    );
+    let affected = |id: &str| -> Vec<String> {
+        let vulnerabilities = api["vulnerabilities"].as_array().unwrap();
+        let found = vulnerabilities.iter().find(|v| v["id"] == id).unwrap();
+        (found["affects"].as_array().unwrap().iter())
+            .map(|a| a["ref"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        affected("DSA-5678-1"),
+        [
+            "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl",
+            "pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64&distro=debian-12",
+        ]
+    );
+    assert_eq!(affected("PYSEC-2018-28"), ["pkg:pypi/requests@2.19.1"]);
+    // The one image printed is the document written for it.
+    let printed = dispatch(&state, &["catalog", "api", "-o", "cyclonedx"]);
+    ok(&printed);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&printed.stdout).unwrap(),
+        api
+    );
+    // The clean image: advisories checked, none affecting its own packages, its base's do.
+    let clean = document(&out.join("image-clean.cdx.json"));
+    assert!(clean["vulnerabilities"].as_array().unwrap().len() >= 2);
+
+    // SPDX, into a new folder: the source packages the distribution's were built from.
+    let spdx = dir.path().join("spdx");
+    let run = dispatch(
+        &state,
+        &[
+            "catalog",
+            "--all",
+            "-o",
+            "spdx",
+            "--out",
+            spdx.to_str().unwrap(),
+        ],
+    );
+    ok(&run);
+    let python = document(&spdx.join("base-image-python3.spdx.json"));
+    assert_eq!(
+        crate::common::sbom::spdx_errors(&python),
+        Vec::<String>::new()
+    );
+    let generated: Vec<String> = (python["relationships"].as_array().unwrap().iter())
+        .filter(|r| r["relationshipType"] == "GENERATED_FROM")
+        .map(|r| format!("{} {}", r["spdxElementId"], r["relatedSpdxElement"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        generated,
+        [
+            "SPDXRef-Package-deb-libssl3-3.0.11-1-deb12u1 SPDXRef-Source-deb-openssl-3.0.11-1-deb12u1",
+            "SPDXRef-Package-deb-openssl-3.0.11-1-deb12u1 SPDXRef-Source-deb-openssl-3.0.11-1-deb12u1",
+        ]
+    );
+
+    // What cannot be asked.
+    for (args, message) in [
+        (vec!["catalog", "--all", "-o", "cyclonedx"], "--out <DIR>"),
+        (
+            vec!["catalog", "--all", "--out", folder],
+            "add -o cyclonedx or -o spdx",
+        ),
+        (vec!["catalog", "api", "--force"], "--out <DIR>"),
+    ] {
+        let run = dispatch(&state, &args);
+        assert_ne!(run.code, 0, "{args:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    }
 }
 
 /// The fleet's declarations, as it was applied.

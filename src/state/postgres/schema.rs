@@ -159,9 +159,13 @@ impl Sql {
             read_catalogs: q(
                 "SELECT image, contents::text FROM {s}.catalogs WHERE image = ANY ($1)",
             ),
+            // Kept by content: the first writer's stays, unless a later scan read it again
+            // (`scan`, absent in a catalog an older dispatch wrote).
             write_catalog: q("
                 INSERT INTO {s}.catalogs (image, contents) VALUES ($1, $2::jsonb)
-                ON CONFLICT (image) DO NOTHING"),
+                ON CONFLICT (image) DO UPDATE SET contents = excluded.contents
+                WHERE COALESCE({s}.catalogs.contents->'scan', '0')
+                    < COALESCE(excluded.contents->'scan', '0')"),
             has_advisories: q("SELECT to_regclass('{s}.advisories') IS NOT NULL"),
             // Those of the ecosystems $1, or all when it is NULL.
             read_advisories: q("
