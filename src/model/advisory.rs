@@ -258,6 +258,13 @@ impl Advisory {
         instant(&self.modified).unwrap_or_default()
     }
 
+    /// Whether this version of it was imported after `since` (an RFC 3339 time); a record
+    /// stored by a dispatch that kept no import time was not.
+    pub fn imported_after(&self, since: &str) -> bool {
+        let imported = self.imported.as_deref().and_then(instant);
+        imported.is_some_and(|at| instant(since).is_none_or(|since| at > since))
+    }
+
     /// Where it comes from: its id's prefix (`PYSEC`, `GHSA`, `DSA`).
     pub fn source(&self) -> &str {
         self.id.split('-').next().unwrap_or(&self.id)

@@ -2,7 +2,7 @@
 //! folders and archives into the state's backend, and matched against the recorded catalogs
 //! (the pure work is `crate::advisory`'s).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,10 @@ use crate::advisory::Index;
 use crate::advisory::find::{self, Finding};
 use crate::advisory::read::{self, Format, LIMITS, ReadError};
 use crate::advisory::tally::{self, Loaded};
+use crate::model::Address;
 use crate::model::advisory::{Advisory, ecosystems_of};
+use crate::plan::AdvisoryNotes;
+use crate::state::{State, Status};
 
 /// The most files a folder given to an import may hold, and how deep they may be.
 const MAX_FILES: usize = 1_000_000;
@@ -220,4 +223,39 @@ pub fn against(ws: &Workspace, shelf: Shelf, id: Option<&str>) -> Result<Scanned
         index: Index::new(advisories),
         only: id.map(str::to_string),
     })
+}
+
+/// What a plan against `state` says of the advisories, at `now` (RFC 3339): the ecosystems
+/// whose newest record is older than `max-advisory-age`, when it is set (every record is read
+/// for it), and the applied images affected by advisories imported after they were applied
+/// (only the records imported since the earliest of those are read).
+pub fn notes(ws: &Workspace, state: Option<&State>, now: &str) -> Result<AdvisoryNotes, Error> {
+    let mut notes = AdvisoryNotes {
+        max_age: ws.config.max_advisory_age,
+        ..AdvisoryNotes::default()
+    };
+    if let (Some(max_age), Ok(now)) = (notes.max_age, humantime::parse_rfc3339(now)) {
+        let loaded = tally::status(&ws.backend.advisories(None)?);
+        let now = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        notes.stale = tally::stale(&loaded, max_age, now);
+    }
+    let applied: HashMap<Address, String> = (state.into_iter())
+        .flat_map(|s| s.resources.iter())
+        .filter(|(_, r)| r.status == Status::Ready)
+        .map(|(address, r)| (address.clone(), r.modified_time.clone()))
+        .collect();
+    let Some(earliest) = applied.values().min() else {
+        return Ok(notes);
+    };
+    let advisories = ws.backend.advisories_imported_after(earliest)?;
+    if advisories.is_empty() {
+        return Ok(notes);
+    }
+    let index = Index::new(advisories);
+    let shelf = catalog::all(ws)?;
+    let findings = find::find(&shelf.recorded, &shelf.catalogs, &index, None);
+    notes.newly = find::newly(&findings, &applied);
+    Ok(notes)
 }

@@ -1,15 +1,24 @@
 //! Advisories and what they affect, for people (tables) and programs (JSON): what an import
 //! did, what is loaded (`dispatch advisories`), and what affects each image (`dispatch vulns`).
 
+use std::fmt::Write;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
+use super::Painter;
 use super::get::{grid, noun};
 use crate::advisory::Level;
-use crate::advisory::find::Finding;
-use crate::advisory::tally::{Imported, Loaded};
+use crate::advisory::find::{Finding, Newly};
+use crate::advisory::tally::{Imported, Loaded, Stale};
 use crate::model::Kind;
 use crate::model::catalog::{Ecosystem, Origin, Package, Source};
+use crate::model::diag::{Diagnostic, Location, Pos};
+use crate::model::text::escape;
 use crate::model::words::agree;
+use crate::model::words::count;
+use crate::plan::AdvisoryNotes;
 
 /// `ECOSYSTEM | NEW | UPDATED | UNCHANGED`, a line of what was left out, and one of the total.
 pub fn imported(imported: &Imported) -> String {
@@ -139,6 +148,83 @@ impl<'a> FindingJson<'a> {
             fixed: &f.fixed,
         }
     }
+}
+
+/// What a plan says of `stale` data, in words every renderer uses; `max_age` as configured.
+pub fn stale(stale: &Stale, max_age: Duration) -> Diagnostic {
+    let location = Location {
+        file: "dispatch.toml".into(),
+        pos: Pos::FILE,
+    };
+    Diagnostic::new(
+        location,
+        format!(
+            "the advisories of {} are {} old (the newest was modified {}), older than \
+             max-advisory-age ({}): what was published since is not matched",
+            escape(&stale.ecosystem),
+            count(stale.days as usize, "day"),
+            escape(&stale.newest),
+            humantime::format_duration(max_age),
+        ),
+    )
+    .with_hint("import fresh ones: dispatch advisories import PATH (osv.dev's all.zip of the ecosystem, say)")
+    .with_rule("max-advisory-age")
+}
+
+/// The most applied images a plan's note lists one by one.
+const MAX_NEWLY: usize = 10;
+
+/// The lines of a plan's note on applied images affected by advisories imported since: one an
+/// advisory and image, the first [`MAX_NEWLY`], then how many more.
+pub fn newly(newly: &[Newly]) -> Vec<String> {
+    let mut lines: Vec<String> = (newly.iter().take(MAX_NEWLY))
+        .map(|n| {
+            let aliases = match n.aliases.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", n.aliases.join(", ")),
+            };
+            let fixed = match n.fixed.is_empty() {
+                true => "no fix known".to_string(),
+                false => format!("fixed in {}", n.fixed.join(", ")),
+            };
+            escape(&format!(
+                "{}: {}{aliases} in {} {} ({}), severity {}, {fixed}",
+                n.address,
+                n.id,
+                n.package,
+                n.version,
+                n.ecosystem,
+                n.severity.as_str()
+            ))
+            .into_owned()
+        })
+        .collect();
+    if newly.len() > MAX_NEWLY {
+        lines.push(format!("and {} more", newly.len() - MAX_NEWLY));
+    }
+    lines
+}
+
+/// The first line of that note.
+pub const NEWLY: &str = "advisories imported after these images were applied affect them \
+(`dispatch vulns` lists every finding):";
+
+/// A plan's warnings of stale advisories and its note on applied images, as text.
+pub fn plan_notes(painter: &Painter, notes: &AdvisoryNotes) -> String {
+    let mut out = String::new();
+    let warning = painter.paint(AnsiColor::Yellow.on_default().bold(), "Warning:");
+    for s in &notes.stale {
+        let max_age = notes.max_age.unwrap_or_default();
+        let _ = write!(out, "\n{warning} {}\n", stale(s, max_age));
+    }
+    if !notes.newly.is_empty() {
+        let note = painter.paint(Style::new().bold(), "Note:");
+        let _ = writeln!(out, "\n{note} {NEWLY}");
+        for line in newly(&notes.newly) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
 }
 
 #[cfg(test)]

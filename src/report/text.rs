@@ -104,6 +104,7 @@ pub fn plan(plan: &Plan, options: TextOptions) -> String {
     }
     out.push_str(&summary(&painter, plan));
     out.push_str(&warnings(&painter, &plan.warnings));
+    out.push_str(&super::advisories::plan_notes(&painter, &plan.advisories));
     out.push_str(&base_problems(&painter, &plan.base_problems));
     out
 }

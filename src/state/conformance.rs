@@ -507,5 +507,24 @@ fn advisories(subject: &dyn Subject) {
         &advisory(&id(3), late, &["npm"]),
         "read back as stored"
     );
+    // What was imported after a time: record 4 was, record 5 before it, record 6 has no
+    // import time (a dispatch that kept none stored it).
+    let imported = |n: u32, at: Option<&str>| Advisory {
+        imported: at.map(str::to_string),
+        ..advisory(&id(n), early, &["PyPI"])
+    };
+    subject
+        .backend()
+        .put_advisories(&[
+            imported(4, Some("2024-06-01T00:00:01Z")),
+            imported(5, Some("2024-06-01T00:00:00Z")),
+            imported(6, None),
+        ])
+        .unwrap();
+    let after = subject
+        .backend()
+        .advisories_imported_after("2024-06-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(ours(after), [(id(4), early.to_string())]);
     assert_eq!(subject.backend().load().unwrap(), None);
 }

@@ -593,3 +593,78 @@ fn every_image_gets_its_sboms_in_a_folder_with_what_affects_it() {
         assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
     }
 }
+
+/// The fleet's declarations, as it was applied.
+const FLEET: &str = "kind: BaseImage
+name: python3
+dockerUrl: 127.0.0.1:5000/base/python3:1
+language: python3
+---
+kind: BaseImage
+name: alpine
+dockerUrl: 127.0.0.1:5000/base/alpine:1
+language: python3
+---
+kind: Image
+name: api
+baseImageName: python3
+---
+kind: Image
+name: reports
+baseImageName: python3
+---
+kind: Image
+name: clean
+baseImageName: python3
+";
+
+#[test]
+fn a_plan_notes_advisories_imported_after_images_were_applied_and_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    std::fs::write(dir.path().join("fleet.yaml"), FLEET).unwrap();
+    let plan = |args: &[&str]| {
+        let mut all = vec![
+            "plan",
+            "-C",
+            dir.path().to_str().unwrap(),
+            "--refresh=false",
+        ];
+        all.extend(args);
+        dispatch(&state, &all)
+    };
+    let before = plan(&["fleet.yaml"]);
+    ok(&before);
+    assert!(!before.stdout.contains("Note:"), "{}", before.stdout);
+    // The fleet was applied on 2026-11-25; the records are imported now, after it.
+    ok(&dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            "testdata/advisories/pypa/vulns",
+            "testdata/advisories/osv",
+        ],
+    ));
+    let after = plan(&["fleet.yaml"]);
+    ok(&after);
+    insta::assert_snapshot!("plan_newly_affected", after.stdout);
+    // Stale: the records' newest `modified` is far older than a week.
+    std::fs::write(
+        dir.path().join("dispatch.toml"),
+        "max-advisory-age = \"7days\"\n",
+    )
+    .unwrap();
+    let stale = plan(&["fleet.yaml"]);
+    ok(&stale);
+    let warnings: Vec<&str> = (stale.stdout.lines())
+        .filter(|l| l.starts_with("Warning:") || l.starts_with("  hint: import"))
+        .collect();
+    assert!(warnings.len() >= 2, "{}", stale.stdout);
+    assert!(
+        warnings[0].starts_with("Warning: dispatch.toml: the advisories of ")
+            && warnings[0].contains("older than max-advisory-age (7days)"),
+        "{}",
+        stale.stdout
+    );
+}

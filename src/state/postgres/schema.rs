@@ -84,6 +84,7 @@ pub(super) struct Sql {
     pub(super) write_catalog: String,
     pub(super) has_advisories: String,
     pub(super) read_advisories: String,
+    pub(super) read_advisories_imported_after: String,
     pub(super) write_advisories: String,
 }
 
@@ -170,6 +171,9 @@ impl Sql {
             read_advisories: q("
                 SELECT record::text FROM {s}.advisories
                 WHERE $1::text[] IS NULL OR ecosystems && $1::text[]"),
+            // `imported` is written as `host::now` writes times, which sort as text.
+            read_advisories_imported_after: q("
+                SELECT record::text FROM {s}.advisories WHERE record->>'imported' > $1"),
             // ($1..$4: ids, modified, ecosystems joined by newlines, records.) A row is
             // replaced only by a later one; the ids written come back, `true` for new ones.
             write_advisories: q("
