@@ -2,38 +2,12 @@
 //! v4), else from the rating its database gives (`database_specific.severity`, GHSA's `HIGH`,
 //! or a `severity[]` entry of another type, Ubuntu's `medium`).
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
-
 use crate::model::advisory::Advisory;
-
-/// A severity level, CVSS's qualitative scale; `Unknown` where the record says none that can
-/// be read. Ordered from `None` to `Critical`, `Unknown` first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Unknown,
-    None,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+pub use crate::model::advisory::Level;
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Unknown => "unknown",
-            Level::None => "none",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-
     /// A database's own word for a level: CVSS's, and GHSA's `MODERATE`, Red Hat's and
     /// Ubuntu's `important` and `negligible`.
     fn from_word(word: &str) -> Option<Level> {
@@ -45,12 +19,6 @@ impl Level {
             "none" => Some(Level::None),
             _ => None,
         }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
+use crate::advisory::Index;
 use crate::engine::Engine;
 use crate::model::Address;
 use crate::model::image::Progress;
@@ -57,6 +58,8 @@ pub struct Context<'a, E, R> {
     pub catalogs: &'a dyn Catalogs,
     /// What images may hold: one that breaks an error-severity rule is refused, not pushed.
     pub policies: &'a [Policy],
+    /// The advisories a `vulnerabilities` rule holds each image to, loaded once per apply.
+    pub advisories: Option<&'a Index>,
     pub reporter: &'a dyn Reporter,
     /// Set on Ctrl-C: no new step starts; running ones finish.
     pub cancel: &'a AtomicBool,
@@ -319,6 +322,7 @@ mod tests {
             options: &options,
             catalogs: &backend,
             policies: &[],
+            advisories: None,
             reporter: &reporter,
             cancel,
         };

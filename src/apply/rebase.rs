@@ -202,7 +202,9 @@ async fn checked<E: Engine, R: Registry>(
     };
     let rebased = own.rebased(base, &base_catalog);
     let entries = rebased.entries(Some(&base_catalog));
-    let verdict = check::verdict(&check::catalog(cx.policies, address, &entries))?;
+    let now = crate::host::now();
+    let verdict = check::catalog(cx.policies, cx.advisories, address, &entries, &now);
+    let verdict = check::verdict(&verdict)?;
     (cx.catalogs.put_catalog(id, &rebased)).map_err(|error| {
         StepError::Unreadable(CatalogError::Record {
             image: id.to_string(),
@@ -386,6 +388,7 @@ mod tests {
                 options: &options,
                 catalogs: &self.catalogs,
                 policies,
+                advisories: None,
                 reporter: &said,
                 cancel: &AtomicBool::new(false),
             };

@@ -254,8 +254,10 @@ pub(super) async fn checked<E: Engine, R: Registry>(
     match catalog::ensure(cx.engine, cx.catalogs, image, base).await {
         Ok(taken) => Ok(check::verdict(&check::catalog(
             cx.policies,
+            cx.advisories,
             address,
             &taken.entries(),
+            &crate::host::now(),
         ))?),
         Err(e) if check::checks_packages(cx.policies) => Err(StepError::Unreadable(e)),
         Err(e) => Ok(Some(format!("not catalogued: {e}"))),

@@ -8,9 +8,12 @@ use super::Loader;
 use super::schema::{Fields, Shape};
 use super::yaml::{Node, Value};
 use crate::model::Language;
+use crate::model::advisory::Level;
 use crate::model::catalog::Ecosystem;
 use crate::model::diag::{Location, suggest};
-use crate::model::policy::{PackageRule, Packages, Pattern, Policy, Rule, Severity};
+use crate::model::policy::{
+    Ignore, PackageRule, Packages, Pattern, Policy, Rule, Severity, Vulnerabilities,
+};
 use crate::model::versions::{Query, Range};
 
 pub(super) const POLICY: Shape = Shape {
@@ -25,8 +28,9 @@ pub(super) const POLICY: Shape = Shape {
         "languages",
         "packages",
         "maxBaseAge",
+        "vulnerabilities",
     ],
-    hint: "a Policy needs `name`, and has rules: `allowedBaseImages`, `requireDigest`, `languages`, `packages`, `maxBaseAge`",
+    hint: "a Policy needs `name`, and has rules: `allowedBaseImages`, `requireDigest`, `languages`, `packages`, `maxBaseAge`, `vulnerabilities`",
 };
 
 const ALLOWED_BASE_IMAGES: Shape = Shape {
@@ -69,6 +73,20 @@ const MAX_BASE_AGE: Shape = Shape {
     name: "maxBaseAge",
     fields: &["age", "severity"],
     hint: "write `maxBaseAge:` / `  age: 180days` / `  severity: warning`",
+};
+
+const VULNERABILITIES: Shape = Shape {
+    noun: "`vulnerabilities`",
+    name: "vulnerabilities",
+    fields: &["severity", "minSeverity", "onlyFixed", "ignore"],
+    hint: "write `vulnerabilities:` / `  minSeverity: high` / `  onlyFixed: true` / `  ignore: [{id: PYSEC-2018-28, until: 2027-03-31, reason: \"...\"}]`",
+};
+
+const IGNORE: Shape = Shape {
+    noun: "an ignore",
+    name: "ignore",
+    fields: &["id", "until", "reason"],
+    hint: "write `- {id: PYSEC-2018-28, until: 2027-03-31, reason: \"not reachable: no redirects\"}` (the advisory's id or an alias, the last day it is accepted, and why)",
 };
 
 impl Loader<'_> {
@@ -152,6 +170,11 @@ impl Loader<'_> {
                 }
             })
         });
+        let vulnerabilities = fields.take("vulnerabilities").map(|node| {
+            self.rule(file, node, &VULNERABILITIES, |this, fields| {
+                this.vulnerabilities(file, fields)
+            })
+        });
         self.unknown_fields(file, fields, &POLICY);
         let mut valid = true;
         let policy = Policy {
@@ -162,6 +185,7 @@ impl Loader<'_> {
             languages: present(languages, &mut valid),
             packages: present(packages, &mut valid),
             max_base_age: present(max_base_age, &mut valid),
+            vulnerabilities: present(vulnerabilities, &mut valid),
         };
         valid.then_some(policy)
     }
@@ -185,6 +209,82 @@ impl Loader<'_> {
             severity: severity?,
             at: location(file, node),
             value: value?,
+        })
+    }
+
+    /// What the `vulnerabilities` rule counts, and the risks it accepts.
+    fn vulnerabilities(&mut self, file: &Path, fields: &mut Fields<'_>) -> Option<Vulnerabilities> {
+        let min_severity = match fields.take("minSeverity") {
+            None => Some(None),
+            Some(value) => {
+                let names = Level::RATED.map(Level::as_str);
+                self.parsed::<Level>(file, "minSeverity", value, &names)
+                    .map(Some)
+            }
+        };
+        let only_fixed = match fields.take("onlyFixed") {
+            None => Some(false),
+            Some(node) => match node.value {
+                Value::Bool(b) => Some(b),
+                _ => self.invalid(
+                    file,
+                    node,
+                    format!(
+                        "`onlyFixed` must be true or false, found {}",
+                        node.value.kind()
+                    ),
+                    VULNERABILITIES.hint,
+                ),
+            },
+        };
+        let ignore = match fields.take("ignore") {
+            None => Some(Vec::new()),
+            Some(list) => {
+                let items = self.list(file, "ignore", list, &IGNORE)?;
+                let ignores: Vec<_> = items.iter().map(|item| self.ignore(file, item)).collect();
+                ignores.into_iter().collect()
+            }
+        };
+        Some(Vulnerabilities {
+            min_severity: min_severity?,
+            only_fixed: only_fixed?,
+            ignore: ignore?,
+        })
+    }
+
+    /// An accepted risk: each of its fields is required.
+    fn ignore(&mut self, file: &Path, node: &Node) -> Option<Ignore> {
+        let mut fields = self.fields(file, node, &IGNORE)?;
+        let mut required = |this: &mut Self, key: &str| {
+            let value = this.require(file, node, &mut fields, key, &IGNORE)?;
+            let text = this.string(file, key, value)?;
+            if text.trim().is_empty() {
+                let message = format!("`{key}` must not be empty");
+                return this.invalid(file, value, message, IGNORE.hint);
+            }
+            Some((value, text))
+        };
+        let id = required(self, "id");
+        let until = required(self, "until");
+        let reason = required(self, "reason");
+        let until = until.and_then(|(value, text)| {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            match time::Date::parse(&text, format) {
+                Ok(_) => Some(text),
+                Err(e) => self.invalid(
+                    file,
+                    value,
+                    format!("invalid date {text:?}: {e}"),
+                    "write the last day the risk is accepted as YYYY-MM-DD, such as 2027-03-31",
+                ),
+            }
+        });
+        self.unknown_fields(file, fields, &IGNORE);
+        Some(Ignore {
+            id: id?.1,
+            until: until?,
+            reason: reason?.1,
+            at: location(file, node),
         })
     }
 
@@ -328,6 +428,82 @@ mod tests {
         assert_eq!(
             policy.max_base_age.as_ref().unwrap().value.as_secs(),
             180 * 86_400
+        );
+        assert!(policy.vulnerabilities.is_none());
+    }
+
+    #[test]
+    fn a_vulnerabilities_rule_is_read_with_its_accepted_risks() {
+        let yaml = "kind: Policy\nname: security\nvulnerabilities:\n  severity: error\n  minSeverity: high\n  onlyFixed: true\n  ignore:\n    - {id: PYSEC-2018-28, until: 2027-03-31, reason: \"not reachable: no redirects\"}\n";
+        let loaded = decl::load(
+            &MemorySource::new(&[("p.yaml", yaml)]),
+            LoadOptions::default(),
+        )
+        .unwrap();
+        let rule = loaded.policies[0].vulnerabilities.as_ref().unwrap();
+        assert_eq!(rule.severity, crate::model::policy::Severity::Error);
+        assert_eq!(
+            rule.value.min_severity,
+            Some(crate::model::advisory::Level::High)
+        );
+        assert!(rule.value.only_fixed);
+        let ignore = &rule.value.ignore[0];
+        assert_eq!(
+            (
+                ignore.id.as_str(),
+                ignore.until.as_str(),
+                ignore.reason.as_str()
+            ),
+            ("PYSEC-2018-28", "2027-03-31", "not reachable: no redirects")
+        );
+        assert_eq!((ignore.at.pos.line, ignore.at.pos.col), (8, 7));
+        assert!(!ignore.expired("2027-03-31T23:59:59Z") && ignore.expired("2027-04-01"));
+        // Every field is optional but the ignores': an empty rule counts every finding.
+        let empty = "kind: Policy\nname: p\nvulnerabilities: {}\n";
+        let loaded = decl::load(
+            &MemorySource::new(&[("p.yaml", empty)]),
+            LoadOptions::default(),
+        )
+        .unwrap();
+        let rule = &loaded.policies[0].vulnerabilities.as_ref().unwrap().value;
+        assert!(rule.min_severity.is_none() && !rule.only_fixed && rule.ignore.is_empty());
+    }
+
+    #[test]
+    fn every_mistake_of_a_vulnerabilities_rule_is_named_at_its_place() {
+        let yaml = "kind: Policy\nname: p\nvulnerabilities:\n  severity: fatal\n  minSeverity: unknown\n  onlyFixed: yes\n  minSeverty: high\n  ignore:\n    - {id: PYSEC-2018-28, until: 2027-02-30, reason: r}\n    - {id: X-1, until: 31/03/2027, reason: r, owner: me}\n    - {id: X-2, reason: ''}\n    - PYSEC-2018-28\n";
+        assert_eq!(
+            problems(yaml),
+            [
+                "4:13: unknown severity \"fatal\": expected error or warning",
+                "5:16: unknown severity level \"unknown\": expected none, low, medium, high or critical",
+                "6:14: `onlyFixed` must be true or false, found a string",
+                "7:3: unknown field `minSeverty` in vulnerabilities",
+                "9:34: invalid date \"2027-02-30\": day was not in range",
+                "10:24: invalid date \"31/03/2027\": the 'year' component could not be parsed",
+                "10:47: unknown field `owner` in ignore",
+                "11:7: missing field `until` in ignore",
+                "11:25: `reason` must not be empty",
+                "12:7: an ignore must be a mapping, found a string",
+            ]
+        );
+        let hints: Vec<Option<String>> = match decl::load(
+            &MemorySource::new(&[("p.yaml", yaml)]),
+            LoadOptions::default(),
+        ) {
+            Err(d) => d.0.into_iter().map(|d| d.hint).collect(),
+            Ok(_) => panic!("invalid"),
+        };
+        assert_eq!(
+            hints[1].as_deref(),
+            Some("one of: none, low, medium, high, critical")
+        );
+        assert_eq!(hints[3].as_deref(), Some("did you mean `minSeverity`?"));
+        assert!(hints[4].as_deref().unwrap().contains("YYYY-MM-DD"));
+        let list = "kind: Policy\nname: p\nvulnerabilities:\n  ignore: PYSEC-2018-28\n";
+        assert_eq!(
+            problems(list),
+            ["4:11: `ignore` must be a list, found a string"]
         );
     }
 

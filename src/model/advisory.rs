@@ -527,6 +527,64 @@ impl Stored {
     }
 }
 
+/// How severe an advisory is, CVSS's qualitative scale; `Unknown` where the record says none
+/// that can be read (`advisory::severity` rates a record). Ordered from `None` to `Critical`,
+/// `Unknown` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Unknown,
+    None,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    /// The levels a rule may ask for at least (`minSeverity`): all but `unknown`.
+    pub const RATED: [Level; 5] = [
+        Level::None,
+        Level::Low,
+        Level::Medium,
+        Level::High,
+        Level::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Unknown => "unknown",
+            Level::None => "none",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A level that is not one of CVSS's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity level {0:?}: expected none, low, medium, high or critical")]
+pub struct UnknownLevel(pub String);
+
+impl std::str::FromStr for Level {
+    type Err = UnknownLevel;
+
+    /// One of [`Level::RATED`], as written in a policy.
+    fn from_str(s: &str) -> Result<Level, UnknownLevel> {
+        (Level::RATED.into_iter())
+            .find(|level| level.as_str() == s)
+            .ok_or_else(|| UnknownLevel(s.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

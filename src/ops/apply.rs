@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::prepare::{LazyEngine, Planning, prepare};
 use super::{Error, Input, Interaction, Workspace, runtime};
+use crate::advisory::Index;
 use crate::apply::record::{self, Tally};
 use crate::apply::{self, Context, Member};
 use crate::catalog;
@@ -148,6 +149,7 @@ pub fn apply(
             }
         };
         adopt_inputs(ws, &plan, &mut state, lock.as_ref(), ui)?;
+        let advisories = gate(ws, &policies)?;
         let planned = plan
             .changes
             .iter()
@@ -162,6 +164,7 @@ pub fn apply(
             ui,
             provenance,
             policies: &policies,
+            advisories: advisories.as_ref(),
         };
         let tally = execute(ws, &plan, &mut state, &run).await?;
         let filled = catalog::fill(engine, ws.backend.as_ref(), &state).await;
@@ -171,6 +174,15 @@ pub fn apply(
             filled,
         })
     })
+}
+
+/// Every stored advisory, indexed, when a policy has a `vulnerabilities` rule to hold the
+/// built images to: read once, whatever the ecosystems of what is built.
+pub(super) fn gate(ws: &Workspace, policies: &[Policy]) -> Result<Option<Index>, Error> {
+    if !policies.iter().any(|p| p.vulnerabilities.is_some()) {
+        return Ok(None);
+    }
+    Ok(Some(Index::new(ws.backend.advisories(None)?)))
 }
 
 /// What `saved` was made from, to plan again because the state moved (`why`).
@@ -221,6 +233,8 @@ pub(super) struct Run<'a> {
     /// Where the declarations came from, if from git.
     pub provenance: Option<Provenance>,
     pub policies: &'a [Policy],
+    /// What a `vulnerabilities` rule holds each built image to.
+    pub advisories: Option<&'a Index>,
 }
 
 /// Runs `plan`; once the user asks to stop, what has not started does not.
@@ -240,6 +254,7 @@ pub(super) async fn execute(
         options: &options,
         catalogs: ws.backend.as_ref(),
         policies: run.policies,
+        advisories: run.advisories,
         reporter: run.ui.reporter(),
         cancel: run.ui.cancel(),
     };

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::apply::{Run, execute};
+use super::apply::{Run, execute, gate};
 use super::{Error, Input, Interaction, Workspace, runtime};
 use crate::apply::record::Tally;
 use crate::decl::{Declarations, Declared};
@@ -124,6 +124,7 @@ pub fn change(
                 .chain(desired.resources.values().map(|d| &d.resource)),
         );
         let policies = ws.policies()?;
+        let advisories = gate(ws, &policies)?;
         let run = Run {
             pool: &pool,
             registries: &registries,
@@ -132,6 +133,7 @@ pub fn change(
             ui,
             provenance,
             policies: &policies,
+            advisories: advisories.as_ref(),
         };
         execute(ws, &plan, &mut state, &run).await
     })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{Error, Interaction};
 use futures_util::future::join_all;
 
+use crate::advisory::Index;
 use crate::apply::{Member, Options};
 use crate::build::identity::Identity;
 use crate::build::naming;
@@ -129,16 +130,17 @@ impl Workspace {
         if !problems.is_empty() {
             return Err(Diagnostics(problems).into());
         }
-        self.hold_to_policies(&mut loaded.declarations, state)?;
+        self.hold_to_policies(&mut loaded.declarations, state, true)?;
         Ok(loaded)
     }
 
     /// The declarations at the side of a diff that is merged into: what could be read, and
     /// its problems, the policies' errors among them, which are that side's and not the
-    /// change's.
+    /// change's. Its known vulnerabilities are not looked for: they are not the change's
+    /// either, and the head's are.
     pub fn salvage(&self, input: &Input) -> Result<(Declarations, Vec<Diagnostic>), Error> {
         let (mut loaded, mut problems) = self.read(input, None, false)?;
-        match self.hold_to_policies(&mut loaded.declarations, None) {
+        match self.hold_to_policies(&mut loaded.declarations, None, false) {
             Err(Error::Policies(broken)) => problems.extend(broken.errors.0),
             done => done?,
         }
@@ -200,15 +202,34 @@ impl Workspace {
     }
 
     /// Adds the `--policy` files' policies to those `declarations` hold, and keeps the
-    /// warnings; an error-severity rule broken is the error.
+    /// warnings; an error-severity rule broken is the error. With `advisories`, the
+    /// dependencies images declare are matched against those the backend holds.
     fn hold_to_policies(
         &self,
         declarations: &mut Declarations,
         state: Option<&State>,
+        advisories: bool,
     ) -> Result<(), Error> {
         declarations.policies.extend(self.policies()?);
-        declarations.warnings = policy::check::enforce(declarations, state, &crate::host::now())?;
+        let index = match advisories {
+            true => self.declared_advisories(declarations)?,
+            false => None,
+        };
+        let now = crate::host::now();
+        declarations.warnings = policy::check::enforce(declarations, state, index.as_ref(), &now)?;
         Ok(())
+    }
+
+    /// The stored advisories of the ecosystems `declarations`' manifests are in, indexed;
+    /// `None` when no image declares any, or the backend holds none of them (a local state
+    /// folder not made yet holds none).
+    fn declared_advisories(&self, declarations: &Declarations) -> Result<Option<Index>, Error> {
+        let ecosystems = policy::vulns::ecosystems(declarations);
+        if ecosystems.is_empty() {
+            return Ok(None);
+        }
+        let index = Index::new(self.backend.advisories(Some(&ecosystems))?);
+        Ok((!index.is_empty()).then_some(index))
     }
 
     /// What the settings add to each image's identity: the templates, the identity args.

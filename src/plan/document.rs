@@ -7,12 +7,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Rebase, Summary};
+use crate::model::advisory::Level;
+use crate::model::catalog::Ecosystem;
 use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
 use crate::model::{Address, Kind, Resource};
 
 /// The version of the document: the major number changes on any incompatible change.
-pub const FORMAT_VERSION: &str = "2.3";
+pub const FORMAT_VERSION: &str = "2.4";
 
 /// The major version this build reads.
 const FORMAT_MAJOR: &str = "2";
@@ -27,9 +29,14 @@ pub struct Document {
     /// Every resource in scope, unchanged ones as `["no-op"]`.
     pub resource_changes: Vec<Entry<Resource>>,
     pub summary: Summary,
-    /// The policy rules the declarations break with a warning (since 2.1).
+    /// The policy rules the declarations break with a warning (since 2.1), a known
+    /// vulnerability a policy's `vulnerabilities` rule counts among them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_violations: Vec<PolicyViolation>,
+    /// The known vulnerabilities of the dependencies images declare, each at its manifest's
+    /// line (since 2.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<Vulnerability>,
     /// A diff's: the problems of the revision it compares against (since 2.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base_problems: Vec<BaseProblem>,
@@ -68,16 +75,61 @@ pub struct PolicyViolation {
     pub location: String,
 }
 
-impl From<&Violation> for PolicyViolation {
-    fn from(v: &Violation) -> Self {
-        PolicyViolation {
+impl PolicyViolation {
+    /// `v`, if a policy's rule is what it breaks.
+    fn of(v: &Violation) -> Option<Self> {
+        Some(PolicyViolation {
             address: v.address.clone(),
-            policy: v.policy.clone(),
+            policy: v.policy.clone()?,
             rule: v.rule.as_str().to_string(),
             severity: v.severity.to_string(),
             message: v.message.clone(),
             location: v.at.to_string(),
-        }
+        })
+    }
+}
+
+/// A known vulnerability of a declared dependency, for a program: the fields of `dispatch
+/// vulns -o json`, where it is declared, and the policy whose rule counts it, if one does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vulnerability {
+    pub address: Address,
+    /// `file:line:col` of the manifest's line.
+    pub location: String,
+    pub ecosystem: Ecosystem,
+    pub package: String,
+    pub version: String,
+    pub id: String,
+    pub aliases: Vec<String>,
+    /// The advisory's: `unknown`, `none`, `low`, `medium`, `high`, `critical`.
+    pub severity: Level,
+    /// The versions that fix it; empty when no fix is known.
+    pub fixed: Vec<String>,
+    pub message: String,
+    /// What to do: `use requests>=2.20.0`.
+    pub hint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+}
+
+impl Vulnerability {
+    /// `v`, if it is a known vulnerability.
+    fn of(v: &Violation) -> Option<Self> {
+        let vulnerable = v.vulnerability.as_deref()?;
+        Some(Vulnerability {
+            address: v.address.clone(),
+            location: v.at.to_string(),
+            ecosystem: vulnerable.ecosystem,
+            package: vulnerable.package.clone(),
+            version: vulnerable.version.clone(),
+            id: vulnerable.id.clone(),
+            aliases: vulnerable.aliases.clone(),
+            severity: vulnerable.severity,
+            fixed: vulnerable.fixed.clone(),
+            message: v.message.clone(),
+            hint: v.diagnostic().hint.unwrap_or_default(),
+            policy: v.policy.clone(),
+        })
     }
 }
 
@@ -160,7 +212,12 @@ impl Document {
             resource_drift,
             resource_changes,
             summary: plan.summary(),
-            policy_violations: plan.warnings.iter().map(PolicyViolation::from).collect(),
+            policy_violations: plan
+                .warnings
+                .iter()
+                .filter_map(PolicyViolation::of)
+                .collect(),
+            vulnerabilities: plan.warnings.iter().filter_map(Vulnerability::of).collect(),
             base_problems: plan.base_problems.iter().map(BaseProblem::from).collect(),
         }
     }

@@ -241,14 +241,14 @@ mod tests {
         assert_eq!(SavedPlan::decode(path, &bytes).unwrap(), plan);
         // The file is the JSON plan document, plus what it was made against.
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(value["format_version"], "2.3");
+        assert_eq!(value["format_version"], "2.4");
         assert!(value["resource_changes"].is_array());
         assert_eq!(value["serial"], 0);
         // A plan of the first format, and a truncated one.
         let err = SavedPlan::decode(path, br#"{"format_version": 1, "plan": {}}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "p.plan is not a dispatch plan (format version 1, this dispatch reads 2.3)"
+            "p.plan is not a dispatch plan (format version 1, this dispatch reads 2.4)"
         );
         let err = SavedPlan::decode(path, &bytes[..bytes.len() / 2]).unwrap_err();
         assert!(

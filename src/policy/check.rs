@@ -5,26 +5,34 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::vulns;
+use crate::advisory::Index;
 use crate::decl::{Declarations, Declared};
 use crate::manifest::{self, Declared as Dependency};
 use crate::model::catalog::{Ecosystem, Entry, Origin, Package};
 use crate::model::diag::{Diagnostics, Location, Pos};
 use crate::model::policy::{Broken, PackageRule, Packages, Policy, RuleKind, Severity, Violation};
-use crate::model::{Address, Spec};
+use crate::model::{Address, Language, Spec};
 use crate::state::State;
 
 /// What the policies among `declarations` say before anything runs, the ages of the bases
-/// `state` records included: the broken rules of error severity stop the command as an
+/// `state` records included, and the known vulnerabilities of the dependencies images declare
+/// when `advisories` are given: the broken rules of error severity stop the command as an
 /// invalid declaration does; the rest are the warnings to show.
 pub fn enforce(
     declarations: &Declarations,
     state: Option<&State>,
+    advisories: Option<&Index>,
     now: &str,
 ) -> Result<Vec<Violation>, Broken> {
     let policies = &declarations.policies;
     let mut violations = self::declarations(policies, declarations);
     if let Some(state) = state {
         violations.extend(recorded_bases(policies, declarations, state, now));
+    }
+    if let Some(index) = advisories.filter(|index| !index.is_empty()) {
+        let found = vulns::declared(declarations, index);
+        violations.extend(vulns::judge(policies, found, now));
     }
     let (errors, warnings): (Vec<_>, Vec<_>) = violations
         .into_iter()
@@ -47,91 +55,77 @@ pub fn declarations(policies: &[Policy], declarations: &Declarations) -> Vec<Vio
         let broke = |severity: Severity, policy: &Policy, kind, at: Location, message: String| {
             violation(policy, severity, kind, address, at, message)
         };
-        match &declared.resource.spec {
-            Spec::BaseImage(base) => {
-                let url = base.docker_url.as_str();
-                for policy in policies {
-                    if let Some(rule) = &policy.allowed_base_images
-                        && !rule.value.iter().any(|p| p.matcher.is_match(url))
-                    {
-                        let allowed: Vec<&str> =
-                            rule.value.iter().map(|p| p.text.as_str()).collect();
-                        found.push(broke(
-                            rule.severity,
-                            policy,
-                            RuleKind::AllowedBaseImages,
-                            declared.at("dockerUrl"),
-                            format!(
-                                "{url} is not an allowed base image: policy {} allows {}",
-                                policy.name,
-                                allowed.join(", ")
-                            ),
-                        ));
-                    }
-                    if let Some(rule) = &policy.require_digest
-                        && base.docker_url.digest.is_none()
-                    {
-                        found.push(broke(
-                            rule.severity,
-                            policy,
-                            RuleKind::RequireDigest,
-                            declared.at("dockerUrl"),
-                            format!(
-                                "{url} is not pinned by digest, as policy {} requires",
-                                policy.name
-                            ),
-                        ));
-                    }
-                    if let Some(rule) = &policy.languages
-                        && !rule.value.contains(&base.language)
-                    {
-                        let allowed: Vec<&str> = rule.value.iter().map(|l| l.as_str()).collect();
-                        found.push(broke(
-                            rule.severity,
-                            policy,
-                            RuleKind::Languages,
-                            declared.at("language"),
-                            format!(
-                                "language {} is not allowed by policy {} (allowed: {})",
-                                base.language,
-                                policy.name,
-                                allowed.join(", ")
-                            ),
-                        ));
-                    }
-                }
+        let Spec::BaseImage(base) = &declared.resource.spec else {
+            continue;
+        };
+        let url = base.docker_url.as_str();
+        for policy in policies {
+            if let Some(rule) = &policy.allowed_base_images
+                && !rule.value.iter().any(|p| p.matcher.is_match(url))
+            {
+                let allowed: Vec<&str> = rule.value.iter().map(|p| p.text.as_str()).collect();
+                found.push(broke(
+                    rule.severity,
+                    policy,
+                    RuleKind::AllowedBaseImages,
+                    declared.at("dockerUrl"),
+                    format!(
+                        "{url} is not an allowed base image: policy {} allows {}",
+                        policy.name,
+                        allowed.join(", ")
+                    ),
+                ));
             }
-            Spec::Image(image) => {
-                let Some(runtime) = &image.runtime_dependencies else {
+            if let Some(rule) = &policy.require_digest
+                && base.docker_url.digest.is_none()
+            {
+                found.push(broke(
+                    rule.severity,
+                    policy,
+                    RuleKind::RequireDigest,
+                    declared.at("dockerUrl"),
+                    format!(
+                        "{url} is not pinned by digest, as policy {} requires",
+                        policy.name
+                    ),
+                ));
+            }
+            if let Some(rule) = &policy.languages
+                && !rule.value.contains(&base.language)
+            {
+                let allowed: Vec<&str> = rule.value.iter().map(|l| l.as_str()).collect();
+                found.push(broke(
+                    rule.severity,
+                    policy,
+                    RuleKind::Languages,
+                    declared.at("language"),
+                    format!(
+                        "language {} is not allowed by policy {} (allowed: {})",
+                        base.language,
+                        policy.name,
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if policies.iter().any(|p| p.packages.is_some()) {
+        for (address, declared, dependencies) in manifests(declarations) {
+            for policy in policies {
+                let Some(rule) = &policy.packages else {
                     continue;
                 };
-                let Some(language) = declarations
-                    .get(&declared.resource.depends_on().expect("an image has a base"))
-                    .and_then(|base| match &base.spec {
-                        Spec::BaseImage(b) => Some(b.language),
-                        Spec::Image(_) => None,
-                    })
-                else {
-                    continue;
-                };
-                let dependencies = manifest::declared(language, &runtime.manifest);
-                for policy in policies {
-                    let Some(rule) = &policy.packages else {
-                        continue;
-                    };
-                    for dependency in &dependencies {
-                        if let Some(message) =
-                            declared_breaks(&rule.value, dependency, &policy.name)
-                        {
-                            let at = manifest_location(declared, dependency.pos);
-                            found.push(broke(
-                                rule.severity,
-                                policy,
-                                RuleKind::Packages,
-                                at,
-                                message,
-                            ));
-                        }
+                for dependency in &dependencies {
+                    if let Some(message) = declared_breaks(&rule.value, dependency, &policy.name) {
+                        let at = manifest_location(declared, dependency.pos);
+                        found.push(violation(
+                            policy,
+                            rule.severity,
+                            RuleKind::Packages,
+                            address,
+                            at,
+                            message,
+                        ));
                     }
                 }
             }
@@ -139,6 +133,34 @@ pub fn declarations(policies: &[Policy], declarations: &Declarations) -> Vec<Vio
     }
     found.sort();
     found
+}
+
+/// Each image that declares a manifest, with the dependencies it declares in it.
+pub(super) fn manifests(
+    declarations: &Declarations,
+) -> Vec<(&Address, &Declared, Vec<Dependency>)> {
+    (declarations.resources.iter())
+        .filter_map(|(address, declared)| {
+            let (language, manifest) = manifest_of(declarations, declared)?;
+            Some((address, declared, manifest::declared(language, manifest)))
+        })
+        .collect()
+}
+
+/// The manifest an image declares, and the language of its base, which says how to read it.
+pub(super) fn manifest_of<'d>(
+    declarations: &Declarations,
+    declared: &'d Declared,
+) -> Option<(Language, &'d str)> {
+    let Spec::Image(image) = &declared.resource.spec else {
+        return None;
+    };
+    let runtime = image.runtime_dependencies.as_ref()?;
+    let base = declarations.get(&declared.resource.depends_on()?)?;
+    match &base.spec {
+        Spec::BaseImage(b) => Some((b.language, &runtime.manifest)),
+        Spec::Image(_) => None,
+    }
 }
 
 /// What a declared dependency breaks, if anything. A dependency that names no exact version
@@ -179,7 +201,7 @@ fn declared_breaks(rules: &Packages, dependency: &Dependency, policy: &str) -> O
 
 /// Where a manifest's line is: in its own file when it was read from one (`@requirements.txt`,
 /// beside the YAML that names it), else at the declaration's `runtimeDependencies`.
-fn manifest_location(declared: &Declared, pos: Pos) -> Location {
+pub(super) fn manifest_location(declared: &Declared, pos: Pos) -> Location {
     match &declared.manifest {
         Some(name) => Location {
             file: declared
@@ -196,9 +218,16 @@ fn manifest_location(declared: &Declared, pos: Pos) -> Location {
 
 /// What the packages an image holds break: a denied package anywhere in it, and, where a
 /// policy lists the packages it allows in an ecosystem, one the image's own layers add that
-/// it does not list (a base's packages are its administrators' choice).
+/// it does not list (a base's packages are its administrators' choice); and, with
+/// `advisories`, the known vulnerabilities a `vulnerabilities` rule counts on `today`.
 /// Each is placed at the rule it breaks: at apply, that is where to look.
-pub fn catalog(policies: &[Policy], address: &Address, entries: &[Entry]) -> Vec<Violation> {
+pub fn catalog(
+    policies: &[Policy],
+    advisories: Option<&Index>,
+    address: &Address,
+    entries: &[Entry],
+    today: &str,
+) -> Vec<Violation> {
     let mut found = Vec::new();
     for policy in policies {
         let Some(rule) = &policy.packages else {
@@ -245,6 +274,9 @@ pub fn catalog(policies: &[Policy], address: &Address, entries: &[Entry]) -> Vec
                 message,
             ));
         }
+    }
+    if let Some(index) = advisories {
+        found.extend(vulns::held(policies, index, address, entries, today));
     }
     found
 }
@@ -333,7 +365,7 @@ fn roughly(d: Duration) -> String {
     crate::model::words::count(n as usize, unit)
 }
 
-fn violation(
+pub(super) fn violation(
     policy: &Policy,
     severity: Severity,
     kind: RuleKind,
@@ -345,22 +377,27 @@ fn violation(
         at,
         severity,
         address: address.clone(),
-        policy: policy.name.clone(),
+        policy: Some(policy.name.clone()),
         rule: kind,
         message,
+        vulnerability: None,
     }
 }
 
-/// Whether any policy checks what images hold: then an image that cannot be catalogued
-/// cannot be let through.
+/// Whether any policy checks what images hold (the packages, their known vulnerabilities):
+/// then an image that cannot be catalogued cannot be let through.
 pub fn checks_packages(policies: &[Policy]) -> bool {
-    policies.iter().any(|p| p.packages.is_some())
+    (policies.iter()).any(|p| p.packages.is_some() || p.vulnerabilities.is_some())
 }
 
 /// An image the policies refuse: the rules it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("refused by policy: {0}")]
 pub struct Refused(pub String);
+
+/// The most broken rules an image's reason names (a base with many known vulnerabilities
+/// breaks a rule many times); the rest are counted.
+const MAX_REASONS: usize = 10;
 
 /// What `violations` of an image mean at apply: the reason it is refused for (its errors),
 /// or a note of its warnings.
@@ -371,7 +408,11 @@ pub fn verdict(violations: &[Violation]) -> Result<Option<String>, Refused> {
             .filter(|v| v.severity == severity)
             .map(|v| v.message.as_str())
             .collect();
-        (!found.is_empty()).then(|| found.join("; "))
+        let mut said = found[..found.len().min(MAX_REASONS)].join("; ");
+        if found.len() > MAX_REASONS {
+            said.push_str(&format!("; and {} more", found.len() - MAX_REASONS));
+        }
+        (!found.is_empty()).then_some(said)
     };
     match messages(Severity::Error) {
         Some(errors) => Err(Refused(errors)),
@@ -486,6 +527,8 @@ mod tests {
         );
     }
 
+    const NOW: &str = "2026-05-28T12:00:00Z";
+
     fn entry(ecosystem: Ecosystem, name: &str, version: &str, origin: Origin) -> Entry {
         Entry {
             package: Package::plain(ecosystem, name, version),
@@ -512,7 +555,7 @@ mod tests {
         let denied = policies(
             "packages:\n  deny:\n    - {ecosystem: pypi, name: six, versions: '<=1.16.0'}\n    - {ecosystem: deb, name: openssl, versions: '<< 3.0.12'}\n    - {ecosystem: rpm, name: openssl-libs, versions: '<3.0.9'}\n    - {ecosystem: rpm, name: curl, versions: '>=8.1.2'}\n",
         );
-        let found: Vec<String> = catalog(&denied, &address, &entries)
+        let found: Vec<String> = catalog(&denied, None, &address, &entries, NOW)
             .iter()
             .map(|v| format!("{} {}", v.at, v.message))
             .collect();
@@ -525,7 +568,7 @@ mod tests {
             ]
         );
         assert!(
-            verdict(&catalog(&denied, &address, &entries))
+            verdict(&catalog(&denied, None, &address, &entries, NOW))
                 .unwrap_err()
                 .to_string()
                 .starts_with("refused by policy: it holds openssl")
@@ -534,7 +577,7 @@ mod tests {
         let allowed = policies(
             "packages:\n  allow:\n    - {ecosystem: pypi, name: requests}\n  severity: warning\n",
         );
-        let found = catalog(&allowed, &address, &entries);
+        let found = catalog(&allowed, None, &address, &entries, NOW);
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].message,

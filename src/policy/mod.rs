@@ -1,2 +1,3 @@
 //! Policies: the administrators' rules over what images may be and hold.
 pub mod check;
+pub mod vulns;

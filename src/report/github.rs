@@ -37,13 +37,21 @@ impl Annotation {
         }
     }
 
-    /// The policy rules a plan breaks with a warning, each where it is broken.
+    /// The policy rules a plan breaks with a warning and the known vulnerabilities it
+    /// declares, each where it is.
     pub fn warnings(violations: &[Violation]) -> Vec<Annotation> {
         violations
             .iter()
-            .map(|v| Annotation {
-                warning: true,
-                ..Annotation::of(&v.diagnostic(), &format!("policy {}", v.policy))
+            .map(|v| {
+                let title = match (&v.policy, &v.vulnerability) {
+                    (Some(policy), _) => format!("policy {policy}"),
+                    (None, Some(vulnerable)) => format!("known vulnerability {}", vulnerable.id),
+                    (None, None) => "dispatch".into(),
+                };
+                Annotation {
+                    warning: true,
+                    ..Annotation::of(&v.diagnostic(), &title)
+                }
             })
             .collect()
     }

@@ -167,35 +167,44 @@ fn base_problems(problems: &[Diagnostic]) -> String {
     );
     let places = problems
         .iter()
-        .map(|p| (p.location.to_string(), &p.message));
+        .map(|p| (p.location.to_string(), html(&p.message)));
     alert("WARNING", &head, places.collect())
 }
 
-/// The policy rules the change breaks with a warning, each where it is broken.
+/// The policy rules the change breaks with a warning, each where it is broken; then the
+/// known vulnerabilities of what it declares, each with what to use instead.
 fn warnings(violations: &[Violation]) -> String {
+    let (known, broken): (Vec<&Violation>, Vec<&Violation>) =
+        violations.iter().partition(|v| v.vulnerability.is_some());
     let head = format!(
         "{} against policy:",
-        crate::model::words::count(violations.len(), "warning")
+        crate::model::words::count(broken.len(), "warning")
     );
-    alert(
-        "CAUTION",
-        &head,
-        violations
-            .iter()
-            .map(|v| (v.at.to_string(), &v.message))
-            .collect(),
-    )
+    let places = (broken.iter()).map(|v| (v.at.to_string(), html(&v.message)));
+    let mut out = alert("CAUTION", &head, places.collect());
+    let head = format!(
+        "{} {} in the declared dependencies:",
+        known.len(),
+        crate::model::words::agree(known.len(), "known vulnerability", "known vulnerabilities")
+    );
+    let places = known.iter().map(|v| {
+        let hint = v.diagnostic().hint.unwrap_or_default();
+        let said = format!("{} <br>hint: {}", html(&v.message), html(&hint));
+        (v.at.to_string(), said)
+    });
+    out.push_str(&alert("WARNING", &head, places.collect()));
+    out
 }
 
 /// A GitHub alert (`> [!KIND]`) headed `head`, listing at most ten places and what is wrong
-/// at each; nothing when there are none.
-fn alert(kind: &str, head: &str, places: Vec<(String, &String)>) -> String {
+/// at each (Markdown already escaped); nothing when there are none.
+fn alert(kind: &str, head: &str, places: Vec<(String, String)>) -> String {
     if places.is_empty() {
         return String::new();
     }
     let mut out = format!("> [!{kind}]\n> {head}\n");
-    for (at, message) in places.iter().take(10) {
-        let _ = writeln!(out, "> - <code>{}</code>: {}", html(at), html(message));
+    for (at, said) in places.iter().take(10) {
+        let _ = writeln!(out, "> - <code>{}</code>: {said}", html(at));
     }
     if places.len() > 10 {
         let _ = writeln!(out, "> - and {} more, in the job log", places.len() - 10);

@@ -372,7 +372,7 @@ fn a_saved_plan_that_cannot_be_read_is_not_read_as_yaml() {
     std::fs::write(dir.path().join("old.plan"), old.to_string()).unwrap();
     for (file, why) in [
         ("truncated.plan", "EOF while parsing"),
-        ("old.plan", "format version 1, this dispatch reads 2.3"),
+        ("old.plan", "format version 1, this dispatch reads 2.4"),
     ] {
         let run = dispatch(dir.path(), &["apply", file]);
         assert_eq!(run.code, 1, "{file}");

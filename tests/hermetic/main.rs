@@ -13,4 +13,5 @@ mod identity;
 mod layout;
 mod original;
 mod plan;
+mod premerge;
 mod validate;

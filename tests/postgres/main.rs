@@ -656,3 +656,56 @@ fn advisories_are_imported_into_the_database_and_shared_by_its_workspaces() {
     assert_eq!(dsa["count"], 2);
     assert_eq!(dsa["newest"], "2024-04-20T08:30:00Z");
 }
+
+/// `validate` against a PostgreSQL backend: the pins images declare are matched against the
+/// advisories of the database (none before an import, and then nothing is said), a rule of
+/// error severity fails it, and a database that does not answer is an error, never a check
+/// silently skipped.
+#[test]
+fn validate_matches_declared_pins_against_the_database_advisories() {
+    crate::common::needs!(postgres);
+    let schema = unique("premerge");
+    let configure = |s: &Sandbox, url: &str| {
+        s.write(
+            "dispatch.toml",
+            &format!(
+                "[backend]\ntype = \"postgres\"\nurl = \"{url}\"\nschema = \"{schema}\"\nworkspace = \"ci\"\n"
+            ),
+        )
+    };
+    let s = Sandbox::new("premerge");
+    configure(&s, &public_url());
+    s.write(
+        "decl/all.yaml",
+        "kind: BaseImage\nname: node\ndockerUrl: 127.0.0.1:5000/base/node:18\nlanguage: nodejs\n---\nkind: Image\nname: web\nbaseImageName: node\nruntimeDependencies:\n  manifest: '{\"dependencies\": {\"lodash\": \"4.17.20\"}}'\n",
+    );
+    let before = run(&s, &["validate", "decl"]);
+    ok(&before);
+    assert_eq!(before.stderr, "", "no advisories, nothing said");
+    let npm = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/advisories/osv/npm.yaml"
+    );
+    ok(&run(&s, &["advisories", "import", npm]));
+    let warned = run(&s, &["validate", "decl", "--no-color"]);
+    ok(&warned);
+    contains(
+        &warned.stderr,
+        "Warning: decl/all.yaml:10:3: \"lodash\": \"4.17.20\" is affected by GHSA-35jh-r3h4-6jhm (CVE-2021-23337; severity high)\n  hint: use lodash@>=4.17.21\n",
+    );
+    s.write(
+        "security.yaml",
+        "kind: Policy\nname: security\nvulnerabilities:\n  minSeverity: high\n",
+    );
+    let refused = run(&s, &["validate", "decl", "--policy", "security.yaml"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    contains(
+        &refused.stderr,
+        "GHSA-35jh-r3h4-6jhm (CVE-2021-23337; severity high), which policy security does not accept",
+    );
+    // Nowhere to ask: the check cannot run, and says why.
+    configure(&s, "postgres://dispatch@127.0.0.1:1/dispatch");
+    let unreachable = run(&s, &["validate", "decl"]);
+    assert_eq!(unreachable.code, 1, "{}", unreachable.stdout);
+    contains(&unreachable.stderr, "127.0.0.1:1");
+}
