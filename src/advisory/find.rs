@@ -76,7 +76,7 @@ pub fn find<'a>(
 
 /// An advisory imported after the image it affects was applied: nothing in the plan changes
 /// because of it, but the plan says so (the image was built without knowing of it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Newly {
     pub address: Address,
     pub ecosystem: String,

@@ -64,7 +64,7 @@ pub struct Loaded {
 
 /// An OSV ecosystem whose newest record is older than `max-advisory-age` allows: the data
 /// behind every match in it is that old (grype's built-age check, per ecosystem).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Stale {
     pub ecosystem: String,
     /// Its newest record's `modified`, as written.

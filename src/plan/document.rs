@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Rebase, Summary};
+use crate::advisory::find::Newly;
+use crate::advisory::tally::Stale;
 use crate::model::advisory::Level;
 use crate::model::catalog::Ecosystem;
 use crate::model::diag::Diagnostic;
@@ -40,6 +42,12 @@ pub struct Document {
     /// A diff's: the problems of the revision it compares against (since 2.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base_problems: Vec<BaseProblem>,
+    /// The OSV ecosystems whose newest advisory is older than `max-advisory-age` (since 2.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_advisories: Vec<Stale>,
+    /// Applied images affected by advisories imported after they were applied (since 2.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub newly_affected: Vec<Newly>,
 }
 
 /// A problem of the revision a diff compares against, whose broken documents are missing
@@ -219,6 +227,8 @@ impl Document {
                 .collect(),
             vulnerabilities: plan.warnings.iter().filter_map(Vulnerability::of).collect(),
             base_problems: plan.base_problems.iter().map(BaseProblem::from).collect(),
+            stale_advisories: plan.advisories.stale.clone(),
+            newly_affected: plan.advisories.newly.clone(),
         }
     }
 

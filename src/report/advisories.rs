@@ -174,30 +174,33 @@ pub fn stale(stale: &Stale, max_age: Duration) -> Diagnostic {
 /// The most applied images a plan's note lists one by one.
 const MAX_NEWLY: usize = 10;
 
+/// One advisory imported since `n`'s image was applied, in words: `PYSEC-2024-60
+/// (CVE-2024-3651) in idna 3.6 (pypi), severity unknown, fixed in 3.7`.
+pub fn described(n: &Newly) -> String {
+    let aliases = match n.aliases.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", n.aliases.join(", ")),
+    };
+    let fixed = match n.fixed.is_empty() {
+        true => "no fix known".to_string(),
+        false => format!("fixed in {}", n.fixed.join(", ")),
+    };
+    escape(&format!(
+        "{}{aliases} in {} {} ({}), severity {}, {fixed}",
+        n.id,
+        n.package,
+        n.version,
+        n.ecosystem,
+        n.severity.as_str()
+    ))
+    .into_owned()
+}
+
 /// The lines of a plan's note on applied images affected by advisories imported since: one an
 /// advisory and image, the first [`MAX_NEWLY`], then how many more.
 pub fn newly(newly: &[Newly]) -> Vec<String> {
     let mut lines: Vec<String> = (newly.iter().take(MAX_NEWLY))
-        .map(|n| {
-            let aliases = match n.aliases.is_empty() {
-                true => String::new(),
-                false => format!(" ({})", n.aliases.join(", ")),
-            };
-            let fixed = match n.fixed.is_empty() {
-                true => "no fix known".to_string(),
-                false => format!("fixed in {}", n.fixed.join(", ")),
-            };
-            escape(&format!(
-                "{}: {}{aliases} in {} {} ({}), severity {}, {fixed}",
-                n.address,
-                n.id,
-                n.package,
-                n.version,
-                n.ecosystem,
-                n.severity.as_str()
-            ))
-            .into_owned()
-        })
+        .map(|n| format!("{}: {}", n.address, described(n)))
         .collect();
     if newly.len() > MAX_NEWLY {
         lines.push(format!("and {} more", newly.len() - MAX_NEWLY));
@@ -205,17 +208,22 @@ pub fn newly(newly: &[Newly]) -> Vec<String> {
     lines
 }
 
+/// The warnings of a plan's stale advisories.
+pub fn stale_all(notes: &AdvisoryNotes) -> Vec<Diagnostic> {
+    let max_age = notes.max_age.unwrap_or_default();
+    notes.stale.iter().map(|s| stale(s, max_age)).collect()
+}
+
 /// The first line of that note.
-pub const NEWLY: &str = "advisories imported after these images were applied affect them \
+pub const NEWLY: &str = "Advisories imported after these images were applied affect them \
 (`dispatch vulns` lists every finding):";
 
 /// A plan's warnings of stale advisories and its note on applied images, as text.
 pub fn plan_notes(painter: &Painter, notes: &AdvisoryNotes) -> String {
     let mut out = String::new();
     let warning = painter.paint(AnsiColor::Yellow.on_default().bold(), "Warning:");
-    for s in &notes.stale {
-        let max_age = notes.max_age.unwrap_or_default();
-        let _ = write!(out, "\n{warning} {}\n", stale(s, max_age));
+    for stale in stale_all(notes) {
+        let _ = write!(out, "\n{warning} {stale}\n");
     }
     if !notes.newly.is_empty() {
         let note = painter.paint(Style::new().bold(), "Note:");

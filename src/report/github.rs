@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::model::diag::{Diagnostic, Location};
 use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
+use crate::plan::AdvisoryNotes;
 
 /// At most this many annotations of each kind a step: GitHub shows ten errors and ten warnings
 /// per step and drops the rest.
@@ -52,6 +53,17 @@ impl Annotation {
                     warning: true,
                     ..Annotation::of(&v.diagnostic(), &title)
                 }
+            })
+            .collect()
+    }
+
+    /// A warning at dispatch.toml for each ecosystem whose advisories are older than
+    /// `max-advisory-age`.
+    pub fn stale(notes: &AdvisoryNotes) -> Vec<Annotation> {
+        (super::advisories::stale_all(notes).iter())
+            .map(|d| Annotation {
+                warning: true,
+                ..Annotation::of(d, "stale advisories")
             })
             .collect()
     }

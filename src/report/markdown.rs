@@ -4,11 +4,11 @@
 
 use std::fmt::Write;
 
-use super::text;
+use super::{advisories, text};
 use crate::model::diag::Diagnostic;
 use crate::model::policy::Violation;
 use crate::model::text::{escape, escape_lines};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, AdvisoryNotes, Plan};
 
 /// A pull request comment holds 65,536 characters: keep a margin.
 pub const COMMENT_LIMIT: usize = 65_000;
@@ -153,7 +153,22 @@ fn head(plan: &Plan) -> String {
         c.add, c.change, c.replace, c.destroy, c.unchanged
     );
     out.push_str(&warnings(&plan.warnings));
+    out.push_str(&advisory_notes(&plan.advisories));
     out.push_str(&base_problems(&plan.base_problems));
+    out
+}
+
+/// Stale advisories, each a warning; then the applied images advisories imported since affect.
+fn advisory_notes(notes: &AdvisoryNotes) -> String {
+    let stale = (advisories::stale_all(notes).into_iter()).map(|d| {
+        let hint = d.hint.unwrap_or_default();
+        let said = format!("{} <br>hint: {}", html(&d.message), html(&hint));
+        (d.location.to_string(), said)
+    });
+    let mut out = alert("WARNING", "Stale advisories:", stale.collect());
+    let newly =
+        (notes.newly.iter()).map(|n| (n.address.to_string(), html(&advisories::described(n))));
+    out.push_str(&alert("NOTE", advisories::NEWLY, newly.collect()));
     out
 }
 

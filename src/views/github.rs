@@ -38,7 +38,9 @@ impl View for Github {
 impl PlanView for Github {
     fn plan(&self, plan: &Plan) -> Result<()> {
         self.human.plan(plan)?;
-        annotate(&Annotation::warnings(&plan.warnings))?;
+        let mut found = Annotation::warnings(&plan.warnings);
+        found.extend(Annotation::stale(&plan.advisories));
+        annotate(&found)?;
         let links = super::links();
         step_summary(&markdown::summary(
             plan,

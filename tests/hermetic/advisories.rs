@@ -667,4 +667,54 @@ fn a_plan_notes_advisories_imported_after_images_were_applied_and_stale_ones() {
         "{}",
         stale.stdout
     );
+    // The same in the JSON plan (its schema's), the Markdown comment and GitHub's annotations.
+    let json = plan(&["fleet.yaml", "-o", "json"]);
+    ok(&json);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    crate::common::assert_plan_schema(&document);
+    let stale_ecosystems: Vec<&str> = (document["stale_advisories"].as_array().unwrap().iter())
+        .map(|s| s["ecosystem"].as_str().unwrap())
+        .collect();
+    assert!(stale_ecosystems.contains(&"PyPI"), "{document}");
+    let newly = document["newly_affected"].as_array().unwrap();
+    let requests = (newly.iter())
+        .find(|n| n["address"] == "Image/api" && n["id"] == "PYSEC-2018-28")
+        .unwrap_or_else(|| panic!("{document}"));
+    assert_eq!(requests["package"], "requests");
+    assert_eq!(requests["fixed"], serde_json::json!(["2.20.0"]));
+    assert!(
+        !newly
+            .iter()
+            .any(|n| n["address"] == "Image/api" && n["package"] == "openssl"),
+        "the base's packages are the base's news: {document}"
+    );
+    let markdown = plan(&["fleet.yaml", "-o", "markdown"]);
+    ok(&markdown);
+    let notes = &markdown.stdout[markdown.stdout.find("> [!WARNING]\n> Stale").unwrap()..];
+    // Ages count from today.
+    insta::with_settings!({filters => vec![(r"are \d+ days old", "are [N] days old")]}, {
+        insta::assert_snapshot!("plan_advisory_notes_markdown", notes);
+    });
+    let github = crate::common::dispatch_command(root())
+        .arg("--state")
+        .arg(&state)
+        .args([
+            "plan",
+            "-C",
+            dir.path().to_str().unwrap(),
+            "--refresh=false",
+        ])
+        .args(["fleet.yaml", "-o", "github"])
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
+        .output()
+        .unwrap();
+    let annotations = String::from_utf8_lossy(&github.stdout);
+    let stale_annotations: Vec<&str> = (annotations.lines())
+        .filter(|l| l.starts_with("::warning file=dispatch.toml,title=stale advisories::"))
+        .collect();
+    assert_eq!(
+        stale_annotations.len(),
+        stale_ecosystems.len(),
+        "{annotations}"
+    );
 }
