@@ -64,6 +64,8 @@ pub struct Config {
     pub backend: BackendConfig,
     /// Files or folders of `kind: Policy` documents kept apart from the declarations.
     pub policies: Vec<PathBuf>,
+    /// How old advisories may be before a plan says so (`max-advisory-age`).
+    pub max_advisory_age: Option<Duration>,
 }
 
 /// Where the state is kept: `config.state` (local), or a PostgreSQL database.
@@ -183,6 +185,7 @@ impl Config {
                 .into_iter()
                 .chain(overrides.policies)
                 .collect(),
+            max_advisory_age: settings.max_advisory_age,
         }
     }
 }
@@ -220,6 +223,10 @@ pub struct Settings {
     /// declarations (`--policy` adds more). Paths are relative to the current directory.
     #[serde(default)]
     pub policies: Vec<PathBuf>,
+    /// How old the newest advisory of an ecosystem may be before a plan warns that the
+    /// advisories are stale, e.g. "7days" (grype's max-allowed-built-age).
+    #[serde(default, with = "humantime_serde_opt")]
+    pub max_advisory_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -516,7 +523,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\nseed = \"registry.lan/df\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\nidentity-args = [\"PIP_NO_INDEX\"]\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
+            "state = \"s.json\"\nparallelism = 2\nlock-timeout = \"30s\"\ntimeout = \"45s\"\nmax-advisory-age = \"7days\"\n[registry]\ndestination = \"127.0.0.1:5000/f\"\nseed = \"registry.lan/df\"\ninsecure = [\"registry.lan:5000\"]\n[engine]\nhost = \"unix:///tmp/d.sock\"\n[build]\nnetwork = \"host\"\nbuilder = \"classic\"\nidentity-args = [\"PIP_NO_INDEX\"]\n[build.args]\nPIP_NO_INDEX = \"1\"\n[templates]\npython3 = \"t/py.Dockerfile\"\n",
         )
         .unwrap();
         let s = Settings::load(dir.path()).unwrap();
@@ -524,6 +531,7 @@ mod tests {
         assert_eq!(s.parallelism, Some(2));
         assert_eq!(s.lock_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.timeout, Some(Duration::from_secs(45)));
+        assert_eq!(s.max_advisory_age, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(s.registry.destination.as_deref(), Some("127.0.0.1:5000/f"));
         assert_eq!(s.registry.seed.as_deref(), Some("registry.lan/df"));
         assert_eq!(s.registry.insecure, ["registry.lan:5000"]);

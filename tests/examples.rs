@@ -195,19 +195,74 @@ fn python_example_is_catalogued_from_its_files() {
     );
     assert!(wide.contains(&format!("| {}\n", image.len())), "{wide}");
 
-    // Standard SBOMs, valid against their official schemas.
+    // Debian's packages name the source they were built from, in the purl too.
+    let listing = json(dir.path(), &["catalog", "python-deps", "-o", "json"]);
+    let package = |ecosystem: &str, name: &str| {
+        (listing["packages"].as_array().unwrap().iter())
+            .find(|p| p["ecosystem"] == ecosystem && p["name"] == name)
+            .unwrap_or_else(|| panic!("{ecosystem} {name} in {listing}"))
+            .clone()
+    };
+    let libssl = package("deb", "libssl3");
+    assert_eq!(libssl["source"]["name"], "openssl", "{libssl}");
+    assert!(
+        (libssl["purl"].as_str().unwrap()).ends_with("&distro=debian-12&upstream=openssl"),
+        "{libssl}"
+    );
+    assert!(
+        package("deb", "python3").get("source").is_some(),
+        "python3-defaults"
+    );
+    // pip's license, as the wheel's metadata states it.
+    assert_eq!(package("pypi", "six")["license"], "MIT");
+
+    // Standard SBOMs, valid against their official schemas, naming the image by the digest it
+    // was pushed as, with its operating system.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".dispatch/state.json")).unwrap())
+            .unwrap();
+    let pushed = &state["resources"]["Image/python-deps"]["observed"]["digest"];
+    assert!(pushed.as_str().unwrap().starts_with("sha256:"), "{state}");
     let cyclonedx = json(dir.path(), &["catalog", "python-deps", "-o", "cyclonedx"]);
     assert_eq!(
         common::sbom::cyclonedx_errors(&cyclonedx),
         Vec::<String>::new()
     );
     assert_eq!(cyclonedx["specVersion"], "1.5");
+    assert_eq!(&cyclonedx["metadata"]["component"]["version"], pushed);
+    let os = &cyclonedx["components"][0];
+    assert_eq!(
+        (&os["type"], &os["name"], &os["version"]),
+        (&"operating-system".into(), &"debian".into(), &"12".into()),
+        "{os}"
+    );
     let spdx = json(dir.path(), &["catalog", "python-deps", "-o", "spdx"]);
     assert_eq!(common::sbom::spdx_errors(&spdx), Vec::<String>::new());
     assert_eq!(
         json(dir.path(), &["catalog", "python-deps", "-o", "spdx"]),
         spdx,
         "the same image gives the same document"
+    );
+    assert!(
+        spdx.to_string().contains("\"SPDXRef-Source-deb-openssl-"),
+        "{spdx}"
+    );
+    // Every image's, into a folder, as the one printed.
+    let (code, stdout, stderr) = dispatch(
+        dir.path(),
+        &["catalog", "--all", "-o", "spdx", "--out", "sboms"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(stdout, "Wrote 2 SPDX documents to sboms.\n");
+    let written: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("sboms/image-python-deps.spdx.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(written, spdx);
+    assert!(
+        dir.path()
+            .join("sboms/base-image-python3-debian.spdx.json")
+            .is_file()
     );
 
     // A state whose catalogs are gone (an older dispatch's) gets them back without a rebuild.
@@ -405,4 +460,60 @@ fn the_example_policy_lets_the_python_example_through_with_a_warning() {
         ),
         "{stderr}"
     );
+}
+
+/// The PyPA advisory database (../shared/advisories/pypa), imported whole, against an image
+/// that pins idna 3.6, which PYSEC-2024-60 names: the built image's catalog is matched after
+/// apply.
+#[test]
+fn the_pypa_snapshot_finds_a_vulnerable_release_in_the_built_image() {
+    crate::common::needs!(services, python);
+    let dir = example("python");
+    let images = std::fs::read_to_string(dir.path().join("images.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("images.yaml"),
+        images.replace("name: python-deps", "name: python-vulnerable"),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vulnerable/requirements.txt"),
+        dir.path().join("requirements.txt"),
+    )
+    .unwrap();
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/advisories/pypa/vulns");
+    let (code, stdout, stderr) = dispatch(
+        dir.path(),
+        &["advisories", "import", snapshot.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let (code, stdout, stderr) = dispatch(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let found = json(dir.path(), &["vulns", "python-vulnerable", "-o", "json"]);
+    let idna: Vec<&serde_json::Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"] == "idna")
+        .collect();
+    assert_eq!(idna.len(), 1, "{found}");
+    let finding = idna[0];
+    assert_eq!(finding["image"], "python-vulnerable");
+    assert_eq!(finding["version"], "3.6");
+    assert_eq!(finding["from"], "image", "pip installed it: {finding}");
+    assert_eq!(finding["id"], "PYSEC-2024-60");
+    assert_eq!(finding["aliases"], serde_json::json!(["CVE-2024-3651"]));
+    assert_eq!(finding["fixed"], serde_json::json!(["3.7"]));
+    // Asked the other way: which images does the CVE hit.
+    let hit = json(
+        dir.path(),
+        &["vulns", "--id", "cve-2024-3651", "-o", "json"],
+    );
+    let images: Vec<&str> = hit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, ["python-vulnerable"], "{hit}");
 }

@@ -12,8 +12,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     for path in ["/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/Packages.db"] {
         let files = [(path.to_string(), data.to_vec())];
-        if let Ok(packages) = scan::scan(&files) {
-            for package in packages {
+        if let Ok(scanned) = scan::scan(&files) {
+            for package in scanned.packages {
                 assert_eq!(package.ecosystem, Ecosystem::Rpm);
                 if let Ok(range) = Range::parse(Ecosystem::Rpm, &format!("<={}", package.version)) {
                     assert!(range.contains(&package.version), "{package:?}");

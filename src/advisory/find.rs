@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use super::index::{Hit, Index};
 use super::severity::{self, Level};
 use crate::catalog::query::{self, Recorded};
-use crate::model::Address;
 use crate::model::advisory::Advisory;
 use crate::model::catalog::{Catalog, Origin, Package};
+use crate::model::{Address, Kind};
 
 /// An advisory affecting a package of an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,4 +72,97 @@ pub fn find<'a>(
         }
     }
     findings
+}
+
+/// An advisory imported after the image it affects was applied: nothing in the plan changes
+/// because of it, but the plan says so (the image was built without knowing of it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Newly {
+    pub address: Address,
+    pub ecosystem: String,
+    pub package: String,
+    pub version: String,
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub severity: Level,
+    pub fixed: Vec<String>,
+}
+
+/// The findings whose advisory was imported after their image was applied (`applied`: when
+/// each was last applied, RFC 3339; an address it lacks is not applied), by image, package
+/// and advisory. A package an image's base holds is the base's news, told once.
+pub fn newly(findings: &[Finding<'_>], applied: &HashMap<Address, String>) -> Vec<Newly> {
+    (findings.iter())
+        .filter(|f| f.address.kind == Kind::BaseImage || f.origin == Origin::Image)
+        .filter(|f| (applied.get(f.address)).is_some_and(|since| f.advisory.imported_after(since)))
+        .map(|f| Newly {
+            address: f.address.clone(),
+            ecosystem: f.package.ecosystem.to_string(),
+            package: f.package.name.clone(),
+            version: f.package.version.clone(),
+            id: f.advisory.id.clone(),
+            aliases: f.advisory.aliases.clone(),
+            severity: f.severity,
+            fixed: f.fixed.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::catalog::Ecosystem;
+
+    #[test]
+    fn only_advisories_imported_after_their_image_was_applied_are_news() {
+        let record = |id: &str, imported: Option<&str>| {
+            let json = serde_json::json!({"id": id, "modified": "2024-01-01T00:00:00Z"});
+            Advisory {
+                imported: imported.map(str::to_string),
+                ..serde_json::from_value(json).unwrap()
+            }
+        };
+        let (api, web) = (
+            Address::new(Kind::Image, "api"),
+            Address::new(Kind::Image, "web"),
+        );
+        let idna = Package::plain(Ecosystem::Pypi, "idna", "3.6");
+        let (new, old, unstamped) = (
+            record("NEW-1", Some("2024-06-01T00:00:01Z")),
+            record("OLD-1", Some("2024-05-31T23:59:59Z")),
+            record("NONE-1", None),
+        );
+        let finding = |address, advisory| Finding {
+            address,
+            package: &idna,
+            origin: Origin::Image,
+            advisory,
+            severity: Level::Unknown,
+            fixed: vec!["3.7".into()],
+        };
+        let from_base = Finding {
+            origin: Origin::Base,
+            ..finding(&api, &new)
+        };
+        let findings = [
+            finding(&api, &new),
+            finding(&api, &old),
+            finding(&api, &unstamped),
+            finding(&web, &new),
+            from_base,
+        ];
+        let applied = HashMap::from([(api.clone(), "2024-06-01T00:00:00Z".to_string())]);
+        let news = newly(&findings, &applied);
+        let named: Vec<(&str, &str)> = (news.iter())
+            .map(|n| (n.address.name.as_str(), n.id.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [("api", "NEW-1")],
+            "web is not applied; what api's base holds is its base's news"
+        );
+        assert_eq!(news[0].package, "idna");
+        assert_eq!(news[0].ecosystem, "pypi");
+        assert_eq!(news[0].fixed, ["3.7"]);
+    }
 }

@@ -8,7 +8,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::model::advisory::{Advisory, Affected, Event, RangeKind, ecosystem, ecosystems_of};
+use crate::model::advisory::{
+    Advisory, Affected, Event, RangeKind, ecosystem, ecosystems_of, key, matched_as,
+};
 use crate::model::catalog::Package;
 use crate::model::versions::{Scheme, Version, normal_name};
 
@@ -242,7 +244,7 @@ impl Index {
                     continue;
                 };
                 let key = (
-                    package.ecosystem.clone(),
+                    key(&package.ecosystem).to_string(),
                     normal_name(ecosystem, &package.name),
                 );
                 let bucket = packages.entry(key).or_insert_with(|| Bucket {
@@ -267,9 +269,11 @@ impl Index {
         self.advisories.is_empty()
     }
 
-    /// The advisories affecting `package`, each once, by id.
+    /// The advisories affecting `package`, each once, by id: a distribution's package by the
+    /// name and version of its source ([`matched_as`]).
     pub fn affecting(&self, package: &Package) -> Vec<Hit<'_>> {
-        let name = normal_name(package.ecosystem, &package.name);
+        let (name, version) = matched_as(package);
+        let name = normal_name(package.ecosystem, name);
         let mut parsed = Parsed::default();
         let mut hits: Vec<Hit<'_>> = Vec::new();
         for osv in ecosystems_of(package) {
@@ -282,7 +286,7 @@ impl Index {
                     .collect()
             });
             for entry in entries {
-                let Some(fixed) = entry.affects(&package.version, &mut parsed) else {
+                let Some(fixed) = entry.affects(version, &mut parsed) else {
                     continue;
                 };
                 let advisory = &self.advisories[entry.advisory];
@@ -305,7 +309,7 @@ impl Index {
 mod tests {
     use super::*;
     use crate::model::advisory::{AffectedPackage, Range};
-    use crate::model::catalog::Ecosystem;
+    use crate::model::catalog::{Ecosystem, Source};
 
     /// A record affecting `name` in `osv` by `ranges` and `versions`.
     fn advisory(osv: &str, name: &str, ranges: Vec<Range>, versions: &[&str]) -> Advisory {
@@ -327,6 +331,7 @@ mod tests {
             }],
             severity: vec![],
             database_specific: None,
+            imported: None,
         }
     }
 
@@ -558,5 +563,152 @@ mod tests {
         );
         assert!(affected(debian.clone(), Ecosystem::Pypi, "six", &["1.0"]).is_empty());
         assert_eq!(affected(debian, Ecosystem::Deb, "SIX", &["1.0"]), ["1.0"]);
+    }
+
+    #[test]
+    fn ubuntu_and_rpm_distributions_match_by_their_release() {
+        let with = |name: &str, version: &str, purl: &str, ecosystem| Package {
+            purl: purl.into(),
+            ..package(ecosystem, name, version)
+        };
+        let fixed = |osv: &str, name: &str, at: &str| {
+            let events = [("introduced", "0"), ("fixed", at)];
+            Index::new(vec![advisory(
+                osv,
+                name,
+                vec![range(RangeKind::Ecosystem, &events)],
+                &[],
+            )])
+        };
+        // Ubuntu's `:LTS` releases are looked up by the release os-release names.
+        let jammy = fixed("Ubuntu:22.04:LTS", "openssl", "3.0.2-0ubuntu1.15");
+        let on = |release: &str, version: &str| {
+            let purl = format!("pkg:deb/ubuntu/openssl@{version}?distro=ubuntu-{release}");
+            with("openssl", version, &purl, Ecosystem::Deb)
+        };
+        assert_eq!(jammy.affecting(&on("22.04", "3.0.2-0ubuntu1.14")).len(), 1);
+        assert!(
+            jammy
+                .affecting(&on("22.04", "3.0.2-0ubuntu1.15"))
+                .is_empty()
+        );
+        assert!(
+            jammy
+                .affecting(&on("24.04", "3.0.2-0ubuntu1.14"))
+                .is_empty()
+        );
+        // rpm's order, epochs included; a major release names all its minor ones.
+        let alma = fixed("AlmaLinux:9", "openssl-libs", "1:3.0.7-27.el9");
+        let rpm = |version: &str, distro: &str| {
+            let purl = format!("pkg:rpm/almalinux/openssl-libs@{version}?distro={distro}");
+            with("openssl-libs", version, &purl, Ecosystem::Rpm)
+        };
+        assert_eq!(
+            alma.affecting(&rpm("1:3.0.7-25.el9", "almalinux-9.4"))
+                .len(),
+            1
+        );
+        assert!(
+            alma.affecting(&rpm("1:3.0.7-27.el9", "almalinux-9.4"))
+                .is_empty()
+        );
+        assert!(
+            alma.affecting(&rpm("2:1.0-1.el9", "almalinux-9.4"))
+                .is_empty()
+        );
+        assert!(
+            alma.affecting(&rpm("1:3.0.7-25.el8", "almalinux-8.9"))
+                .is_empty()
+        );
+    }
+
+    /// `package` built from the source `name`, of its own `version` where given.
+    fn built_from(mut package: Package, name: &str, version: Option<&str>) -> Package {
+        package.source = Some(Source {
+            name: name.into(),
+            version: version.map(str::to_string),
+        });
+        package
+    }
+
+    #[test]
+    fn distribution_packages_are_matched_by_their_source() {
+        let openssl = |osv: &str| {
+            let fixed = range(
+                RangeKind::Ecosystem,
+                &[("introduced", "0"), ("fixed", "3.0.11-1~deb12u2")],
+            );
+            advisory(osv, "openssl", vec![fixed], &[])
+        };
+        let index = Index::new(vec![openssl("Debian:12")]);
+        let libssl = package(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u1");
+        assert!(index.affecting(&libssl).is_empty(), "no source recorded");
+        let hits = index.affecting(&built_from(libssl, "openssl", None));
+        assert_eq!(hits[0].fixed, ["3.0.11-1~deb12u2"], "libssl3 is openssl's");
+        let patched = package(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u2");
+        assert!(
+            index
+                .affecting(&built_from(patched, "openssl", None))
+                .is_empty()
+        );
+        // A record naming the binary does not match it: Debian's name sources.
+        let binary = Index::new(vec![advisory(
+            "Debian:12",
+            "libssl3",
+            vec![range(RangeKind::Ecosystem, &[("introduced", "0")])],
+            &[],
+        )]);
+        let libssl = package(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u1");
+        assert!(
+            binary
+                .affecting(&built_from(libssl, "openssl", None))
+                .is_empty()
+        );
+
+        // A binNMU (`+b1`) is matched by its source's version: the last affected one, and the
+        // one listed, which the binary's own version is after and is not.
+        let last = range(
+            RangeKind::Ecosystem,
+            &[("introduced", "0"), ("last_affected", "2.36-9")],
+        );
+        for record in [
+            advisory("Debian", "glibc", vec![last], &[]),
+            advisory("Debian", "glibc", vec![], &["2.36-9"]),
+        ] {
+            let index = Index::new(vec![record]);
+            let libc = package(Ecosystem::Deb, "libc6", "2.36-9+b1");
+            assert!(
+                index
+                    .affecting(&built_from(libc.clone(), "glibc", None))
+                    .is_empty()
+            );
+            let hits = index.affecting(&built_from(libc, "glibc", Some("2.36-9")));
+            assert_eq!(hits.len(), 1);
+        }
+
+        // Alpine's records name the origin.
+        let alpine = Index::new(vec![advisory(
+            "Alpine:v3.18",
+            "openssl",
+            vec![range(
+                RangeKind::Ecosystem,
+                &[("introduced", "0"), ("fixed", "3.1.4-r1")],
+            )],
+            &[],
+        )]);
+        let libcrypto = package(Ecosystem::Apk, "libcrypto3", "3.1.4-r0");
+        assert_eq!(
+            alpine.affecting(&built_from(libcrypto, "openssl", None))[0].fixed,
+            ["3.1.4-r1"]
+        );
+        // Other ecosystems' packages are themselves, whatever source they record.
+        let pypi = Index::new(vec![advisory(
+            "PyPI",
+            "other",
+            vec![range(RangeKind::Ecosystem, &[("introduced", "0")])],
+            &[],
+        )]);
+        let six = package(Ecosystem::Pypi, "six", "1.0");
+        assert!(pypi.affecting(&built_from(six, "other", None)).is_empty());
     }
 }

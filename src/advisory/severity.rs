@@ -22,15 +22,51 @@ impl Level {
     }
 }
 
+/// Which CVSS a vector is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cvss {
+    V2,
+    V30,
+    V31,
+    V40,
+}
+
+/// One of a record's CVSS vectors, read and scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored<'a> {
+    pub cvss: Cvss,
+    pub vector: &'a str,
+    pub score: f64,
+    pub level: Level,
+}
+
+/// The CVSS vectors of `advisory` that can be read, in its order, each scored.
+pub fn scored(advisory: &Advisory) -> Vec<Scored<'_>> {
+    (advisory.severity.iter())
+        .filter(|s| s.kind.starts_with("CVSS_"))
+        .filter_map(|s| {
+            let vector = s.score.trim();
+            let read = cvss::Cvss::from_str(vector).ok()?;
+            let version = match read {
+                cvss::Cvss::CvssV20(_) => Cvss::V2,
+                cvss::Cvss::CvssV30(_) => Cvss::V30,
+                cvss::Cvss::CvssV31(_) => Cvss::V31,
+                cvss::Cvss::CvssV40(_) => Cvss::V40,
+                _ => return None,
+            };
+            Some(Scored {
+                cvss: version,
+                vector,
+                score: read.score(),
+                level: from_cvss(read.severity()),
+            })
+        })
+        .collect()
+}
+
 /// The severity of `advisory`: the highest its CVSS vectors score, else its database's rating.
 pub fn of(advisory: &Advisory) -> Level {
-    let cvss = advisory
-        .severity
-        .iter()
-        .filter(|s| s.kind.starts_with("CVSS_"))
-        .filter_map(|s| cvss::Cvss::from_str(s.score.trim()).ok())
-        .map(|vector| from_cvss(vector.severity()))
-        .max();
+    let cvss = scored(advisory).into_iter().map(|s| s.level).max();
     let rated = || {
         let database = advisory.database_specific.as_ref();
         let own = advisory
@@ -81,6 +117,7 @@ mod tests {
             database_specific: database.map(|s| DatabaseSpecific {
                 severity: Some(s.into()),
             }),
+            imported: None,
         }
     }
 
@@ -116,5 +153,28 @@ mod tests {
             );
         }
         assert!(Level::Unknown < Level::None && Level::High < Level::Critical);
+    }
+
+    #[test]
+    fn each_vector_is_scored_in_its_version() {
+        let record = advisory(
+            &[
+                ("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+                ("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P"),
+                ("CVSS_V3", "broken"),
+                ("Ubuntu", "medium"),
+            ],
+            None,
+        );
+        let scored: Vec<(Cvss, f64, Level)> = (scored(&record).iter())
+            .map(|s| (s.cvss, s.score, s.level))
+            .collect();
+        assert_eq!(
+            scored,
+            [
+                (Cvss::V31, 9.8, Level::Critical),
+                (Cvss::V2, 7.5, Level::High)
+            ]
+        );
     }
 }

@@ -325,6 +325,7 @@ mod tests {
             base: Some("sha256:old-base".into()),
             packages: vec![Package::plain(Ecosystem::Pypi, "requests", "2.31.0")],
             removed: vec![],
+            ..Default::default()
         };
         catalogs.put_catalog(&built_id, &own).unwrap();
         World {

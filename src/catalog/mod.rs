@@ -8,7 +8,7 @@ pub mod rpmdb;
 pub mod scan;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::catalog::{Catalog, Filled, Package};
+use crate::model::catalog::{Catalog, Filled};
 use crate::model::oci::ImageManifest;
 use crate::model::reference::ImageRef;
 use crate::registry::{Registry, RegistryError};
@@ -58,14 +58,14 @@ pub enum CatalogError {
 /// The most a layer read from a registry may weigh, compressed.
 const LAYER_LIMIT: u64 = 1 << 30;
 
-/// The packages of the image `manifest` describes, read from its layers in the repository of
+/// What the image `manifest` describes holds, read from its layers in the repository of
 /// `reference` (one at a time, the files the scan reads kept): what a pull would catalogue,
 /// without the engine.
 pub async fn from_registry<R: Registry>(
     registry: &R,
     reference: &ImageRef,
     manifest: &ImageManifest,
-) -> Result<Vec<Package>, CatalogError> {
+) -> Result<scan::Scanned, CatalogError> {
     let image = reference.to_string();
     let mut stack = layers::Stack::default();
     for layer in &manifest.layers {
@@ -88,7 +88,9 @@ pub async fn from_registry<R: Registry>(
 
 /// The catalog of engine image `image` over that of `base` (an engine image id too): the
 /// recorded ones, or else read from the engine (without running anything) and recorded. An
-/// image that is never rebuilt is read once.
+/// image that is never rebuilt is read once, and once more when the catalog recorded for it was
+/// read by an older scan ([`scan::VERSION`]): that one is kept only when the engine cannot
+/// give it again.
 pub async fn ensure<E: Engine>(
     engine: &E,
     store: &dyn Catalogs,
@@ -104,25 +106,42 @@ pub async fn ensure<E: Engine>(
     let base = match base {
         None => None,
         Some(id) => Some(match found.remove(id) {
-            Some(catalog) => catalog,
-            None => {
+            Some(catalog) if current(&catalog) => catalog,
+            recorded => {
                 read += 1;
-                take(engine, store, id, None).await?
+                again(take(engine, store, id, None).await, recorded)?
             }
         }),
     };
     let image = match found.remove(image) {
-        Some(catalog) => catalog,
-        None => {
+        Some(catalog) if current(&catalog) => catalog,
+        recorded => {
             read += 1;
             let over = base
                 .as_ref()
                 .zip(ids.get(1))
                 .map(|(c, id)| (id.as_str(), c));
-            take(engine, store, image, over).await?
+            again(take(engine, store, image, over).await, recorded)?
         }
     };
     Ok(Taken { image, base, read })
+}
+
+/// Whether the current scan read `catalog`.
+fn current(catalog: &Catalog) -> bool {
+    catalog.scan >= scan::VERSION
+}
+
+/// The catalog just read, or the one an older scan recorded if it could not be read again.
+fn again(
+    taken: Result<Catalog, CatalogError>,
+    recorded: Option<Catalog>,
+) -> Result<Catalog, CatalogError> {
+    match (taken, recorded) {
+        (Ok(catalog), _) => Ok(catalog),
+        (Err(_), Some(recorded)) => Ok(recorded),
+        (Err(e), None) => Err(e),
+    }
 }
 
 async fn take<E: Engine>(
@@ -138,11 +157,11 @@ async fn take<E: Engine>(
             image: image.into(),
             error,
         })?;
-    let packages = scan::scan(&files).map_err(|error| CatalogError::Scan {
+    let scanned = scan::scan(&files).map_err(|error| CatalogError::Scan {
         image: image.into(),
         error,
     })?;
-    let catalog = Catalog::layered(packages, base);
+    let catalog = scanned.catalog(base);
     store
         .put_catalog(image, &catalog)
         .map_err(|error| CatalogError::Record {
@@ -153,7 +172,8 @@ async fn take<E: Engine>(
 }
 
 /// Takes the catalogs missing for the images `state` records (one written by an older
-/// dispatch, or not taken when its image was made), from the engine, rebuilding nothing.
+/// dispatch, or not taken when its image was made), and again those an older scan read, from
+/// the engine, rebuilding nothing.
 pub async fn fill<E: Engine>(engine: &E, store: &dyn Catalogs, state: &State) -> Filled {
     let recorded = recorded(state);
     let ids: Vec<String> = recorded.iter().map(|r| r.image.clone()).collect();
@@ -165,9 +185,16 @@ pub async fn fill<E: Engine>(engine: &E, store: &dyn Catalogs, state: &State) ->
             return filled;
         }
     };
-    for r in recorded.iter().filter(|r| !have.contains_key(&r.image)) {
+    for r in recorded.iter() {
+        let old = match have.get(&r.image) {
+            Some(catalog) if current(catalog) => continue,
+            Some(_) => true,
+            None => false,
+        };
         match engine.inspect(&r.image).await {
             Ok(Some(_)) => {}
+            // An older scan's catalog stays as it is until its image is at hand.
+            Ok(None) if old => continue,
             Ok(None) => {
                 filled.absent += 1;
                 continue;
@@ -178,9 +205,104 @@ pub async fn fill<E: Engine>(engine: &E, store: &dyn Catalogs, state: &State) ->
             }
         }
         match ensure(engine, store, &r.image, r.base.as_deref()).await {
+            Ok(taken) if old => filled.again += taken.read.min(1),
             Ok(taken) => filled.read += taken.read.min(1),
             Err(e) => filled.failed.push(format!("{}: {e}", r.address)),
         }
     }
     filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fake::FakeEngine;
+    use crate::model::catalog::{Ecosystem, Package};
+    use crate::model::reference::ImageRef;
+    use crate::model::{BaseImageSpec, Language, Resource, Spec};
+    use crate::state::memory::MemoryBackend;
+    use crate::state::{Observed, ResourceState};
+
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(future)
+    }
+
+    /// What a dispatch before sources and the operating system recorded.
+    fn older() -> Catalog {
+        Catalog::layered(
+            vec![Package::plain(Ecosystem::Deb, "libssl3", "3.0.11-1")],
+            None,
+        )
+    }
+
+    #[test]
+    fn a_catalog_an_older_scan_read_is_read_again_where_the_image_is_at_hand() {
+        let engine = FakeEngine::default().holding("base:1");
+        let store = MemoryBackend::default();
+        store.put_catalog("base:1", &older()).unwrap();
+        store.put_catalog("gone:1", &older()).unwrap();
+        let taken = run(ensure(&engine, &store, "base:1", None)).unwrap();
+        assert_eq!((taken.read, taken.image.scan), (1, scan::VERSION));
+        assert!(
+            taken.image.packages.is_empty(),
+            "as the image's files say now"
+        );
+        let stored = store.catalogs(&["base:1".into()]).unwrap();
+        assert_eq!(stored["base:1"], taken.image);
+        assert_eq!(
+            run(ensure(&engine, &store, "base:1", None)).unwrap().read,
+            0,
+            "read again once"
+        );
+        // Where the engine cannot give it again, the older one is kept.
+        let kept = run(ensure(&engine, &store, "gone:1", None)).unwrap();
+        assert_eq!(kept.image, older());
+    }
+
+    #[test]
+    fn fill_reads_again_what_an_older_scan_read_of_the_images_the_engine_holds() {
+        let engine = FakeEngine::default().holding("held:1").holding("new:1");
+        let store = MemoryBackend::default();
+        store.put_catalog("held:1", &older()).unwrap();
+        store.put_catalog("gone:1", &older()).unwrap();
+        let mut state = State::new();
+        for (name, id) in [("held", "held:1"), ("gone", "gone:1"), ("new", "new:1")] {
+            let spec = Spec::BaseImage(BaseImageSpec {
+                docker_url: ImageRef::parse(&format!("127.0.0.1:5000/base/{name}:1")).unwrap(),
+                language: Language::Python3,
+                tags: vec![],
+                rebase: Default::default(),
+            });
+            let resource = Resource {
+                name: name.into(),
+                spec,
+            };
+            let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");
+            entry.observed = Some(Observed {
+                image_id: Some(id.into()),
+                ..Default::default()
+            });
+            state.resources.insert(entry.resource.address(), entry);
+        }
+        let filled = run(fill(&engine, &store, &state));
+        assert_eq!(
+            (
+                filled.read,
+                filled.again,
+                filled.absent,
+                filled.failed.len()
+            ),
+            (1, 1, 0, 0),
+            "new:1 read, held:1 read again, gone:1 left as it was"
+        );
+        let ids: Vec<String> = ["held:1", "gone:1", "new:1"].map(String::from).into();
+        let stored = store.catalogs(&ids).unwrap();
+        assert_eq!(stored["held:1"].scan, scan::VERSION);
+        assert_eq!(stored["gone:1"], older());
+        assert_eq!(stored["new:1"].scan, scan::VERSION);
+        assert_eq!(run(fill(&engine, &store, &state)), Filled::default());
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::model::Address;
-use crate::model::catalog::{Catalog, Entry, Origin, Package};
+use crate::model::catalog::{Catalog, Distro, Entry, Origin, Package};
 use crate::state::State;
 
 /// An image the state records, with the engine ids of it and of its base.
@@ -31,6 +31,12 @@ impl Recorded {
             None => None,
         };
         Some(catalog.entries(base))
+    }
+
+    /// Its operating system, if its catalog (or its base's) records one.
+    pub fn os<'a>(&self, catalogs: &'a BTreeMap<String, Catalog>) -> Option<&'a Distro> {
+        let catalog = catalogs.get(&self.image)?;
+        catalog.os(catalog.base.as_ref().and_then(|id| catalogs.get(id)))
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 
+use dispatch::model::advisory::MATCHED;
 use dispatch::model::words::count;
 use dispatch::ops::{self, Workspace};
 use dispatch::report::advisories::{imported, status};
@@ -14,18 +15,25 @@ use super::flags::{Format, Given, Output, Writing};
 use crate::console::{self, Terminal};
 use crate::views::json;
 
-/// Import known vulnerabilities (OSV advisories) and show what is loaded
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Read OSV records from files, folders and osv.dev's all.zip into the state's backend
-    #[command(after_help = "Examples:
+fn import_help() -> String {
+    format!(
+        "Examples:
   dispatch advisories import advisory-database/vulns      a folder of OSV YAML or JSON
   dispatch advisories import PyPI-all.zip Debian-all.zip  osv.dev's per-ecosystem archives
 
 Everything is read before anything is stored: a file that is not OSV, a range without events,
 an archive too large or compressed too well, and nothing is imported. A record replaces the
 one stored under its id only when its `modified` is later. Records of ecosystems dispatch does
-not match (it matches PyPI, npm, Maven, Debian and Alpine) are skipped and counted.")]
+not match are skipped and counted. It matches:
+  {MATCHED}"
+    )
+}
+
+/// Import known vulnerabilities (OSV advisories) and show what is loaded
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read OSV records from files, folders and osv.dev's all.zip into the state's backend
+    #[command(after_help = import_help())]
     Import {
         /// OSV files (.json, .yaml, .yml: a record or a list), folders of them, zip archives
         #[arg(required = true, value_name = "PATH")]

@@ -5,7 +5,8 @@
 //!
 //! An OSV ecosystem names a catalog's ecosystem and, for a distribution, its release
 //! (`Debian:12`, `Alpine:v3.18`); a package's own are read from its purl's `distro` qualifier
-//! ([`ecosystems_of`]).
+//! ([`ecosystems_of`]). A distribution's records name its source packages, which a package is
+//! matched as ([`matched_as`]).
 
 use std::time::Duration;
 
@@ -37,6 +38,10 @@ pub struct Advisory {
     pub severity: Vec<Severity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<DatabaseSpecific>,
+    /// dispatch's, not OSV's: when this version of the record was stored (RFC 3339), set by
+    /// the import; a plan notes the applied images it affects that were applied before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<String>,
 }
 
 /// A package the record affects, and which of its versions.
@@ -253,6 +258,13 @@ impl Advisory {
         instant(&self.modified).unwrap_or_default()
     }
 
+    /// Whether this version of it was imported after `since` (an RFC 3339 time); a record
+    /// stored by a dispatch that kept no import time was not.
+    pub fn imported_after(&self, since: &str) -> bool {
+        let imported = self.imported.as_deref().and_then(instant);
+        imported.is_some_and(|at| instant(since).is_none_or(|since| at > since))
+    }
+
     /// Where it comes from: its id's prefix (`PYSEC`, `GHSA`, `DSA`).
     pub fn source(&self) -> &str {
         self.id.split('-').next().unwrap_or(&self.id)
@@ -261,7 +273,7 @@ impl Advisory {
     /// The OSV ecosystems it affects packages of, each once.
     pub fn ecosystems(&self) -> Vec<&str> {
         let mut all: Vec<&str> = (self.affected.iter())
-            .map(|a| a.package.ecosystem.as_str())
+            .map(|a| key(&a.package.ecosystem))
             .collect();
         all.sort_unstable();
         all.dedup();
@@ -334,59 +346,163 @@ fn instant(text: &str) -> Option<Duration> {
     (year < 1970 && humantime::parse_rfc3339(&later).is_ok()).then_some(Duration::ZERO)
 }
 
+/// A distribution whose OSV records dispatch matches: its os-release `ID` (the purl's
+/// namespace), its OSV ecosystem, and how a release is named there from `VERSION_ID`.
+struct Distribution {
+    id: &'static str,
+    osv: &'static str,
+    ecosystem: Ecosystem,
+    release: fn(&str) -> String,
+}
+
+/// `9.4`: `9` (AlmaLinux and Rocky Linux name major releases).
+fn major(version: &str) -> String {
+    version.split('.').next().unwrap_or(version).to_string()
+}
+
+/// `3.18.4`: `v3.18` (Alpine names branches).
+fn branch(version: &str) -> String {
+    let parts: Vec<&str> = version.split('.').take(2).collect();
+    format!("v{}", parts.join("."))
+}
+
+const DISTRIBUTIONS: &[Distribution] = &[
+    Distribution {
+        id: "debian",
+        osv: "Debian",
+        ecosystem: Ecosystem::Deb,
+        release: str::to_string,
+    },
+    // `Ubuntu:22.04:LTS` is kept under `Ubuntu:22.04` ([`key`]).
+    Distribution {
+        id: "ubuntu",
+        osv: "Ubuntu",
+        ecosystem: Ecosystem::Deb,
+        release: str::to_string,
+    },
+    Distribution {
+        id: "alpine",
+        osv: "Alpine",
+        ecosystem: Ecosystem::Apk,
+        release: branch,
+    },
+    Distribution {
+        id: "almalinux",
+        osv: "AlmaLinux",
+        ecosystem: Ecosystem::Rpm,
+        release: major,
+    },
+    Distribution {
+        id: "rocky",
+        osv: "Rocky Linux",
+        ecosystem: Ecosystem::Rpm,
+        release: major,
+    },
+    Distribution {
+        id: "opensuse-leap",
+        osv: "openSUSE",
+        ecosystem: Ecosystem::Rpm,
+        release: |version| format!("Leap {version}"),
+    },
+    Distribution {
+        id: "opensuse-tumbleweed",
+        osv: "openSUSE",
+        ecosystem: Ecosystem::Rpm,
+        release: |_| "Tumbleweed".into(),
+    },
+    Distribution {
+        id: "photon",
+        osv: "Photon OS",
+        ecosystem: Ecosystem::Rpm,
+        release: str::to_string,
+    },
+    Distribution {
+        id: "mageia",
+        osv: "Mageia",
+        ecosystem: Ecosystem::Rpm,
+        release: str::to_string,
+    },
+];
+
+/// The OSV ecosystems dispatch matches, as messages list them.
+pub const MATCHED: &str = "PyPI, npm, Maven, Debian, Ubuntu, Alpine, AlmaLinux, Rocky Linux, \
+openSUSE, Photon OS and Mageia";
+
 /// The catalog ecosystem an OSV ecosystem names, if dispatch matches it: `PyPI`, `npm`,
-/// `Maven`, and the distributions `Debian` and `Alpine` with or without a release.
+/// `Maven`, and the distributions of [`DISTRIBUTIONS`] with or without a release. Ubuntu Pro's
+/// records (`Ubuntu:Pro:18.04:LTS`, fixes only a subscription installs) are not matched.
 pub fn ecosystem(osv: &str) -> Option<Ecosystem> {
     let (name, release) = osv.split_once(':').unwrap_or((osv, ""));
     match (name, release.is_empty()) {
         ("PyPI", true) => Some(Ecosystem::Pypi),
         ("npm", true) => Some(Ecosystem::Npm),
         ("Maven", true) => Some(Ecosystem::Maven),
-        ("Debian", _) => Some(Ecosystem::Deb),
-        ("Alpine", _) => Some(Ecosystem::Apk),
-        _ => None,
+        ("Ubuntu", _) if release.starts_with("Pro") => None,
+        _ => (DISTRIBUTIONS.iter())
+            .find(|d| d.osv == name)
+            .map(|d| d.ecosystem),
     }
 }
 
-/// The OSV ecosystems whose records may affect `package`: its ecosystem's, and for a
-/// distribution's package the release its purl names (`distro=debian-12`: `Debian:12`;
-/// `alpine-3.18.4`: `Alpine:v3.18`) as well as the distribution's records that name none. A
-/// package of another distribution (Ubuntu's debs) has none.
+/// The name records of the OSV ecosystem `osv` are kept and looked up under: OSV's own, but an
+/// Ubuntu release without the `:LTS` some carry, as os-release names it (`Ubuntu:22.04`).
+pub fn key(osv: &str) -> &str {
+    match osv.strip_prefix("Ubuntu:") {
+        Some(release) => osv
+            .strip_suffix(":LTS")
+            .filter(|_| !release.starts_with("Pro"))
+            .unwrap_or(osv),
+        None => osv,
+    }
+}
+
+/// The OSV ecosystems (as [`key`] names them) whose records may affect `package`: its
+/// ecosystem's, and for a distribution's package the release its purl names
+/// (`distro=debian-12`: `Debian:12`; `alpine-3.18.4`: `Alpine:v3.18`; `almalinux-9.4`:
+/// `AlmaLinux:9`) as well as the distribution's records that name none. A package of a
+/// distribution dispatch does not match (Fedora's rpms) has none.
 pub fn ecosystems_of(package: &Package) -> Vec<String> {
-    let distro = || {
-        let purl: packageurl::PackageUrl = package.purl.parse().ok()?;
-        let namespace = purl.namespace()?.to_string();
-        let release = (purl.qualifiers().iter())
-            .find(|(key, _)| key.as_ref() == "distro")
-            .and_then(|(_, value)| Some(value.split_once('-')?.1.to_string()));
-        Some((namespace, release))
-    };
-    let release_of = |osv: &str, release: Option<String>| {
-        let mut names = vec![osv.to_string()];
-        names.extend(release.map(|r| format!("{osv}:{r}")));
-        names
-    };
     match package.ecosystem {
-        Ecosystem::Pypi => vec!["PyPI".into()],
-        Ecosystem::Npm => vec!["npm".into()],
-        Ecosystem::Maven => vec!["Maven".into()],
-        Ecosystem::Deb => match distro() {
-            Some((namespace, release)) if namespace == "debian" => release_of("Debian", release),
-            _ => Vec::new(),
-        },
-        Ecosystem::Apk => match distro() {
-            Some((namespace, release)) if namespace == "alpine" => {
-                // Alpine's records name a branch, `v3.18`; os-release says `3.18.4`.
-                let branch = release.map(|r| {
-                    let parts: Vec<&str> = r.split('.').take(2).collect();
-                    format!("v{}", parts.join("."))
-                });
-                release_of("Alpine", branch)
-            }
-            _ => Vec::new(),
-        },
-        // rpm distributions' advisories (Red Hat's, Photon's) are not matched yet.
-        Ecosystem::Rpm | Ecosystem::Powershell => Vec::new(),
+        Ecosystem::Pypi => return vec!["PyPI".into()],
+        Ecosystem::Npm => return vec!["npm".into()],
+        Ecosystem::Maven => return vec!["Maven".into()],
+        Ecosystem::Powershell => return Vec::new(),
+        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => {}
+    }
+    let Ok(purl) = package.purl.parse::<packageurl::PackageUrl>() else {
+        return Vec::new();
+    };
+    let Some(namespace) = purl.namespace() else {
+        return Vec::new();
+    };
+    let Some(distribution) =
+        (DISTRIBUTIONS.iter()).find(|d| d.id == namespace && d.ecosystem == package.ecosystem)
+    else {
+        return Vec::new();
+    };
+    // `distro=ID-VERSION_ID`; the ID may hold a `-` itself (`opensuse-leap-15.5`).
+    let version = (purl.qualifiers().iter())
+        .find(|(name, _)| name.as_ref() == "distro")
+        .and_then(|(_, value)| {
+            Some(
+                value
+                    .strip_prefix(namespace)?
+                    .strip_prefix('-')?
+                    .to_string(),
+            )
+        });
+    let mut names = vec![distribution.osv.to_string()];
+    names.extend(version.map(|v| format!("{}:{}", distribution.osv, (distribution.release)(&v))));
+    names
+}
+
+/// The name and version the records of `package`'s ecosystem name it by: Debian's and
+/// Alpine's name source packages (`openssl`, which builds `libssl3`) and their versions, as
+/// osv-scanner and Trivy match them; every other ecosystem's, the package itself.
+pub fn matched_as(package: &Package) -> (&str, &str) {
+    match package.ecosystem {
+        Ecosystem::Deb | Ecosystem::Apk => package.source_or_self(),
+        _ => (&package.name, &package.version),
     }
 }
 
@@ -600,8 +716,50 @@ mod tests {
             (
                 Ecosystem::Deb,
                 "pkg:deb/ubuntu/x@1?distro=ubuntu-22.04",
+                vec!["Ubuntu", "Ubuntu:22.04"],
+            ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/almalinux/x@1-1.el9?arch=x86_64&distro=almalinux-9.4",
+                vec!["AlmaLinux", "AlmaLinux:9"],
+            ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/rocky/x@1-1.el9?distro=rocky-9.3",
+                vec!["Rocky Linux", "Rocky Linux:9"],
+            ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/opensuse-leap/x@1-1?distro=opensuse-leap-15.5",
+                vec!["openSUSE", "openSUSE:Leap 15.5"],
+            ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/opensuse-tumbleweed/x@1-1?distro=opensuse-tumbleweed-20240101",
+                vec!["openSUSE", "openSUSE:Tumbleweed"],
+            ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/photon/x@1-1.ph5?distro=photon-5.0",
+                vec!["Photon OS", "Photon OS:5.0"],
+            ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/mageia/x@1-1.mga9?distro=mageia-9",
+                vec!["Mageia", "Mageia:9"],
+            ),
+            // Fedora's records are not in OSV; a deb that says it is Debian's is not an rpm.
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/fedora/x@1-1.fc40?distro=fedora-40",
                 vec![],
             ),
+            (
+                Ecosystem::Rpm,
+                "pkg:rpm/debian/x@1-1?distro=debian-12",
+                vec![],
+            ),
+            (Ecosystem::Rpm, "pkg:rpm/x@1-1", vec![]),
             (
                 Ecosystem::Apk,
                 "pkg:apk/alpine/x@1?distro=alpine-3.18.4",
@@ -613,6 +771,16 @@ mod tests {
         }
         assert_eq!(ecosystem("Debian:12"), Some(Ecosystem::Deb));
         assert_eq!(ecosystem("PyPI:extra"), None);
-        assert_eq!(ecosystem("Ubuntu:22.04"), None);
+        assert_eq!(ecosystem("Ubuntu:22.04:LTS"), Some(Ecosystem::Deb));
+        assert_eq!(ecosystem("Ubuntu:Pro:18.04:LTS"), None);
+        assert_eq!(ecosystem("AlmaLinux:9"), Some(Ecosystem::Rpm));
+        assert_eq!(ecosystem("Red Hat:enterprise_linux:9::appstream"), None);
+        assert_eq!(key("Ubuntu:22.04:LTS"), "Ubuntu:22.04");
+        assert_eq!(key("Ubuntu:24.10"), "Ubuntu:24.10");
+        assert_eq!(key("Ubuntu:Pro:18.04:LTS"), "Ubuntu:Pro:18.04:LTS");
+        assert_eq!(key("Debian:12"), "Debian:12");
+        for distribution in DISTRIBUTIONS {
+            assert!(MATCHED.contains(distribution.osv), "{}", distribution.osv);
+        }
     }
 }

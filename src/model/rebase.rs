@@ -562,6 +562,7 @@ mod tests {
                 Package::plain(Ecosystem::Apk, "jq", "1.7"),
             ],
             removed: vec![],
+            ..Default::default()
         };
         let own = ImageFacts::own_system_packages(&catalog);
         assert_eq!(own, ["curl 7.88.1", "jq 1.7"]);

@@ -2,7 +2,7 @@
 //! folders and archives into the state's backend, and matched against the recorded catalogs
 //! (the pure work is `crate::advisory`'s).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,10 @@ use crate::advisory::Index;
 use crate::advisory::find::{self, Finding};
 use crate::advisory::read::{self, Format, LIMITS, ReadError};
 use crate::advisory::tally::{self, Loaded};
+use crate::model::Address;
 use crate::model::advisory::{Advisory, ecosystems_of};
+use crate::plan::AdvisoryNotes;
+use crate::state::{State, Status};
 
 /// The most files a folder given to an import may hold, and how deep they may be.
 const MAX_FILES: usize = 1_000_000;
@@ -68,7 +71,13 @@ pub fn import(ws: &Workspace, ui: &dyn Interaction, paths: &[PathBuf]) -> Result
             return Err(nothing_usable(path, &skipped).into());
         }
     }
-    let records: Vec<Advisory> = records.into_values().collect();
+    let now = crate::host::now();
+    let records: Vec<Advisory> = (records.into_values())
+        .map(|advisory| Advisory {
+            imported: Some(now.clone()),
+            ..advisory
+        })
+        .collect();
     let _lock = ws.lock(ui)?;
     let stored = ws.backend.put_advisories(&records)?;
     for (record, stored) in records.iter().zip(stored) {
@@ -85,9 +94,9 @@ fn nothing_usable(path: &Path, skipped: &[String]) -> ReadError {
         let names: BTreeSet<&str> = skipped.iter().map(String::as_str).collect();
         let names: Vec<&str> = names.into_iter().collect();
         format!(
-            "holds no record of an ecosystem dispatch matches (only {}); it matches PyPI, npm, \
-             Maven, Debian and Alpine",
-            names.join(", ")
+            "holds no record of an ecosystem dispatch matches (only {}); it matches {}",
+            names.join(", "),
+            crate::model::advisory::MATCHED
         )
     };
     ReadError::new(&path.display().to_string(), None, detail)
@@ -183,6 +192,11 @@ impl Scanned {
     pub fn advisories(&self) -> usize {
         self.index.len()
     }
+
+    /// The images and their catalogs.
+    pub fn shelf(&self) -> &Shelf {
+        &self.shelf
+    }
 }
 
 /// The image `name` names (every recorded image when `None`) and the stored advisories of the
@@ -192,6 +206,12 @@ pub fn vulns(ws: &Workspace, name: Option<&str>, id: Option<&str>) -> Result<Sca
         Some(name) => catalog::one(ws, name)?.1,
         None => catalog::all(ws)?,
     };
+    against(ws, shelf, id)
+}
+
+/// The images of `shelf` and the stored advisories of the ecosystems their packages are in;
+/// only the one `id` names when given.
+pub fn against(ws: &Workspace, shelf: Shelf, id: Option<&str>) -> Result<Scanned, Error> {
     let ecosystems: BTreeSet<String> = (shelf.catalogs.values())
         .flat_map(|c| c.packages.iter())
         .flat_map(ecosystems_of)
@@ -203,4 +223,39 @@ pub fn vulns(ws: &Workspace, name: Option<&str>, id: Option<&str>) -> Result<Sca
         index: Index::new(advisories),
         only: id.map(str::to_string),
     })
+}
+
+/// What a plan against `state` says of the advisories, at `now` (RFC 3339): the ecosystems
+/// whose newest record is older than `max-advisory-age`, when it is set (every record is read
+/// for it), and the applied images affected by advisories imported after they were applied
+/// (only the records imported since the earliest of those are read).
+pub fn notes(ws: &Workspace, state: Option<&State>, now: &str) -> Result<AdvisoryNotes, Error> {
+    let mut notes = AdvisoryNotes {
+        max_age: ws.config.max_advisory_age,
+        ..AdvisoryNotes::default()
+    };
+    if let (Some(max_age), Ok(now)) = (notes.max_age, humantime::parse_rfc3339(now)) {
+        let loaded = tally::status(&ws.backend.advisories(None)?);
+        let now = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        notes.stale = tally::stale(&loaded, max_age, now);
+    }
+    let applied: HashMap<Address, String> = (state.into_iter())
+        .flat_map(|s| s.resources.iter())
+        .filter(|(_, r)| r.status == Status::Ready)
+        .map(|(address, r)| (address.clone(), r.modified_time.clone()))
+        .collect();
+    let Some(earliest) = applied.values().min() else {
+        return Ok(notes);
+    };
+    let advisories = ws.backend.advisories_imported_after(earliest)?;
+    if advisories.is_empty() {
+        return Ok(notes);
+    }
+    let index = Index::new(advisories);
+    let shelf = catalog::all(ws)?;
+    let findings = find::find(&shelf.recorded, &shelf.catalogs, &index, None);
+    notes.newly = find::newly(&findings, &applied);
+    Ok(notes)
 }

@@ -2,12 +2,15 @@
 //! offline from the state and the catalogs kept beside it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
-use super::{Error, Workspace};
+use super::{Error, Workspace, advisories};
+use crate::advisory::find::Finding;
 use crate::catalog::query::{self, Recorded};
-use crate::model::catalog::{Catalog, Entry};
+use crate::model::catalog::{Catalog, Distro, Entry};
 use crate::model::diag::did_you_mean;
 use crate::model::{Address, AddressError, Kind};
+use crate::report::sbom::{self, Subject};
 use crate::state::{ResourceState, State};
 
 /// The recorded images and their catalogs, for the queries of [`query`].
@@ -38,6 +41,11 @@ impl Shelf {
     /// The packages of the image at `address`, if it is catalogued.
     pub fn entries(&self, address: &Address) -> Option<Vec<Entry>> {
         self.recorded[*self.index.get(address)?].entries(&self.catalogs)
+    }
+
+    /// The operating system of the image at `address`, if its catalog records one.
+    pub fn os(&self, address: &Address) -> Option<&Distro> {
+        self.recorded[*self.index.get(address)?].os(&self.catalogs)
     }
 }
 
@@ -130,4 +138,123 @@ fn resolve(state: &State, name: &str) -> Result<Address, Error> {
             })
         }
     }
+}
+
+/// What `catalog -o cyclonedx|spdx` asks for.
+pub struct SbomRequest<'a> {
+    /// One image (`NAME` or `KIND/NAME`), or every recorded one.
+    pub name: Option<&'a str>,
+    pub format: sbom::Format,
+    /// The folder to write one document per image into; `None`: the one image's document is
+    /// returned.
+    pub out: Option<&'a Path>,
+    /// Write into a folder that is not empty, replacing the documents of the same names.
+    pub force: bool,
+}
+
+/// What an SBOM request made.
+pub enum Sboms {
+    /// The one image's document.
+    Document(String),
+    /// The documents written, each with its image, and the recorded images left out because
+    /// they have no catalog.
+    Written {
+        files: Vec<(Address, PathBuf)>,
+        uncatalogued: Vec<Address>,
+    },
+}
+
+/// The SBOMs of the image `request` names, or of every recorded one, with the operating
+/// system, each package's source and license, and what the loaded advisories say affects
+/// them: returned, or written one per image into a folder as [`sbom::file_names`] names them
+/// (a folder that holds anything already is refused without `force`, before anything is
+/// read; each document replaces its file in one step).
+pub fn sboms(ws: &Workspace, request: &SbomRequest<'_>) -> Result<Sboms, Error> {
+    if let Some(dir) = request.out {
+        folder(dir, request.force)?;
+    }
+    let (resources, scanned) = described(ws, request.name)?;
+    let shelf = scanned.shelf();
+    let loaded = scanned.advisories() > 0;
+    let mut findings: HashMap<Address, Vec<Finding<'_>>> = HashMap::new();
+    for finding in scanned.findings() {
+        (findings.entry(finding.address.clone()).or_default()).push(finding);
+    }
+    let (catalogued, uncatalogued): (Vec<&ResourceState>, Vec<&ResourceState>) =
+        (resources.iter()).partition(|r| shelf.entries(&r.resource.address()).is_some());
+    let mut subject = |resource: &'_ ResourceState| {
+        let address = resource.resource.address();
+        let entries = shelf.entries(&address).unwrap_or_default();
+        let found = loaded.then(|| findings.remove(&address).unwrap_or_default());
+        request
+            .format
+            .render(&Subject::new(resource, entries, shelf.os(&address), found))
+    };
+    let Some(dir) = request.out else {
+        let one = (request.name.and(catalogued.first())).ok_or_else(|| {
+            Error::InvalidQuery("every image's SBOM is written to a folder: --out DIR".into())
+        })?;
+        return Ok(Sboms::Document(subject(one)));
+    };
+    let addresses: Vec<Address> = catalogued.iter().map(|r| r.resource.address()).collect();
+    let names = sbom::file_names(&addresses, request.format);
+    let mut files = Vec::new();
+    for ((resource, address), name) in catalogued.iter().zip(addresses).zip(names) {
+        let path = dir.join(name);
+        let document = subject(resource);
+        crate::files::write_atomic(dir, &path, document.as_bytes()).map_err(|error| {
+            Error::Write {
+                path: path.display().to_string(),
+                error,
+            }
+        })?;
+        files.push((address, path));
+    }
+    Ok(Sboms::Written {
+        files,
+        uncatalogued: (uncatalogued.iter())
+            .map(|r| r.resource.address())
+            .collect(),
+    })
+}
+
+/// Makes `dir` if it is missing; one that holds anything is refused without `force`.
+fn folder(dir: &Path, force: bool) -> Result<(), Error> {
+    let write = |error| Error::Write {
+        path: dir.display().to_string(),
+        error,
+    };
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => match entries.next() {
+            Some(_) if !force => Err(Error::NotEmpty(dir.display().to_string())),
+            _ => Ok(()),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(write)
+        }
+        Err(e) => Err(write(e)),
+    }
+}
+
+/// The recorded image `name` names (every recorded image, bases first, when `None`), and the
+/// advisories that may affect them.
+fn described(
+    ws: &Workspace,
+    name: Option<&str>,
+) -> Result<(Vec<ResourceState>, advisories::Scanned), Error> {
+    let (resources, shelf) = match name {
+        Some(name) => {
+            let (resource, shelf) = one(ws, name)?;
+            (vec![resource], shelf)
+        }
+        None => {
+            let state = ws.recorded()?;
+            let shelf = Shelf::read(ws, query::recorded(&state))?;
+            let resources = (shelf.recorded.iter())
+                .filter_map(|r| state.resources.get(&r.address).cloned())
+                .collect();
+            (resources, shelf)
+        }
+    };
+    Ok((resources, advisories::against(ws, shelf, None)?))
 }

@@ -116,6 +116,8 @@ pub enum Error {
     NoImage(Address),
     #[error("{0} has no catalog")]
     NotCatalogued(Address),
+    #[error("{0} is not empty")]
+    NotEmpty(String),
     #[error("both {} and {} are named {name:?}", Address::new(Kind::BaseImage, .name), Address::new(Kind::Image, .name))]
     Ambiguous { name: String },
     #[error("{0}")]
@@ -198,6 +200,11 @@ impl Hint for Error {
             Error::NoImage(_) => Some("`dispatch apply` pulls or builds it".into()),
             Error::NotCatalogued(_) => Some(
                 "`dispatch apply` catalogues every recorded image without a catalog that the engine still holds".into(),
+            ),
+            Error::NotEmpty(_) => Some(
+                "name a new or empty folder, or pass --force to write into it (documents of the \
+                 same names are replaced, other files left as they are)"
+                    .into(),
             ),
             Error::Ambiguous { name } => Some(format!(
                 "name one: `dispatch catalog BaseImage/{name}` or `dispatch catalog Image/{name}`"

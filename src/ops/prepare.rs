@@ -94,11 +94,12 @@ pub async fn prepare(
         ..observations
     };
     let plan = plan::plan(&loaded.declarations, state, &observations, request.targets)?;
-    let plan = if request.rebuild {
+    let mut plan = if request.rebuild {
         plan.rebuilt()
     } else {
         plan
     };
+    plan.advisories = super::advisories::notes(ws, state, &crate::host::now())?;
     Ok(Prepared {
         declarations: loaded.declarations,
         plan,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, ActionReason, Change, Plan};
+use super::{Action, ActionReason, AdvisoryNotes, Change, Plan};
 use crate::decl::{Declarations, Declared};
 use crate::model::inputs::Inputs;
 use crate::model::{Address, Kind, Resource, Spec};
@@ -192,6 +192,7 @@ pub fn between(before: &Declarations, after: &Declarations) -> Plan {
         drift: Vec::new(),
         warnings: after.warnings.clone(),
         base_problems: Vec::new(),
+        advisories: AdvisoryNotes::default(),
     }
 }
 

@@ -10,6 +10,8 @@ pub mod saved;
 
 use std::collections::BTreeMap;
 
+use crate::advisory::find::Newly;
+use crate::advisory::tally::Stale;
 use crate::model::policy::Violation;
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +145,20 @@ pub struct Plan {
     /// A diff's: the problems of the revision it compares against, whose broken documents
     /// are missing from that side (its problems are not the change's, so they do not stop it).
     pub base_problems: Vec<Diagnostic>,
+    /// What it says of the advisories themselves.
+    pub advisories: AdvisoryNotes,
+}
+
+/// What a plan says of the advisories: nothing in it changes because of them, but the data is
+/// old, or an image applied earlier was built without knowing of one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdvisoryNotes {
+    /// `max-advisory-age`, when set.
+    pub max_age: Option<std::time::Duration>,
+    /// The ecosystems whose newest record is older than it.
+    pub stale: Vec<Stale>,
+    /// Applied images affected by advisories imported after they were applied.
+    pub newly: Vec<Newly>,
 }
 
 /// The plan counted. `add` and `destroy` count as terraform does, a replacement in both.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::diff::{self, assess, change};
 use super::rebase;
-use super::{Action, Change, Drift, Drifted, Observations, Plan, PlanError};
+use super::{Action, AdvisoryNotes, Change, Drift, Drifted, Observations, Plan, PlanError};
 use crate::decl::Declarations;
 use crate::model::diag::did_you_mean;
 use crate::model::{Address, Kind};
@@ -115,6 +115,7 @@ pub fn plan(
         drift,
         warnings: desired.warnings.clone(),
         base_problems: Vec::new(),
+        advisories: AdvisoryNotes::default(),
     })
 }
 

@@ -10,7 +10,6 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::catalog;
 use crate::decl::Declarations;
-use crate::model::catalog::Catalog;
 use crate::model::oci::Platform;
 use crate::model::rebase::{self, BaseFacts, ImageFacts, Known, RebasePolicy, Unknown};
 use crate::model::reference::ImageRef;
@@ -230,10 +229,10 @@ async fn base<R: Registry>(
             Some(match recorded {
                 Some(catalog) => catalog.packages,
                 None => {
-                    let packages = catalog::from_registry(registries, &reference, &manifest)
+                    let scanned = catalog::from_registry(registries, &reference, &manifest)
                         .await
                         .map_err(|e| unreadable(e.to_string()))?;
-                    let catalog = Catalog::layered(packages, None);
+                    let catalog = scanned.catalog(None);
                     if let Some(store) = catalogs {
                         // Kept by content: a failure here only costs a read next time.
                         let _ = store.put_catalog(&id, &catalog);

@@ -104,6 +104,7 @@ pub fn plan(plan: &Plan, options: TextOptions) -> String {
     }
     out.push_str(&summary(&painter, plan));
     out.push_str(&warnings(&painter, &plan.warnings));
+    out.push_str(&super::advisories::plan_notes(&painter, &plan.advisories));
     out.push_str(&base_problems(&painter, &plan.base_problems));
     out
 }
@@ -470,6 +471,12 @@ pub fn filled(filled: &Filled) -> String {
         lines.push_str(&format!(
             "Catalogued {} recorded without a catalog.\n",
             count(filled.read, "image")
+        ));
+    }
+    if filled.again > 0 {
+        lines.push_str(&format!(
+            "Catalogued again {} an older dispatch catalogued (sources, licenses, the operating system).\n",
+            count(filled.again, "image")
         ));
     }
     if filled.absent > 0 {

@@ -347,6 +347,17 @@ fn catalogs(subject: &dyn Subject) {
     assert_eq!(found["sha256:b0"], base);
     assert_eq!(found["sha256:i1"], image);
     assert!(subject.backend().catalogs(&[]).unwrap().is_empty());
+    // Read again by a later scan (its sources, its operating system): that one is kept. Under
+    // an id of this run's: a backend's catalogs outlive its workspaces, and so this check.
+    let id = format!("sha256:{}", uuid::Uuid::new_v4().simple());
+    let again = Catalog {
+        scan: 1,
+        ..Catalog::layered(vec![package("pip"), package("six")], None)
+    };
+    backend.put_catalog(&id, &base).unwrap();
+    backend.put_catalog(&id, &again).unwrap();
+    let found = backend.catalogs(std::slice::from_ref(&id)).unwrap();
+    assert_eq!(found[&id], again);
     assert_eq!(subject.backend().load().unwrap(), None);
 }
 
@@ -496,5 +507,24 @@ fn advisories(subject: &dyn Subject) {
         &advisory(&id(3), late, &["npm"]),
         "read back as stored"
     );
+    // What was imported after a time: record 4 was, record 5 before it, record 6 has no
+    // import time (a dispatch that kept none stored it).
+    let imported = |n: u32, at: Option<&str>| Advisory {
+        imported: at.map(str::to_string),
+        ..advisory(&id(n), early, &["PyPI"])
+    };
+    subject
+        .backend()
+        .put_advisories(&[
+            imported(4, Some("2024-06-01T00:00:01Z")),
+            imported(5, Some("2024-06-01T00:00:00Z")),
+            imported(6, None),
+        ])
+        .unwrap();
+    let after = subject
+        .backend()
+        .advisories_imported_after("2024-06-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(ours(after), [(id(4), early.to_string())]);
     assert_eq!(subject.backend().load().unwrap(), None);
 }

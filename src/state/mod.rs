@@ -331,6 +331,15 @@ pub trait Advisories: Send + Sync {
     /// only if its `modified` is later ([`Stored::of`]); what it did to each, in order. All of
     /// them are stored, or none. A local backend's caller holds the state lock.
     fn put_advisories(&self, records: &[Advisory]) -> Result<Vec<Stored>, StateError>;
+
+    /// The stored records imported after `since` (an RFC 3339 time): what came after the
+    /// images applied then, which a plan tells of. Every record is read, unless the backend
+    /// knows better.
+    fn advisories_imported_after(&self, since: &str) -> Result<Vec<Advisory>, StateError> {
+        let mut all = self.advisories(None)?;
+        all.retain(|a| a.imported_after(since));
+        Ok(all)
+    }
 }
 
 /// Where the state is kept. Reading takes no lock: every backend replaces the state in one

@@ -1,6 +1,7 @@
 //! An apply over several real Docker engines (`.ci/engines` starts three besides the main one,
-//! one of them over TLS): builds spread over them, an engine killed in the middle of an apply,
-//! one down at the start, one reached over TLS.
+//! one of them over TLS): builds spread over them, a rebuild sent back to the engine that built
+//! the image before, an engine killed in the middle of an apply, one down at the start, one
+//! reached over TLS.
 
 use crate::common::{Sandbox, base_doc, engine_address, env, ok};
 
@@ -46,8 +47,16 @@ fn pool(s: &Sandbox, engines: &[(&str, String)], seconds: f32) {
 
 /// `n` images on one busybox base, in `decl/`.
 fn declarations(s: &Sandbox, n: usize) {
+    versions(s, &vec![1; n]);
+}
+
+/// One image on one busybox base per entry of `versions`, the version in its manifest.
+fn versions(s: &Sandbox, versions: &[usize]) {
     let mut docs = vec![base_doc("busybox", &env("DISPATCH_TEST_BASE"))];
-    docs.extend((0..n).map(|i| s.image_doc(&format!("{}-{i}", s.id), "busybox", 1)));
+    docs.extend(
+        (versions.iter().enumerate())
+            .map(|(i, version)| s.image_doc(&format!("{}-{i}", s.id), "busybox", *version)),
+    );
     s.write("decl/all.yaml", &docs.join("---\n"));
 }
 
@@ -91,6 +100,83 @@ fn builds_spread_over_the_engines() {
         plan, 0,
         "the images are in the registry: nothing left to do"
     );
+}
+
+/// What the state says of each resource of `kind`: its engine and image reference, by name.
+fn made(s: &Sandbox, kind: &str) -> BTreeMap<String, (String, String)> {
+    let got = s.json(&["get", kind, "-o", "json"]);
+    (got.as_array().unwrap().iter())
+        .map(|i| {
+            let text = |key: &str| i[key].as_str().unwrap_or_default().to_string();
+            (text("name"), (text("engine"), text("dockerUrl")))
+        })
+        .collect()
+}
+
+/// Whether the engine at `address` holds `reference`, asked with the docker CLI.
+fn holds(address: &str, reference: &str) -> bool {
+    std::process::Command::new("docker")
+        .args(["-H", address, "image", "inspect", reference])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn a_rebuild_after_a_manifest_change_goes_back_to_the_engine_that_built_it() {
+    crate::common::needs!(services, engines);
+    let s = Sandbox::new("pool-affinity");
+    let engines = [
+        ("a", engine_address()),
+        ("b", env("DISPATCH_TEST_ENGINE_B")),
+    ];
+    let hosts: Vec<(&str, String)> = (engines.iter())
+        .map(|(name, address)| (*name, host(address.clone())))
+        .collect();
+    pool(&s, &hosts, 0.3);
+    let mut version = vec![1; 4];
+    versions(&s, &version);
+    ok(&s.dispatch(&["apply", "--auto-approve", "decl"]));
+    let first = made(&s, "images");
+    // For each engine, one image it built: where the base was pulled, and the other engine,
+    // which pulled the base only for its builds (the state does not say it holds it, so only
+    // the image's previous build can send the image back there).
+    let mut changed = Vec::new();
+    for (engine, _) in &engines {
+        let (name, _) = (first.iter())
+            .find(|(_, (on, _))| on == engine)
+            .unwrap_or_else(|| panic!("nothing built on {engine}: {first:?}"));
+        let i: usize = name.rsplit('-').next().unwrap().parse().unwrap();
+        version[i] = 2;
+        changed.push(name.clone());
+    }
+    versions(&s, &version);
+    let apply = s.dispatch(&["apply", "--auto-approve", "decl"]);
+    ok(&apply);
+    assert!(
+        apply.stdout.contains("Apply complete! 0 pulled, 2 built"),
+        "{}",
+        apply.stdout
+    );
+    let second = made(&s, "images");
+    let address = |engine: &str| &engines.iter().find(|(e, _)| *e == engine).unwrap().1;
+    for name in &changed {
+        let (before, old) = &first[name];
+        let (after, new) = &second[name];
+        assert_eq!(
+            after, before,
+            "{name} was built on {before}, then on {after}"
+        );
+        assert_ne!(new, old, "{name} was not rebuilt");
+        // The engines agree: the new image is where the state says, and there only; the
+        // version it replaces was removed from there.
+        for (engine, at) in &engines {
+            assert_eq!(holds(at, new), engine == before, "{new} on {engine}");
+        }
+        assert!(!holds(address(before), old), "{old} left on {before}");
+    }
+    assert_eq!(settled(&s).1, 0, "every image is in the registry");
 }
 
 #[test]

@@ -100,9 +100,12 @@ fn an_rpm_base_is_catalogued_from_its_sqlite_database() {
         .unwrap();
     assert_eq!(
         openssl["purl"],
-        "pkg:rpm/photon/openssl-libs@3.0.8-1.ph5?arch=noarch&distro=photon-5.0"
+        "pkg:rpm/photon/openssl-libs@3.0.8-1.ph5?arch=noarch&distro=photon-5.0&upstream=openssl-3.0.8-1.ph5.src.rpm"
     );
-    assert_eq!(openssl["source"], "openssl-3.0.8-1.ph5.src.rpm");
+    assert_eq!(
+        openssl["source"],
+        serde_json::json!({"name": "openssl", "version": "3.0.8-1.ph5"})
+    );
     assert_eq!(openssl["license"], "Apache-2.0");
 
     // Ranges in rpm's own order: epochs first, a tilde before the release it precedes.
@@ -132,6 +135,38 @@ fn an_rpm_base_is_catalogued_from_its_sqlite_database() {
     contains(
         &cyclonedx.to_string(),
         "pkg:rpm/photon/tzdata@2023c-1.ph5?arch=noarch&distro=photon-5.0&epoch=1",
+    );
+
+    // Photon's advisories match by its release, in rpm's order: 5.0's record, fixed in a later
+    // release of the package, affects it; 4.0's does not.
+    let record = |id: &str, release: &str, fixed: &str| {
+        format!(
+            r#"{{"id": "{id}", "modified": "2023-06-01T00:00:00Z", "aliases": ["CVE-2023-0464"],
+               "affected": [{{"package": {{"ecosystem": "Photon OS:{release}", "name": "openssl-libs"}},
+               "ranges": [{{"type": "ECOSYSTEM", "events": [{{"introduced": "0"}}, {{"fixed": "{fixed}"}}]}}]}}]}}"#
+        )
+    };
+    s.write(
+        "advisories/photon.json",
+        &format!(
+            "[{}, {}]",
+            record("PHSA-2023-5.0-0001", "5.0", "3.0.8-2.ph5"),
+            record("PHSA-2023-4.0-0001", "4.0", "3.0.9-1.ph4")
+        ),
+    );
+    ok(&s.dispatch(&["advisories", "import", "advisories/photon.json"]));
+    let found = s.json(&["vulns", "photon", "-o", "json"]);
+    let found: Vec<String> = (found.as_array().unwrap().iter())
+        .map(|f| {
+            format!(
+                "{} {} {} {}",
+                f["package"], f["version"], f["id"], f["fixed"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [r#""openssl-libs" "3.0.8-1.ph5" "PHSA-2023-5.0-0001" ["3.0.8-2.ph5"]"#]
     );
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::Run;
-use dispatch::model::catalog::{Catalog, Ecosystem, Package};
+use dispatch::model::catalog::{Catalog, Distro, Ecosystem, Package, Source};
 use dispatch::model::reference::ImageRef;
 use dispatch::model::{BaseImageSpec, ImageSpec, Language, Resource, Spec};
 use dispatch::state::conformance::holder;
@@ -47,28 +47,46 @@ fn deb(name: &str, version: &str) -> Package {
     }
 }
 
+/// `package` built from the source `name` (its purl's `upstream`, as a scan writes it).
+fn built_from(mut package: Package, name: &str) -> Package {
+    package.purl = format!("{}&upstream={name}", package.purl);
+    package.source = Some(Source {
+        name: name.into(),
+        version: None,
+    });
+    package
+}
+
 /// A state of two bases (Debian with Python, Alpine) and three images on the first, each
-/// with its catalog recorded: what `apply` leaves.
+/// with its catalog recorded: what `apply` leaves. Debian's `libssl3` and Alpine's
+/// `libcrypto3` are built from `openssl`, which the distributions' advisories name.
 fn fleet(dir: &Path) -> PathBuf {
     let path = dir.join("state.json");
     let backend = LocalBackend::new(&path);
     let python = Catalog::layered(
         vec![
             deb("openssl", "3.0.11-1~deb12u1"),
+            built_from(deb("libssl3", "3.0.11-1~deb12u1"), "openssl"),
             deb("libc6", "2.36-9+deb12u4"),
             Package::plain(Ecosystem::Pypi, "pip", "23.0.1"),
         ],
         None,
-    );
+    )
+    .with_os(Some(Distro {
+        id: "debian".into(),
+        version: Some("12".into()),
+        name: Some("Debian GNU/Linux 12 (bookworm)".into()),
+    }));
+    let apk = |name: &str| Package {
+        ecosystem: Ecosystem::Apk,
+        name: name.into(),
+        version: "3.1.4-r0".into(),
+        purl: format!("pkg:apk/alpine/{name}@3.1.4-r0?arch=x86_64&distro=alpine-3.18.4"),
+        source: None,
+        license: None,
+    };
     let alpine = Catalog::layered(
-        vec![Package {
-            ecosystem: Ecosystem::Apk,
-            name: "openssl".into(),
-            version: "3.1.4-r0".into(),
-            purl: "pkg:apk/alpine/openssl@3.1.4-r0?arch=x86_64&distro=alpine-3.18.4".into(),
-            source: None,
-            license: None,
-        }],
+        vec![apk("openssl"), built_from(apk("libcrypto3"), "openssl")],
         None,
     );
     let on_python = |packages: Vec<Package>| {
@@ -104,9 +122,11 @@ fn fleet(dir: &Path) -> PathBuf {
     let mut state = State::new();
     let mut record = |resource: Resource, id: &str| {
         let mut entry = ResourceState::applied(resource, "2026-11-25T08:00:00Z");
+        // The registry's digest, which the SBOMs name, beside the engine's id.
+        let digest = format!("sha256:{:0>64}", id.trim_start_matches("sha256:"));
         entry.observed = Some(Observed {
             image_id: Some(id.into()),
-            digest: None,
+            digest: Some(digest),
             reference: None,
             created: None,
             ..Default::default()
@@ -402,4 +422,249 @@ fn the_whole_pypa_snapshot_imports_and_matches() {
     };
     assert!(ids("requests").contains(&"PYSEC-2018-28"), "{findings:?}");
     assert!(ids("urllib3").len() >= 5, "{findings:?}");
+}
+
+/// The files `dir` holds, by name.
+fn listed(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn document(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_image_gets_its_sboms_in_a_folder_with_what_affects_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    let out = dir.path().join("sboms");
+    let folder = out.to_str().unwrap();
+    // Before any advisory is imported, nothing was checked: no vulnerabilities section.
+    let run = dispatch(
+        &state,
+        &["catalog", "--all", "-o", "cyclonedx", "--out", folder],
+    );
+    ok(&run);
+    insta::assert_snapshot!("sboms_written", run.stdout);
+    let names = listed(&out);
+    assert_eq!(
+        names,
+        [
+            "base-image-alpine.cdx.json",
+            "base-image-python3.cdx.json",
+            "image-api.cdx.json",
+            "image-clean.cdx.json",
+            "image-reports.cdx.json",
+        ]
+    );
+    for name in &names {
+        let bom = document(&out.join(name));
+        assert_eq!(
+            crate::common::sbom::cyclonedx_errors(&bom),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert!(bom.get("vulnerabilities").is_none(), "{name}");
+    }
+    let api = document(&out.join("image-api.cdx.json"));
+    assert_eq!(
+        api["metadata"]["component"]["version"],
+        format!("sha256:{:0>64}", "i0"),
+        "named by its registry digest"
+    );
+    assert_eq!(
+        api["components"][0]["type"], "operating-system",
+        "its base's"
+    );
+    assert_eq!(
+        api["components"][0]["description"],
+        "Debian GNU/Linux 12 (bookworm)"
+    );
+
+    // A folder that holds anything is refused, and left as it was, unless forced.
+    let again = dispatch(
+        &state,
+        &["catalog", "--all", "-o", "cyclonedx", "--out", folder],
+    );
+    assert_eq!(again.code, 1);
+    insta::assert_snapshot!("sboms_not_empty", again.stderr.replace(folder, "[out]"));
+    let imported = dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            "testdata/advisories/pypa/vulns",
+            "testdata/advisories/osv",
+        ],
+    );
+    ok(&imported);
+    let forced = dispatch(
+        &state,
+        &[
+            "catalog",
+            "--all",
+            "-o",
+            "cyclonedx",
+            "--out",
+            folder,
+            "--force",
+        ],
+    );
+    ok(&forced);
+    assert_eq!(listed(&out), names, "replaced, nothing else written");
+    let api = document(&out.join("image-api.cdx.json"));
+    assert_eq!(
+        crate::common::sbom::cyclonedx_errors(&api),
+        Vec::<String>::new()
+    );
+    let affected = |id: &str| -> Vec<String> {
+        let vulnerabilities = api["vulnerabilities"].as_array().unwrap();
+        let found = vulnerabilities.iter().find(|v| v["id"] == id).unwrap();
+        (found["affects"].as_array().unwrap().iter())
+            .map(|a| a["ref"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        affected("DSA-5678-1"),
+        [
+            "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl",
+            "pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64&distro=debian-12",
+        ]
+    );
+    assert_eq!(affected("PYSEC-2018-28"), ["pkg:pypi/requests@2.19.1"]);
+    // The one image printed is the document written for it.
+    let printed = dispatch(&state, &["catalog", "api", "-o", "cyclonedx"]);
+    ok(&printed);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&printed.stdout).unwrap(),
+        api
+    );
+    // The clean image: advisories checked, none affecting its own packages, its base's do.
+    let clean = document(&out.join("image-clean.cdx.json"));
+    assert!(clean["vulnerabilities"].as_array().unwrap().len() >= 2);
+
+    // SPDX, into a new folder: the source packages the distribution's were built from.
+    let spdx = dir.path().join("spdx");
+    let run = dispatch(
+        &state,
+        &[
+            "catalog",
+            "--all",
+            "-o",
+            "spdx",
+            "--out",
+            spdx.to_str().unwrap(),
+        ],
+    );
+    ok(&run);
+    let python = document(&spdx.join("base-image-python3.spdx.json"));
+    assert_eq!(
+        crate::common::sbom::spdx_errors(&python),
+        Vec::<String>::new()
+    );
+    let generated: Vec<String> = (python["relationships"].as_array().unwrap().iter())
+        .filter(|r| r["relationshipType"] == "GENERATED_FROM")
+        .map(|r| format!("{} {}", r["spdxElementId"], r["relatedSpdxElement"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        generated,
+        [
+            "SPDXRef-Package-deb-libssl3-3.0.11-1-deb12u1 SPDXRef-Source-deb-openssl-3.0.11-1-deb12u1",
+            "SPDXRef-Package-deb-openssl-3.0.11-1-deb12u1 SPDXRef-Source-deb-openssl-3.0.11-1-deb12u1",
+        ]
+    );
+
+    // What cannot be asked.
+    for (args, message) in [
+        (vec!["catalog", "--all", "-o", "cyclonedx"], "--out <DIR>"),
+        (
+            vec!["catalog", "--all", "--out", folder],
+            "add -o cyclonedx or -o spdx",
+        ),
+        (vec!["catalog", "api", "--force"], "--out <DIR>"),
+    ] {
+        let run = dispatch(&state, &args);
+        assert_ne!(run.code, 0, "{args:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    }
+}
+
+/// The fleet's declarations, as it was applied.
+const FLEET: &str = "kind: BaseImage
+name: python3
+dockerUrl: 127.0.0.1:5000/base/python3:1
+language: python3
+---
+kind: BaseImage
+name: alpine
+dockerUrl: 127.0.0.1:5000/base/alpine:1
+language: python3
+---
+kind: Image
+name: api
+baseImageName: python3
+---
+kind: Image
+name: reports
+baseImageName: python3
+---
+kind: Image
+name: clean
+baseImageName: python3
+";
+
+#[test]
+fn a_plan_notes_advisories_imported_after_images_were_applied_and_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = fleet(dir.path());
+    std::fs::write(dir.path().join("fleet.yaml"), FLEET).unwrap();
+    let plan = |args: &[&str]| {
+        let mut all = vec![
+            "plan",
+            "-C",
+            dir.path().to_str().unwrap(),
+            "--refresh=false",
+        ];
+        all.extend(args);
+        dispatch(&state, &all)
+    };
+    let before = plan(&["fleet.yaml"]);
+    ok(&before);
+    assert!(!before.stdout.contains("Note:"), "{}", before.stdout);
+    // The fleet was applied on 2026-11-25; the records are imported now, after it.
+    ok(&dispatch(
+        &state,
+        &[
+            "advisories",
+            "import",
+            "testdata/advisories/pypa/vulns",
+            "testdata/advisories/osv",
+        ],
+    ));
+    let after = plan(&["fleet.yaml"]);
+    ok(&after);
+    insta::assert_snapshot!("plan_newly_affected", after.stdout);
+    // Stale: the records' newest `modified` is far older than a week.
+    std::fs::write(
+        dir.path().join("dispatch.toml"),
+        "max-advisory-age = \"7days\"\n",
+    )
+    .unwrap();
+    let stale = plan(&["fleet.yaml"]);
+    ok(&stale);
+    let warnings: Vec<&str> = (stale.stdout.lines())
+        .filter(|l| l.starts_with("Warning:") || l.starts_with("  hint: import"))
+        .collect();
+    assert!(warnings.len() >= 2, "{}", stale.stdout);
+    assert!(
+        warnings[0].starts_with("Warning: dispatch.toml: the advisories of ")
+            && warnings[0].contains("older than max-advisory-age (7days)"),
+        "{}",
+        stale.stdout
+    );
 }

@@ -216,7 +216,8 @@ fn catalog_names_what_it_cannot_show_and_why() {
     let sbom = dispatch(&state, &["catalog", "--package", "pandas", "-o", "spdx"]);
     assert_eq!(sbom.code, 1, "{}", sbom.stdout);
     assert!(
-        sbom.stderr.contains("name it instead of --package"),
+        sbom.stderr
+            .contains("name one, or --all, instead of --package"),
         "{}",
         sbom.stderr
     );

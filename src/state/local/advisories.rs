@@ -90,6 +90,26 @@ impl Advisories for LocalBackend {
         Ok(found.into_values().collect())
     }
 
+    /// Only the files written after `since` are read: a record is stamped before its file is
+    /// written, so one imported later is in a file modified later.
+    fn advisories_imported_after(&self, since: &str) -> Result<Vec<Advisory>, StateError> {
+        let since_time = humantime::parse_rfc3339_weak(since).ok();
+        let mut found = Vec::new();
+        for file in self.advisory_files()? {
+            let modified = fs::metadata(&file).and_then(|m| m.modified()).ok();
+            if let (Some(modified), Some(since)) = (modified, since_time)
+                && modified <= since
+            {
+                continue;
+            }
+            found.extend(Self::read_advisory_file(&file)?);
+        }
+        found.retain(|a| a.imported_after(since));
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
+        Ok(found)
+    }
+
     fn put_advisories(&self, records: &[Advisory]) -> Result<Vec<Stored>, StateError> {
         // Every stored record, by file and by id: a record that moves to other ecosystems
         // leaves the files of those it no longer names.

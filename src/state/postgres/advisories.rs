@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use postgres::types::Type;
+use postgres::{Row, Transaction};
 
+use super::schema::Sql;
 use super::{Isolation, PgBackend, exists};
 use crate::model::advisory::{Advisory, Stored};
 use crate::state::{Advisories, StateError};
@@ -13,16 +15,19 @@ use crate::state::{Advisories, StateError};
 /// Records written per statement: the arrays stay a few megabytes.
 const BATCH: usize = 2_000;
 
-impl Advisories for PgBackend {
-    fn advisories(&self, ecosystems: Option<&[String]>) -> Result<Vec<Advisory>, StateError> {
-        let ecosystems = ecosystems.map(<[String]>::to_vec);
+impl PgBackend {
+    /// The records the query `read` returns (their JSON in its first column); none from a
+    /// database not yet migrated to advisories (a reader migrates nothing).
+    fn read_advisories(
+        &self,
+        read: impl FnOnce(&mut Transaction, &Sql) -> Result<Vec<Row>, postgres::Error> + Send + 'static,
+    ) -> Result<Vec<Advisory>, StateError> {
         let location = self.inner.location.clone();
         self.transaction(Isolation::Snapshot, move |tx, sql, _| {
-            // A database not yet migrated to advisories (a reader migrates nothing) has none.
             if !exists(tx, &sql.has_advisories)? {
                 return Ok(Vec::new());
             }
-            let rows = tx.query_typed(&sql.read_advisories, &[(&ecosystems, Type::TEXT_ARRAY)])?;
+            let rows = read(tx, sql)?;
             rows.iter()
                 .map(|row| {
                     serde_json::from_str(row.get::<_, &str>(0)).map_err(|e| {
@@ -36,6 +41,28 @@ impl Advisories for PgBackend {
                 })
                 .collect()
         })
+    }
+}
+
+impl Advisories for PgBackend {
+    fn advisories(&self, ecosystems: Option<&[String]>) -> Result<Vec<Advisory>, StateError> {
+        let ecosystems = ecosystems.map(<[String]>::to_vec);
+        self.read_advisories(move |tx, sql| {
+            tx.query_typed(&sql.read_advisories, &[(&ecosystems, Type::TEXT_ARRAY)])
+        })
+    }
+
+    fn advisories_imported_after(&self, since: &str) -> Result<Vec<Advisory>, StateError> {
+        let since_text = since.to_string();
+        let mut found = self.read_advisories(move |tx, sql| {
+            tx.query_typed(
+                &sql.read_advisories_imported_after,
+                &[(&since_text, Type::TEXT)],
+            )
+        })?;
+        // The text comparison narrows the rows down; the times' own comparison decides.
+        found.retain(|a| a.imported_after(since));
+        Ok(found)
     }
 
     fn put_advisories(&self, records: &[Advisory]) -> Result<Vec<Stored>, StateError> {

@@ -84,6 +84,7 @@ pub(super) struct Sql {
     pub(super) write_catalog: String,
     pub(super) has_advisories: String,
     pub(super) read_advisories: String,
+    pub(super) read_advisories_imported_after: String,
     pub(super) write_advisories: String,
 }
 
@@ -158,14 +159,21 @@ impl Sql {
             read_catalogs: q(
                 "SELECT image, contents::text FROM {s}.catalogs WHERE image = ANY ($1)",
             ),
+            // Kept by content: the first writer's stays, unless a later scan read it again
+            // (`scan`, absent in a catalog an older dispatch wrote).
             write_catalog: q("
                 INSERT INTO {s}.catalogs (image, contents) VALUES ($1, $2::jsonb)
-                ON CONFLICT (image) DO NOTHING"),
+                ON CONFLICT (image) DO UPDATE SET contents = excluded.contents
+                WHERE COALESCE({s}.catalogs.contents->'scan', '0')
+                    < COALESCE(excluded.contents->'scan', '0')"),
             has_advisories: q("SELECT to_regclass('{s}.advisories') IS NOT NULL"),
             // Those of the ecosystems $1, or all when it is NULL.
             read_advisories: q("
                 SELECT record::text FROM {s}.advisories
                 WHERE $1::text[] IS NULL OR ecosystems && $1::text[]"),
+            // `imported` is written as `host::now` writes times, which sort as text.
+            read_advisories_imported_after: q("
+                SELECT record::text FROM {s}.advisories WHERE record->>'imported' > $1"),
             // ($1..$4: ids, modified, ecosystems joined by newlines, records.) A row is
             // replaced only by a later one; the ids written come back, `true` for new ones.
             write_advisories: q("
