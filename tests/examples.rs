@@ -463,8 +463,8 @@ fn the_example_policy_lets_the_python_example_through_with_a_warning() {
 }
 
 /// The PyPA advisory database (../shared/advisories/pypa), imported whole, against an image
-/// that pins idna 3.6, which PYSEC-2024-60 names: the built image's catalog is matched after
-/// apply.
+/// that pins idna 3.6, which PYSEC-2024-60 names: the pinned line before merge (a warning, an
+/// error under a policy that counts it), the built image's catalog after apply.
 #[test]
 fn the_pypa_snapshot_finds_a_vulnerable_release_in_the_built_image() {
     crate::common::needs!(services, python);
@@ -486,6 +486,31 @@ fn the_pypa_snapshot_finds_a_vulnerable_release_in_the_built_image() {
         &["advisories", "import", snapshot.to_str().unwrap()],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // Before merge: the pinned line, at its place, with the fix.
+    let (code, stdout, stderr) = dispatch(dir.path(), &["plan"]);
+    assert_eq!(code, 0, "a warning: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "Warning: ./requirements.txt:1:1: idna==3.6 is affected by PYSEC-2024-60 (CVE-2024-3651; severity high)\n  hint: use idna>=3.7"
+        ),
+        "{stdout}"
+    );
+    // A policy that counts it stops the plan.
+    let policies = tempfile::tempdir().unwrap();
+    let policy = policies.path().join("security.yaml");
+    std::fs::write(
+        &policy,
+        "kind: Policy\nname: security\nvulnerabilities:\n  severity: error\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        dispatch(dir.path(), &["plan", "--policy", policy.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("./requirements.txt:1:1: idna==3.6 is affected by PYSEC-2024-60"),
+        "{stderr}"
+    );
 
     let (code, stdout, stderr) = dispatch(dir.path(), &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
