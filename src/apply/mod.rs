@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::registry::Registry;
 use crate::state::{Catalogs, State, StateError, StateLock};
 use placement::{Needs, Pool};
-use record::{Done, Gone, Outcome, Stamp, Tally};
+use record::{Gone, Outcome, Stamp, Tally};
 use schedule::{Next, Schedule};
 use step::Finished;
 pub use step::Options;
@@ -157,15 +157,10 @@ pub async fn run<E: Engine, R: Registry>(
                 inputs,
             }) => {
                 let base = change.after.as_ref().and_then(|r| r.depends_on());
-                let made = matches!(done, Done::Pulled(_) | Done::Built(_));
+                let made = done.in_engine();
                 let mut message = record::success(state, change, done, inputs, &mut tally, stamp);
-                pool.finished(
-                    engine,
-                    &[&change.address]
-                        .into_iter()
-                        .chain(&base)
-                        .collect::<Vec<_>>(),
-                );
+                let held = (made.then_some(&change.address).into_iter()).chain(&base);
+                pool.finished(engine, &held.collect::<Vec<_>>());
                 if made
                     && cx.named
                     && let Some(recorded) = state.resources.get_mut(&change.address)
@@ -652,6 +647,47 @@ mod tests {
         assert_eq!(out.tally.built, 1);
         assert_eq!(builds(&out, "y"), ["j"]);
         assert!(builds(&out, "x").is_empty());
+    }
+
+    #[test]
+    fn an_image_found_built_on_another_engine_than_the_state_says_is_recorded_there() {
+        let first = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
+        let out = apply(
+            &first,
+            engines(&["x", "y"]),
+            State::new(),
+            &AtomicBool::new(false),
+        );
+        let state = out.backend.load().unwrap().unwrap();
+        let j = Address::new(Kind::Image, "j");
+        assert_eq!(state.resources[&j].engine.as_deref(), Some("y"));
+        // j changes; an apply builds it on x (y is left out) and is killed before it records
+        // it: x holds the new j, the state still says y.
+        let changed = testing::image("j", "a", Some("requests==2.31.0\n"));
+        let declarations = testing::declared(&[base("a"), image("i", "a"), changed]);
+        let second =
+            plan::plan(&declarations, Some(&state), &Observations::default(), &[]).unwrap();
+        let mut pool = out.pool;
+        pool.truncate(1);
+        let killed = apply(&second, pool, state.clone(), &AtomicBool::new(false));
+        assert_eq!(builds(&killed, "x"), ["i", "j"], "i in the first apply");
+        // The next apply, y left out again, finds j built on x.
+        let mut pool = killed.pool;
+        pool.extend(engines(&["z"]));
+        let out = apply(&second, pool, state, &AtomicBool::new(false));
+        assert_eq!((out.tally.built, out.tally.reused), (0, 1));
+        let state = out.backend.load().unwrap().unwrap();
+        assert_eq!(state.resources[&j].engine.as_deref(), Some("x"));
+        // The image it records is x's.
+        let recorded = &state.resources[&j];
+        let on_x = out.pool[0]
+            .engine
+            .inspect(recorded.image_reference().unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let id = runtime.block_on(on_x).unwrap().map(|image| image.id);
+        assert_eq!(id, recorded.observed.as_ref().unwrap().image_id);
     }
 
     #[test]
