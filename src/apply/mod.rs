@@ -23,7 +23,7 @@ use crate::registry::Registry;
 use crate::state::{Catalogs, State, StateError, StateLock};
 use placement::{Needs, Pool};
 use record::{Gone, Outcome, Stamp, Tally};
-use schedule::{Next, Schedule};
+use schedule::{Schedule, Skipped};
 use step::Finished;
 pub use step::Options;
 
@@ -85,38 +85,36 @@ pub async fn run<E: Engine, R: Registry>(
     let mut tally = Tally::default();
     let mut running = FuturesUnordered::new();
     loop {
-        let cancelled = cx.cancel.load(Ordering::SeqCst);
-        let room = running.len() + pool.free();
-        for next in schedule.next(running.len(), room, cancelled) {
-            match next {
-                Next::Skip { change, because } => {
-                    let message = format!("{because} failed");
-                    cx.reporter
-                        .finished(&change.address, Outcome::Skipped, &message);
-                    tally.skipped += 1;
-                }
-                Next::Start(change) => {
-                    let recorded = step::Recorded::from_state(change, state);
-                    let base = change.after.as_ref().and_then(|r| r.depends_on());
-                    let needs = Needs {
-                        built_on: (state.resources.get(&change.address))
-                            .and_then(|r| r.engine.as_deref()),
-                        base: base.as_ref(),
-                    };
-                    let engine =
-                        (pool.place(&needs)).expect("no more start than engines have room");
-                    if let Some(from) = moving.remove(&change.address) {
-                        pool.moved(from, engine);
-                    }
-                    let on = Context {
-                        engine: &cx.pool[engine].engine,
-                        ..*cx
-                    };
-                    running.push(async move {
-                        (change, engine, step::run(change, recorded, &on).await)
-                    });
-                }
+        for Skipped { change, because } in schedule.skip() {
+            let message = format!("{because} failed");
+            (cx.reporter).finished(&change.address, Outcome::Skipped, &message);
+            tally.skipped += 1;
+        }
+        let ready = match cx.cancel.load(Ordering::SeqCst) {
+            true => Vec::new(),
+            false => schedule.ready(),
+        };
+        let bases: Vec<Option<Address>> = (ready.iter())
+            .map(|change| change.after.as_ref().and_then(|r| r.depends_on()))
+            .collect();
+        let needs: Vec<Needs> = (ready.iter().zip(&bases))
+            .map(|(change, base)| Needs {
+                built_on: (state.resources.get(&change.address)).and_then(|r| r.engine.as_deref()),
+                base: base.as_ref(),
+            })
+            .collect();
+        for (index, engine) in pool.assign(&needs) {
+            let change = ready[index];
+            schedule.start(change);
+            let recorded = step::Recorded::from_state(change, state);
+            if let Some(from) = moving.remove(&change.address) {
+                pool.moved(from, engine);
             }
+            let on = Context {
+                engine: &cx.pool[engine].engine,
+                ..*cx
+            };
+            running.push(async move { (change, engine, step::run(change, recorded, &on).await) });
         }
         let Some((change, engine, result)) = running.next().await else {
             break;
@@ -617,6 +615,35 @@ mod tests {
                 ("Image/k".into(), on("x")),
             ]
         );
+    }
+
+    #[test]
+    fn a_build_waits_for_the_engine_that_holds_its_base_rather_than_pull_it_onto_a_busy_one() {
+        let plan = plan_of(&[
+            base("a"),
+            base("b"),
+            image("i", "a"),
+            image("j", "a"),
+            image("k", "a"),
+            image("l", "b"),
+        ]);
+        let mut pool = engines(&["x", "y"]);
+        for member in &mut pool {
+            member.parallelism = 2;
+        }
+        let out = apply(&plan, pool, State::new(), &AtomicBool::new(false));
+        assert!(out.tally.succeeded(), "{:?} {:#?}", out.tally, out.events);
+        // x pulls a and y b; x builds two on a, and the third waits for a slot there rather
+        // than pull a onto y, which is busy with b (then l).
+        assert_eq!(builds(&out, "x"), ["i", "j", "k"]);
+        assert_eq!(builds(&out, "y"), ["l"]);
+        let pulls = |name| -> Vec<String> {
+            (out.calls(name).into_iter())
+                .filter(|c| c.starts_with("pull "))
+                .collect()
+        };
+        assert_eq!(pulls("x"), ["pull 127.0.0.1:5000/base/a:1"]);
+        assert_eq!(pulls("y"), ["pull 127.0.0.1:5000/base/b:1"]);
     }
 
     #[test]
