@@ -6,7 +6,8 @@
 //! ```
 //!
 //! The apply's own placement (`apply::placement::Pool`, the pure state machine `apply::run`
-//! asks) against round-robin (each step to the next engine with a free slot), driven by the
+//! asks, offered every ready step at once as the apply offers them) against round-robin (each
+//! ready step in turn to the next engine with a free slot), driven by the
 //! same replay of an apply on a modelled clock: the three base pulls first, each build as soon
 //! as its base is pulled, two slots per engine. Each engine pulls at 50 MB/s; the bases weigh
 //! 60, 180 and 400 MB; a build takes 10 to 20 s. A step placed on an engine that lacks its base
@@ -118,17 +119,20 @@ impl Placement {
         Placement::Scheduler(Pool::new(names.iter().map(|n| (n.as_str(), SLOTS))))
     }
 
-    fn place(&mut self, needs: &Needs<'_>) -> Option<usize> {
+    /// Which of the `ready` steps start now, and where (index, engine).
+    fn assign(&mut self, ready: &[Needs<'_>]) -> Vec<(usize, usize)> {
         match self {
-            Placement::Scheduler(pool) => pool.place(needs),
-            Placement::RoundRobin(rr) => {
-                let engine = (0..ENGINES)
-                    .map(|i| (rr.next + i) % ENGINES)
-                    .find(|&e| rr.running[e] < SLOTS)?;
-                rr.next = (engine + 1) % ENGINES;
-                rr.running[engine] += 1;
-                Some(engine)
-            }
+            Placement::Scheduler(pool) => pool.assign(ready),
+            Placement::RoundRobin(rr) => (0..ready.len())
+                .map_while(|step| {
+                    let engine = (0..ENGINES)
+                        .map(|i| (rr.next + i) % ENGINES)
+                        .find(|&e| rr.running[e] < SLOTS)?;
+                    rr.next = (engine + 1) % ENGINES;
+                    rr.running[engine] += 1;
+                    Some((step, engine))
+                })
+                .collect(),
         }
     }
 
@@ -203,19 +207,19 @@ fn replay(images: usize, placement: &mut Placement, previous: Option<&Run>) -> R
     let mut running: Vec<(f64, usize, Step)> = Vec::new();
     let mut now = 0.0;
     loop {
-        let mut waiting = Vec::new();
-        for step in ready.drain(..) {
-            let built_on = previous
-                .zip(step.image)
-                .map(|(p, i)| names[p.images_on[i]].as_str());
-            let needs = Needs {
-                built_on,
+        let needs: Vec<Needs> = (ready.iter())
+            .map(|step| Needs {
+                built_on: previous
+                    .zip(step.image)
+                    .map(|(p, i)| names[p.images_on[i]].as_str()),
                 base: step.image.map(|_| &bases[step.base]),
-            };
-            let Some(engine) = placement.place(&needs) else {
-                waiting.push(step);
-                continue;
-            };
+            })
+            .collect();
+        let placed = placement.assign(&needs);
+        let mut started = vec![false; ready.len()];
+        for (index, engine) in placed {
+            let step = ready[index];
+            started[index] = true;
             let mut takes = 0.0;
             if run.held.insert((engine, step.base)) {
                 run.megabytes += BASES[step.base];
@@ -226,7 +230,7 @@ fn replay(images: usize, placement: &mut Placement, previous: Option<&Run>) -> R
                 None => run.bases_on[step.base] = engine,
                 Some(i) => {
                     let mut build = 10.0 + (i * 7 % 11) as f64;
-                    if built_on == Some(names[engine].as_str()) {
+                    if needs[index].built_on == Some(names[engine].as_str()) {
                         run.cached += 1;
                         build *= 0.4;
                     }
@@ -236,6 +240,10 @@ fn replay(images: usize, placement: &mut Placement, previous: Option<&Run>) -> R
             }
             running.push((now + takes, engine, step));
         }
+        let waiting: Vec<Step> = (ready.iter().zip(&started))
+            .filter(|(_, started)| !**started)
+            .map(|(step, _)| *step)
+            .collect();
         ready = waiting;
         let Some(first) = (0..running.len()).min_by(|&a, &b| running[a].0.total_cmp(&running[b].0))
         else {

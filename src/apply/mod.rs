@@ -23,8 +23,8 @@ use crate::plan::Plan;
 use crate::registry::Registry;
 use crate::state::{Catalogs, State, StateError, StateLock};
 use placement::{Needs, Pool};
-use record::{Done, Gone, Outcome, Stamp, Tally};
-use schedule::{Next, Schedule};
+use record::{Gone, Outcome, Stamp, Tally};
+use schedule::{Schedule, Skipped};
 use step::Finished;
 pub use step::Options;
 
@@ -88,38 +88,36 @@ pub async fn run<E: Engine, R: Registry>(
     let mut tally = Tally::default();
     let mut running = FuturesUnordered::new();
     loop {
-        let cancelled = cx.cancel.load(Ordering::SeqCst);
-        let room = running.len() + pool.free();
-        for next in schedule.next(running.len(), room, cancelled) {
-            match next {
-                Next::Skip { change, because } => {
-                    let message = format!("{because} failed");
-                    cx.reporter
-                        .finished(&change.address, Outcome::Skipped, &message);
-                    tally.skipped += 1;
-                }
-                Next::Start(change) => {
-                    let recorded = step::Recorded::from_state(change, state);
-                    let base = change.after.as_ref().and_then(|r| r.depends_on());
-                    let needs = Needs {
-                        built_on: (state.resources.get(&change.address))
-                            .and_then(|r| r.engine.as_deref()),
-                        base: base.as_ref(),
-                    };
-                    let engine =
-                        (pool.place(&needs)).expect("no more start than engines have room");
-                    if let Some(from) = moving.remove(&change.address) {
-                        pool.moved(from, engine);
-                    }
-                    let on = Context {
-                        engine: &cx.pool[engine].engine,
-                        ..*cx
-                    };
-                    running.push(async move {
-                        (change, engine, step::run(change, recorded, &on).await)
-                    });
-                }
+        for Skipped { change, because } in schedule.skip() {
+            let message = format!("{because} failed");
+            (cx.reporter).finished(&change.address, Outcome::Skipped, &message);
+            tally.skipped += 1;
+        }
+        let ready = match cx.cancel.load(Ordering::SeqCst) {
+            true => Vec::new(),
+            false => schedule.ready(),
+        };
+        let bases: Vec<Option<Address>> = (ready.iter())
+            .map(|change| change.after.as_ref().and_then(|r| r.depends_on()))
+            .collect();
+        let needs: Vec<Needs> = (ready.iter().zip(&bases))
+            .map(|(change, base)| Needs {
+                built_on: (state.resources.get(&change.address)).and_then(|r| r.engine.as_deref()),
+                base: base.as_ref(),
+            })
+            .collect();
+        for (index, engine) in pool.assign(&needs) {
+            let change = ready[index];
+            schedule.start(change);
+            let recorded = step::Recorded::from_state(change, state);
+            if let Some(from) = moving.remove(&change.address) {
+                pool.moved(from, engine);
             }
+            let on = Context {
+                engine: &cx.pool[engine].engine,
+                ..*cx
+            };
+            running.push(async move { (change, engine, step::run(change, recorded, &on).await) });
         }
         let Some((change, engine, result)) = running.next().await else {
             break;
@@ -160,15 +158,10 @@ pub async fn run<E: Engine, R: Registry>(
                 inputs,
             }) => {
                 let base = change.after.as_ref().and_then(|r| r.depends_on());
-                let made = matches!(done, Done::Pulled(_) | Done::Built(_));
+                let made = done.in_engine();
                 let mut message = record::success(state, change, done, inputs, &mut tally, stamp);
-                pool.finished(
-                    engine,
-                    &[&change.address]
-                        .into_iter()
-                        .chain(&base)
-                        .collect::<Vec<_>>(),
-                );
+                let held = (made.then_some(&change.address).into_iter()).chain(&base);
+                pool.finished(engine, &held.collect::<Vec<_>>());
                 if made
                     && cx.named
                     && let Some(recorded) = state.resources.get_mut(&change.address)
@@ -629,6 +622,35 @@ mod tests {
     }
 
     #[test]
+    fn a_build_waits_for_the_engine_that_holds_its_base_rather_than_pull_it_onto_a_busy_one() {
+        let plan = plan_of(&[
+            base("a"),
+            base("b"),
+            image("i", "a"),
+            image("j", "a"),
+            image("k", "a"),
+            image("l", "b"),
+        ]);
+        let mut pool = engines(&["x", "y"]);
+        for member in &mut pool {
+            member.parallelism = 2;
+        }
+        let out = apply(&plan, pool, State::new(), &AtomicBool::new(false));
+        assert!(out.tally.succeeded(), "{:?} {:#?}", out.tally, out.events);
+        // x pulls a and y b; x builds two on a, and the third waits for a slot there rather
+        // than pull a onto y, which is busy with b (then l).
+        assert_eq!(builds(&out, "x"), ["i", "j", "k"]);
+        assert_eq!(builds(&out, "y"), ["l"]);
+        let pulls = |name| -> Vec<String> {
+            (out.calls(name).into_iter())
+                .filter(|c| c.starts_with("pull "))
+                .collect()
+        };
+        assert_eq!(pulls("x"), ["pull 127.0.0.1:5000/base/a:1"]);
+        assert_eq!(pulls("y"), ["pull 127.0.0.1:5000/base/b:1"]);
+    }
+
+    #[test]
     fn a_rebuild_goes_to_the_engine_that_built_the_image_before() {
         let first = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
         let out = apply(
@@ -656,6 +678,47 @@ mod tests {
         assert_eq!(out.tally.built, 1);
         assert_eq!(builds(&out, "y"), ["j"]);
         assert!(builds(&out, "x").is_empty());
+    }
+
+    #[test]
+    fn an_image_found_built_on_another_engine_than_the_state_says_is_recorded_there() {
+        let first = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
+        let out = apply(
+            &first,
+            engines(&["x", "y"]),
+            State::new(),
+            &AtomicBool::new(false),
+        );
+        let state = out.backend.load().unwrap().unwrap();
+        let j = Address::new(Kind::Image, "j");
+        assert_eq!(state.resources[&j].engine.as_deref(), Some("y"));
+        // j changes; an apply builds it on x (y is left out) and is killed before it records
+        // it: x holds the new j, the state still says y.
+        let changed = testing::image("j", "a", Some("requests==2.31.0\n"));
+        let declarations = testing::declared(&[base("a"), image("i", "a"), changed]);
+        let second =
+            plan::plan(&declarations, Some(&state), &Observations::default(), &[]).unwrap();
+        let mut pool = out.pool;
+        pool.truncate(1);
+        let killed = apply(&second, pool, state.clone(), &AtomicBool::new(false));
+        assert_eq!(builds(&killed, "x"), ["i", "j"], "i in the first apply");
+        // The next apply, y left out again, finds j built on x.
+        let mut pool = killed.pool;
+        pool.extend(engines(&["z"]));
+        let out = apply(&second, pool, state, &AtomicBool::new(false));
+        assert_eq!((out.tally.built, out.tally.reused), (0, 1));
+        let state = out.backend.load().unwrap().unwrap();
+        assert_eq!(state.resources[&j].engine.as_deref(), Some("x"));
+        // The image it records is x's.
+        let recorded = &state.resources[&j];
+        let on_x = out.pool[0]
+            .engine
+            .inspect(recorded.image_reference().unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let id = runtime.block_on(on_x).unwrap().map(|image| image.id);
+        assert_eq!(id, recorded.observed.as_ref().unwrap().image_id);
     }
 
     #[test]

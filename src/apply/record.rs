@@ -30,6 +30,19 @@ pub enum Done {
     Deleted,
 }
 
+impl Done {
+    /// Whether what it records is an image the engine the step ran on holds: pulled or built
+    /// there, or found built there (and pushed now, or already pushed). An image found only
+    /// in the registry, or rebased there, is in no engine.
+    pub fn in_engine(&self) -> bool {
+        match self {
+            Done::Pulled(_) | Done::Built(_) => true,
+            Done::Pushed(observed) | Done::Reused(observed) => observed.image_id.is_some(),
+            Done::Rebased(_) | Done::Updated | Done::Deleted => false,
+        }
+    }
+}
+
 /// How a step ended, as the progress shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -1,21 +1,17 @@
 //! The order of an apply, as a pure state machine over the plan's dependency graph: a build
 //! waits for its base's pull, a base's deletion for the images built on it; what waits on a
-//! failure is skipped; once cancelled, nothing new starts.
+//! failure is skipped. Which of the ready steps start, and where, is [`super::placement`]'s.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{Address, Kind};
 use crate::plan::{Action, Change, Plan};
 
-/// What the scheduler says to do next.
+/// A step never run, because `because` failed (or was skipped itself).
 #[derive(Debug, PartialEq)]
-pub enum Next<'p> {
-    Start(&'p Change),
-    /// Never run, because `because` failed (or was skipped itself).
-    Skip {
-        change: &'p Change,
-        because: Address,
-    },
+pub struct Skipped<'p> {
+    pub change: &'p Change,
+    pub because: Address,
 }
 
 /// The steps of a plan that are left, and how those that ran went.
@@ -44,34 +40,43 @@ impl<'p> Schedule<'p> {
         }
     }
 
-    /// What to do now that `running` steps run: skip whatever waits on a failure, and start
-    /// what is ready, in plan order, while fewer than `parallelism` run, unless `cancelled`.
-    pub fn next(&mut self, running: usize, parallelism: usize, cancelled: bool) -> Vec<Next<'p>> {
-        let mut next = Vec::new();
-        let mut started = 0;
+    /// Skips whatever waits on a failure (a skipped step fails what waits on it in turn),
+    /// and says what.
+    pub fn skip(&mut self) -> Vec<Skipped<'p>> {
+        let mut skipped = Vec::new();
         let mut index = 0;
         while index < self.pending.len() {
             let change = self.pending[index];
             let waits = &self.waits_for[&change.address];
-            if let Some(broken) = waits.iter().find(|a| self.failed.contains(*a)) {
-                next.push(Next::Skip {
-                    change,
-                    because: broken.clone(),
-                });
-                self.failed.insert(change.address.clone());
-                self.pending.remove(index);
-            } else if waits.iter().all(|a| self.succeeded.contains(a))
-                && running + started < parallelism.max(1)
-                && !cancelled
-            {
-                next.push(Next::Start(change));
-                started += 1;
-                self.pending.remove(index);
-            } else {
-                index += 1;
+            match waits.iter().find(|a| self.failed.contains(*a)) {
+                Some(broken) => {
+                    skipped.push(Skipped {
+                        change,
+                        because: broken.clone(),
+                    });
+                    self.failed.insert(change.address.clone());
+                    self.pending.remove(index);
+                }
+                None => index += 1,
             }
         }
-        next
+        skipped
+    }
+
+    /// The steps that may start now, every one they wait for done, in plan order.
+    pub fn ready(&self) -> Vec<&'p Change> {
+        (self.pending.iter().copied())
+            .filter(|c| {
+                self.waits_for[&c.address]
+                    .iter()
+                    .all(|a| self.succeeded.contains(a))
+            })
+            .collect()
+    }
+
+    /// Takes `change`, one that was ready, out of what is left: it started.
+    pub fn start(&mut self, change: &Change) {
+        self.pending.retain(|c| c.address != change.address);
     }
 
     /// Records how a started step ended.
@@ -156,13 +161,17 @@ mod tests {
         }
     }
 
-    fn names(next: &[Next<'_>]) -> Vec<String> {
-        next.iter()
-            .map(|n| match n {
-                Next::Start(c) => format!("start {}", c.address),
-                Next::Skip { change, because } => format!("skip {} ({because})", change.address),
-            })
-            .collect()
+    fn names(changes: &[&Change]) -> Vec<String> {
+        changes.iter().map(|c| c.address.to_string()).collect()
+    }
+
+    /// Starts every ready step; their names.
+    fn start_ready(schedule: &mut Schedule<'_>) -> Vec<String> {
+        let ready = schedule.ready();
+        for change in &ready {
+            schedule.start(change);
+        }
+        names(&ready)
     }
 
     fn plan(changes: Vec<Change>) -> Plan {
@@ -183,29 +192,29 @@ mod tests {
             change(Action::Create, image("j", "b")),
         ]);
         let mut schedule = Schedule::new(&plan);
-        assert_eq!(
-            names(&schedule.next(0, 4, false)),
-            ["start BaseImage/a", "start Image/j"]
-        );
-        assert!(schedule.next(2, 4, false).is_empty());
+        assert_eq!(start_ready(&mut schedule), ["BaseImage/a", "Image/j"]);
+        assert!(schedule.ready().is_empty());
         schedule.finished(&Address::new(Kind::BaseImage, "a"), true);
-        assert_eq!(names(&schedule.next(1, 4, false)), ["start Image/i"]);
+        assert_eq!(start_ready(&mut schedule), ["Image/i"]);
         assert_eq!(schedule.not_started(), 0);
     }
 
     #[test]
-    fn parallelism_bounds_what_runs() {
+    fn what_is_ready_stays_ready_until_it_starts() {
         let plan = plan(
-            (0..5)
+            (0..3)
                 .map(|i| change(Action::Create, base(&format!("b{i}"))))
                 .collect(),
         );
         let mut schedule = Schedule::new(&plan);
-        assert_eq!(schedule.next(0, 2, false).len(), 2);
-        assert_eq!(schedule.next(2, 2, false).len(), 0);
-        assert_eq!(schedule.next(1, 2, false).len(), 1);
-        // Zero means one, not none.
-        assert_eq!(schedule.next(0, 0, false).len(), 1);
+        let ready = schedule.ready();
+        assert_eq!(
+            names(&ready),
+            ["BaseImage/b0", "BaseImage/b1", "BaseImage/b2"]
+        );
+        schedule.start(ready[1]);
+        assert_eq!(names(&schedule.ready()), ["BaseImage/b0", "BaseImage/b2"]);
+        assert_eq!(schedule.not_started(), 2);
     }
 
     #[test]
@@ -217,25 +226,17 @@ mod tests {
             change(Action::Create, image("j", "b")),
         ]);
         let mut schedule = Schedule::new(&plan);
-        assert_eq!(schedule.next(0, 4, false).len(), 2);
+        assert_eq!(start_ready(&mut schedule).len(), 2);
         schedule.finished(&Address::new(Kind::BaseImage, "a"), false);
         schedule.finished(&Address::new(Kind::BaseImage, "b"), true);
         assert_eq!(
-            names(&schedule.next(0, 4, false)),
-            ["skip Image/i (BaseImage/a)", "start Image/j"]
+            schedule.skip(),
+            [Skipped {
+                change: &plan.changes[2],
+                because: Address::new(Kind::BaseImage, "a")
+            }]
         );
-    }
-
-    #[test]
-    fn a_cancelled_apply_starts_nothing_new() {
-        let plan = plan(vec![
-            change(Action::Create, base("a")),
-            change(Action::Create, base("b")),
-        ]);
-        let mut schedule = Schedule::new(&plan);
-        assert_eq!(schedule.next(0, 1, false).len(), 1);
-        assert!(schedule.next(0, 1, true).is_empty());
-        assert_eq!(schedule.not_started(), 1);
+        assert_eq!(start_ready(&mut schedule), ["Image/j"]);
     }
 
     #[test]
@@ -245,13 +246,11 @@ mod tests {
             change(Action::Create, base("b")),
         ]);
         let mut schedule = Schedule::new(&plan);
-        let first = schedule.next(0, 1, false);
-        let [Next::Start(a)] = first[..] else {
-            panic!("{first:?}")
-        };
+        let a = schedule.ready()[0];
+        schedule.start(a);
         schedule.retry(a);
-        assert_eq!(names(&schedule.next(0, 1, false)), ["start BaseImage/a"]);
-        assert_eq!(schedule.not_started(), 1);
+        assert_eq!(start_ready(&mut schedule), ["BaseImage/a", "BaseImage/b"]);
+        assert_eq!(schedule.not_started(), 0);
     }
 
     #[test]
@@ -261,8 +260,8 @@ mod tests {
             change(Action::Delete, image("i", "a")),
         ]);
         let mut schedule = Schedule::new(&plan);
-        assert_eq!(names(&schedule.next(0, 4, false)), ["start Image/i"]);
+        assert_eq!(start_ready(&mut schedule), ["Image/i"]);
         schedule.finished(&Address::new(Kind::Image, "i"), true);
-        assert_eq!(names(&schedule.next(0, 4, false)), ["start BaseImage/a"]);
+        assert_eq!(start_ready(&mut schedule), ["BaseImage/a"]);
     }
 }

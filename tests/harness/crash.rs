@@ -4,22 +4,26 @@
 //! that resumes too (a double fault). After every kill:
 //!
 //! - the state, its backup and its journal parse; the lineage never changes; the serial only grows;
-//! - every resource recorded READY has its image in the engine and, when built, in the registry;
+//! - every resource recorded READY has its image in its engine and, when built, in the registry;
 //! - the next apply leaves no temp file, rebuilds nothing that had finished, and converges:
 //!   `plan --detailed-exitcode` exits 0.
 //!
 //! Each round then moves a few images to another base and patches base 0 in place (a base of
 //! the harness's own: a new digest under the same tag, the same runtime), so the next apply has
-//! builds and rebases to be killed in. `DISPATCH_CRASH_KILLS` (default 50) sets how many applies
-//! are killed; `DISPATCH_CRASH_SEED` replays a run (the seed is printed). The figures are
-//! printed at the end.
+//! builds and rebases to be killed in. It runs twice: on the one engine, and over two (the main
+//! one and `.ci/engines`' engine b, two slots each), where each resource's image is looked for
+//! in the engine the state says made it. `DISPATCH_CRASH_KILLS` (default 50) and
+//! `DISPATCH_CRASH_POOL_KILLS` (default 12) set how many applies each kills;
+//! `DISPATCH_CRASH_SEED` replays a run (the seed is printed). The figures are printed at the
+//! end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Sandbox, base_doc, env, ok};
+use crate::common::{Sandbox, base_doc, engine_address, env, ok};
+use dispatch::config::engines::DEFAULT_NAME;
 use dispatch::state::local::LocalBackend;
 use dispatch::state::{Backend, State, Status};
 
@@ -134,11 +138,16 @@ fn kill_an_apply(s: &Sandbox, rng: &mut Rng, window: &mut Duration, figures: &mu
     };
 }
 
-/// The images the engine holds, by id.
-fn engine_images() -> BTreeSet<String> {
-    crate::common::docker(&["images", "-q", "--no-trunc"])
-        .lines()
-        .map(str::to_string)
+/// The engines an apply runs on: name and address.
+type Engines = [(&'static str, String)];
+
+/// The images each engine holds, by id, by the engine's name.
+fn engine_images(engines: &Engines) -> BTreeMap<&'static str, BTreeSet<String>> {
+    (engines.iter())
+        .map(|(name, address)| {
+            let ids = crate::common::docker(&["-H", address, "images", "-q", "--no-trunc"]);
+            (*name, ids.lines().map(str::to_string).collect())
+        })
         .collect()
 }
 
@@ -159,8 +168,9 @@ fn in_registry(reference: &str) -> bool {
     String::from_utf8_lossy(&output.stdout) == "200"
 }
 
-/// The invariants after a kill; `seen` is the state the last check saw.
-fn check(s: &Sandbox, seen: &mut Option<State>, figures: &mut Figures) {
+/// The invariants after a kill of an apply over `engines`; `seen` is the state the last check
+/// saw.
+fn check(s: &Sandbox, engines: &Engines, seen: &mut Option<State>, figures: &mut Figures) {
     let dir = s.path().join(".dispatch");
     for name in ["state.json", "state.json.backup"] {
         if let Ok(text) = std::fs::read_to_string(dir.join(name))
@@ -182,7 +192,7 @@ fn check(s: &Sandbox, seen: &mut Option<State>, figures: &mut Figures) {
         assert_eq!(state.lineage, before.lineage, "the lineage changed");
         assert!(state.serial >= before.serial, "the serial went back");
     }
-    let images = engine_images();
+    let images = engine_images(engines);
     for (address, entry) in &state.resources {
         if entry.status != Status::Ready {
             continue;
@@ -191,17 +201,23 @@ fn check(s: &Sandbox, seen: &mut Option<State>, figures: &mut Figures) {
         let observed = entry.observed.as_ref().unwrap_or_else(|| {
             panic!("{address} is READY with nothing observed");
         });
+        // The engine that made it: the state names it only in a pool.
+        let engine = entry.engine.as_deref().unwrap_or(DEFAULT_NAME);
         // A rebased image is made in the registry: the engine never held it.
         let in_engine = observed.rebased_from.is_some()
-            || observed
-                .image_id
-                .as_ref()
-                .is_none_or(|id| images.contains(id));
+            || (observed.image_id.as_ref())
+                .is_none_or(|id| images.get(engine).is_some_and(|held| held.contains(id)));
         let pushed = observed.reference.as_deref().is_none_or(in_registry);
         if !in_engine || !pushed {
             figures.ready_without_image += 1;
+            let held_by: Vec<&str> = (images.iter())
+                .filter(|(_, held)| {
+                    (observed.image_id.as_ref()).is_some_and(|id| held.contains(id))
+                })
+                .map(|(name, _)| *name)
+                .collect();
             panic!(
-                "{address} is READY without its image (engine: {in_engine}, registry: {pushed})"
+                "{address} is READY without its image (in engine {engine}: {in_engine}, registry: {pushed}; held by {held_by:?}): {entry:?}"
             );
         }
     }
@@ -256,19 +272,55 @@ fn converge(s: &Sandbox, figures: &mut Figures) {
 #[test]
 fn applies_killed_at_random_points_lose_nothing() {
     crate::common::needs!(services);
-    let kills: usize = std::env::var("DISPATCH_CRASH_KILLS")
+    harness(
+        &[(DEFAULT_NAME, engine_address())],
+        "DISPATCH_CRASH_KILLS",
+        50,
+    );
+}
+
+#[test]
+fn applies_over_two_engines_killed_at_random_points_lose_nothing() {
+    crate::common::needs!(services, engines);
+    let engines = [
+        ("a", engine_address()),
+        ("b", env("DISPATCH_TEST_ENGINE_B")),
+    ];
+    harness(&engines, "DISPATCH_CRASH_POOL_KILLS", 12);
+}
+
+/// Kills applies over `engines` (one: the default engine, as configured without
+/// `[[engines]]`), as many as `kills_var` says or `kills`, and checks after each.
+fn harness(engines: &Engines, kills_var: &str, kills: usize) {
+    let kills: usize = std::env::var(kills_var)
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(50);
+        .unwrap_or(kills);
     let seed: u64 = std::env::var("DISPATCH_CRASH_SEED")
         .ok()
         .and_then(|k| k.parse().ok())
         .unwrap_or(0x05ee_dd15_a7c4);
-    println!("crash harness: {kills} kills, seed {seed} (DISPATCH_CRASH_SEED to replay)");
+    let name = match engines {
+        [_] => "crash harness".to_string(),
+        _ => format!("crash harness over {} engines", engines.len()),
+    };
+    println!("{name}: {kills} kills, seed {seed} (DISPATCH_CRASH_SEED to replay)");
     let started = Instant::now();
     let mut rng = Rng(seed | 1);
-    let s = Sandbox::new("crash");
+    let s = Sandbox::new(if engines.len() > 1 {
+        "crash-pool"
+    } else {
+        "crash"
+    });
     s.build_and_push();
+    if let [_, _, ..] = engines {
+        let mut settings = std::fs::read_to_string(s.path().join("dispatch.toml")).unwrap();
+        for (name, address) in engines {
+            settings +=
+                &format!("[[engines]]\nname = \"{name}\"\nhost = \"{address}\"\nparallelism = 2\n");
+        }
+        s.write("dispatch.toml", &settings);
+    }
     let patched = format!("{}/{}/b0:1", env("DISPATCH_TEST_REGISTRY"), s.id);
     let patch = |round: usize| {
         let openssl = format!("3.0.11-1~deb12u{round}");
@@ -286,14 +338,14 @@ fn applies_killed_at_random_points_lose_nothing() {
     let mut window = Duration::from_secs(10);
     while figures.kills < kills {
         kill_an_apply(&s, &mut rng, &mut window, &mut figures);
-        check(&s, &mut seen, &mut figures);
+        check(&s, engines, &mut seen, &mut figures);
         if rng.below(3) == 0 && figures.kills < kills {
             figures.double_faults += 1;
             kill_an_apply(&s, &mut rng, &mut window, &mut figures);
-            check(&s, &mut seen, &mut figures);
+            check(&s, engines, &mut seen, &mut figures);
         }
         converge(&s, &mut figures);
-        check(&s, &mut seen, &mut figures);
+        check(&s, engines, &mut seen, &mut figures);
         // Work for the next round.
         for _ in 0..MOVED {
             shift[rng.below(IMAGES as u64) as usize] += 1 + rng.below(BASES as u64 - 1) as usize;
@@ -301,13 +353,13 @@ fn applies_killed_at_random_points_lose_nothing() {
         declare(&s, &shift, &patched);
         patch(figures.kills);
         crate::common::progress(&format!(
-            "crash harness progress: {}/{kills} kills after {:.0?}",
+            "{name} progress: {}/{kills} kills after {:.0?}",
             figures.kills,
             started.elapsed()
         ));
     }
     println!(
-        "crash harness: {} applies killed ({} of them resuming a killed one) in {:.0?}; killed while {:?}; \
+        "{name}: {} applies killed ({} of them resuming a killed one) in {:.0?}; killed while {:?}; \
          {} READY resources checked, {} without their image; {} corrupt states; {}/{} re-applies converged, \
          rebasing {} images",
         figures.kills,
