@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::model::Language;
 use crate::model::diag::{Diagnostic, Hint, Location, Pos, io_reason};
 use crate::model::image::Builder;
-pub use engines::{EngineConfig, TlsFiles};
+pub use engines::{Access, EngineConfig, TlsFiles};
 
 pub const FILE_NAME: &str = "dispatch.toml";
 

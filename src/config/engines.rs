@@ -1,6 +1,6 @@
 //! `[[engines]]`: the Docker engines one apply spreads its builds over, each reached the way
-//! Docker reaches it (`unix://`, `tcp://` with TLS, `ssh://`). Without it, one engine: the
-//! default (`DOCKER_HOST`, `[engine] host`), as before.
+//! Docker reaches it (`unix://`, `tcp://` with TLS, `ssh://` with a key). Without it, one
+//! engine: the default (`DOCKER_HOST`, `[engine] host`), as before.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,12 +17,15 @@ pub const DEFAULT_NAME: &str = "default";
 pub struct EngineEntry {
     /// How messages, the plan and the state name it.
     pub name: Spanned<String>,
-    /// `unix:///path`, `tcp://host:port` or `ssh://user@host`.
+    /// `unix:///path`, `tcp://host:port` or `ssh://user@host:port`.
     pub host: Spanned<String>,
     /// At most this many pulls and builds at once on it (default: `parallelism`).
     pub parallelism: Option<Spanned<usize>>,
     /// Client certificates for a `tcp://` engine that takes TLS.
     pub tls: Option<Spanned<TlsFiles>>,
+    /// The private key an `ssh://` engine is logged in to with (ssh's `-i`), relative to
+    /// dispatch.toml as written; without it, ssh's own choice (its config, the agent).
+    pub identity: Option<Spanned<PathBuf>>,
 }
 
 /// The files of a TLS connection, relative to dispatch.toml as written.
@@ -51,8 +54,27 @@ pub struct EngineConfig {
     pub name: String,
     pub host: String,
     pub tls: Option<TlsFiles>,
+    /// The key an `ssh://` engine is logged in to with.
+    pub identity: Option<PathBuf>,
     /// At most this many pulls and builds at once on it.
     pub parallelism: usize,
+}
+
+/// What reaching an engine takes besides its address: TLS files for `tcp://`, a key for
+/// `ssh://`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Access<'a> {
+    pub tls: Option<&'a TlsFiles>,
+    pub identity: Option<&'a Path>,
+}
+
+impl EngineConfig {
+    pub fn access(&self) -> Access<'_> {
+        Access {
+            tls: self.tls.as_ref(),
+            identity: self.identity.as_deref(),
+        }
+    }
 }
 
 /// The pool `entries` describe, or the one `default` engine when they are none; an engine
@@ -67,6 +89,7 @@ pub(super) fn resolve(
             name: DEFAULT_NAME.to_string(),
             host: default,
             tls: None,
+            identity: None,
             parallelism,
         }];
     }
@@ -77,15 +100,17 @@ pub(super) fn resolve(
             name: entry.name.into_inner(),
             host: entry.host.into_inner(),
             tls: entry.tls.map(Spanned::into_inner),
+            identity: entry.identity.map(Spanned::into_inner),
             parallelism: entry.parallelism.map_or(parallelism, Spanned::into_inner),
         })
         .collect()
 }
 
-/// The engines' TLS files, taken relative to `dir`, where dispatch.toml is.
+/// The engines' TLS files and ssh keys, taken relative to `dir`, where dispatch.toml is.
 pub(super) fn rebase(engines: &mut [EngineConfig], dir: &Path) {
     for engine in engines {
         engine.tls = engine.tls.as_ref().map(|tls| tls.under(dir));
+        engine.identity = engine.identity.as_ref().map(|key| dir.join(key));
     }
 }
 
@@ -130,6 +155,17 @@ pub(super) fn check(
         }
         check_host(entry.host.get_ref(), entry.tls.is_some())
             .map_err(|bad| (entry.host.span().start, bad.to_string()))?;
+        if let Some(identity) = &entry.identity
+            && !entry.host.get_ref().starts_with("ssh://")
+        {
+            return Err((
+                identity.span().start,
+                format!(
+                    "host {:?}: identity is for ssh:// engines only",
+                    entry.host.get_ref()
+                ),
+            ));
+        }
         if let Some(zero) = entry.parallelism.as_ref().filter(|p| *p.get_ref() == 0) {
             return Err((
                 zero.span().start,
@@ -160,7 +196,7 @@ enum BadHost {
     #[error("host {0:?}: engines are reached over unix://, tcp:// or ssh://, not {1}://")]
     Scheme(String, String),
     #[error(
-        "host {0:?} is not an engine's URL: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host"
+        "host {0:?} is not an engine's URL: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host:22"
     )]
     Shape(String),
     #[error("host {0:?}: tls is for tcp:// engines only")]
@@ -173,7 +209,12 @@ fn check_host(host: &str, tls: bool) -> Result<(), BadHost> {
     let fits = match url.scheme() {
         "unix" => url.host_str().is_none_or(str::is_empty) && url.path().len() > 1,
         "tcp" => url.host_str().is_some_and(|h| !h.is_empty()) && url.port().is_some(),
-        "ssh" => url.host_str().is_some_and(|h| !h.is_empty()),
+        "ssh" => {
+            url.host_str().is_some_and(|h| !h.is_empty())
+                && url.password().is_none()
+                && matches!(url.path(), "" | "/")
+                && url.query().is_none()
+        }
         other => return Err(BadHost::Scheme(host.into(), other.into())),
     };
     if !fits {
@@ -190,7 +231,7 @@ mod tests {
     use super::*;
     use crate::config::{BTreeMap, Config, Overrides, Settings};
 
-    const POOL: &str = "[registry]\ndestination = \"127.0.0.1:5000/f\"\n\n[[engines]]\nname = \"a\"\nhost = \"unix:///var/run/docker.sock\"\nparallelism = 2\n\n[[engines]]\nname = \"b\"\nhost = \"tcp://builder-2.example:2376\"\ntls = { ca = \"certs/ca.pem\", cert = \"certs/cert.pem\", key = \"certs/key.pem\" }\n";
+    const POOL: &str = "[registry]\ndestination = \"127.0.0.1:5000/f\"\n\n[[engines]]\nname = \"a\"\nhost = \"unix:///var/run/docker.sock\"\nparallelism = 2\n\n[[engines]]\nname = \"b\"\nhost = \"tcp://builder-2.example:2376\"\ntls = { ca = \"certs/ca.pem\", cert = \"certs/cert.pem\", key = \"certs/key.pem\" }\n\n[[engines]]\nname = \"c\"\nhost = \"ssh://builder@builder-3.example:2222\"\nidentity = \"keys/id_ed25519\"\n";
 
     fn parse(text: &str) -> Result<Settings, String> {
         Settings::parse(Path::new("dispatch.toml"), text).map_err(|e| e.to_string())
@@ -212,6 +253,7 @@ mod tests {
                     name: "a".into(),
                     host: "unix:///var/run/docker.sock".into(),
                     tls: None,
+                    identity: None,
                     parallelism: 2,
                 },
                 EngineConfig {
@@ -222,6 +264,14 @@ mod tests {
                         cert: dir.path().join("certs/cert.pem"),
                         key: dir.path().join("certs/key.pem"),
                     }),
+                    identity: None,
+                    parallelism: 3,
+                },
+                EngineConfig {
+                    name: "c".into(),
+                    host: "ssh://builder@builder-3.example:2222".into(),
+                    tls: None,
+                    identity: Some(dir.path().join("keys/id_ed25519")),
                     parallelism: 3,
                 },
             ]
@@ -245,7 +295,7 @@ mod tests {
             ),
             (
                 POOL.replace("[registry]\ndestination = \"127.0.0.1:5000/f\"\n", ""),
-                "dispatch.toml:7:1: 2 engines need a destination under [registry]: images built on one engine are pushed there so that the others can pull them",
+                "dispatch.toml:7:1: 3 engines need a destination under [registry]: images built on one engine are pushed there so that the others can pull them",
             ),
             (
                 POOL.replace("name = \"b\"", "name = \"a\""),
@@ -253,7 +303,11 @@ mod tests {
             ),
             (
                 POOL.replace("tcp://builder-2.example:2376", "tcp://builder-2.example"),
-                "dispatch.toml:11:8: host \"tcp://builder-2.example\" is not an engine's URL: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host",
+                "dispatch.toml:11:8: host \"tcp://builder-2.example\" is not an engine's URL: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host:22",
+            ),
+            (
+                format!("{single}identity = \"id_ed25519\"\n"),
+                "dispatch.toml:4:12: host \"unix:///a.sock\": identity is for ssh:// engines only",
             ),
             (
                 format!("{single}parallelism = 0\n"),
@@ -261,7 +315,7 @@ mod tests {
             ),
             (
                 format!("{single}port = 2376\n"),
-                "dispatch.toml:4:1: unknown field `port`, expected one of `name`, `host`, `parallelism`, `tls`",
+                "dispatch.toml:4:1: unknown field `port`, expected one of `name`, `host`, `parallelism`, `tls`, `identity`",
             ),
             (
                 format!("{single}tls = {{ ca = \"ca.pem\", crt = \"c.pem\" }}\n"),
@@ -285,6 +339,7 @@ mod tests {
             "tcp://builder-2.example:2376",
             "ssh://user@builder",
             "ssh://builder:2222",
+            "ssh://user@builder:2222",
         ] {
             assert_eq!(check_host(good, false), Ok(()), "{good}");
         }
@@ -295,6 +350,12 @@ mod tests {
             ("http://builder:2375", "not http://"),
             ("builder:2375", "not builder://"),
             ("/var/run/docker.sock", "relative URL without a base"),
+            ("ssh://u:password@builder", "is not an engine's URL"),
+            (
+                "ssh://builder/var/run/docker.sock",
+                "is not an engine's URL",
+            ),
+            ("ssh://builder?x=1", "is not an engine's URL"),
         ] {
             let err = check_host(bad, false).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");

@@ -17,7 +17,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::transcript::Transcript;
 use super::{BuildRequest, Engine, EngineError, OnProgress};
-use crate::config::TlsFiles;
+use crate::config::Access;
 use crate::model::image::{BuildFailure, Builder, Limits, LocalImage, Progress};
 use crate::model::reference::ImageRef;
 use crate::registry::credentials::{self, Credential};
@@ -39,19 +39,19 @@ pub struct DockerEngine {
 pub const HEALTH_CHECK: Duration = Duration::from_secs(5);
 
 impl DockerEngine {
-    /// Connects to the engine at `address` (`unix://...`, `tcp://...`) and checks that it
-    /// answers within `timeout`, retrying: the one engine there is may be starting.
+    /// Connects to the engine at `address` (`unix://...`, `tcp://...`, `ssh://...`) and checks
+    /// that it answers within `timeout`, retrying: the one engine there is may be starting.
     pub async fn connect(address: &str, timeout: Duration) -> Result<DockerEngine, EngineError> {
-        DockerEngine::connect_over(address, None, timeout).await
+        DockerEngine::connect_over(address, Access::default(), timeout).await
     }
 
-    /// [`connect`](Self::connect), over TLS with `tls`.
+    /// [`connect`](Self::connect), over TLS or with an ssh key as `access` says.
     pub async fn connect_over(
         address: &str,
-        tls: Option<&TlsFiles>,
+        access: Access<'_>,
         timeout: Duration,
     ) -> Result<DockerEngine, EngineError> {
-        let docker = client(address, tls, timeout)?;
+        let docker = client(address, access, timeout)?;
         let docker = retry::retry(
             Some(timeout),
             || docker.clone().negotiate_version(),
@@ -62,14 +62,14 @@ impl DockerEngine {
         Ok(DockerEngine::over(docker, address, timeout))
     }
 
-    /// Connects to one engine of a pool (over TLS with `tls`) and asks it once, within
+    /// Connects to one engine of a pool (as `access` says) and asks it once, within
     /// [`HEALTH_CHECK`], whether it answers: a dead engine costs seconds, not `timeout`.
     pub async fn check(
         address: &str,
-        tls: Option<&TlsFiles>,
+        access: Access<'_>,
         timeout: Duration,
     ) -> Result<DockerEngine, EngineError> {
-        let docker = client(address, tls, timeout)?;
+        let docker = client(address, access, timeout)?;
         let docker = match tokio::time::timeout(HEALTH_CHECK, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
             Ok(Err(e)) => return Err(unreachable(address, causes(&e))),
@@ -583,16 +583,15 @@ fn docker_credentials(reference: &ImageRef) -> Option<DockerCredentials> {
     }
 }
 
-/// Whether a request that failed this way may succeed if tried again: no answer in time, a
-/// broken connection, a server error.
-/// A client for the engine at `address`, over TLS with `tls`; nothing sent yet.
-fn client(address: &str, tls: Option<&TlsFiles>, timeout: Duration) -> Result<Docker, EngineError> {
+/// A client for the engine at `address`, over TLS or ssh as `access` says; nothing sent yet.
+fn client(address: &str, access: Access<'_>, timeout: Duration) -> Result<Docker, EngineError> {
     if address.starts_with("ssh://") {
-        return Err(unreachable(address, SSH_UNSUPPORTED.to_string()));
+        return super::ssh::client(address, access.identity, timeout)
+            .map_err(|e| unreachable(address, causes(&e)));
     }
     // The client counts whole seconds: less than one would time out at once.
     let timeout = timeout.max(Duration::from_secs(1));
-    let docker = match tls {
+    let docker = match access.tls {
         None => Docker::connect_with_host(address).map(|d| d.with_timeout(timeout)),
         Some(tls) => {
             // bollard is built without a crypto provider of its own: rustls's ring is the
@@ -610,12 +609,6 @@ fn client(address: &str, tls: Option<&TlsFiles>, timeout: Duration) -> Result<Do
     };
     docker.map_err(|e| unreachable(address, causes(&e)))
 }
-
-/// Why ssh:// engines are refused.
-const SSH_UNSUPPORTED: &str = "ssh:// engines are not supported in this build: bollard's ssh \
-connector drives the system's ssh client through the openssh crate (a control master per \
-engine, a second process tree to supervise and kill), which dispatch does not build; reach \
-the engine over tcp:// with TLS, or a unix socket forwarded with `ssh -L`";
 
 fn unreachable(address: &str, detail: String) -> EngineError {
     EngineError::Unreachable {
@@ -639,6 +632,8 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// Whether a request that failed this way may succeed if tried again: no answer in time, a
+/// broken connection, a server error.
 fn transient(err: &bollard::errors::Error) -> bool {
     use bollard::errors::Error;
     match err {
@@ -694,19 +689,6 @@ impl LayerBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ssh_engines_are_refused_with_the_reason() {
-        let Err(e) = client("ssh://u@builder", None, Duration::from_secs(1)) else {
-            panic!("an ssh:// engine was taken");
-        };
-        assert!(
-            e.to_string().starts_with(
-                "cannot reach the Docker engine at ssh://u@builder: ssh:// engines are not supported in this build: "
-            ),
-            "{e}"
-        );
-    }
 
     fn archive(files: &[(&str, usize)]) -> Vec<u8> {
         let mut tar = tar::Builder::new(Vec::new());

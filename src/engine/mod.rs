@@ -1,5 +1,6 @@
 //! The container engine as dispatch needs it: pull, build, push, inspect, remove, and read
-//! files out of an image. [`docker`] speaks the Docker Engine API; tests use a fake. Both
+//! files out of an image. [`docker`] speaks the Docker Engine API (`ssh` carries it to an
+//! `ssh://` engine); tests use a fake. Both
 //! pass the same `conformance` suite (built for the unit tests, and with the `testing`
 //! feature for tests/).
 
@@ -9,6 +10,8 @@ pub mod conformance;
 pub mod docker;
 #[cfg(test)]
 pub mod fake;
+#[cfg(feature = "adapters")]
+mod ssh;
 #[cfg(feature = "adapters")]
 mod transcript;
 

@@ -310,8 +310,7 @@ impl Workspace {
 
     pub async fn engine(&self) -> Result<DockerEngine, Error> {
         let engine = self.config.engine();
-        let tls = engine.tls.as_ref();
-        Ok(DockerEngine::connect_over(&engine.host, tls, self.config.timeout).await?)
+        Ok(DockerEngine::connect_over(&engine.host, engine.access(), self.config.timeout).await?)
     }
 
     /// The engines an apply spreads its steps over, each connected (its health check). Of
@@ -324,9 +323,9 @@ impl Workspace {
             let config = config.clone();
             async move {
                 let engine = if several {
-                    DockerEngine::check(&config.host, config.tls.as_ref(), timeout).await
+                    DockerEngine::check(&config.host, config.access(), timeout).await
                 } else {
-                    DockerEngine::connect_over(&config.host, config.tls.as_ref(), timeout).await
+                    DockerEngine::connect_over(&config.host, config.access(), timeout).await
                 };
                 (config, engine)
             }

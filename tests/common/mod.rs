@@ -46,6 +46,11 @@ pub const SERVICES: &[(&str, &str, &str)] = &[
         "a Docker engine over TLS: `bash .ci/engines && source /tmp/dispatch-services/env`",
     ),
     (
+        "engine_ssh",
+        "DISPATCH_TEST_SSH_ENGINE",
+        "a Docker engine over ssh: `bash .ci/sshd && source /tmp/dispatch-services/env`",
+    ),
+    (
         "python",
         "DISPATCH_TEST_PIP_INDEX",
         "the python3 base and the wheelhouse: `eval \"$(bash .ci/python-base)\"`",

@@ -1,7 +1,7 @@
 //! An apply over several real Docker engines (`.ci/engines` starts three besides the main one,
-//! one of them over TLS): builds spread over them, a rebuild sent back to the engine that built
-//! the image before, an engine killed in the middle of an apply, one down at the start, one
-//! reached over TLS.
+//! one of them over TLS; `.ci/sshd` an sshd whose sessions reach engine b): builds spread over
+//! them, a rebuild sent back to the engine that built the image before, an engine killed in
+//! the middle of an apply, one down at the start, one reached over TLS, one over ssh.
 
 use crate::common::{Sandbox, base_doc, engine_address, env, ok};
 
@@ -325,6 +325,96 @@ fn an_engine_whose_certificate_another_ca_signed_is_left_out() {
         apply.stderr.contains(&format!(
             "engine t does not answer, and is left out of this apply: cannot reach the Docker engine at {address}: "
         )) && apply.stderr.contains("invalid peer certificate: UnknownIssuer"),
+        "{}",
+        apply.stderr
+    );
+    all_ready_on(&s, 2, &["a"]);
+}
+
+/// The engine reached over ssh (`.ci/sshd`: its sessions reach engine b), logged in with `key`.
+fn ssh_engine(key: &str) -> String {
+    format!(
+        "{}\nidentity = \"{key}\"",
+        host(env("DISPATCH_TEST_SSH_ENGINE"))
+    )
+}
+
+/// Whether an ssh master logged in with `key` runs.
+fn ssh_master_with(key: &str) -> bool {
+    let output = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&output.stdout).lines())
+        .any(|line| line.starts_with("ssh ") && line.contains(" -M ") && line.contains(key))
+}
+
+#[test]
+fn builds_run_on_an_engine_reached_over_ssh() {
+    crate::common::needs!(services, engines, engine_ssh);
+    let s = Sandbox::new("pool-ssh");
+    let key = env("DISPATCH_TEST_SSH_KEY");
+    pool(
+        &s,
+        &[("a", host(engine_address())), ("s", ssh_engine(&key))],
+        1.0,
+    );
+    declarations(&s, 6);
+    let apply = s.dispatch(&["apply", "--auto-approve", "decl"]);
+    ok(&apply);
+    assert!(!apply.stderr.contains("left out"), "{}", apply.stderr);
+    all_ready_on(&s, 6, &["a", "s"]);
+    let images = made(&s, "images");
+    let on = |engine: &str| -> Vec<&String> {
+        (images.values())
+            .filter(|(e, _)| e == engine)
+            .map(|(_, reference)| reference)
+            .collect()
+    };
+    assert!(!on("s").is_empty() && !on("a").is_empty(), "{images:?}");
+    // What s built is in the engine its ssh sessions reach, not in a, and the other way round.
+    let (main, over_ssh) = (engine_address(), env("DISPATCH_TEST_SSH_DOCKER"));
+    for reference in on("s") {
+        assert!(
+            holds(&over_ssh, reference) && !holds(&main, reference),
+            "{reference}"
+        );
+    }
+    for reference in on("a") {
+        assert!(
+            holds(&main, reference) && !holds(&over_ssh, reference),
+            "{reference}"
+        );
+    }
+    // The ssh master went with the apply.
+    assert!(!ssh_master_with(&key), "an ssh master outlived the apply");
+}
+
+#[test]
+fn an_ssh_engine_that_refuses_the_key_is_left_out() {
+    crate::common::needs!(services, engines, engine_ssh);
+    let s = Sandbox::new("pool-ssh-key");
+    let stranger = s.path().join("stranger");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&stranger)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let stranger = stranger.to_str().unwrap();
+    pool(
+        &s,
+        &[("a", host(engine_address())), ("s", ssh_engine(stranger))],
+        0.1,
+    );
+    declarations(&s, 2);
+    let apply = s.dispatch(&["apply", "--auto-approve", "decl"]);
+    ok(&apply);
+    let address = env("DISPATCH_TEST_SSH_ENGINE");
+    assert!(
+        apply.stderr.contains(&format!(
+            "engine s does not answer, and is left out of this apply: cannot reach the Docker engine at {address}: "
+        )) && apply.stderr.contains("Permission denied (publickey)"),
         "{}",
         apply.stderr
     );

@@ -67,6 +67,7 @@ const ADAPTERS: &[&str] = &[
     "state::local",
     "state::postgres",
     "engine::docker",
+    "engine::ssh",
     "registry::oci",
 ];
 
