@@ -10,6 +10,7 @@ use super::severity::{self, Level};
 use crate::catalog::query::{self, Recorded};
 use crate::model::advisory::Advisory;
 use crate::model::catalog::{Catalog, Origin, Package};
+use crate::model::policy::Vulnerable;
 use crate::model::{Address, Kind};
 
 /// An advisory affecting a package of an image.
@@ -79,13 +80,8 @@ pub fn find<'a>(
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Newly {
     pub address: Address,
-    pub ecosystem: String,
-    pub package: String,
-    pub version: String,
-    pub id: String,
-    pub aliases: Vec<String>,
-    pub severity: Level,
-    pub fixed: Vec<String>,
+    #[serde(flatten)]
+    pub vulnerable: Vulnerable,
 }
 
 /// The findings whose advisory was imported after their image was applied (`applied`: when
@@ -97,13 +93,7 @@ pub fn newly(findings: &[Finding<'_>], applied: &HashMap<Address, String>) -> Ve
         .filter(|f| (applied.get(f.address)).is_some_and(|since| f.advisory.imported_after(since)))
         .map(|f| Newly {
             address: f.address.clone(),
-            ecosystem: f.package.ecosystem.to_string(),
-            package: f.package.name.clone(),
-            version: f.package.version.clone(),
-            id: f.advisory.id.clone(),
-            aliases: f.advisory.aliases.clone(),
-            severity: f.severity,
-            fixed: f.fixed.clone(),
+            vulnerable: Vulnerable::new(f.package, f.advisory, f.severity, f.fixed.clone()),
         })
         .collect()
 }
@@ -154,15 +144,15 @@ mod tests {
         let applied = HashMap::from([(api.clone(), "2024-06-01T00:00:00Z".to_string())]);
         let news = newly(&findings, &applied);
         let named: Vec<(&str, &str)> = (news.iter())
-            .map(|n| (n.address.name.as_str(), n.id.as_str()))
+            .map(|n| (n.address.name.as_str(), n.vulnerable.id.as_str()))
             .collect();
         assert_eq!(
             named,
             [("api", "NEW-1")],
             "web is not applied; what api's base holds is its base's news"
         );
-        assert_eq!(news[0].package, "idna");
-        assert_eq!(news[0].ecosystem, "pypi");
-        assert_eq!(news[0].fixed, ["3.7"]);
+        assert_eq!(news[0].vulnerable.package, "idna");
+        assert_eq!(news[0].vulnerable.ecosystem, Ecosystem::Pypi);
+        assert_eq!(news[0].vulnerable.fixed, ["3.7"]);
     }
 }

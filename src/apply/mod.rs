@@ -650,15 +650,20 @@ mod tests {
         assert_eq!(pulls("y"), ["pull 127.0.0.1:5000/base/b:1"]);
     }
 
-    #[test]
-    fn a_rebuild_goes_to_the_engine_that_built_the_image_before() {
+    /// Images i and j on base a, applied over engines x and y from nothing: i on x, j on y.
+    fn i_and_j_over_x_and_y() -> Outcomes {
         let first = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
-        let out = apply(
+        apply(
             &first,
             engines(&["x", "y"]),
             State::new(),
             &AtomicBool::new(false),
-        );
+        )
+    }
+
+    #[test]
+    fn a_rebuild_goes_to_the_engine_that_built_the_image_before() {
+        let out = i_and_j_over_x_and_y();
         assert_eq!(
             (builds(&out, "x"), builds(&out, "y")),
             (vec!["i".into()], vec!["j".into()])
@@ -682,13 +687,7 @@ mod tests {
 
     #[test]
     fn an_image_found_built_on_another_engine_than_the_state_says_is_recorded_there() {
-        let first = plan_of(&[base("a"), image("i", "a"), image("j", "a")]);
-        let out = apply(
-            &first,
-            engines(&["x", "y"]),
-            State::new(),
-            &AtomicBool::new(false),
-        );
+        let out = i_and_j_over_x_and_y();
         let state = out.backend.load().unwrap().unwrap();
         let j = Address::new(Kind::Image, "j");
         assert_eq!(state.resources[&j].engine.as_deref(), Some("y"));

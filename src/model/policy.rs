@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::advisory::Level;
-use super::catalog::Ecosystem;
+use super::advisory::{Advisory, Level};
+use super::catalog::{Ecosystem, Package};
 use super::diag::{Diagnostic, Diagnostics, Location};
 use super::versions::{Query, Scheme, Version};
 use super::{Address, Language};
@@ -233,7 +233,7 @@ impl Violation {
 const NO_FIX: &str = "no fixed version is known";
 
 /// A known vulnerability of a package: the package, the advisory, and the versions that fix it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Vulnerable {
     pub ecosystem: Ecosystem,
     pub package: String,
@@ -246,6 +246,24 @@ pub struct Vulnerable {
 }
 
 impl Vulnerable {
+    /// `advisory`, rated `severity`, affecting `package`, fixed in `fixed`.
+    pub fn new(
+        package: &Package,
+        advisory: &Advisory,
+        severity: Level,
+        fixed: Vec<String>,
+    ) -> Self {
+        Vulnerable {
+            ecosystem: package.ecosystem,
+            package: package.name.clone(),
+            version: package.version.clone(),
+            id: advisory.id.clone(),
+            aliases: advisory.aliases.clone(),
+            severity,
+            fixed,
+        }
+    }
+
     /// What to use instead: with one fix, as the ecosystem writes a requirement (`use
     /// requests>=2.20.0`, `use lodash@>=4.17.21`); with several (one per release series, or
     /// after a reintroduction) every one, in the ecosystem's order, since no one of them is a

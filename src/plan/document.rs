@@ -9,10 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{Action, ActionReason, Change, Drift, Drifted, Plan, Rebase, Summary};
 use crate::advisory::find::Newly;
 use crate::advisory::tally::Stale;
-use crate::model::advisory::Level;
-use crate::model::catalog::Ecosystem;
 use crate::model::diag::Diagnostic;
-use crate::model::policy::Violation;
+use crate::model::policy::{Violation, Vulnerable};
 use crate::model::{Address, Kind, Resource};
 
 /// The version of the document: the major number changes on any incompatible change.
@@ -104,15 +102,8 @@ pub struct Vulnerability {
     pub address: Address,
     /// `file:line:col` of the manifest's line.
     pub location: String,
-    pub ecosystem: Ecosystem,
-    pub package: String,
-    pub version: String,
-    pub id: String,
-    pub aliases: Vec<String>,
-    /// The advisory's: `unknown`, `none`, `low`, `medium`, `high`, `critical`.
-    pub severity: Level,
-    /// The versions that fix it; empty when no fix is known.
-    pub fixed: Vec<String>,
+    #[serde(flatten)]
+    pub vulnerable: Vulnerable,
     pub message: String,
     /// What to do: `use requests>=2.20.0`.
     pub hint: String,
@@ -127,13 +118,7 @@ impl Vulnerability {
         Some(Vulnerability {
             address: v.address.clone(),
             location: v.at.to_string(),
-            ecosystem: vulnerable.ecosystem,
-            package: vulnerable.package.clone(),
-            version: vulnerable.version.clone(),
-            id: vulnerable.id.clone(),
-            aliases: vulnerable.aliases.clone(),
-            severity: vulnerable.severity,
-            fixed: vulnerable.fixed.clone(),
+            vulnerable: vulnerable.clone(),
             message: v.message.clone(),
             hint: v.diagnostic().hint.unwrap_or_default(),
             policy: v.policy.clone(),

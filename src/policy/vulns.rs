@@ -204,15 +204,12 @@ fn rules<'p>(
 }
 
 fn vulnerable(package: &Package, hit: &Hit<'_>) -> Vulnerable {
-    Vulnerable {
-        ecosystem: package.ecosystem,
-        package: package.name.clone(),
-        version: package.version.clone(),
-        id: hit.advisory.id.clone(),
-        aliases: hit.advisory.aliases.clone(),
-        severity: severity::of(hit.advisory),
-        fixed: hit.fixed.clone(),
-    }
+    Vulnerable::new(
+        package,
+        hit.advisory,
+        severity::of(hit.advisory),
+        hit.fixed.clone(),
+    )
 }
 
 /// `PYSEC-2018-28 (CVE-2018-18074, GHSA-x84v-xcm2-53pg; severity unknown)`, with `more`

@@ -177,21 +177,22 @@ const MAX_NEWLY: usize = 10;
 /// One advisory imported since `n`'s image was applied, in words: `PYSEC-2024-60
 /// (CVE-2024-3651) in idna 3.6 (pypi), severity unknown, fixed in 3.7`.
 pub fn described(n: &Newly) -> String {
-    let aliases = match n.aliases.is_empty() {
+    let v = &n.vulnerable;
+    let aliases = match v.aliases.is_empty() {
         true => String::new(),
-        false => format!(" ({})", n.aliases.join(", ")),
+        false => format!(" ({})", v.aliases.join(", ")),
     };
-    let fixed = match n.fixed.is_empty() {
+    let fixed = match v.fixed.is_empty() {
         true => "no fix known".to_string(),
-        false => format!("fixed in {}", n.fixed.join(", ")),
+        false => format!("fixed in {}", v.fixed.join(", ")),
     };
     escape(&format!(
         "{}{aliases} in {} {} ({}), severity {}, {fixed}",
-        n.id,
-        n.package,
-        n.version,
-        n.ecosystem,
-        n.severity.as_str()
+        v.id,
+        v.package,
+        v.version,
+        v.ecosystem,
+        v.severity.as_str()
     ))
     .into_owned()
 }
