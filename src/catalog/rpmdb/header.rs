@@ -62,6 +62,9 @@ pub enum HeaderError {
     Outside { tag: u32, kind: u32 },
     #[error("it has no {0}")]
     Missing(&'static str),
+    /// rpm allows no space or control character in a name, version or release.
+    #[error("its {what} {text:?} holds a space or control character, which rpm does not allow")]
+    Illegal { what: &'static str, text: String },
 }
 
 /// The fields of `blob` a catalog records.
@@ -113,7 +116,13 @@ pub fn read(blob: &[u8]) -> Result<Installed, HeaderError> {
             }
         })
         .transpose()?;
-    let required = |tag: u32, what: &'static str| string(tag)?.ok_or(HeaderError::Missing(what));
+    let required = |tag: u32, what: &'static str| {
+        let text = string(tag)?.ok_or(HeaderError::Missing(what))?;
+        match text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            true => Err(HeaderError::Illegal { what, text }),
+            false => Ok(text),
+        }
+    };
     Ok(Installed {
         name: required(NAME, "name")?,
         epoch,
@@ -207,6 +216,13 @@ mod tests {
             read(&far),
             Err(HeaderError::Outside { tag: NAME, .. })
         ));
+        // Found by the fuzz target: a release ending in a vertical tab.
+        let mut tabbed = openssl();
+        tabbed[2].2 = b"1.ph5\x0b\0";
+        assert_eq!(
+            read(&blob(&tabbed)).unwrap_err().to_string(),
+            "its release \"1.ph5\\u{b}\" holds a space or control character, which rpm does not allow"
+        );
         let mut short_epoch = openssl();
         short_epoch.swap(3, 6);
         short_epoch[6].2 = &[0, 1];
