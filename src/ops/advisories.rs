@@ -241,8 +241,10 @@ pub fn notes(ws: &Workspace, state: Option<&State>, now: &str) -> Result<Advisor
             .unwrap_or_default();
         notes.stale = tally::stale(&loaded, max_age, now);
     }
-    let applied: HashMap<Address, String> = (state.into_iter())
-        .flat_map(|s| s.resources.iter())
+    let Some(state) = state else {
+        return Ok(notes);
+    };
+    let applied: HashMap<Address, String> = (state.resources.iter())
         .filter(|(_, r)| r.status == Status::Ready)
         .map(|(address, r)| (address.clone(), r.modified_time.clone()))
         .collect();
@@ -254,7 +256,8 @@ pub fn notes(ws: &Workspace, state: Option<&State>, now: &str) -> Result<Advisor
         return Ok(notes);
     }
     let index = Index::new(advisories);
-    let shelf = catalog::all(ws)?;
+    // The state the plan was made against, not read again.
+    let shelf = catalog::recorded_in(ws, state)?;
     let findings = find::find(&shelf.recorded, &shelf.catalogs, &index, None);
     notes.newly = find::newly(&findings, &applied);
     Ok(notes)

@@ -51,7 +51,12 @@ impl Shelf {
 
 /// Every recorded image with its catalog.
 pub fn all(ws: &Workspace) -> Result<Shelf, Error> {
-    Shelf::read(ws, query::recorded(&ws.recorded()?))
+    recorded_in(ws, &ws.recorded()?)
+}
+
+/// Every image `state` records, with its catalog: for a caller that has read the state.
+pub fn recorded_in(ws: &Workspace, state: &State) -> Result<Shelf, Error> {
+    Shelf::read(ws, query::recorded(state))
 }
 
 /// What `get` shows: the resources of `kind` (or the one named `name`), with the catalogs of
